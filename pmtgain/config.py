@@ -1,0 +1,94 @@
+"""Numbers a physicist may want to change, in one place, with their units in the names.
+
+Use :class:`FitConfig` to change how a waveform is fitted (bounds, start values,
+windows); pass it to :func:`pmtgain.point.process_point`. The defaults reproduce the
+original SC_exam analysis (CYGNO, 2024) where that analysis was right and fix it where
+it was not (see ``docs/design.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+#: Termination of the oscilloscope input: Q = (1/R) * integral of V dt.
+R_TERMINATION_OHM = 50.0
+#: Elementary charge in coulomb (CODATA 2018, exact).
+E_CHARGE_C = 1.602176634e-19
+#: Charges are reported in pC.
+PC_PER_C = 1e12
+
+ENGINES = ("fast", "root", "integral")
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """Bounds, start values and windows of the pulse fit (original-design steps 2-5).
+
+    Times are in ns, amplitudes in V. ``a_V`` is negative (pulses are negative).
+    """
+
+    # bounds of the original fit
+    a_min_V: float = -10.0
+    a_max_V: float = 0.0
+    c_min_ns: float = 40.0
+    c_max_ns: float = 55.0
+    tau_min_ns: float = 0.1
+    tau_max_ns: float = 10.0
+    # start values of the original fit
+    a_start_factor: float = 2.5  # a0 = 2.5 x (baseline-subtracted minimum)
+    tau_s_start_ns: float = 0.93  # rise
+    tau_start_ns: float = 3.5  # fall
+    onset_fraction: float = 0.04  # onset/end = where the pulse is within 4 % of its peak
+    # samples ignored at both ends when the minimum is searched
+    edge_samples: int = 10
+    # fit window: from ``pre_ns`` before the onset to ``post_ns`` after the pulse is back
+    # within ``onset_fraction`` of its peak (clipped to the record)
+    pre_ns: float = 3.0
+    post_ns: float = 20.0
+    # baseline: samples from the record start (after the edge) to ``baseline_gap_ns``
+    # before the point's onset
+    baseline_gap_ns: float = 1.0
+    # per-waveform onset: free within +- onset_range_ns of the point's onset when the
+    # point's mean pulse is at least ``free_onset_snr`` times the noise rms, else fixed at
+    # the point's onset (fit-notes: a free onset fits the noise at low signal).
+    onset_range_ns: float = 2.0
+    onset_step_ns: float = 0.1
+    free_onset_snr: float = 15.0
+    jitter_start_ns: float = 0.1  # start of the mean pulse's onset jitter (rms)
+    jitter_max_ns: float = 2.0
+    max_iterations: int = 8
+    # the fit "converged" when the onset step is below this (ns)
+    onset_tolerance_ns: float = 1e-3
+    # a waveform whose fit is bad gets a model-free window integral as its charge
+    # (so dropping it does not bias the mean); reduced chi2 above this is "bad"
+    max_chi2_ndf: float = 5.0
+
+    def replace(self, **changes: float) -> FitConfig:
+        return replace(self, **changes)
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+DEFAULT_FIT = FitConfig()
+
+
+@dataclass(frozen=True)
+class PointSpec:
+    """One (PMT, HV) point of a campaign: where its files are and how to cut them."""
+
+    pmt: int
+    hv: int
+    n_files: int
+    dir_url: str
+    cut_V: float | None = None
+    folder: str = ""
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def key(self) -> str:
+        return f"pmt_{self.pmt}_{self.hv}"
+
+    def file_names(self) -> list[str]:
+        """File i of a point is ``C1--n16deg--{i:05d}.trc`` (the GIN naming)."""
+        return [f"C1--n16deg--{i:05d}.trc" for i in range(self.n_files)]

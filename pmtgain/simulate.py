@@ -1,0 +1,218 @@
+"""Simulated campaigns whose true charges are known (the demo campaign and the test data).
+
+What to use when
+----------------
+- :class:`SimPMT` - one PMT: gain law, photostatistics, pulse shape, noise, ADC.
+- :func:`simulate_point` - the waveforms (volts) of one (PMT, HV) point and their truth.
+- :func:`write_point` - the same written as ``.trc`` files in the GIN layout.
+- :func:`simulate_campaign` - a whole campaign: files, ``data_info`` and truth tables.
+- :data:`DEMO_PMTS` - four PMTs resembling GIN's (two of them low-gain and noisier).
+
+The physics, per flash (Bellamy et al., NIM A 339 (1994) 468 for the photostatistics):
+
+- number of photoelectrons ``n ~ Poisson(mu)``;
+- each photoelectron's charge ``~ Gamma(mean 1, variance F - 1)`` in units of ``G*e``, so
+  that the excess noise factor is ``F = 1 + (sigma_1/Q_1)^2``; the sum of ``n`` of them
+  is ``Gamma(n/(F-1), F-1)``;
+- gain law ``G(V) = G0 * (V/V0)^k`` (a dynode chain: Hamamatsu PMT handbook, sec. 2.3);
+- the pulse: the original's two-exponential model with amplitude ``a = Q*R/(tau - tau_s)``
+  (so its full integral over R is ``Q``), onset ``onset_ns + N(0, jitter_ns)``;
+- a baseline offset, white Gaussian noise, and the oscilloscope's ADC (8 or 16 bit,
+  rounding and clipping at its range).
+
+The true charge of a waveform is its full pulse integral ``Q`` (negative, as reported).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from .config import E_CHARGE_C, PC_PER_C, R_TERMINATION_OHM
+from .pulse import pulse
+from .trc import write_trc
+
+N_SAMPLES = 502
+DT_NS = 0.1
+SCOPE_NOISE_LSB = 0.5  # oscilloscope front-end noise, in ADC steps rms
+T0_NS = 27.5  # time of sample 0: the onset (~47.5 ns) sits 20 ns into the record
+
+
+@dataclass(frozen=True)
+class SimPMT:
+    pmt: int
+    folder: str
+    gain_v0: float  # gain at v0
+    k: float  # gain exponent
+    v0: float = 1000.0
+    mu_pe: float = 40.0
+    enf: float = 1.2  # excess noise factor F = 1 + (sigma_1/Q_1)^2
+    tau_s_ns: float = 0.93
+    tau_ns: float = 3.5
+    onset_ns: float = 47.5
+    jitter_ns: float = 0.2
+    noise_V: float = 1.0e-3
+    baseline_V: float = 0.4e-3
+    bits: int = 8
+    hv_values: tuple[int, ...] = (700, 800, 900, 1000, 1100, 1200, 1300, 1400)
+
+    def gain(self, hv: float) -> float:
+        return self.gain_v0 * (hv / self.v0) ** self.k
+
+    def mean_charge_pC(self, hv: float) -> float:
+        """Expected mean charge (negative) of all flashes at ``hv``."""
+        return -self.mu_pe * self.gain(hv) * E_CHARGE_C * PC_PER_C
+
+    def mean_peak_V(self, hv: float) -> float:
+        """Expected mean pulse minimum (negative, baseline subtracted)."""
+        q = self.mean_charge_pC(hv) / PC_PER_C
+        a = q * R_TERMINATION_OHM / ((self.tau_ns - self.tau_s_ns) * 1e-9)
+        x = np.log(self.tau_ns / self.tau_s_ns) * self.tau_ns * self.tau_s_ns / (
+            self.tau_ns - self.tau_s_ns)
+        return float(pulse(x, a, 0.0, self.tau_s_ns, self.tau_ns))
+
+    def cut_V(self, hv: float) -> float:
+        """A cut like the original's: 40 % of the expected mean peak, below the baseline."""
+        return round(self.baseline_V + 0.4 * self.mean_peak_V(hv), 7)
+
+
+# Four PMTs like GIN's (peaks from the original's cuts): 1 and 3 high gain, 2 and 4 low
+# gain and noisier. Mean peaks range from ~4 mV (PMT 2, 700 V) to ~0.5 V (PMT 3, 1400 V).
+DEMO_PMTS = (
+    SimPMT(1, "PMT_1_2", gain_v0=1.15e6, k=5.6, noise_V=1.0e-3),
+    SimPMT(2, "PMT_2_2", gain_v0=0.40e6, k=5.2, noise_V=1.6e-3, enf=1.25, tau_s_ns=0.95),
+    SimPMT(3, "PMT_3_2", gain_v0=1.40e6, k=5.5, noise_V=1.0e-3, tau_ns=3.4),
+    SimPMT(4, "PMT_3_881_2", gain_v0=0.38e6, k=4.7, noise_V=1.6e-3, enf=1.3, tau_ns=3.6),
+)
+
+
+def demo_pmt(pmt: int) -> SimPMT:
+    for p in DEMO_PMTS:
+        if p.pmt == pmt:
+            return p
+    return replace(DEMO_PMTS[0], pmt=pmt, folder=f"PMT_{pmt}")
+
+
+def _rng(seed: int, pmt: int, hv: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([seed, pmt, hv]))
+
+
+def scope_range(pmt: SimPMT, hv: float) -> tuple[float, float]:
+    """(vertical_gain, vertical_offset) of an oscilloscope set up for this point: a range
+    of about 3x the mean peak (at least 40 noise rms), 75 % of it below zero."""
+    levels = 2 ** pmt.bits
+    span = max(3.0 * abs(pmt.mean_peak_V(hv)), 40.0 * pmt.noise_V)
+    gain = span / levels
+    # raw codes run from -levels/2 to levels/2-1; shift so that 75 % lie below zero
+    offset = 0.25 * span  # volts = gain*raw - offset spans [-0.75, +0.25] x span
+    return gain, offset
+
+
+def simulate_point(pmt: SimPMT, hv: int, n: int, seed: int = 1):
+    """Simulate ``n`` flashes. Returns ``(volts, truth)`` where ``volts`` is (n, N) after
+    the ADC (quantised and clipped) and ``truth`` a dict of per-waveform arrays:
+    ``n_pe``, ``q_true_pC``, ``onset_ns``, ``a_V``."""
+    rng = _rng(seed, pmt.pmt, hv)
+    n_pe = rng.poisson(pmt.mu_pe, size=n)
+    shape = n_pe / (pmt.enf - 1.0)
+    x = np.where(n_pe > 0, rng.gamma(np.maximum(shape, 1e-12), pmt.enf - 1.0), 0.0)
+    q_C = -x * pmt.gain(hv) * E_CHARGE_C
+    a_V = q_C * R_TERMINATION_OHM / ((pmt.tau_ns - pmt.tau_s_ns) * 1e-9)
+    onset = pmt.onset_ns + pmt.jitter_ns * rng.standard_normal(n)
+    t = T0_NS + np.arange(N_SAMPLES) * DT_NS
+    v = pulse(t[None, :], a_V[:, None], onset[:, None], pmt.tau_s_ns, pmt.tau_ns)
+    gain, offset = scope_range(pmt, hv)
+    # PMT/amplifier noise plus the oscilloscope's own front-end noise, half an ADC step
+    # rms (what dithers a real 8-bit scope's quantisation)
+    noise = np.hypot(pmt.noise_V, SCOPE_NOISE_LSB * gain)
+    v += pmt.baseline_V + noise * rng.standard_normal((n, N_SAMPLES))
+    lo, hi = -(2 ** (pmt.bits - 1)), 2 ** (pmt.bits - 1) - 1
+    raw = np.clip(np.rint((v + offset) / gain), lo, hi)
+    volts = gain * raw - offset
+    truth = dict(n_pe=n_pe, q_true_pC=q_C * PC_PER_C, onset_ns=onset, a_V=a_V)
+    return volts, truth
+
+
+def file_name(i: int) -> str:
+    return f"C1--n16deg--{i:05d}.trc"
+
+
+def write_point(directory: str | os.PathLike, pmt: SimPMT, hv: int, n: int, seed: int = 1,
+                little_endian: bool = True) -> dict:
+    """Write ``n`` simulated files of one point into ``directory``; return the truth."""
+    volts, truth = simulate_point(pmt, hv, n, seed)
+    gain, offset = scope_range(pmt, hv)
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        write_trc(d / file_name(i), volts[i], dt_s=DT_NS * 1e-9, t0_s=T0_NS * 1e-9,
+                  bits=pmt.bits, little_endian=little_endian, vertical_gain=gain,
+                  vertical_offset=offset)
+    return truth
+
+
+TRUTH_COLUMNS = ("pmt", "hv", "n_files", "gain", "mu_pe", "enf", "true_mean_charge_pC",
+                 "true_std_charge_pC", "expected_mean_charge_pC", "tau_s_ns", "tau_ns",
+                 "noise_V")
+
+
+def simulate_campaign(
+    outdir: str | os.PathLike,
+    pmts: tuple[SimPMT, ...] | list[SimPMT] = DEMO_PMTS,
+    hv: list[int] | None = None,
+    n: int | dict = 200,
+    seed: int = 1,
+    base_url: str | None = None,
+    progress: bool = False,
+) -> Path:
+    """Write a campaign in the GIN layout under ``outdir``.
+
+    - ``outdir/<folder>/<hv>/Autosave/C1--n16deg--NNNNN.trc``
+    - ``outdir/data_info/data_directories_pmt_<i>.txt``: ``<dir_url> <pmt> <hv> <n_files>
+      <cut_V>``, where ``dir_url`` is ``base_url`` + the relative directory (default: the
+      directory's absolute path);
+    - ``outdir/truth/pmt_<i>_<hv>V.csv`` per waveform (file, n_pe, q_true_pC, onset_ns)
+      and ``outdir/truth/summary.csv`` per point (true mean and std of the charge, gain,
+      mean photoelectrons).
+
+    ``n`` is the number of files per point, or a dict ``{(pmt, hv): n}`` with a default
+    under key ``None``. Returns ``outdir``.
+    """
+    out = Path(outdir)
+    (out / "data_info").mkdir(parents=True, exist_ok=True)
+    (out / "truth").mkdir(parents=True, exist_ok=True)
+    rows = []
+    jobs = [(p, v) for p in pmts for v in (hv or p.hv_values)]
+    it = jobs
+    if progress:
+        from tqdm import tqdm
+
+        it = tqdm(jobs, desc="simulating points", unit="point")
+    lines: dict[int, list[str]] = {}
+    for p, v in it:
+        n_pt = n.get((p.pmt, v), n.get(None, 200)) if isinstance(n, dict) else n
+        rel = f"{p.folder}/{v}/Autosave/"
+        truth = write_point(out / rel, p, v, n_pt, seed)
+        with open(out / "truth" / f"pmt_{p.pmt}_{v}V.csv", "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["file", "n_pe", "q_true_pC", "onset_ns"])
+            for i in range(n_pt):
+                w.writerow([file_name(i), int(truth["n_pe"][i]),
+                            f"{truth['q_true_pC'][i]:.9g}", f"{truth['onset_ns'][i]:.6f}"])
+        q = truth["q_true_pC"]
+        rows.append([p.pmt, v, n_pt, f"{p.gain(v):.6g}", p.mu_pe, p.enf, f"{q.mean():.9g}",
+                     f"{q.std(ddof=1):.9g}", f"{p.mean_charge_pC(v):.9g}", p.tau_s_ns,
+                     p.tau_ns, p.noise_V])
+        url = (base_url.rstrip("/") + "/" + rel) if base_url else str((out / rel).resolve()) + "/"
+        lines.setdefault(p.pmt, []).append(f"{url} {p.pmt} {v} {n_pt} {p.cut_V(v):.7g}")
+    for pmt_id, ls in lines.items():
+        (out / "data_info" / f"data_directories_pmt_{pmt_id}.txt").write_text("\n".join(ls) + "\n")
+    with open(out / "truth" / "summary.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(TRUTH_COLUMNS)
+        w.writerows(rows)
+    return out
