@@ -207,8 +207,11 @@ def prepare(
     k_hi = min(N, k_end + int(round(config.post_ns / dt_ns)) + 1)
     med_noise = float(np.median(noise[sel])) if sel.any() else float(np.median(noise))
     snr = float(-mean_pulse[kpk] / med_noise) if med_noise > 0 else float("inf")
-    # a pulse whose peak sits at the record's end is cut by the edge
-    status[(status == Status.OK) & (kmin >= N - e - 1)] = Status.EDGE
+    # a pulse cut by the record's edge: its minimum is too close to the start (no
+    # baseline before it) or to the end (no time to decay to onset_fraction of its peak)
+    decay_ns = config.tau_start_ns * np.log(1.0 / config.onset_fraction)
+    edge = (kmin < e + 5) | ((N - 1 - kmin) * dt_ns < decay_ns)
+    status[(status == Status.OK) & edge] = Status.EDGE
     return Prepared(
         y=y,
         t0_ns=np.asarray(t0_s, dtype=float) / NS,
@@ -490,8 +493,8 @@ def fit_fast(p: Prepared, config: FitConfig = DEFAULT_FIT, shape: Shape | None =
     jj = np.clip(j, 1, len(c_grid) - 2)
     rows = np.arange(todo.size)
     s0, s1, s2 = score[rows, jj - 1], score[rows, jj], score[rows, jj + 1]
-    den = s0 - 2 * s1 + s2
     with np.errstate(invalid="ignore", divide="ignore"):
+        den = s0 - 2 * s1 + s2
         frac = np.where(np.isfinite(den) & (den < 0), 0.5 * (s0 - s2) / den, 0.0)
     c = np.clip(c_grid[jj] + np.clip(frac, -1, 1) * step, c_lo, c_hi)
     # 2. Gauss-Newton on the onset, amplitude projected out (variable projection)

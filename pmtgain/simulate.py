@@ -109,7 +109,8 @@ def scope_range(pmt: SimPMT, hv: float) -> tuple[float, float]:
     gain = span / levels
     # raw codes run from -levels/2 to levels/2-1; shift so that 75 % lie below zero
     offset = 0.25 * span  # volts = gain*raw - offset spans [-0.75, +0.25] x span
-    return gain, offset
+    # the file stores both as float32: use exactly what a reader will see
+    return float(np.float32(gain)), float(np.float32(offset))
 
 
 def simulate_point(pmt: SimPMT, hv: int, n: int, seed: int = 1):

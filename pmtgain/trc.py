@@ -184,7 +184,7 @@ def parse_header(buf: bytes | memoryview, path: str | os.PathLike | None = None)
     o = _find_wavedesc(buf, path)
     order = _byte_order(buf, o, path)
     v = _DESC[order].unpack_from(buf, o)
-    f = dict(zip(_DESC_FIELDS, v))
+    f = dict(zip(_DESC_FIELDS, v, strict=True))
     template = _cstr(f["template"])
     if template != TEMPLATE:
         raise TrcError(path, f"template {template!r} is not supported (only {TEMPLATE})")

@@ -1,0 +1,108 @@
+import numpy as np
+import pytest
+from scipy.integrate import quad
+
+from pmtgain.config import DEFAULT_FIT
+from pmtgain.pulse import (
+    Status,
+    fit_fast,
+    fit_integral,
+    fit_mean_pulse,
+    prepare,
+    pulse,
+    pulse_integral,
+    pulse_smeared,
+)
+from pmtgain.simulate import DEMO_PMTS, DT_NS, T0_NS, simulate_point
+
+
+def test_pulse_integral_matches_numerical_quadrature():
+    for lo, hi, c in [(40, 80, 47.5), (48, 60, 47.5), (30, 45, 47.5)]:
+        num, _ = quad(lambda t, c=c: float(pulse(t, -0.1, c, 0.93, 3.5)), lo, hi, points=[c],
+                      limit=200)
+        assert pulse_integral(lo, hi, -0.1, c, 0.93, 3.5) == pytest.approx(num, rel=1e-9,
+                                                                           abs=1e-14)
+    # the full integral is a (tau - tau_s)
+    assert pulse_integral(0, 1e4, -0.1, 5, 0.93, 3.5) == pytest.approx(-0.1 * (3.5 - 0.93))
+
+
+def test_smeared_pulse_is_the_average_of_jittered_pulses():
+    t = np.linspace(40, 70, 301)
+    d = np.random.default_rng(1).normal(0, 0.3, 200_000)
+    # average over jitter by quadrature on a fine grid of shifts
+    shifts = np.linspace(-2, 2, 4001)
+    w = np.exp(-0.5 * (shifts / 0.3) ** 2)
+    w /= w.sum()
+    avg = (w[:, None] * pulse(t[None, :], -1.0, 47.5 + shifts[:, None], 0.93, 3.5)).sum(0)
+    np.testing.assert_allclose(pulse_smeared(t, -1.0, 47.5, 0.93, 3.5, 0.3), avg, atol=2e-4)
+    assert d.size  # the grid above replaces Monte Carlo
+
+
+def test_mean_pulse_fit_recovers_shape_and_jitter():
+    t = np.arange(502) * 0.1
+    y = pulse_smeared(t, -0.05, 20.0, 0.93, 3.5, 0.25)
+    s = fit_mean_pulse(y, t, 150, 500, DEFAULT_FIT, c_offset_ns=27.5)
+    assert s.tau_s_ns == pytest.approx(0.93, rel=1e-3)
+    assert s.tau_ns == pytest.approx(3.5, rel=1e-3)
+    assert s.jitter_ns == pytest.approx(0.25, rel=1e-2)
+    assert s.c_ns == pytest.approx(20.0, abs=1e-3)
+
+
+def _prep(pmt, hv, n, cut=True, seed=3, **kw):
+    v, truth = simulate_point(pmt, hv, n, seed)
+    p = prepare(v, np.full(n, T0_NS * 1e-9), DT_NS * 1e-9, pmt.cut_V(hv) if cut else None, **kw)
+    return p, truth
+
+
+def test_cut_rejects_waveforms_whose_minimum_is_not_below_it():
+    pmt = DEMO_PMTS[0]
+    v, _ = simulate_point(pmt, 1000, 50, 1)
+    v[:10] = v[:10, :1]  # flat traces: no pulse
+    p = prepare(v, np.full(50, T0_NS * 1e-9), DT_NS * 1e-9, pmt.cut_V(1000))
+    assert (p.status[:10] == Status.BELOW_CUT).all()
+    assert (p.status[10:] == Status.OK).all()
+    r = fit_fast(p)
+    assert np.isnan(r.charge_pC[:10]).all() and np.isfinite(r.charge_pC[10:]).all()
+
+
+def test_clipped_and_edge_pulses_are_flagged_not_fitted():
+    pmt = DEMO_PMTS[0]
+    v, _ = simulate_point(pmt, 1200, 40, 2)
+    clipped = np.zeros(40, bool)
+    clipped[3] = True
+    # waveform 5: the pulse moved to the record's end
+    v[5] = np.roll(v[5], 270)
+    p = prepare(v, np.full(40, T0_NS * 1e-9), DT_NS * 1e-9, pmt.cut_V(1200), clipped)
+    r = fit_fast(p)
+    assert r.status[3] == Status.CLIPPED
+    assert r.status[5] == Status.EDGE
+    assert np.isnan(r.charge_pC[[3, 5]]).all()
+
+
+def test_failed_fit_gets_the_window_integral_not_dropped():
+    pmt = DEMO_PMTS[0]
+    p, truth = _prep(pmt, 1200, 60)
+    # waveform 7: a second, late pulse the model cannot describe -> bad chi2
+    p.y[7, 330:360] += 3 * p.y[7].min() * np.hanning(30)
+    r = fit_fast(p)
+    assert r.status[7] == Status.NOT_CONVERGED
+    wi = fit_integral(p).charge_pC[7]
+    assert r.charge_pC[7] == pytest.approx(wi)
+
+
+def test_fast_fit_beats_the_window_integral_in_resolution():
+    pmt = DEMO_PMTS[1]
+    p, truth = _prep(pmt, 1000, 1500)
+    fast = fit_fast(p).charge_pC - truth["q_true_pC"]
+    integ = fit_integral(p).charge_pC - truth["q_true_pC"]
+    assert np.nanstd(fast) < 0.75 * np.nanstd(integ)
+
+
+def test_free_onsets_follow_the_true_jitter_at_high_signal():
+    pmt = DEMO_PMTS[0]
+    p, truth = _prep(pmt, 1300, 300)
+    r = fit_fast(p)
+    assert r.shape.free_onset
+    err = r.c_ns - truth["onset_ns"]
+    assert np.std(err) < 0.05  # ns; the true jitter is 0.2 ns
+    assert abs(np.mean(err)) < 0.01
