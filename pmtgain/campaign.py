@@ -1,0 +1,112 @@
+"""Campaign descriptions: which (PMT, HV) points exist, where their files are, their cuts.
+
+What to use when
+----------------
+- :func:`load_campaign` - every point of a ``data_info`` directory (or of one file).
+- :func:`parse_campaign_file` - one ``data_directories_pmt_<i>.txt``.
+- :func:`local_dir` - where a point's files are kept locally: ``data/<folder>/<hv>/``.
+
+File format (the original's, one line per HV point, whitespace separated)::
+
+    <dir_url> <pmt> <hv> <n_files> [<cut_V>]
+
+``dir_url`` is ``https://``, ``http://``, ``file://`` or a local path; file ``i`` of the
+point is ``<dir_url>C1--n16deg--{i:05d}.trc``. The optional fifth column is the amplitude
+cut in volts (the original kept it in a separate pickle that had to line up by index).
+Lines starting with ``#`` and blank lines are ignored. A malformed line raises
+:class:`CampaignError` naming ``file:line`` and what is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from urllib.parse import urlparse
+
+from .config import PointSpec
+
+FILE_PATTERN = "data_directories_pmt_*.txt"
+
+
+class CampaignError(ValueError):
+    pass
+
+
+def folder_of(dir_url: str, hv: int, pmt: int) -> str:
+    """The PMT folder name in a GIN-style URL: the path segment before ``<hv>``."""
+    path = urlparse(dir_url).path if "://" in dir_url else dir_url
+    parts = [p for p in re.split(r"[/\\]+", path) if p]
+    for i in range(len(parts) - 1, 0, -1):
+        if parts[i] == str(hv):
+            return parts[i - 1]
+    return f"PMT_{pmt}"
+
+
+def parse_campaign_file(path: str | os.PathLike) -> list[PointSpec]:
+    path = Path(path)
+    points: list[PointSpec] = []
+    seen: dict[tuple[int, int], int] = {}
+    for no, line in enumerate(path.read_text().splitlines(), start=1):
+        text = line.split("#", 1)[0].strip() if not line.lstrip().startswith("#") else ""
+        if not text:
+            continue
+        where = f"{path}:{no}"
+        f = text.split()
+        if len(f) not in (4, 5):
+            raise CampaignError(f"{where}: expected '<dir_url> <pmt> <hv> <n_files> [cut_V]', "
+                                f"got {len(f)} fields")
+        url = f[0]
+        try:
+            pmt, hv, n = int(f[1]), int(float(f[2])), int(f[3])
+        except ValueError:
+            raise CampaignError(f"{where}: pmt, hv and n_files must be integers, got "
+                                f"{f[1]!r} {f[2]!r} {f[3]!r}") from None
+        if n < 0 or pmt < 0 or hv <= 0:
+            raise CampaignError(f"{where}: pmt/hv/n_files out of range ({pmt} {hv} {n})")
+        cut = None
+        if len(f) == 5:
+            try:
+                cut = float(f[4])
+            except ValueError:
+                raise CampaignError(f"{where}: cut_V {f[4]!r} is not a number") from None
+        if (pmt, hv) in seen:
+            raise CampaignError(f"{where}: PMT {pmt} at {hv} V is already on line "
+                                f"{seen[(pmt, hv)]}")
+        seen[(pmt, hv)] = no
+        if "://" not in url and not url.endswith(("/", os.sep)):
+            url += "/"
+        elif "://" in url and not url.endswith("/"):
+            url += "/"
+        points.append(PointSpec(pmt=pmt, hv=hv, n_files=n, dir_url=url, cut_V=cut,
+                                folder=folder_of(url, hv, pmt)))
+    return points
+
+
+def load_campaign(path: str | os.PathLike = "data_info") -> list[PointSpec]:
+    """All points of a data_info directory (files ``data_directories_pmt_*.txt``), or of
+    one such file, sorted by PMT and HV."""
+    p = Path(path)
+    if p.is_dir():
+        files = sorted(p.glob(FILE_PATTERN))
+        if not files:
+            raise CampaignError(f"{p}: no {FILE_PATTERN} files")
+    elif p.exists():
+        files = [p]
+    else:
+        raise CampaignError(f"{p}: no such file or directory")
+    points = [pt for f in files for pt in parse_campaign_file(f)]
+    keys = [(pt.pmt, pt.hv) for pt in points]
+    if len(set(keys)) != len(keys):
+        dup = sorted({k for k in keys if keys.count(k) > 1})
+        raise CampaignError(f"{p}: points listed twice: {dup}")
+    return sorted(points, key=lambda pt: (pt.pmt, pt.hv))
+
+
+def select(points: list[PointSpec], pmts=None, hvs=None) -> list[PointSpec]:
+    return [p for p in points if (not pmts or p.pmt in pmts) and (not hvs or p.hv in hvs)]
+
+
+def local_dir(data_dir: str | os.PathLike, point: PointSpec) -> Path:
+    """``data/<folder>/<hv>/`` for remote points."""
+    return Path(data_dir) / point.folder / str(point.hv)

@@ -1,0 +1,209 @@
+"""Executors deliver (PMT, HV) points: fetch the files, call the pure
+:func:`pmtgain.point.process_point`, save the result. The analysis does not know where it
+runs (coffea's processor/executor split).
+
+What to use when
+----------------
+- :func:`run_point` - one point, in this process: what an HTCondor job and every pool
+  worker run. Writes ``<lists>/points/pmt_<i>_<hv>_{summary.json,waveforms.csv}`` and the
+  point's log ``<logs>/pmt_<i>_<hv>V.log``.
+- :func:`run_local` - all points in a process pool sized to the machine, with a progress
+  bar; points already done are skipped (resume), ``force`` redoes them.
+- :func:`write_lists` - the per-PMT tables ``pmt_<i>_data_list.{pkl,csv}`` (the original's
+  columns ``mean_charge``, ``std_dev_charge``, ``hv`` first, then the new ones).
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # one BLAS thread per worker: no oversubscription
+
+import logging  # noqa: E402
+import time  # noqa: E402
+from concurrent.futures import ProcessPoolExecutor, as_completed  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pandas as pd  # noqa: E402
+
+from .campaign import local_dir  # noqa: E402
+from .config import DEFAULT_FIT, FitConfig, PointSpec  # noqa: E402
+from .fetch import fetch_point  # noqa: E402
+from .point import load_point, process_point  # noqa: E402
+
+ORIGINAL_COLUMNS = ["mean_charge", "std_dev_charge", "hv"]
+
+
+@dataclass
+class PointOutcome:
+    pmt: int
+    hv: int
+    ok: bool
+    summary: dict | None = None
+    error: str = ""
+    skipped: bool = False
+    seconds: float = 0.0
+
+
+def _point_logger(log_path: Path, verbose: bool) -> logging.Logger:
+    logger = logging.getLogger(f"pmtgain.point.{log_path.stem}.{os.getpid()}")
+    logger.handlers.clear()
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    h = logging.FileHandler(log_path, mode="a")
+    h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger.addHandler(h)
+    return logger
+
+
+def run_point(
+    point: PointSpec,
+    *,
+    data_dir: str | os.PathLike = "data",
+    lists_dir: str | os.PathLike = "outputs/lists",
+    logs_dir: str | os.PathLike = "outputs/logs",
+    engine: str = "fast",
+    config: FitConfig = DEFAULT_FIT,
+    verbose: bool = False,
+    fetch_workers: int = 8,
+) -> PointOutcome:
+    """Fetch, process and save one point. Never raises: a failure is an outcome."""
+    t0 = time.perf_counter()
+    logger = _point_logger(Path(logs_dir) / f"pmt_{point.pmt}_{point.hv}V.log", verbose)
+    logger.info("PMT %d at %d V: %d files from %s (engine %s, cut %s V)", point.pmt,
+                point.hv, point.n_files, point.dir_url, engine, point.cut_V)
+    try:
+        def on_file(name, outcome):
+            if outcome in ("fetched", "cached"):
+                logger.debug("%s %s", name, outcome)
+            else:
+                logger.warning("%s not available: %s", name, outcome)
+
+        rep = fetch_point(point, local_dir(data_dir, point), workers=fetch_workers,
+                          on_file=on_file)
+        logger.info("files: %d fetched, %d already complete, %d failed", rep.fetched,
+                    rep.cached, rep.n_failed)
+        res = process_point(rep.paths, pmt=point.pmt, hv=point.hv, cut_V=point.cut_V,
+                            engine=engine, config=config, missing=rep.failed)
+        res.summary.update(n_fetched=rep.fetched, n_cached=rep.cached,
+                           n_fetch_failed=rep.n_failed, dir_url=point.dir_url)
+        if verbose:
+            for row in res.table.itertuples():
+                logger.debug("%s %s charge %.6g pC %s", row.file, row.status, row.charge_pC,
+                             row.reason or "")
+        bad = res.table[res.table.status == "unreadable"]
+        for row in bad.itertuples():
+            logger.warning("%s unreadable: %s", row.file, row.reason)
+        res.save(Path(lists_dir) / "points")
+        s = res.summary
+        logger.info("done: %d of %d waveforms used, mean charge %.5g pC, std %.4g pC "
+                    "(rejected: below cut %d, clipped %d, edge %d, unreadable %d; "
+                    "window-integral fallbacks %d)", s["n_used"], s["n_files"],
+                    s["mean_charge"], s["std_dev_charge"], s["rejected_below_cut"],
+                    s["rejected_clipped"], s["rejected_edge"], s["rejected_unreadable"],
+                    s["n_fallback"])
+        return PointOutcome(point.pmt, point.hv, True, summary=s,
+                            seconds=time.perf_counter() - t0)
+    except Exception as exc:  # one point failing never stops the others
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        logger.error("failed: %s", msg)
+        return PointOutcome(point.pmt, point.hv, False, error=msg,
+                            seconds=time.perf_counter() - t0)
+    finally:
+        for h in logger.handlers:
+            h.close()
+        logger.handlers.clear()
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def run_local(
+    points: list[PointSpec],
+    *,
+    data_dir="data",
+    outputs="outputs",
+    engine: str = "fast",
+    config: FitConfig = DEFAULT_FIT,
+    jobs: int | None = None,
+    verbose: bool = False,
+    force: bool = False,
+    progress: bool = True,
+    fetch_workers: int = 8,
+) -> list[PointOutcome]:
+    """Run every point in a process pool; skip points already done unless ``force``."""
+    outputs = Path(outputs)
+    lists_dir, logs_dir = outputs / "lists", outputs / "logs"
+    outcomes: list[PointOutcome] = []
+    todo = []
+    for p in points:
+        done = None if force else load_point(lists_dir / "points", p.pmt, p.hv)
+        if done is not None and done.summary.get("engine") == engine:
+            outcomes.append(PointOutcome(p.pmt, p.hv, True, summary=done.summary,
+                                         skipped=True))
+        else:
+            todo.append(p)
+    jobs = jobs or default_jobs()
+    bar = None
+    if progress and todo:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), unit="point", desc=f"analysing ({jobs} processes)",
+                   dynamic_ncols=True)
+    kw = dict(data_dir=data_dir, lists_dir=lists_dir, logs_dir=logs_dir, engine=engine,
+              config=config, verbose=verbose, fetch_workers=fetch_workers)
+    n_wf = 0
+    if jobs == 1 or len(todo) <= 1:
+        results = (run_point(p, **kw) for p in todo)
+        for out in results:
+            outcomes.append(out)
+            n_wf += (out.summary or {}).get("n_files", 0)
+            if bar:
+                bar.set_postfix(waveforms=n_wf, failed=sum(not o.ok for o in outcomes))
+                bar.update()
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futs = [pool.submit(run_point, p, **kw) for p in todo]
+            for fut in as_completed(futs):
+                out = fut.result()
+                outcomes.append(out)
+                n_wf += (out.summary or {}).get("n_files", 0)
+                if bar:
+                    bar.set_postfix(waveforms=n_wf, failed=sum(not o.ok for o in outcomes))
+                    bar.update()
+    if bar:
+        bar.close()
+    outcomes.sort(key=lambda o: (o.pmt, o.hv))
+    return outcomes
+
+
+def summaries_frame(summaries: list[dict]) -> pd.DataFrame:
+    df = pd.DataFrame(summaries)
+    if df.empty:
+        return df
+    rest = [c for c in df.columns if c not in ORIGINAL_COLUMNS]
+    return df[ORIGINAL_COLUMNS + rest].sort_values(["pmt", "hv"]).reset_index(drop=True)
+
+
+def write_lists(outcomes: list[PointOutcome], lists_dir) -> list[Path]:
+    """``pmt_<i>_data_list.pkl`` and ``.csv`` per PMT, one row per HV point."""
+    lists_dir = Path(lists_dir)
+    lists_dir.mkdir(parents=True, exist_ok=True)
+    df = summaries_frame([o.summary for o in outcomes if o.ok and o.summary])
+    written = []
+    if df.empty:
+        return written
+    for pmt, sub in df.groupby("pmt"):
+        sub = sub.reset_index(drop=True)
+        pkl = lists_dir / f"pmt_{pmt}_data_list.pkl"
+        sub.to_pickle(pkl)
+        sub.to_csv(pkl.with_suffix(".csv"), index=False, float_format="%.9g")
+        written.append(pkl)
+    return written

@@ -1,0 +1,225 @@
+"""Fetch the files of a point: HTTP(S) with retries, or local paths as they are.
+
+What to use when
+----------------
+- :func:`fetch_point` - make every file of a point available locally; returns the local
+  paths, the files that failed (with a reason) and the counts fetched / cached / failed.
+- :func:`make_session` - a ``requests.Session`` with connection reuse, timeouts and
+  urllib3 ``Retry`` (connection errors, 429 and 5xx, exponential backoff); pass one to
+  reuse it across points.
+- :func:`is_complete` - a local file counts as present only when it parses as a .trc file
+  whose size matches its header.
+
+Guarantees: a download is written to a temporary file and renamed when complete and
+valid, so a killed run never leaves a file that looks complete; partial or corrupt files
+are fetched again; names are checked so nothing is written outside the data directory.
+Credentials for a private bucket come from the environment (``PMTGAIN_HTTP_TOKEN`` for a
+bearer token, or ``PMTGAIN_HTTP_USER`` / ``PMTGAIN_HTTP_PASSWORD``) and are never logged:
+reasons name only the HTTP status or the kind of network error.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from .config import PointSpec
+from .trc import TrcError, read_header
+
+log = logging.getLogger("pmtgain.fetch")
+
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+DEFAULT_TIMEOUT = (5.0, 20.0)  # connect, read (s)
+
+
+@dataclass
+class FetchReport:
+    paths: list[Path] = field(default_factory=list)  # local files, in point order
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
+    fetched: int = 0
+    cached: int = 0
+
+    @property
+    def n_failed(self) -> int:
+        return len(self.failed)
+
+
+def is_complete(path: Path) -> bool:
+    try:
+        read_header(path)
+        return True
+    except TrcError:
+        return False
+
+
+def make_session(retries: int = 5, backoff: float = 0.2, pool: int = 16):
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
+    retry = Retry(
+        total=retries, connect=retries, read=retries, status=retries, other=retries,
+        backoff_factor=backoff, status_forcelist=(429, 500, 502, 503, 504),
+        allowed_methods=frozenset({"GET"}), raise_on_status=False,
+        respect_retry_after_header=True,
+    )
+    s = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=pool, pool_maxsize=pool)
+    s.mount("http://", adapter)
+    s.mount("https://", adapter)
+    token = os.environ.get("PMTGAIN_HTTP_TOKEN")
+    if token:
+        s.headers["Authorization"] = f"Bearer {token}"
+    elif os.environ.get("PMTGAIN_HTTP_USER"):
+        s.auth = (os.environ["PMTGAIN_HTTP_USER"], os.environ.get("PMTGAIN_HTTP_PASSWORD", ""))
+    return s
+
+
+def _is_remote(url: str) -> bool:
+    return url.startswith(("http://", "https://"))
+
+
+def _local_source(url: str) -> Path:
+    if url.startswith("file://"):
+        return Path(unquote(urlparse(url).path))
+    return Path(url)
+
+
+def _safe_target(dest: Path, name: str) -> Path:
+    if not SAFE_NAME.match(name) or name in (".", ".."):
+        raise ValueError(f"unsafe file name {name!r}")
+    target = (dest / name).resolve()
+    if target.parent != dest.resolve():
+        raise ValueError(f"file name {name!r} leaves the data directory")
+    return target
+
+
+def _download(session, url: str, target: Path, timeout, attempts: int = 4) -> str | None:
+    """Download ``url`` to ``target`` atomically. Returns None or the failure reason.
+
+    urllib3's Retry covers connection errors and bad statuses; a body that breaks off or
+    does not parse as a .trc file is retried here, with backoff."""
+    import requests
+
+    reason = "not attempted"
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.part")
+    for attempt in range(attempts):
+        try:
+            r = session.get(url, timeout=timeout)
+            if r.status_code != 200:
+                reason = f"HTTP {r.status_code}"
+                if r.status_code in (429, 500, 502, 503, 504):
+                    time.sleep(0.2 * 2**attempt)
+                    continue
+                return reason  # 404, 403, ...: permanent
+            body = r.content
+            expected = r.headers.get("Content-Length")
+            if expected is not None and int(expected) != len(body):
+                reason = f"truncated body ({len(body)} of {expected} bytes)"
+                continue
+            with open(tmp, "wb") as f:
+                f.write(body)
+            if not is_complete(tmp):
+                reason = "downloaded bytes are not a complete .trc file"
+                tmp.unlink(missing_ok=True)
+                time.sleep(0.2 * 2**attempt)
+                continue
+            os.replace(tmp, target)
+            return None
+        except requests.exceptions.Timeout:
+            reason = "timed out"
+        except requests.exceptions.ConnectionError as exc:
+            reason = "connection error" + (
+                " (connection reset)" if "reset" in str(exc).lower() else "")
+        except requests.exceptions.ChunkedEncodingError:
+            reason = "connection broken while reading the body"
+        except requests.exceptions.RequestException as exc:
+            reason = type(exc).__name__
+        except OSError as exc:
+            reason = f"cannot write {target.name}: {exc.strerror}"
+            break
+        finally:
+            tmp.unlink(missing_ok=True)
+        time.sleep(0.2 * 2**attempt)
+    return reason
+
+
+def fetch_point(
+    point: PointSpec,
+    dest: str | os.PathLike | None,
+    *,
+    session=None,
+    workers: int = 8,
+    timeout=DEFAULT_TIMEOUT,
+    on_file: Callable[[str, str], None] | None = None,
+) -> FetchReport:
+    """Make the point's files available under ``dest`` (remote) or in place (local).
+
+    ``on_file(name, outcome)`` is called per file with outcome ``fetched``, ``cached`` or
+    the failure reason (for ``--verbose`` logs and progress bars).
+    """
+    names = point.file_names()
+    rep = FetchReport()
+    if not _is_remote(point.dir_url):
+        src = _local_source(point.dir_url)
+        for name in names:
+            p = src / name
+            if p.is_file():
+                rep.paths.append(p)
+                rep.cached += 1
+                if on_file:
+                    on_file(name, "cached")
+            else:
+                rep.failed.append((name, "missing"))
+                if on_file:
+                    on_file(name, "missing")
+        return rep
+    assert dest is not None, "a remote point needs a local data directory"
+    d = Path(dest)
+    d.mkdir(parents=True, exist_ok=True)
+    own = session is None
+    session = session or make_session(pool=max(workers, 1))
+    lock = threading.Lock()
+    results: dict[str, tuple[Path | None, str]] = {}
+
+    def one(name: str) -> None:
+        try:
+            target = _safe_target(d, name)
+        except ValueError as exc:
+            out = (None, str(exc))
+        else:
+            if target.exists() and is_complete(target):
+                out = (target, "cached")
+            else:
+                err = _download(session, point.dir_url + name, target, timeout)
+                out = (target, "fetched") if err is None else (None, err)
+        with lock:
+            results[name] = out
+        if on_file:
+            on_file(name, out[1])
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            list(pool.map(one, names))
+    finally:
+        if own:
+            session.close()
+    for name in names:
+        path, outcome = results[name]
+        if path is None:
+            rep.failed.append((name, outcome))
+        else:
+            rep.paths.append(path)
+            if outcome == "cached":
+                rep.cached += 1
+            else:
+                rep.fetched += 1
+    return rep

@@ -1,0 +1,138 @@
+"""Gain curves: merge the per-point results and fit ``|Q| = a * V^b`` per PMT.
+
+What to use when
+----------------
+- :func:`collect` - all per-point summaries of a run (``outputs/lists`` from
+  ``analysis.py``, or ``outputs/condor_lists`` from HTCondor jobs) as one DataFrame.
+- :func:`fit_power_law` - the weighted fit of one PMT's curve, with parameter errors and
+  chi2/ndf; :func:`hv_for` the HV that reaches a target (equalisation) with its error.
+- :func:`build` - everything ``gain_curve.py`` does: merge, fit, missing points, CSV.
+
+The fit is linear least squares in log space, ``ln|Q| = ln a + b ln V``, weighted by the
+relative error of each mean, ``sem/|Q|`` (a power law is the gain of an n-dynode chain,
+G ~ V^(k n): Hamamatsu, "Photomultiplier Tubes: Basics and Applications", 2017, sec. 2.3).
+It is parametrised at a pivot V0 = 1000 V, ``|Q| = Q0 (V/V0)^b``, so Q0 and b are nearly
+uncorrelated; ``a = Q0 / V0^b`` is reported too. With pure statistical weights a real PMT
+gives chi2/ndf >> 1 (the law is only approximate): the parameter errors are then scaled
+by sqrt(chi2/ndf) (PDG, "Statistics", sec. 40.2.2).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+V0 = 1000.0
+
+
+@dataclass
+class PowerLaw:
+    pmt: int
+    q0: float  # |Q| at V0 (pC)
+    b: float
+    cov: np.ndarray  # covariance of (ln q0, b)
+    chi2: float
+    ndf: int
+
+    @property
+    def a(self) -> float:
+        return self.q0 / V0**self.b
+
+    @property
+    def q0_err(self) -> float:
+        return self.q0 * float(np.sqrt(self.cov[0, 0]))
+
+    @property
+    def b_err(self) -> float:
+        return float(np.sqrt(self.cov[1, 1]))
+
+    def __call__(self, v):
+        return self.q0 * (np.asarray(v, float) / V0) ** self.b
+
+
+def fit_power_law(hv, q_abs, q_err, pmt: int = 0) -> PowerLaw:
+    hv, q_abs, q_err = (np.asarray(x, float) for x in (hv, q_abs, q_err))
+    ok = np.isfinite(q_abs) & (q_abs > 0) & np.isfinite(q_err) & (q_err > 0)
+    x, y, s = np.log(hv[ok] / V0), np.log(q_abs[ok]), q_err[ok] / q_abs[ok]
+    if x.size < 2:
+        raise ValueError(f"PMT {pmt}: {x.size} usable points, a power law needs 2")
+    A = np.column_stack([np.ones_like(x), x])
+    w = 1.0 / s**2
+    cov = np.linalg.inv(A.T @ (A * w[:, None]))
+    p = cov @ (A.T @ (w * y))
+    chi2 = float(np.sum(w * (y - A @ p) ** 2))
+    ndf = x.size - 2
+    if ndf > 0 and chi2 / ndf > 1:
+        cov = cov * (chi2 / ndf)
+    return PowerLaw(pmt=pmt, q0=float(np.exp(p[0])), b=float(p[1]), cov=cov, chi2=chi2,
+                    ndf=ndf)
+
+
+def hv_for(fit: PowerLaw, target: float) -> tuple[float, float]:
+    """HV where ``|Q| = target``, and its error from the fit covariance."""
+    lnv = (np.log(abs(target)) - np.log(fit.q0)) / fit.b
+    v = V0 * np.exp(lnv)
+    # d lnV / d ln q0 = -1/b ; d lnV / d b = -lnv / b
+    grad = np.array([-1.0 / fit.b, -lnv / fit.b])
+    return float(v), float(v * np.sqrt(grad @ fit.cov @ grad))
+
+
+def collect(outputs: str | os.PathLike = "outputs", source: str = "lists") -> pd.DataFrame:
+    """Per-point rows of a run. ``source`` is ``lists`` (``analysis.py``: per-PMT
+    ``pmt_<i>_data_list.pkl``) or ``condor_lists`` (jobs: ``pmt_<i>_<hv>_data_list.pkl``)."""
+    d = Path(outputs) / source
+    files = sorted(glob.glob(str(d / "pmt_*_data_list.pkl")))
+    if not files:
+        raise FileNotFoundError(f"{d}: no pmt_*_data_list.pkl files (run analysis.py, or "
+                                "condor_transfer_data for the HTCondor jobs)")
+    frames = []
+    for f in files:
+        df = pd.read_pickle(f)
+        if "pmt" not in df.columns:  # an original-style list: PMT from the name
+            df = df.assign(pmt=int(Path(f).name.split("_")[1]))
+        frames.append(df)
+    df = pd.concat(frames, ignore_index=True)
+    df = df.sort_values(["pmt", "hv"]).drop_duplicates(["pmt", "hv"], keep="last")
+    return df.reset_index(drop=True)
+
+
+def _err(df: pd.DataFrame) -> np.ndarray:
+    if "sem_charge" in df.columns:
+        return df["sem_charge"].to_numpy(float)
+    n = df["n_used"].to_numpy(float) if "n_used" in df.columns else np.full(len(df), 1.0)
+    return df["std_dev_charge"].to_numpy(float) / np.sqrt(n)
+
+
+def build(df: pd.DataFrame, expected: list[tuple[int, int]] | None = None,
+          target: float | None = None, quantity: str = "charge"):
+    """Fit every PMT. Returns (fits, table, missing) where ``table`` has one row per PMT
+    (fit parameters, errors, chi2/ndf, HV for the target) and ``missing`` lists the
+    expected (pmt, hv) points that have no result."""
+    have = {(int(p), int(h)) for p, h in zip(df.pmt, df.hv, strict=True)}
+    missing = sorted(set(expected or []) - have)
+    fits, rows = {}, []
+    col = "mean_charge" if quantity == "charge" else "gain"
+    for pmt, sub in df.groupby("pmt"):
+        row = dict(pmt=int(pmt), n_points=len(sub),
+                   hv_min=int(sub.hv.min()), hv_max=int(sub.hv.max()),
+                   missing_hv=" ".join(str(h) for p, h in missing if p == pmt))
+        try:
+            fit = fit_power_law(sub.hv, np.abs(sub[col]), _err(sub), int(pmt))
+        except ValueError as exc:
+            row["error"] = str(exc)
+            rows.append(row)
+            continue
+        fits[int(pmt)] = fit
+        row.update(q0_at_1000V=fit.q0, q0_err=fit.q0_err, b=fit.b, b_err=fit.b_err,
+                   a=fit.a, chi2=fit.chi2, ndf=fit.ndf,
+                   chi2_ndf=fit.chi2 / fit.ndf if fit.ndf else float("nan"))
+        if target is not None:
+            v, ve = hv_for(fit, target)
+            row.update(target=abs(target), hv_for_target=v, hv_for_target_err=ve)
+        rows.append(row)
+    return fits, pd.DataFrame(rows), missing

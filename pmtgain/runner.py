@@ -1,0 +1,154 @@
+"""The work behind the user's scripts ``analysis.py`` and ``gain_curve.py``: argument
+parsing and reporting, kept here so the scripts stay thin and testable."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .config import ENGINES
+
+
+def analysis_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="analysis.py",
+        description="Analyse a PMT campaign on this machine: fetch each (PMT, HV) point's "
+        ".trc files, fit every pulse, and write the per-point charges and the gain curves. "
+        "All points run in parallel; a re-run resumes (finished points are skipped).",
+        epilog="Outputs: outputs/lists/pmt_<i>_data_list.{pkl,csv} (one row per HV point), "
+        "outputs/lists/points/ (per-waveform tables), outputs/logs/pmt_<i>_<hv>V.log, "
+        "outputs/gain_curves.{png,csv}. Try 'python3 analysis.py --demo' first.",
+    )
+    p.add_argument("--verbose", action="store_true", help="log every file in the point logs")
+    p.add_argument("--data-info", default="data_info",
+                   help="campaign: a data_info directory or one data_directories file "
+                   "(default: data_info, the GIN campaign)")
+    p.add_argument("--data-dir", default="data", help="local copies of remote files (data)")
+    p.add_argument("--outputs", default="outputs", help="results and logs (outputs)")
+    p.add_argument("--pmt", type=int, nargs="+", metavar="N", help="only these PMTs")
+    p.add_argument("--hv", type=int, nargs="+", metavar="V", help="only these HV points")
+    p.add_argument("--engine", choices=ENGINES, default="fast",
+                   help="fast (default): vectorised fit; root: PyROOT TF1/Minuit2 "
+                   "(pip install .[root]); integral: model-free window integral")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="processes (default: one per core)")
+    p.add_argument("--fetch-workers", type=int, default=8,
+                   help="parallel downloads per point (default 8)")
+    p.add_argument("--force", action="store_true", help="redo points already done")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--demo", action="store_true",
+                   help="run on the built-in simulated demo campaign (served on loopback "
+                   "HTTP), then compare with the simulation's truth")
+    return p
+
+
+def run_analysis(argv=None) -> int:
+    args = analysis_parser().parse_args(argv)
+    if args.demo:
+        from .demo import run_demo
+
+        return run_demo(argparse.Namespace(workdir="demo", n=None, jobs=args.jobs,
+                                           engine=args.engine))
+    from .campaign import CampaignError, load_campaign, select
+    from .executors import run_local, write_lists
+
+    try:
+        points = select(load_campaign(args.data_info), args.pmt, args.hv)
+    except CampaignError as exc:
+        print(f"analysis.py: error: {exc}", file=sys.stderr)
+        return 2
+    if not points:
+        print("analysis.py: error: no point matches --pmt/--hv", file=sys.stderr)
+        return 2
+    out = Path(args.outputs)
+    (out / "lists").mkdir(parents=True, exist_ok=True)
+    (out / "lists" / "run.json").write_text(json.dumps(
+        {"data_info": str(Path(args.data_info).resolve()), "engine": args.engine}))
+    print(f"{len(points)} points, {sum(p.n_files for p in points)} files; logs in "
+          f"{out / 'logs'}")
+    outcomes = run_local(points, data_dir=args.data_dir, outputs=out, engine=args.engine,
+                         jobs=args.jobs, verbose=args.verbose, force=args.force,
+                         progress=not args.no_progress, fetch_workers=args.fetch_workers)
+    write_lists(outcomes, out / "lists")
+    failed = [o for o in outcomes if not o.ok]
+    skipped = sum(o.skipped for o in outcomes)
+    done = [o for o in outcomes if o.ok]
+    print(f"{len(done)} points done ({skipped} from an earlier run), {len(failed)} failed")
+    partial = [o for o in done if o.summary.get("rejected_unreadable")]
+    for o in partial:
+        print(f"  PMT {o.pmt} {o.hv} V: {o.summary['rejected_unreadable']} of "
+              f"{o.summary['n_files']} files unreadable or not fetched (see the log)")
+    if done:
+        gain_main(["--outputs", str(out), "--data-info", args.data_info])
+    for o in failed:
+        print(f"FAILED PMT {o.pmt} at {o.hv} V: {o.error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def gain_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="gain_curve.py",
+        description="Merge the per-point results into gain curves: |mean charge| against HV "
+        "per PMT with a weighted power-law fit |Q| = a V^b, written to "
+        "outputs/gain_curves.png and outputs/gain_curves.csv.",
+    )
+    p.add_argument("--source", choices=["lists", "condor_lists"], default=None,
+                   help="lists (analysis.py) or condor_lists (HTCondor jobs); default: "
+                   "condor_lists if it holds results, else lists")
+    p.add_argument("--outputs", default="outputs")
+    p.add_argument("--data-info", default=None,
+                   help="campaign whose points are expected (default: the one analysis.py "
+                   "recorded, else data_info); missing points are named")
+    p.add_argument("--target", type=float, default=None, metavar="Q",
+                   help="|charge| in pC to reach: the HV that gives it, per PMT")
+    p.add_argument("--quantity", choices=["charge"], default="charge")
+    return p
+
+
+def gain_main(argv=None) -> int:
+    args = gain_parser().parse_args(argv)
+    import pandas as pd
+
+    from .campaign import CampaignError, load_campaign
+    from .gaincurve import build, collect
+    from .plots import gain_curves
+
+    out = Path(args.outputs)
+    source = args.source
+    if source is None:
+        source = "condor_lists" if list((out / "condor_lists").glob("pmt_*_data_list.pkl")) \
+            else "lists"
+    try:
+        df = collect(out, source)
+    except FileNotFoundError as exc:
+        print(f"gain_curve.py: error: {exc}", file=sys.stderr)
+        return 2
+    info = args.data_info
+    if info is None:
+        run = out / "lists" / "run.json"
+        info = json.loads(run.read_text())["data_info"] if run.exists() else "data_info"
+    expected = None
+    try:
+        pts = load_campaign(info)
+        expected = [(p.pmt, p.hv) for p in pts if p.pmt in set(df.pmt)] if source == "lists" \
+            else [(p.pmt, p.hv) for p in pts]
+    except CampaignError:
+        pass
+    fits, table, missing = build(df, expected, args.target, args.quantity)
+    gain_curves(df, fits, out / "gain_curves.png", args.quantity)
+    table.to_csv(out / "gain_curves.csv", index=False, float_format="%.6g")
+    cols = ["pmt", "hv", "n_used", "n_files", "mean_charge", "std_dev_charge", "sem_charge"]
+    with pd.option_context("display.width", 120, "display.max_rows", 200):
+        print(df[[c for c in cols if c in df.columns]].to_string(index=False,
+                                                                 float_format="%.5g"))
+        print()
+        show = [c for c in ("pmt", "n_points", "q0_at_1000V", "q0_err", "b", "b_err",
+                            "chi2_ndf", "hv_for_target", "hv_for_target_err", "missing_hv")
+                if c in table.columns]
+        print(table[show].to_string(index=False, float_format="%.4g"))
+    for pmt, hv in missing:
+        print(f"missing: PMT {pmt} at {hv} V has no result", file=sys.stderr)
+    print(f"wrote {out / 'gain_curves.png'} and {out / 'gain_curves.csv'}")
+    return 0
