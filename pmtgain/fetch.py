@@ -105,8 +105,8 @@ def _safe_target(dest: Path, name: str) -> Path:
 def _download(session, url: str, target: Path, timeout, attempts: int = 4) -> str | None:
     """Download ``url`` to ``target`` atomically. Returns None or the failure reason.
 
-    urllib3's Retry covers connection errors and bad statuses; a body that breaks off or
-    does not parse as a .trc file is retried here, with backoff."""
+    urllib3's Retry covers connection errors, timeouts and bad statuses (with backoff); a
+    body that breaks off or does not parse as a .trc file is retried here."""
     import requests
 
     reason = "not attempted"
@@ -115,11 +115,8 @@ def _download(session, url: str, target: Path, timeout, attempts: int = 4) -> st
         try:
             r = session.get(url, timeout=timeout)
             if r.status_code != 200:
-                reason = f"HTTP {r.status_code}"
-                if r.status_code in (429, 500, 502, 503, 504):
-                    time.sleep(0.2 * 2**attempt)
-                    continue
-                return reason  # 404, 403, ...: permanent
+                # urllib3 has already retried 429/5xx with backoff; 404, 403: permanent
+                return f"HTTP {r.status_code}"
             body = r.content
             expected = r.headers.get("Content-Length")
             if expected is not None and int(expected) != len(body):
@@ -135,12 +132,14 @@ def _download(session, url: str, target: Path, timeout, attempts: int = 4) -> st
             os.replace(tmp, target)
             return None
         except requests.exceptions.Timeout:
-            reason = "timed out"
+            return "timed out"  # after urllib3's retries
         except requests.exceptions.ConnectionError as exc:
-            reason = "connection error" + (
-                " (connection reset)" if "reset" in str(exc).lower() else "")
+            text = str(exc).lower()
+            if "timed out" in text or "timeout" in text:
+                return "timed out"
+            return "connection error" + (" (connection reset)" if "reset" in text else "")
         except requests.exceptions.ChunkedEncodingError:
-            reason = "connection broken while reading the body"
+            reason = "truncated body (the connection broke while reading it)"
         except requests.exceptions.RequestException as exc:
             reason = type(exc).__name__
         except OSError as exc:

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Install everything (PyROOT, test tools, the HTCondor pool) and run the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh root,test,condor
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    # a real single-node HTCondor pool for the condor end-to-end tests
+    bash scripts/condor-pool.sh install && bash scripts/condor-pool.sh start \
+        || echo "test.sh: the HTCondor pool could not be started; condor tests will say why" >&2
+fi
+export OPENBLAS_NUM_THREADS=1
+.venv/bin/python -m ruff check pmtgain tests bench *.py
+exec .venv/bin/python -m pytest -ra "$@"

@@ -1,0 +1,33 @@
+import pytest
+
+from pmtgain.campaign import CampaignError, load_campaign, local_dir, parse_campaign_file
+
+
+def test_the_shipped_gin_campaign():
+    pts = load_campaign("data_info")
+    assert len(pts) == 69 and sum(p.n_files for p in pts) == 30528
+    assert {p.folder for p in pts} == {"PMT_1_2", "PMT_2_2", "PMT_3_2", "PMT_3_881_2"}
+    first = pts[0]
+    assert (first.pmt, first.hv, first.n_files, first.cut_V) == (1, 700, 527, -0.00627901)
+    assert str(local_dir("data", first)) == "data/PMT_1_2/700"
+    assert first.file_names()[3] == "C1--n16deg--00003.trc"
+
+
+def test_original_four_column_lines_still_work(tmp_path):
+    f = tmp_path / "data_directories_pmt_7.txt"
+    f.write_text("# comment\nhttps://x/y/PMT_7/900/Autosave/ 7 900 12\n\n")
+    (p,) = parse_campaign_file(f)
+    assert (p.pmt, p.hv, p.n_files, p.cut_V, p.folder) == (7, 900, 12, None, "PMT_7")
+
+
+@pytest.mark.parametrize("line,msg", [
+    ("https://x/ 1 900", "expected"),
+    ("https://x/ one 900 10", "integers"),
+    ("https://x/ 1 900 10 -0.01 extra", "expected"),
+    ("https://x/ 1 900 10 abc", "cut_V"),
+])
+def test_malformed_lines_name_file_and_line(tmp_path, line, msg):
+    f = tmp_path / "data_directories_pmt_1.txt"
+    f.write_text("https://x/a/ 1 800 10\n" + line + "\n")
+    with pytest.raises(CampaignError, match=rf"{f}:2: .*{msg}"):
+        parse_campaign_file(f)

@@ -1,0 +1,143 @@
+"""Fetching from a real HTTP server on loopback, with faults injected."""
+
+import http.server
+import threading
+import time
+
+import pytest
+
+from pmtgain.config import PointSpec
+from pmtgain.fetch import _safe_target, fetch_point, is_complete
+from pmtgain.simulate import DEMO_PMTS, write_point
+
+
+class FaultServer:
+    """Serves ``files`` under /<mode>/<name>; the mode decides what goes wrong."""
+
+    def __init__(self, files: dict[str, bytes], slow_s: float = 1.5):
+        self.files = files
+        self.hits: dict[str, int] = {}
+        self.lock = threading.Lock()
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                _, mode, name = self.path.split("/", 2)
+                with outer.lock:
+                    n = outer.hits[self.path] = outer.hits.get(self.path, 0) + 1
+                body = outer.files.get(name)
+                if body is None or mode == "missing":
+                    return self._send(404, b"no such key")
+                if mode == "flaky500" and n <= 2:
+                    return self._send(500, b"internal error")
+                if mode == "status503" and n <= 1:
+                    return self._send(503, b"busy")
+                if (mode == "reset" and n <= 1) or mode == "alwaysreset":
+                    self.connection.shutdown(2)  # connection reset, no response
+                    self.close_connection = True
+                    return
+                if (mode == "trunc" and n <= 2) or mode == "alwaystrunc":
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body[: len(body) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                if mode == "slow":
+                    time.sleep(slow_s)
+                return self._send(200, body)
+
+            def _send(self, code, body):
+                self.send_response(code)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("src")
+    write_point(d, DEMO_PMTS[0], 1000, 6)
+    return {p.name: p.read_bytes() for p in sorted(d.glob("*.trc"))}
+
+
+@pytest.fixture
+def server(files):
+    s = FaultServer(files)
+    yield s
+    s.close()
+
+
+def _point(server, mode, n=6):
+    return PointSpec(pmt=1, hv=1000, n_files=n, dir_url=f"{server.url}/{mode}/")
+
+
+@pytest.mark.parametrize("mode", ["ok", "flaky500", "status503", "reset", "trunc"])
+def test_transient_faults_are_retried_and_the_files_are_correct(tmp_path, server, files,
+                                                                mode):
+    rep = fetch_point(_point(server, mode), tmp_path, workers=3, timeout=(2, 5))
+    assert rep.failed == [] and rep.fetched == 6 and rep.cached == 0
+    for p in rep.paths:
+        assert p.read_bytes() == files[p.name]
+    assert not list(tmp_path.glob(".*part"))
+
+
+@pytest.mark.parametrize("mode,reason", [("missing", "HTTP 404"), ("slow", "timed out"),
+                                         ("alwaystrunc", "truncated"),
+                                         ("alwaysreset", "connection")])
+def test_permanent_faults_are_reported_and_nothing_corrupt_is_kept(tmp_path, server, mode,
+                                                                   reason):
+    rep = fetch_point(_point(server, mode, 2), tmp_path, workers=2, timeout=(1, 0.4))
+    assert rep.fetched == 0 and len(rep.failed) == 2
+    assert all(reason in r for _, r in rep.failed), rep.failed
+    assert list(tmp_path.iterdir()) == []  # no partial or corrupt file left behind
+
+
+def test_complete_files_are_skipped_and_partial_ones_fetched_again(tmp_path, server, files):
+    names = sorted(files)
+    (tmp_path / names[0]).write_bytes(files[names[0]])  # complete: kept
+    (tmp_path / names[1]).write_bytes(files[names[1]][:300])  # partial: fetched again
+    rep = fetch_point(_point(server, "ok"), tmp_path, workers=2)
+    assert (rep.cached, rep.fetched) == (1, 5)
+    assert f"/ok/{names[0]}" not in server.hits
+    assert (tmp_path / names[1]).read_bytes() == files[names[1]]
+    again = fetch_point(_point(server, "ok"), tmp_path, workers=2)
+    assert (again.cached, again.fetched) == (6, 0)
+
+
+def test_names_cannot_escape_the_data_directory(tmp_path):
+    for bad in ("../evil.trc", "/etc/passwd", "a/../../b", ".hidden", ""):
+        with pytest.raises(ValueError):
+            _safe_target(tmp_path, bad)
+    assert _safe_target(tmp_path, "C1--n16deg--00001.trc").parent == tmp_path.resolve()
+
+
+def test_local_directories_are_used_in_place(tmp_path, files):
+    for name, body in list(files.items())[:3]:
+        (tmp_path / name).write_bytes(body)
+    pt = PointSpec(pmt=1, hv=1000, n_files=4, dir_url=f"file://{tmp_path}/")
+    rep = fetch_point(pt, None)
+    assert rep.cached == 3 and rep.failed == [("C1--n16deg--00003.trc", "missing")]
+    assert all(is_complete(p) for p in rep.paths)
+
+
+def test_credentials_come_from_the_environment_and_never_reach_reasons(tmp_path, server,
+                                                                       monkeypatch):
+    monkeypatch.setenv("PMTGAIN_HTTP_TOKEN", "s3cr3t-token")
+    rep = fetch_point(_point(server, "missing", 1), tmp_path)
+    assert "s3cr3t" not in repr(rep.failed)
