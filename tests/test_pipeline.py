@@ -1,0 +1,90 @@
+"""The local pipeline end to end: analysis.py, resume, failures, gain_curve.py, the demo."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pmtgain.demo import compare_with_truth
+from pmtgain.simulate import DEMO_PMTS, simulate_campaign
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(script, *args, cwd):
+    return subprocess.run([sys.executable, str(ROOT / script), *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture
+def small_campaign(tmp_path):
+    simulate_campaign(tmp_path / "camp", DEMO_PMTS[:2], hv=[900, 1100, 1300], n=60, seed=3)
+    return tmp_path
+
+
+def test_analysis_resume_failure_and_gain_curve(small_campaign):
+    cwd = small_campaign
+    info = cwd / "camp" / "data_info"
+    # break one point: its directory is gone
+    bad = info / "data_directories_pmt_2.txt"
+    lines = bad.read_text().splitlines()
+    lines[1] = lines[1].replace("/1100/", "/1150/")
+    bad.write_text("\n".join(lines) + "\n")
+    r = run("analysis.py", "--data-info", str(info), "--no-progress", "--jobs", "2", cwd=cwd)
+    assert r.returncode == 1
+    assert "FAILED PMT 2 at 1100 V: PMT 2 at 1100 V: none of the 60 files" in r.stderr
+    assert "missing: PMT 2 at 1100 V has no result" in r.stderr
+    lst = pd.read_pickle(cwd / "outputs" / "lists" / "pmt_1_data_list.pkl")
+    assert list(lst.columns[:3]) == ["mean_charge", "std_dev_charge", "hv"]
+    assert list(lst.hv) == [900, 1100, 1300] and (lst.mean_charge < 0).all()
+    assert (cwd / "outputs" / "gain_curves.png").stat().st_size > 10_000
+    curves = pd.read_csv(cwd / "outputs" / "gain_curves.csv")
+    assert set(curves.pmt) == {1, 2}
+    assert curves.set_index("pmt").loc[2, "missing_hv"] == 1100
+    log = (cwd / "outputs" / "logs" / "pmt_1_900V.log").read_text()
+    assert "done: 60 of 60 waveforms used" in log
+    # fix the point and run again: only it is redone
+    bad.write_text("\n".join(lines).replace("/1150/", "/1100/") + "\n")
+    before = (cwd / "outputs/lists/points/pmt_1_900_summary.json").stat().st_mtime_ns
+    r = run("analysis.py", "--data-info", str(info), "--no-progress", cwd=cwd)
+    assert r.returncode == 0, r.stderr
+    assert "6 points done (5 from an earlier run), 0 failed" in r.stdout
+    assert (cwd / "outputs/lists/points/pmt_1_900_summary.json").stat().st_mtime_ns == before
+    r = run("gain_curve.py", "--target", "5", cwd=cwd)
+    assert r.returncode == 0, r.stderr
+    curves = pd.read_csv(cwd / "outputs" / "gain_curves.csv")
+    assert (curves.hv_for_target > 900).all() and (curves.hv_for_target < 1300).all()
+    # the fitted exponent is the simulated one
+    b = curves.set_index("pmt").b
+    assert b[1] == pytest.approx(DEMO_PMTS[0].k, abs=0.3)
+
+
+def test_bad_campaign_line_is_one_line_error(tmp_path):
+    d = tmp_path / "info"
+    d.mkdir()
+    (d / "data_directories_pmt_1.txt").write_text("https://x/ 1 nine 10\n")
+    r = run("analysis.py", "--data-info", str(d), cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    assert "data_directories_pmt_1.txt:1" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_help_explains():
+    for script in ("analysis.py", "gain_curve.py"):
+        r = run(script, "--help", cwd=ROOT)
+        assert r.returncode == 0 and "--outputs" in r.stdout
+
+
+@pytest.mark.slow
+def test_demo_end_to_end_within_0p3_percent_of_truth(tmp_path):
+    r = run("analysis.py", "--demo", "--jobs", "2", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = tmp_path / "demo" / "outputs"
+    assert (out / "gain_curves.png").stat().st_size > 10_000
+    curves = pd.read_csv(out / "gain_curves.csv")
+    assert len(curves) == 4
+    cmp = compare_with_truth(out, tmp_path / "demo" / "campaign")
+    assert len(cmp) == 32
+    assert (cmp.deviation_pct.abs() < 0.3).all(), cmp.to_string()
+    assert "largest deviation from truth" in r.stdout
