@@ -68,7 +68,7 @@ def run_point(
     engine: str = "fast",
     config: FitConfig = DEFAULT_FIT,
     verbose: bool = False,
-    fetch_workers: int = 8,
+    fetch_workers: int = 32,
 ) -> PointOutcome:
     """Fetch, process and save one point. Never raises: a failure is an outcome."""
     t0 = time.perf_counter()
@@ -136,7 +136,7 @@ def run_local(
     verbose: bool = False,
     force: bool = False,
     progress: bool = True,
-    fetch_workers: int = 8,
+    fetch_workers: int = 32,
 ) -> list[PointOutcome]:
     """Run every point in a process pool; skip points already done unless ``force``."""
     outputs = Path(outputs)

@@ -156,7 +156,7 @@ def fetch_point(
     dest: str | os.PathLike | None,
     *,
     session=None,
-    workers: int = 8,
+    workers: int = 32,
     timeout=DEFAULT_TIMEOUT,
     on_file: Callable[[str, str], None] | None = None,
 ) -> FetchReport:

@@ -34,8 +34,8 @@ def analysis_parser() -> argparse.ArgumentParser:
                    "(pip install .[root]); integral: model-free window integral")
     p.add_argument("--jobs", type=int, default=None,
                    help="processes (default: one per core)")
-    p.add_argument("--fetch-workers", type=int, default=8,
-                   help="parallel downloads per point (default 8)")
+    p.add_argument("--fetch-workers", type=int, default=32,
+                   help="parallel downloads per point (default 32)")
     p.add_argument("--force", action="store_true", help="redo points already done")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--demo", action="store_true",
