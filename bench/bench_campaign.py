@@ -1,0 +1,73 @@
+"""A GIN-size simulated campaign (the real table's 69 points and 30,528 files) analysed from
+local disk with analysis.py's executor, against only reading the same files; one run.
+
+    python bench/bench_campaign.py [--jobs 2] [--scale 1.0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+GIN = Path(__file__).resolve().parents[2] / "shared" / "reference" / "gin-campaign.tsv"
+
+
+def _read_only(files: list[str]) -> int:
+    from pmtgain.trc import read_many
+
+    return read_many(files).volts.shape[0]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--scale", type=float, default=1.0, help="fraction of files per point")
+    args = ap.parse_args()
+    from pmtgain.campaign import load_campaign
+    from pmtgain.executors import run_local
+    from pmtgain.simulate import demo_pmt, simulate_campaign
+
+    rows = [r for r in csv.reader(open(GIN), delimiter="\t") if r and not r[0].startswith("#")]
+    hdr, rows = rows[0], [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+    assert hdr[0] == "pmt"
+    with tempfile.TemporaryDirectory() as tmp:
+        counts = {(int(r["pmt"]), int(r["hv_V"])): max(2, int(int(r["n_files"]) * args.scale))
+                  for r in rows}
+        pmts = []
+        for k in sorted({p for p, _ in counts}):
+            hv = tuple(sorted(h for p, h in counts if p == k))
+            folder = next(r["folder"] for r in rows if int(r["pmt"]) == k)
+            pmts.append(replace(demo_pmt(k), folder=folder, hv_values=hv))
+        t = time.perf_counter()
+        simulate_campaign(Path(tmp) / "camp", pmts, n=counts, seed=7)
+        t_sim = time.perf_counter() - t
+        points = load_campaign(Path(tmp) / "camp" / "data_info")
+        groups = [sorted(str(p) for p in Path(pt.dir_url).glob("*.trc")) for pt in points]
+        n_files = sum(len(g) for g in groups)
+        t = time.perf_counter()
+        with ProcessPoolExecutor(args.jobs) as pool:
+            n_read = sum(pool.map(_read_only, groups))
+        t_read = time.perf_counter() - t
+        t = time.perf_counter()
+        out = run_local(points, data_dir=Path(tmp) / "data", outputs=Path(tmp) / "out",
+                        jobs=args.jobs, progress=False)
+        t_full = time.perf_counter() - t
+    assert n_read == n_files and all(o.ok for o in out)
+    print(f"{len(points)} points, {n_files} files (simulated in {t_sim:.1f} s), "
+          f"{args.jobs} processes")
+    print(f"{'step':<44}{'seconds':>9}{'x read-only':>13}")
+    print(f"{'read only (read_many per point)':<44}{t_read:>9.2f}{1:>13.2f}")
+    print(f"{'analysis (fetch check + fit + save + logs)':<44}{t_full:>9.2f}"
+          f"{t_full / t_read:>13.2f}")
+
+
+if __name__ == "__main__":
+    main()
