@@ -1,11 +1,9 @@
-"""The ``pmtgain`` command: inspect and export .trc files, simulate campaigns, run the demo,
-and watch HTCondor submissions.
+"""The ``pmtgain`` command: inspect and export .trc files, simulate campaigns, run the demo.
 
     pmtgain inspect FILE [--json]        header and shape of a .trc file
     pmtgain export FILE --csv OUT        segment,time_s,volts rows
     pmtgain simulate OUTDIR [...]        a campaign with known truth (GIN layout)
     pmtgain demo [...]                   the whole local pipeline on a simulated campaign
-    pmtgain condor status|retrieve|resubmit   HTCondor submissions of this directory
 
 Errors in the input are one line on stderr naming the file and the reason, exit status 2.
 """
@@ -95,12 +93,6 @@ def _demo(args) -> int:
     return run_demo(args)
 
 
-def _condor(args) -> int:
-    from . import condor
-
-    return condor.cli(args)
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="pmtgain",
@@ -142,11 +134,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--jobs", type=int, default=None)
     s.add_argument("--engine", default="fast", choices=["fast", "root", "integral"])
     s.set_defaults(func=_demo)
-    s = sub.add_parser("condor", help="HTCondor submissions: status, retrieve, resubmit")
-    s.add_argument("action", choices=["status", "retrieve", "resubmit"])
-    s.add_argument("--outputs", default="outputs")
-    s.add_argument("--data-info", default="data_info")
-    s.set_defaults(func=_condor)
     return p
 
 
