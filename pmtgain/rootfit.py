@@ -33,6 +33,8 @@ from .pulse import (
     _empty_result,
     _jitter_var_rel,
     charge_pC,
+    pulse,
+    pulse_smeared,
     window_integral_pC,
 )
 
@@ -166,7 +168,9 @@ def fit_root(p: Prepared, config: FitConfig = DEFAULT_FIT, shape: Shape | None =
         # fixed baseline's, as in the fast engine
         rel = np.sqrt(max(var_a, 0)) / abs(a) if a else np.nan
         var_q = (q * rel) ** 2
-        m = np.array([f.Eval(x) for x in tw]) / a if a else np.zeros(W)
+        # the unit-amplitude fitted shape, vectorised (the same values as f.Eval / a)
+        m = (pulse(tw, 1.0, c, ts, tf) if shape.free_onset
+             else pulse_smeared(tw, 1.0, c, ts, tf, sig))
         I_unit = integral / a if a else 0.0
         var_q += float(charge_pC(I_unit * noise * m.sum() / max(m @ m, 1e-30))) ** 2 / n_base
         if not shape.free_onset:
