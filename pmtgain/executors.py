@@ -30,7 +30,7 @@ import pandas as pd  # noqa: E402
 
 from .campaign import local_dir  # noqa: E402
 from .config import DEFAULT_FIT, FitConfig, PointSpec  # noqa: E402
-from .fetch import fetch_point  # noqa: E402
+from .fetch import fetch_point, is_transient  # noqa: E402
 from .point import load_point, process_point  # noqa: E402
 
 ORIGINAL_COLUMNS = ["mean_charge", "std_dev_charge", "hv"]
@@ -45,6 +45,7 @@ class PointOutcome:
     error: str = ""
     skipped: bool = False
     seconds: float = 0.0
+    transient: int = 0  # files whose fetch failed for a reason that may go away
 
 
 def _point_logger(log_path: Path, verbose: bool) -> logging.Logger:
@@ -75,6 +76,7 @@ def run_point(
     logger = _point_logger(Path(logs_dir) / f"pmt_{point.pmt}_{point.hv}V.log", verbose)
     logger.info("PMT %d at %d V: %d files from %s (engine %s, cut %s V)", point.pmt,
                 point.hv, point.n_files, point.dir_url, engine, point.cut_V)
+    transient = 0
     try:
         def on_file(name, outcome):
             if outcome in ("fetched", "cached"):
@@ -86,6 +88,7 @@ def run_point(
                           on_file=on_file)
         logger.info("files: %d fetched, %d already complete, %d failed", rep.fetched,
                     rep.cached, rep.n_failed)
+        transient = sum(1 for _, reason in rep.failed if is_transient(reason))
         res = process_point(rep.paths, pmt=point.pmt, hv=point.hv, cut_V=point.cut_V,
                             engine=engine, config=config, missing=rep.failed)
         res.summary.update(n_fetched=rep.fetched, n_cached=rep.cached,
@@ -106,12 +109,12 @@ def run_point(
                     s["rejected_clipped"], s["rejected_edge"], s["rejected_unreadable"],
                     s["n_fallback"])
         return PointOutcome(point.pmt, point.hv, True, summary=s,
-                            seconds=time.perf_counter() - t0)
+                            seconds=time.perf_counter() - t0, transient=transient)
     except Exception as exc:  # one point failing never stops the others
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         logger.error("failed: %s", msg)
         return PointOutcome(point.pmt, point.hv, False, error=msg,
-                            seconds=time.perf_counter() - t0)
+                            seconds=time.perf_counter() - t0, transient=transient)
     finally:
         for h in logger.handlers:
             h.close()

@@ -52,6 +52,15 @@ class FetchReport:
         return len(self.failed)
 
 
+TRANSIENT_PREFIXES = ("connection error", "timed out", "HTTP 5", "HTTP 429", "truncated body")
+
+
+def is_transient(reason: str) -> bool:
+    """Whether a fetch failure reason may go away by itself (network, server overload),
+    as opposed to a permanent one (404, 403, bad bytes, unsafe name)."""
+    return reason.startswith(TRANSIENT_PREFIXES)
+
+
 def is_complete(path: Path) -> bool:
     try:
         read_header(path)

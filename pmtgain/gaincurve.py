@@ -84,21 +84,37 @@ def hv_for(fit: PowerLaw, target: float) -> tuple[float, float]:
 
 def collect(outputs: str | os.PathLike = "outputs", source: str = "lists") -> pd.DataFrame:
     """Per-point rows of a run. ``source`` is ``lists`` (``analysis.py``: per-PMT
-    ``pmt_<i>_data_list.pkl``) or ``condor_lists`` (jobs: ``pmt_<i>_<hv>_data_list.pkl``)."""
+    ``pmt_<i>_data_list.pkl``) or ``condor_lists`` (jobs: ``pmt_<i>_<hv>_data_list.pkl``).
+
+    Rows of points that failed (a job's pickle with an ``error``) and files that cannot
+    be read are left out and listed in ``df.attrs["failed"]`` as ``(pmt, hv, reason)``."""
     d = Path(outputs) / source
     files = sorted(glob.glob(str(d / "pmt_*_data_list.pkl")))
     if not files:
         raise FileNotFoundError(f"{d}: no pmt_*_data_list.pkl files (run analysis.py, or "
                                 "condor_transfer_data for the HTCondor jobs)")
-    frames = []
+    frames, failed = [], []
     for f in files:
-        df = pd.read_pickle(f)
+        parts = Path(f).name.split("_")
+        try:
+            df = pd.read_pickle(f)
+        except Exception as exc:  # an empty or broken file: name it, keep the rest
+            hv = int(parts[2]) if parts[2].isdigit() else -1
+            failed.append((int(parts[1]), hv, f"{Path(f).name} cannot be read ({exc})"))
+            continue
         if "pmt" not in df.columns:  # an original-style list: PMT from the name
-            df = df.assign(pmt=int(Path(f).name.split("_")[1]))
+            df = df.assign(pmt=int(parts[1]))
+        if "error" in df.columns:
+            bad = df["error"].notna() & (df["error"].astype(str) != "")
+            failed += [(int(r.pmt), int(r.hv), str(r.error)) for r in df[bad].itertuples()]
+            df = df[~bad].drop(columns=["error", "retryable"], errors="ignore")
         frames.append(df)
-    df = pd.concat(frames, ignore_index=True)
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["mean_charge", "std_dev_charge", "hv", "pmt"])
     df = df.sort_values(["pmt", "hv"]).drop_duplicates(["pmt", "hv"], keep="last")
-    return df.reset_index(drop=True)
+    df = df.reset_index(drop=True)
+    df.attrs["failed"] = failed
+    return df
 
 
 def _err(df: pd.DataFrame) -> np.ndarray:

@@ -148,7 +148,9 @@ def gain_main(argv=None) -> int:
                             "chi2_ndf", "hv_for_target", "hv_for_target_err", "missing_hv")
                 if c in table.columns]
         print(table[show].to_string(index=False, float_format="%.4g"))
-    for pmt, hv in missing:
-        print(f"missing: PMT {pmt} at {hv} V has no result", file=sys.stderr)
+    reasons = {(p, h): r for p, h, r in df.attrs.get("failed", [])}
+    for pmt, hv in sorted(set(missing) | set(reasons)):
+        why = reasons.get((pmt, hv), "no result")
+        print(f"missing: PMT {pmt} at {hv} V: {why}", file=sys.stderr)
     print(f"wrote {out / 'gain_curves.png'} and {out / 'gain_curves.csv'}")
     return 0

@@ -3,6 +3,7 @@
 #
 #   scripts/condor-pool.sh install   # add trixie (pinned low), install minicondor; quick if present
 #   scripts/condor-pool.sh start     # start condor_master, wait for a slot, create the submit user
+#   scripts/condor-pool.sh jobenv    # the jobs' Python (/opt/pmtgain-jobenv); quick if present
 #   scripts/condor-pool.sh stop      # condor_off -master
 #   scripts/condor-pool.sh status    # print the slots
 #
@@ -12,6 +13,12 @@
 set -euo pipefail
 
 CONDOR_USER=${PMTGAIN_CONDOR_USER:-pmtuser}
+# The jobs run as $CONDOR_USER, who cannot read the project's .venv (its interpreter lives
+# under /root here). On CYGNO's pool the container image supplies Python; on this pool a
+# world-readable venv built from the system python3 plays that part. Its packages are
+# pinned to the versions in the project's .venv, so jobs compute the same numbers.
+JOBENV=${PMTGAIN_JOBENV:-/opt/pmtgain-jobenv}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 NUM_CPUS=${PMTGAIN_CONDOR_CPUS:-8}
 
 log() { printf 'condor-pool: %s\n' "$*" >&2; }
@@ -63,6 +70,26 @@ start_pool() {
     log "the pool did not come up within 60 s"; return 1
 }
 
+build_jobenv() {
+    local pins
+    pins=$("$HERE/.venv/bin/python" -m pip freeze 2>/dev/null \
+        | grep -i -E '^(numpy|scipy|pandas|matplotlib|requests|urllib3|tqdm)==' || true)
+    [ -n "$pins" ] || pins="numpy scipy pandas matplotlib requests urllib3 tqdm"
+    if [ -x "$JOBENV/bin/python" ] && [ "$(cat "$JOBENV/pins.txt" 2>/dev/null)" = "$pins" ]; then
+        log "job environment $JOBENV is up to date"; return 0
+    fi
+    log "building the job environment $JOBENV ($(/usr/bin/python3 --version))"
+    rm -rf "$JOBENV"
+    /usr/bin/python3 -m venv --without-pip "$JOBENV"
+    # shellcheck disable=SC2086
+    "$HERE/.venv/bin/python" -m pip --python "$JOBENV/bin/python" install -q \
+        --disable-pip-version-check --only-binary=:all: $pins 2>&1 | grep -v "is ignored: it is neither" >&2 || true
+    "$JOBENV/bin/python" -c 'import numpy, scipy, pandas, matplotlib, requests, tqdm' || {
+        log "the job environment $JOBENV could not be built"; return 1; }
+    printf '%s' "$pins" > "$JOBENV/pins.txt"
+    chmod -R a+rX "$JOBENV"
+}
+
 stop_pool() {
     if pgrep -x condor_master >/dev/null; then
         condor_off -master >/dev/null 2>&1 || true
@@ -74,7 +101,8 @@ stop_pool() {
 case "${1:-}" in
     install) install_pool ;;
     start) start_pool ;;
+    jobenv) build_jobenv ;;
     stop) stop_pool ;;
     status) condor_status ;;
-    *) echo "usage: $0 install|start|stop|status" >&2; exit 2 ;;
+    *) echo "usage: $0 install|start|jobenv|stop|status" >&2; exit 2 ;;
 esac
