@@ -134,10 +134,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--jobs", type=int, default=None)
     s.add_argument("--engine", default="fast", choices=["fast", "root", "integral"])
     s.set_defaults(func=_demo)
+    sub.add_parser("condor", add_help=False,
+                   help="HTCondor: submit | status | retrieve | resubmit "
+                   "(see: pmtgain condor --help)")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["condor"]:
+        from .condor import main as condor_main
+
+        return condor_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)

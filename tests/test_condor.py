@@ -150,6 +150,7 @@ def condor_run():
             f'condor_q -constraint "({ids}) && JobStatus == 4" '
             '-af PmtgainPMT HV NumJobStarts ExitCode', work)
         steps["gain"] = as_user("python3 gain_curve.py --source condor_lists", work)
+        steps["resubmit"] = as_user("python3 -m pmtgain.condor resubmit --dry-run", work)
         steps["retrieve"] = as_user("python3 -m pmtgain.condor retrieve", work)
         steps["queue_after"] = as_user(
             f'condor_q -constraint "({ids}) && JobStatus == 4" -af ProcId', work)
@@ -228,3 +229,13 @@ def test_retrieve_removes_completed_jobs(condor_run):
     assert steps["queue_after"].stdout.strip() == ""
     print(f"\npool {steps['pool_seconds']:.1f} s (submit to all finished) vs analysis.py "
           f"{steps['local_seconds']:.1f} s")
+
+
+def test_resubmit_picks_only_the_failed_point(condor_run):
+    work, steps, clusters = condor_run
+    r = steps["resubmit"]
+    assert r.returncode == 0, r.stderr
+    subs = sorted(work.glob("analysis_pmt_*_resubmit*.sub"))
+    assert [s.name for s in subs] == [f"analysis_pmt_{BAD[0]}_resubmit1.sub"], r.stdout
+    items = subs[0].read_text().split("from (\n", 1)[1].split("\n)")[0].splitlines()
+    assert [i.split()[1:3] for i in items] == [[str(BAD[0]), str(BAD[1])]]

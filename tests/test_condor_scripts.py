@@ -43,3 +43,60 @@ def test_job_body_writes_the_original_pickle_and_exit_codes(tmp_path):
     assert r.returncode == 65 and "failed" in r.stderr
     r = run("analysis_condor.py", url, "one", "1000", "5", cwd=job)
     assert r.returncode == 65
+
+
+def source(args: str, cwd, env_extra: str = "") -> subprocess.CompletedProcess:
+    """``source submit_condor_jobs.sh`` in an interactive-like bash, then report on it."""
+    script = (f"set +e; X=keep; {env_extra} source {ROOT}/submit_condor_jobs.sh {args}; "
+              "echo rc=$?; echo opts=$-; echo X=$X; declare -F | grep -c pmtgain; "
+              "compgen -v | grep -c pmtgain; echo survived")
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+           "PMTGAIN_PYTHON": sys.executable, "HOME": str(cwd)}
+    return subprocess.run(["bash", "-c", script], cwd=cwd, capture_output=True, text=True,
+                          env=env, timeout=120)
+
+
+def test_submit_files_dry_run_are_readable_and_carry_the_knobs(tmp_path):
+    r = source("--dry-run --data-info data_info --outputs " + str(tmp_path / "out"), tmp_path,
+               'PMTGAIN_IMAGE=docker://example/pmtgain:1 PMTGAIN_REQUEST_MEMORY="2 GB" '
+               'PMTGAIN_EXTRA_ATTRS=\'+CygnoUser = "shifter";+OWNER = "condor"\' '
+               "PMTGAIN_ENGINE=integral PMTGAIN_MAX_RETRIES=5")
+    assert "rc=0" in r.stdout and "survived" in r.stdout, r.stderr
+    assert "PMT 3: wrote analysis_pmt_3.sub (18 jobs), not submitted" in r.stdout
+    sub = (ROOT / "analysis_pmt_3.sub").read_text()
+    try:
+        assert f"executable              = {ROOT}/exec_condor.sh" in sub
+        assert '+SingularityImage        = "docker://example/pmtgain:1"' in sub
+        assert "requirements            = HasSingularity" in sub
+        assert '+CygnoUser = "shifter"' in sub and '+OWNER = "condor"' in sub
+        assert "request_memory          = 2 GB" in sub and "max_retries             = 5" in sub
+        assert "--engine integral" in sub
+        items = sub.split("from (\n", 1)[1].split("\n)")[0].splitlines()
+        assert len(items) == 18 and all(len(i.split()) == 5 for i in items)
+        assert items[0].split()[1:4] == ["3", "700", "523"]
+    finally:
+        for f in ROOT.glob("analysis_pmt_*.sub"):
+            f.unlink()
+    from pmtgain.condor import input_size
+
+    assert input_size(ROOT) < 2_000_000  # far below CYGNO's ~10 MB for uploads
+
+
+def test_sourcing_a_failing_submit_leaves_the_shell_alone(tmp_path):
+    r = source("--data-info /nowhere/data_info --dry-run", tmp_path)
+    out = r.stdout.splitlines()
+    assert "survived" in out and "rc=2" in out and "X=keep" in out
+    assert "e" not in next(o for o in out if o.startswith("opts=")).split("=", 1)[1]
+    assert out[-3:-1] == ["0", "0"]  # neither functions nor variables left behind
+    assert r.stderr.strip().count("\n") == 0 and "/nowhere/data_info" in r.stderr
+
+
+def test_failed_job_still_leaves_its_outputs(tmp_path):
+    job = tmp_path / "job"
+    job.mkdir()
+    r = run("analysis_condor.py", str(tmp_path / "nowhere") + "/", "2", "900", "5", "none",
+            cwd=job)
+    assert r.returncode == 65
+    df = pd.read_pickle(job / "pmt_data_list.pkl")
+    assert df.hv[0] == 900 and "none of the 5 files" in df.error[0] and not df.retryable[0]
+    assert (job / "pmt_waveforms.csv").exists()
