@@ -8,6 +8,8 @@ What to use when
 - :func:`submit_description` - the text of one submit file (plain, readable, editable).
 - ``pmtgain condor status`` / :func:`status` - per PMT: idle, running, done, held (with
   the hold reasons), and which points have a result in ``outputs/condor_lists``.
+- ``pmtgain condor wait`` / :func:`wait` - block (with a progress bar) until every
+  recorded job is done or held.
 - ``pmtgain condor retrieve`` / :func:`retrieve` - ``condor_transfer_data`` for every
   recorded cluster, then ``condor_rm`` of the completed spooled jobs (they stay in the
   queue, state Completed, until removed).
@@ -341,6 +343,43 @@ def status(outputs: Path, opts: SubmitOptions, out=sys.stdout) -> int:
     return 0
 
 
+def wait(outputs: Path, opts: SubmitOptions, timeout: float = 3600, poll: float = 2.0,
+         progress: bool = True) -> dict[str, int]:
+    """Block until every job of the recorded clusters is done or held (not merely held
+    while its input is spooled). Shows a progress bar; returns the final counts."""
+    from tqdm import tqdm
+
+    clusters = [r["cluster"] for r in _records(Path(outputs))]
+    if not clusters:
+        raise CondorError(f"no clusters recorded in {Path(outputs) / CLUSTERS_FILE}")
+    t_end = time.monotonic() + timeout
+    bar = None
+    while True:
+        counts: dict[str, int] = {}
+        for ad in _jobs(opts, clusters):
+            st = JOB_STATUS.get(ad.get("JobStatus"), "?")
+            if st == "held" and ad.get("HoldReasonCode") == 16:
+                st = "idle"
+            counts[st] = counts.get(st, 0) + 1
+        total, finished = sum(counts.values()), counts.get("done", 0) + counts.get("held", 0) \
+            + counts.get("removed", 0)
+        if progress and bar is None and total:
+            bar = tqdm(total=total, unit="job", desc="condor", file=sys.stderr)
+        if bar is not None:
+            bar.n = finished
+            bar.set_postfix({k: v for k, v in counts.items() if v}, refresh=True)
+        if total and finished == total:
+            break
+        if time.monotonic() > t_end:
+            if bar is not None:
+                bar.close()
+            raise CondorError(f"not finished after {timeout:.0f} s: {counts}")
+        time.sleep(poll)
+    if bar is not None:
+        bar.close()
+    return counts
+
+
 def retrieve(outputs: Path, opts: SubmitOptions, out=sys.stdout) -> int:
     """``condor_transfer_data`` for every recorded cluster with finished jobs, then
     ``condor_rm`` of its completed jobs. Returns the number of clusters transferred."""
@@ -438,6 +477,7 @@ def parser() -> argparse.ArgumentParser:
                    help="interpreter on the execute node (default: python3 of the image)")
     s.add_argument("--dry-run", action="store_true", help="write the submit files only")
     for name, h in (("status", "jobs per PMT: idle, running, done, held (with reasons)"),
+                    ("wait", "block until every recorded job is done or held"),
                     ("retrieve", "condor_transfer_data for all recorded clusters, then "
                      "remove the completed jobs"),
                     ("resubmit", "submit again the points that failed or have no result")):
@@ -445,6 +485,8 @@ def parser() -> argparse.ArgumentParser:
         _add_common(p)
         if name == "resubmit":
             p.add_argument("--dry-run", action="store_true")
+        if name == "wait":
+            p.add_argument("--timeout", type=float, default=3600, help="seconds")
     return ap
 
 
@@ -464,6 +506,10 @@ def main(argv=None) -> int:
             return 0 if recs or args.dry_run else 1
         if args.cmd == "status":
             return status(Path(args.outputs), opts)
+        if args.cmd == "wait":
+            counts = wait(Path(args.outputs), opts, args.timeout)
+            print(" ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+            return 0
         if args.cmd == "retrieve":
             retrieve(Path(args.outputs), opts)
             return 0

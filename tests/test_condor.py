@@ -131,15 +131,8 @@ def condor_run():
         clusters = [r["cluster"] for r in
                     json.loads((work / "outputs" / "condor_clusters.json").read_text())]
         ids = " || ".join(f"ClusterId == {c}" for c in clusters)
-        deadline = time.time() + 900
-        while time.time() < deadline:
-            # held while 'Spooling input data files' (HoldReasonCode 16) is not finished
-            q = as_user(f'condor_q -constraint "{ids}" -af JobStatus HoldReasonCode',
-                        work).stdout.strip().splitlines()
-            if q and all(s.split()[0] == "4" or (s.split()[0] == "5" and s.split()[1] != "16")
-                         for s in q):
-                break
-            time.sleep(2)
+        steps["wait"] = as_user("python3 -m pmtgain.condor wait --timeout 900", work,
+                                timeout=960)
         steps["pool_seconds"] = time.perf_counter() - t0
         steps["status"] = as_user("python3 -m pmtgain.condor status", work)
         steps["held"] = as_user(f'condor_q -constraint "{ids}" -af PmtgainPMT HV HoldReason',
@@ -225,6 +218,7 @@ def test_transient_failure_is_retried_and_succeeds(condor_run):
 
 def test_retrieve_removes_completed_jobs(condor_run):
     work, steps, clusters = condor_run
+    assert steps["wait"].returncode == 0 and "held 1" in steps["wait"].stdout, steps["wait"]
     assert steps["retrieve"].returncode == 0, steps["retrieve"].stderr
     assert steps["queue_after"].stdout.strip() == ""
     print(f"\npool {steps['pool_seconds']:.1f} s (submit to all finished) vs analysis.py "

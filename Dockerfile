@@ -1,0 +1,32 @@
+# Job environment for the HTCondor jobs (exec_condor.sh -> analysis_condor.py) and a
+# self-contained image for analysis.py. Not built on the development machines (they
+# have no Docker engine); see README "Container".
+#
+#   docker build -t pmtgain .                         # fast/integral engines
+#   docker build --build-arg WITH_ROOT=1 -t pmtgain:root .   # + PyROOT (~600 MB more)
+#   docker run --rm -v $PWD/outputs:/work/outputs pmtgain    # analysis.py on data_info/
+#   docker run --rm pmtgain python3 analysis.py --demo        # the demo campaign
+#
+# On CYGNO's queue: PMTGAIN_IMAGE=docker://<registry>/pmtgain:<tag> source submit_condor_jobs.sh
+FROM python:3.11-slim-bookworm
+
+ARG WITH_ROOT=0
+ENV PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MPLBACKEND=Agg
+
+WORKDIR /opt/pmtgain
+COPY pyproject.toml README.md ./
+COPY pmtgain ./pmtgain
+RUN if [ "$WITH_ROOT" = 1 ]; then pip install ".[root]"; else pip install .; fi \
+    && python3 -c "import pmtgain.point, pmtgain.fetch, pmtgain.plots"
+
+COPY analysis.py gain_curve.py analysis_condor.py exec_condor.sh \
+     list_directories_condor.py submit_condor_jobs.sh ./
+COPY data_info ./data_info
+
+# A non-root user: HTCondor and Singularity run jobs as the submitter anyway.
+RUN useradd --create-home pmtgain && mkdir /work && chown pmtgain /work
+USER pmtgain
+WORKDIR /work
+ENTRYPOINT []
+CMD ["sh", "-c", "cp -rn /opt/pmtgain/data_info . 2>/dev/null; python3 /opt/pmtgain/analysis.py"]
