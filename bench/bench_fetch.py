@@ -8,10 +8,34 @@ from __future__ import annotations
 
 import argparse
 import http.server
+import multiprocessing
 import tempfile
-import threading
 import time
 from pathlib import Path
+
+
+def _serve(root: str, delay: float, ready) -> None:
+    class Slow(http.server.SimpleHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as S3/Swift
+        # headers and body go out in two writes: with Nagle on, each reused connection
+        # waits for the client's delayed ACK (~40 ms). Object stores set TCP_NODELAY.
+        disable_nagle_algorithm = True
+
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=root, **kw)
+
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            time.sleep(delay)  # a distant object store
+            super().do_GET()
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    srv.daemon_threads = True
+    srv.request_queue_size = 128
+    ready.put(srv.server_address[1])
+    srv.serve_forever()
 
 
 def main() -> None:
@@ -30,24 +54,14 @@ def main() -> None:
         src = Path(tmp) / "src"
         write_point(src, DEMO_PMTS[0], 1000, args.n)
         delay = args.delay
-
-        class Slow(http.server.SimpleHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def __init__(self, *a, **kw):
-                super().__init__(*a, directory=str(src), **kw)
-
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                time.sleep(delay)  # a distant object store
-                super().do_GET()
-
-        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
-        srv.daemon_threads = True
-        threading.Thread(target=srv.serve_forever, daemon=True).start()
-        url = f"http://127.0.0.1:{srv.server_address[1]}/"
+        # the server runs in its own process, as a real object store would: in this
+        # process its threads would compete with the fetcher's for the GIL
+        ctx = multiprocessing.get_context("spawn")
+        ready = ctx.Queue()
+        proc = ctx.Process(target=_serve, args=(str(src), delay, ready), daemon=True)
+        proc.start()
+        port = ready.get(timeout=30)
+        url = f"http://127.0.0.1:{port}/"
         names = [f"C1--n16deg--{i:05d}.trc" for i in range(args.n)]
         seq_dir = Path(tmp) / "seq"
         seq_dir.mkdir()
@@ -62,7 +76,7 @@ def main() -> None:
         t = time.perf_counter()
         again = fetch_point(point, Path(tmp) / "ours", workers=args.workers)
         t_cached = time.perf_counter() - t
-        srv.shutdown()
+        proc.terminate()
     assert rep.fetched == args.n and again.cached == args.n
     print(f"{args.n} files, {delay * 1e3:.0f} ms per request added by the server")
     print(f"{'method':<40}{'seconds':>10}{'speed-up':>10}")

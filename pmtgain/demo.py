@@ -31,6 +31,11 @@ def demo_n(pmt, hv: int) -> int:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as an S3/Swift endpoint
+    # headers and body are two writes: with Nagle's algorithm on, every reused connection
+    # would wait ~40 ms for the client's delayed ACK (object stores set TCP_NODELAY)
+    disable_nagle_algorithm = True
+
     def log_message(self, *args):  # no per-request lines on the terminal
         pass
 
