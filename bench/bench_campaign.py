@@ -7,7 +7,6 @@ local disk with analysis.py's executor, against only reading the same files; one
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import tempfile
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-GIN = Path(__file__).resolve().parents[2] / "shared" / "reference" / "gin-campaign.tsv"
+GIN = Path(__file__).resolve().parents[1] / "data_info"  # the real campaign table
 
 
 def _read_only(files: list[str]) -> int:
@@ -35,16 +34,13 @@ def main() -> None:
     from pmtgain.executors import run_local
     from pmtgain.simulate import demo_pmt, simulate_campaign
 
-    rows = [r for r in csv.reader(open(GIN), delimiter="\t") if r and not r[0].startswith("#")]
-    hdr, rows = rows[0], [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
-    assert hdr[0] == "pmt"
+    gin = load_campaign(GIN)
     with tempfile.TemporaryDirectory() as tmp:
-        counts = {(int(r["pmt"]), int(r["hv_V"])): max(2, int(int(r["n_files"]) * args.scale))
-                  for r in rows}
+        counts = {(p.pmt, p.hv): max(2, int(p.n_files * args.scale)) for p in gin}
         pmts = []
-        for k in sorted({p for p, _ in counts}):
-            hv = tuple(sorted(h for p, h in counts if p == k))
-            folder = next(r["folder"] for r in rows if int(r["pmt"]) == k)
+        for k in sorted({p.pmt for p in gin}):
+            hv = tuple(sorted(p.hv for p in gin if p.pmt == k))
+            folder = next(p.folder for p in gin if p.pmt == k)
             pmts.append(replace(demo_pmt(k), folder=folder, hv_values=hv))
         t = time.perf_counter()
         simulate_campaign(Path(tmp) / "camp", pmts, n=counts, seed=7)

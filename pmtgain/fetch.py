@@ -185,10 +185,13 @@ def fetch_point(
     rep = FetchReport()
     if not _is_remote(point.dir_url):
         src = _local_source(point.dir_url)
+        try:  # one directory listing instead of a stat per file
+            present = {e.name for e in os.scandir(src) if e.is_file()}
+        except OSError:
+            present = set()
         for name in names:
-            p = src / name
-            if p.is_file():
-                rep.paths.append(p)
+            if name in present:
+                rep.paths.append(src / name)
                 rep.cached += 1
                 if on_file:
                     on_file(name, "cached")

@@ -150,7 +150,7 @@ def gain_main(argv=None) -> int:
         print(table[show].to_string(index=False, float_format="%.4g"))
     reasons = {(p, h): r for p, h, r in df.attrs.get("failed", [])}
     for pmt, hv in sorted(set(missing) | set(reasons)):
-        why = reasons.get((pmt, hv), "no result")
-        print(f"missing: PMT {pmt} at {hv} V: {why}", file=sys.stderr)
+        why = f": {reasons[(pmt, hv)]}" if (pmt, hv) in reasons else " has no result"
+        print(f"missing: PMT {pmt} at {hv} V{why}", file=sys.stderr)
     print(f"wrote {out / 'gain_curves.png'} and {out / 'gain_curves.csv'}")
     return 0
