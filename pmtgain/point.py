@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import photostat as _photostat
 from . import pulse as _pulse
 from .config import DEFAULT_FIT, FitConfig
 from .pulse import USED, Status
@@ -160,6 +161,7 @@ def process_point(
     engine: str = "fast",
     config: FitConfig = DEFAULT_FIT,
     missing: Sequence[tuple[str, str]] = (),
+    enf: float = _photostat.DEFAULT_ENF,
 ) -> PointResult:
     """Read, fit and summarise the ``.trc`` files of one (PMT, HV) point.
 
@@ -227,4 +229,10 @@ def process_point(
         noise_V=float(np.median(prep.noise_V)),
         baseline_V=float(np.median(prep.baseline_V)),
     )
+    info.update(_photostat.point_moments(prep, shape if shape and shape.ok else None))
+    g, g_err, mu = _photostat.gain_from_moments(
+        info["ps_mean_pC"], info["ps_var_pC2"], info["ps_ped_var_pC2"],
+        info["ps_var_err_pC2"], info["ps_mean_err_pC"], info["ps_cov_pC3"], enf)
+    info.update(enf=enf, gain=float(g), gain_err=float(g_err), n_pe=float(mu),
+                gain_flag=_photostat.flags(float(mu), info["ps_lost_fraction"]))
     return PointResult(summary=summarize(table, **info), table=table)

@@ -1,0 +1,57 @@
+"""Photostatistics gain against the simulator's true gain (Bellamy et al. 1994)."""
+
+import numpy as np
+import pytest
+
+from pmtgain import photostat, pulse
+from pmtgain.config import DEFAULT_FIT
+from pmtgain.simulate import DEMO_PMTS, T0_NS, simulate_point
+
+
+def moments(pmt, hv, n, seed=21):
+    v, truth = simulate_point(pmt, hv, n, seed=seed)
+    prep = pulse.prepare(v, np.full(n, T0_NS * 1e-9), 1e-10, pmt.cut_V(hv), None, DEFAULT_FIT)
+    return photostat.point_moments(prep, pulse.point_shape(prep, DEFAULT_FIT)), prep, truth
+
+
+@pytest.mark.parametrize("pmt", DEMO_PMTS, ids=lambda p: f"pmt{p.pmt}")
+def test_gain_within_5_percent_with_covering_errors(pmt):
+    for hv in (700, 1000, 1400):
+        m, _, _ = moments(pmt, hv, 3000)
+        g, g_err, mu = photostat.gain_from_moments(
+            m["ps_mean_pC"], m["ps_var_pC2"], m["ps_ped_var_pC2"], m["ps_var_err_pC2"],
+            m["ps_mean_err_pC"], m["ps_cov_pC3"], pmt.enf)
+        true = pmt.gain(hv)
+        assert mu >= 10
+        assert abs(g / true - 1) < 0.05, (pmt.pmt, hv, g / true)
+        assert abs(g - true) < 3 * g_err, (pmt.pmt, hv, (g - true) / g_err)
+        assert 0.015 < g_err / g < 0.05  # ~sqrt(2/N) and a bit: a real error, not zero
+        assert abs(mu / pmt.mu_pe - 1) < 0.06
+
+
+def test_pedestal_matches_the_noise_in_the_charge():
+    """sigma_ped^2 equals the variance of (estimated - true charge) on a noisy point."""
+    pmt = DEMO_PMTS[1]
+    m, prep, truth = moments(pmt, 700, 3000)
+    t = np.arange(prep.y.shape[1]) * prep.dt_ns
+    shape = pulse.point_shape(prep, DEFAULT_FIT)
+    tm = pulse.pulse_smeared(t, 1.0, shape.c_ns, shape.tau_s_ns, shape.tau_ns,
+                             shape.jitter_ns)[prep.k_lo:prep.k_hi]
+    w = tm / (tm @ tm) * float(pulse.charge_pC(shape.tau_ns - shape.tau_s_ns))
+    resid = prep.y[:, prep.k_lo:prep.k_hi] @ w - truth["q_true_pC"]
+    assert m["ps_ped_var_pC2"] / m["ps_var_pC2"] > 0.1  # the pedestal matters here
+    assert m["ps_ped_var_pC2"] == pytest.approx(resid.var(), rel=0.08)
+
+
+def test_the_cut_does_not_bias_the_gain_and_low_mu_is_flagged():
+    """With mu = 4 the cut drops many flashes; every waveform enters the moments."""
+    from dataclasses import replace
+
+    pmt = replace(DEMO_PMTS[0], mu_pe=4.0)
+    m, prep, _ = moments(pmt, 1200, 4000)
+    assert (prep.status == pulse.Status.BELOW_CUT).mean() > 0.05
+    g, g_err, mu = photostat.gain_from_moments(
+        m["ps_mean_pC"], m["ps_var_pC2"], m["ps_ped_var_pC2"], m["ps_var_err_pC2"],
+        m["ps_mean_err_pC"], m["ps_cov_pC3"], pmt.enf)
+    assert abs(g - pmt.gain(1200)) < 3 * g_err
+    assert "mu=" in photostat.flags(float(mu), m["ps_lost_fraction"])
