@@ -117,7 +117,29 @@ def collect(outputs: str | os.PathLike = "outputs", source: str = "lists") -> pd
     return df
 
 
-def _err(df: pd.DataFrame) -> np.ndarray:
+def apply_enf(df: pd.DataFrame, enf: dict[int, float]) -> pd.DataFrame:
+    """Recompute ``gain``, ``gain_err`` and ``n_pe`` with the excess noise factor of each
+    PMT in ``enf`` (others keep theirs), from the stored photostatistics moments."""
+    from .photostat import gain_from_moments
+
+    if not enf or "ps_var_pC2" not in df.columns:
+        return df
+    df = df.copy()
+    for pmt, f in enf.items():
+        sel = df.pmt == pmt
+        if not sel.any():
+            continue
+        d = df[sel]
+        g, ge, mu = gain_from_moments(d.ps_mean_pC, d.ps_var_pC2, d.ps_ped_var_pC2,
+                                      d.ps_var_err_pC2, d.ps_mean_err_pC, d.ps_cov_pC3, f)
+        df.loc[sel, "gain"], df.loc[sel, "gain_err"], df.loc[sel, "n_pe"] = g, ge, mu
+        df.loc[sel, "enf"] = f
+    return df
+
+
+def _err(df: pd.DataFrame, quantity: str = "charge") -> np.ndarray:
+    if quantity == "gain":
+        return df["gain_err"].to_numpy(float)
     if "sem_charge" in df.columns:
         return df["sem_charge"].to_numpy(float)
     n = df["n_used"].to_numpy(float) if "n_used" in df.columns else np.full(len(df), 1.0)
@@ -138,7 +160,11 @@ def build(df: pd.DataFrame, expected: list[tuple[int, int]] | None = None,
                    hv_min=int(sub.hv.min()), hv_max=int(sub.hv.max()),
                    missing_hv=" ".join(str(h) for p, h in missing if p == pmt))
         try:
-            fit = fit_power_law(sub.hv, np.abs(sub[col]), _err(sub), int(pmt))
+            if col not in sub.columns:
+                raise ValueError(f"no {col!r} in the results (re-run analysis.py)")
+            ok = np.isfinite(sub[col].to_numpy(float))
+            sub = sub[ok]
+            fit = fit_power_law(sub.hv, np.abs(sub[col]), _err(sub, quantity), int(pmt))
         except ValueError as exc:
             row["error"] = str(exc)
             rows.append(row)

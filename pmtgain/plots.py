@@ -25,7 +25,8 @@ def gain_curves(df: pd.DataFrame, fits: dict, path: str | os.PathLike,
     for i, (pmt, sub) in enumerate(df.groupby("pmt")):
         c = colours[i % len(colours)]
         y = np.abs(sub[col].to_numpy(float))
-        yerr = sub["std_dev_charge"].to_numpy(float) if quantity == "charge" else None
+        yerr = sub["std_dev_charge"].to_numpy(float) if quantity == "charge" \
+            else sub["gain_err"].to_numpy(float)
         label = f"PMT {pmt}"
         fit = fits.get(int(pmt))
         if fit is not None:
@@ -36,7 +37,8 @@ def gain_curves(df: pd.DataFrame, fits: dict, path: str | os.PathLike,
             ax.plot(v, fit(v), "-", lw=1.2, color=c, alpha=0.8)
     ax.set_yscale("log")
     ax.set_xlabel("HV [V]")
-    ax.set_ylabel("|mean charge| [pC]" if quantity == "charge" else "gain")
+    ax.set_ylabel("|mean charge| [pC]" if quantity == "charge"
+                  else "gain [electrons per photoelectron] (photostatistics)")
     ax.set_title(title or "PMT gain curves (points: mean ± std; lines: a·V^b fits)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=9)

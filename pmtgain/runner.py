@@ -102,8 +102,14 @@ def gain_parser() -> argparse.ArgumentParser:
                    help="campaign whose points are expected (default: the one analysis.py "
                    "recorded, else data_info); missing points are named")
     p.add_argument("--target", type=float, default=None, metavar="Q",
-                   help="|charge| in pC to reach: the HV that gives it, per PMT")
-    p.add_argument("--quantity", choices=["charge"], default="charge")
+                   help="value to reach (|charge| in pC, or gain with --quantity gain): "
+                   "the HV that gives it, per PMT, with its error (equalisation table)")
+    p.add_argument("--quantity", choices=["charge", "gain"], default="charge",
+                   help="charge: |mean charge| in pC (the original's); gain: electrons per "
+                   "photoelectron from photostatistics (G = (var_Q - var_ped)/(e <Q> F))")
+    p.add_argument("--enf", nargs="+", default=[], metavar="PMT:F",
+                   help="excess noise factor F = 1 + (sigma_1/Q_1)^2 per PMT for the gain, "
+                   "e.g. 1:1.2 2:1.25 (default 1.2, or what analysis.py used)")
     return p
 
 
@@ -136,10 +142,22 @@ def gain_main(argv=None) -> int:
             else [(p.pmt, p.hv) for p in pts]
     except CampaignError:
         pass
+    try:
+        enf = {int(k): float(v) for k, v in (e.split(":") for e in args.enf)}
+    except ValueError:
+        print(f"gain_curve.py: error: --enf takes PMT:F pairs, got {' '.join(args.enf)}",
+              file=sys.stderr)
+        return 2
+    from .gaincurve import apply_enf
+
+    df = apply_enf(df, enf)
     fits, table, missing = build(df, expected, args.target, args.quantity)
-    gain_curves(df, fits, out / "gain_curves.png", args.quantity)
-    table.to_csv(out / "gain_curves.csv", index=False, float_format="%.6g")
+    stem = "gain_curves" if args.quantity == "charge" else "gain_curves_electrons"
+    gain_curves(df, fits, out / f"{stem}.png", args.quantity)
+    table.to_csv(out / f"{stem}.csv", index=False, float_format="%.6g")
     cols = ["pmt", "hv", "n_used", "n_files", "mean_charge", "std_dev_charge", "sem_charge"]
+    if args.quantity == "gain":
+        cols += ["gain", "gain_err", "n_pe", "enf", "gain_flag"]
     with pd.option_context("display.width", 120, "display.max_rows", 200):
         print(df[[c for c in cols if c in df.columns]].to_string(index=False,
                                                                  float_format="%.5g"))
@@ -152,5 +170,5 @@ def gain_main(argv=None) -> int:
     for pmt, hv in sorted(set(missing) | set(reasons)):
         why = f": {reasons[(pmt, hv)]}" if (pmt, hv) in reasons else " has no result"
         print(f"missing: PMT {pmt} at {hv} V{why}", file=sys.stderr)
-    print(f"wrote {out / 'gain_curves.png'} and {out / 'gain_curves.csv'}")
+    print(f"wrote {out / (stem + '.png')} and {out / (stem + '.csv')}")
     return 0
