@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -88,3 +89,16 @@ def test_demo_end_to_end_within_0p3_percent_of_truth(tmp_path):
     assert len(cmp) == 32
     assert (cmp.deviation_pct.abs() < 0.3).all(), cmp.to_string()
     assert "largest deviation from truth" in r.stdout
+    # gain in electrons from the same run: curves, equalisation, and the true gain law
+    from pmtgain.simulate import DEMO_PMTS
+
+    enf = [f"{p.pmt}:{p.enf}" for p in DEMO_PMTS]
+    r = run("gain_curve.py", "--outputs", str(out), "--data-info", str(tmp_path / "demo" /
+            "data_info"), "--quantity", "gain", "--target", "2e6", "--enf", *enf, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (out / "gain_curves_electrons.png").stat().st_size > 10_000
+    g = pd.read_csv(out / "gain_curves_electrons.csv").set_index("pmt")
+    for p in DEMO_PMTS:  # G at 1000 V and the exponent within 3 sigma of the simulated law
+        assert abs(g.q0_at_1000V[p.pmt] - p.gain(1000)) < 3 * g.q0_err[p.pmt], p.pmt
+        assert abs(g.b[p.pmt] - p.k) < 3 * g.b_err[p.pmt], p.pmt
+        assert np.isfinite(g.hv_for_target[p.pmt]) and g.hv_for_target_err[p.pmt] > 0
