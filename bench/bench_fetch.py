@@ -15,17 +15,11 @@ from pathlib import Path
 
 
 def _serve(root: str, delay: float, ready) -> None:
-    class Slow(http.server.SimpleHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, as S3/Swift
-        # headers and body go out in two writes: with Nagle on, each reused connection
-        # waits for the client's delayed ACK (~40 ms). Object stores set TCP_NODELAY.
-        disable_nagle_algorithm = True
+    from pmtgain.demo import _QuietHandler  # keep-alive and TCP_NODELAY, as object stores
 
+    class Slow(_QuietHandler):
         def __init__(self, *a, **kw):
             super().__init__(*a, directory=root, **kw)
-
-        def log_message(self, *a):
-            pass
 
         def do_GET(self):
             time.sleep(delay)  # a distant object store

@@ -83,19 +83,24 @@ def parse_campaign_file(path: str | os.PathLike) -> list[PointSpec]:
     return points
 
 
-def load_campaign(path: str | os.PathLike = "data_info") -> list[PointSpec]:
-    """All points of a data_info directory (files ``data_directories_pmt_*.txt``), or of
-    one such file, sorted by PMT and HV."""
+def campaign_files(path: str | os.PathLike = "data_info") -> list[Path]:
+    """The ``data_directories_pmt_*.txt`` files of a data_info directory, or ``[path]``."""
     p = Path(path)
     if p.is_dir():
         files = sorted(p.glob(FILE_PATTERN))
         if not files:
             raise CampaignError(f"{p}: no {FILE_PATTERN} files")
-    elif p.exists():
-        files = [p]
-    else:
-        raise CampaignError(f"{p}: no such file or directory")
-    points = [pt for f in files for pt in parse_campaign_file(f)]
+        return files
+    if p.exists():
+        return [p]
+    raise CampaignError(f"{p}: no such file or directory")
+
+
+def load_campaign(path: str | os.PathLike = "data_info") -> list[PointSpec]:
+    """All points of a data_info directory (files ``data_directories_pmt_*.txt``), or of
+    one such file, sorted by PMT and HV."""
+    p = Path(path)
+    points = [pt for f in campaign_files(p) for pt in parse_campaign_file(f)]
     keys = [(pt.pmt, pt.hv) for pt in points]
     if len(set(keys)) != len(keys):
         dup = sorted({k for k in keys if keys.count(k) > 1})

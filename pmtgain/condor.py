@@ -49,7 +49,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .campaign import CampaignError, parse_campaign_file
+from .campaign import CampaignError, campaign_files, parse_campaign_file
 from .config import PointSpec
 
 ROOT_FILES = ("analysis_condor.py", "exec_condor.sh")
@@ -239,12 +239,8 @@ def submit_campaign(project: Path, data_info: Path, outputs: Path, opts: SubmitO
     if size > INPUT_LIMIT_BYTES:
         print(f"warning: each job uploads {size / 1e6:.1f} MB (CYGNO asks for < 10 MB)",
               file=sys.stderr)
-    files = sorted(Path(data_info).glob("data_directories_pmt_*.txt")) \
-        if Path(data_info).is_dir() else [Path(data_info)]
-    if not files:
-        raise CondorError(f"{data_info}: no data_directories_pmt_*.txt")
     recs = []
-    for f in files:
+    for f in campaign_files(data_info):
         points = parse_campaign_file(f)
         if not points:
             continue
@@ -287,21 +283,28 @@ def _jobs(opts: SubmitOptions, clusters: list[int]) -> list[dict]:
     return sorted(ads.values(), key=lambda a: (a.get("PmtgainPMT", 0), a.get("HV", 0)))
 
 
-def _results(outputs: Path) -> dict[tuple[int, int], str | None]:
-    """(pmt, hv) -> None if a good result is in condor_lists, else the job's error."""
-    import pandas as pd
+def _state(ad: dict) -> str:
+    """What a job ad means to a shifter: idle, running, done, failed, held, ..."""
+    s = JOB_STATUS.get(ad.get("JobStatus"), "?")
+    if s == "held" and ad.get("HoldReasonCode") == 16:  # -spool: inputs still coming
+        return "idle"
+    if s == "done" and ad.get("ExitCode", 0) != 0:
+        return "failed"
+    return s
 
-    found = {}
-    for f in sorted((outputs / "condor_lists").glob("pmt_*_*_data_list.pkl")):
-        try:
-            df = pd.read_pickle(f)
-            row = df.iloc[0]
-            pmt = int(row["pmt"]) if "pmt" in df.columns else int(f.name.split("_")[1])
-            err = row.get("error") if "error" in df.columns else None
-            found[(pmt, int(row["hv"]))] = err if isinstance(err, str) and err else None
-        except Exception as exc:  # a broken file counts as no result
-            parts = f.name.split("_")
-            found[(int(parts[1]), int(parts[2]))] = f"{f.name}: unreadable ({exc})"
+
+def _results(outputs: Path) -> dict[tuple[int, int], str | None]:
+    """(pmt, hv) -> None if a good result is in condor_lists, else the job's error (or
+    why its file cannot be read)."""
+    from .gaincurve import collect
+
+    try:
+        df = collect(outputs, "condor_lists")
+    except FileNotFoundError:
+        return {}
+    found: dict[tuple[int, int], str | None] = {
+        (int(p), int(h)): None for p, h in zip(df.pmt, df.hv, strict=True)}
+    found.update({(p, h): reason for p, h, reason in df.attrs["failed"]})
     return found
 
 
@@ -317,11 +320,7 @@ def status(outputs: Path, opts: SubmitOptions, out=sys.stdout) -> int:
     by_pmt: dict[int, dict[str, int]] = {}
     held = []
     for ad in ads:
-        s = JOB_STATUS.get(ad.get("JobStatus"), "?")
-        if s == "done" and ad.get("ExitCode", 0) != 0:
-            s = "failed"
-        if s == "held" and ad.get("HoldReasonCode") == 16:  # -spool: inputs still coming
-            s = "idle"
+        s = _state(ad)
         by_pmt.setdefault(ad.get("PmtgainPMT", -1), {}).setdefault(s, 0)
         by_pmt[ad.get("PmtgainPMT", -1)][s] += 1
         if s == "held":
@@ -357,12 +356,10 @@ def wait(outputs: Path, opts: SubmitOptions, timeout: float = 3600, poll: float 
     while True:
         counts: dict[str, int] = {}
         for ad in _jobs(opts, clusters):
-            st = JOB_STATUS.get(ad.get("JobStatus"), "?")
-            if st == "held" and ad.get("HoldReasonCode") == 16:
-                st = "idle"
+            st = _state(ad)
             counts[st] = counts.get(st, 0) + 1
-        total, finished = sum(counts.values()), counts.get("done", 0) + counts.get("held", 0) \
-            + counts.get("removed", 0)
+        total = sum(counts.values())
+        finished = sum(counts.get(k, 0) for k in ("done", "failed", "held", "removed"))
         if progress and bar is None and total:
             bar = tqdm(total=total, unit="job", desc="condor", file=sys.stderr)
         if bar is not None:
@@ -383,16 +380,13 @@ def wait(outputs: Path, opts: SubmitOptions, timeout: float = 3600, poll: float 
 def retrieve(outputs: Path, opts: SubmitOptions, out=sys.stdout) -> int:
     """``condor_transfer_data`` for every recorded cluster with finished jobs, then
     ``condor_rm`` of its completed jobs. Returns the number of clusters transferred."""
-    outputs = Path(outputs)
-    recs = _records(outputs)
-    ads = _jobs(opts, [r["cluster"] for r in recs])
-    done = sorted({a["ClusterId"] for a in ads if a.get("JobStatus") == 4})
-    queued_done = []
-    for c in done:
+    clusters = [r["cluster"] for r in _records(Path(outputs))]
+    queued_done: list[int] = []
+    if clusters:  # spooled jobs that completed stay in the queue until removed
+        ids = " || ".join(f"ClusterId == {c}" for c in clusters)
         r = _run(["condor_q", *opts.location_args(), "-constraint",
-                  f"ClusterId == {c} && JobStatus == 4", "-af", "ProcId"], check=False)
-        if r.stdout.strip():
-            queued_done.append(c)
+                  f"({ids}) && JobStatus == 4", "-af", "ClusterId"])
+        queued_done = sorted({int(c) for c in r.stdout.split()})
     for c in queued_done:
         _run(["condor_transfer_data", *opts.location_args(), str(c)])
         _run(["condor_rm", *opts.location_args(), "-constraint",
@@ -412,12 +406,10 @@ def resubmit(project: Path, data_info: Path, outputs: Path, opts: SubmitOptions,
     recs = _records(outputs)
     ads = _jobs(opts, [r["cluster"] for r in recs])
     active = {(a.get("PmtgainPMT"), a.get("HV")) for a in ads
-              if JOB_STATUS.get(a.get("JobStatus")) in ("idle", "running", "transferring")}
-    held = [a for a in ads if a.get("JobStatus") == 5 and a.get("HoldReasonCode") != 16]
-    files = sorted(Path(data_info).glob("data_directories_pmt_*.txt")) \
-        if Path(data_info).is_dir() else [Path(data_info)]
+              if _state(a) in ("idle", "running", "transferring")}
+    held = [a for a in ads if _state(a) == "held"]
     new = []
-    for f in files:
+    for f in campaign_files(data_info):
         points = [p for p in parse_campaign_file(f)
                   if results.get((p.pmt, p.hv), "missing") is not None
                   and (p.pmt, p.hv) not in active]

@@ -118,7 +118,7 @@ def gain_main(argv=None) -> int:
     import pandas as pd
 
     from .campaign import CampaignError, load_campaign
-    from .gaincurve import build, collect
+    from .gaincurve import apply_enf, build, collect
     from .plots import gain_curves
 
     out = Path(args.outputs)
@@ -148,8 +148,6 @@ def gain_main(argv=None) -> int:
         print(f"gain_curve.py: error: --enf takes PMT:F pairs, got {' '.join(args.enf)}",
               file=sys.stderr)
         return 2
-    from .gaincurve import apply_enf
-
     df = apply_enf(df, enf)
     fits, table, missing = build(df, expected, args.target, args.quantity)
     stem = "gain_curves" if args.quantity == "charge" else "gain_curves_electrons"
