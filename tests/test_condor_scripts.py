@@ -45,9 +45,22 @@ def test_job_body_writes_the_original_pickle_and_exit_codes(tmp_path):
     assert r.returncode == 65
 
 
-def source(args: str, cwd, env_extra: str = "") -> subprocess.CompletedProcess:
+def project_copy(dest: Path) -> Path:
+    """The submit side of the project in ``dest``: submit files are written beside it."""
+    import shutil
+
+    dest.mkdir()
+    for name in ("submit_condor_jobs.sh", "exec_condor.sh", "analysis_condor.py"):
+        shutil.copy2(ROOT / name, dest / name)
+    for name in ("pmtgain", "data_info"):
+        shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
+def source(args: str, cwd, env_extra: str = "", project: Path = ROOT
+           ) -> subprocess.CompletedProcess:
     """``source submit_condor_jobs.sh`` in an interactive-like bash, then report on it."""
-    script = (f"set +e; X=keep; {env_extra} source {ROOT}/submit_condor_jobs.sh {args}; "
+    script = (f"set +e; X=keep; {env_extra} source {project}/submit_condor_jobs.sh {args}; "
               "echo rc=$?; echo opts=$-; echo X=$X; declare -F | grep -c pmtgain; "
               "compgen -v | grep -c pmtgain; echo survived")
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
@@ -57,29 +70,27 @@ def source(args: str, cwd, env_extra: str = "") -> subprocess.CompletedProcess:
 
 
 def test_submit_files_dry_run_are_readable_and_carry_the_knobs(tmp_path):
+    proj = project_copy(tmp_path / "project")
     r = source("--dry-run --data-info data_info --outputs " + str(tmp_path / "out"), tmp_path,
                'PMTGAIN_IMAGE=docker://example/pmtgain:1 PMTGAIN_REQUEST_MEMORY="2 GB" '
                'PMTGAIN_EXTRA_ATTRS=\'+CygnoUser = "shifter";+OWNER = "condor"\' '
-               "PMTGAIN_ENGINE=integral PMTGAIN_MAX_RETRIES=5")
+               "PMTGAIN_ENGINE=integral PMTGAIN_MAX_RETRIES=5", project=proj)
     assert "rc=0" in r.stdout and "survived" in r.stdout, r.stderr
     assert "PMT 3: wrote analysis_pmt_3.sub (18 jobs), not submitted" in r.stdout
-    sub = (ROOT / "analysis_pmt_3.sub").read_text()
-    try:
-        assert f"executable              = {ROOT}/exec_condor.sh" in sub
-        assert '+SingularityImage        = "docker://example/pmtgain:1"' in sub
-        assert "requirements            = HasSingularity" in sub
-        assert '+CygnoUser = "shifter"' in sub and '+OWNER = "condor"' in sub
-        assert "request_memory          = 2 GB" in sub and "max_retries             = 5" in sub
-        assert "--engine integral" in sub
-        items = sub.split("from (\n", 1)[1].split("\n)")[0].splitlines()
-        assert len(items) == 18 and all(len(i.split()) == 5 for i in items)
-        assert items[0].split()[1:4] == ["3", "700", "523"]
-    finally:
-        for f in ROOT.glob("analysis_pmt_*.sub"):
-            f.unlink()
+    sub = (proj / "analysis_pmt_3.sub").read_text()
+    assert f"executable              = {proj}/exec_condor.sh" in sub
+    assert '+SingularityImage        = "docker://example/pmtgain:1"' in sub
+    assert "requirements            = HasSingularity" in sub
+    assert '+CygnoUser = "shifter"' in sub and '+OWNER = "condor"' in sub
+    assert "request_memory          = 2 GB" in sub and "max_retries             = 5" in sub
+    assert "--engine integral" in sub
+    items = sub.split("from (\n", 1)[1].split("\n)")[0].splitlines()
+    assert len(items) == 18 and all(len(i.split()) == 5 for i in items)
+    assert items[0].split()[1:4] == ["3", "700", "523"]
+    assert not list(ROOT.glob("analysis_pmt_*.sub"))  # nothing written into the checkout
     from pmtgain.condor import input_size
 
-    assert input_size(ROOT) < 2_000_000  # far below CYGNO's ~10 MB for uploads
+    assert input_size(proj) < 2_000_000  # far below CYGNO's ~10 MB for uploads
 
 
 def test_sourcing_a_failing_submit_leaves_the_shell_alone(tmp_path):
