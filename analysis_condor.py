@@ -4,8 +4,9 @@
     analysis_condor.py <dir_url> <pmt> <hv> <n_files> [cut_V|none] [--engine fast|root|integral]
 
 Always leaves ``pmt_data_list.pkl`` (the original's one-row DataFrame: mean_charge,
-std_dev_charge, hv, ...; on failure the row carries ``error`` and NaN charges) and
-``pmt_waveforms.csv`` in the working directory: HTCondor holds a job whose listed output
+std_dev_charge, hv, ...; on failure the row carries ``error`` and NaN charges),
+``pmt_waveforms.csv`` and ``pmt_examples.npz`` (waveforms for the diagnostic plots; empty
+on failure) in the working directory: HTCondor holds a job whose listed output
 is missing before its exit policy is consulted. Without cut_V the cut is looked up in
 ``data_directories_pmt_<pmt>.txt`` (here or under data_info/) if present.
 
@@ -61,6 +62,7 @@ def tell_condor(reason: str) -> None:
 
 
 def write_failure(pmt: int, hv: int, n_files: int, error: str, retryable: bool) -> None:
+    import numpy as np
     import pandas as pd
 
     nan = float("nan")
@@ -68,6 +70,8 @@ def write_failure(pmt: int, hv: int, n_files: int, error: str, retryable: bool) 
                        n_files=n_files, n_used=0, error=error,
                        retryable=retryable)]).to_pickle("pmt_data_list.pkl")
     Path("pmt_waveforms.csv").write_text("file,status,charge_pC,reason\n")
+    with open("pmt_examples.npz", "wb") as f:
+        np.savez(f)
 
 
 def main(argv=None) -> int:
@@ -128,7 +132,9 @@ def main(argv=None) -> int:
               "reasons; asking HTCondor to run the job again", file=sys.stderr)
         return EX_TEMPFAIL
     summaries_frame([out.summary]).to_pickle("pmt_data_list.pkl")
-    Path("points", f"pmt_{args.pmt}_{args.hv}_waveforms.csv").replace("pmt_waveforms.csv")
+    key = f"pmt_{args.pmt}_{args.hv}"
+    Path("points", f"{key}_waveforms.csv").replace("pmt_waveforms.csv")
+    Path("points", f"{key}_examples.npz").replace("pmt_examples.npz")
     return 0
 
 

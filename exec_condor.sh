@@ -6,13 +6,20 @@
 set -u
 PY=${PMTGAIN_JOB_PYTHON:-python3}
 
+# HTCondor holds a job whose listed output is missing before any exit policy applies
+touch_outputs() {
+    for f in pmt_data_list.pkl pmt_waveforms.csv pmt_examples.npz; do
+        [ -e "$f" ] || : > "$f"
+    done
+}
+
 fail() {  # fail <reason>: one line to stderr, the hold reason to HTCondor, exit 65
     echo "exec_condor.sh: $1" >&2
     chirp=$(command -v condor_chirp || echo /usr/libexec/condor/condor_chirp)
     if [ -n "${_CONDOR_JOB_AD:-}" ] && [ -x "$chirp" ]; then
         "$chirp" set_job_attr PmtgainError "\"${1//\"/\'}\"" >/dev/null 2>&1 || true
     fi
-    : > pmt_data_list.pkl; : > pmt_waveforms.csv   # HTCondor expects both outputs
+    touch_outputs
     exit 65
 }
 
@@ -28,5 +35,6 @@ missing=$("$PY" -c 'import numpy, scipy, pandas, requests' 2>&1 | tail -n 1)
 echo "exec_condor.sh: $(date -u +%FT%TZ) on $(hostname), $("$PY" --version 2>&1), args: $*"
 "$PY" analysis_condor.py "$@"
 rc=$?
+touch_outputs
 echo "exec_condor.sh: analysis_condor.py exited with $rc"
 exit $rc

@@ -133,9 +133,10 @@ def submit_description(pmt: int, points: list[PointSpec], *, project: Path,
         "should_transfer_files   = YES",
         "when_to_transfer_output = ON_EXIT",
         f"transfer_input_files    = {', '.join(str(p) for p in inputs)}",
-        "transfer_output_files   = pmt_data_list.pkl, pmt_waveforms.csv",
+        "transfer_output_files   = pmt_data_list.pkl, pmt_waveforms.csv, pmt_examples.npz",
         f'transfer_output_remaps = "pmt_data_list.pkl = ../condor_lists/{key}_data_list.pkl;'
-        f' pmt_waveforms.csv = ../condor_lists/{key}_waveforms.csv"',
+        f' pmt_waveforms.csv = ../condor_lists/{key}_waveforms.csv;'
+        f' pmt_examples.npz = ../condor_lists/{key}_examples.npz"',
         "",
         f"request_cpus            = {opts.request_cpus}",
         f"request_memory          = {opts.request_memory}",

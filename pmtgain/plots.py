@@ -1,24 +1,51 @@
-"""Plots people would rather look at than read: the gain curves.
+"""Plots people would rather look at than read.
 
+What to use when
+----------------
 - :func:`gain_curves` - ``|Q|`` (or gain) against HV per PMT, log y axis, error bars,
   fitted power laws, one colour per PMT; written to ``outputs/gain_curves.png``.
+- :func:`point_diagnostics` - one (PMT, HV) point on one page: the charge histogram with
+  mean and sigma marked, example waveforms with their fitted pulses and the fit range,
+  the fit residuals, and the count of waveforms per outcome (used, fallback, rejected by
+  reason). Needs the point's summary, per-waveform table and examples
+  (:func:`pmtgain.point.pick_examples`).
+- :func:`shape_vs_hv` - one PMT's fitted rise time, fall time, onset and onset jitter
+  against HV: the pulse shape should change smoothly with HV; a jump marks a bad fit.
+
+All take a path or a binary file object (the HTML report embeds them from memory) and
+close their figures. :mod:`pmtgain.report` renders them for a whole run, in parallel.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from typing import IO
 
 import numpy as np
 import pandas as pd
 
+from .pulse import USED, Status, pulse, pulse_smeared
 
-def gain_curves(df: pd.DataFrame, fits: dict, path: str | os.PathLike,
-                quantity: str = "charge", title: str | None = None) -> None:
+OUTCOME_COLOURS = {"ok": "#2b8a3e", "not_converged": "#e8a317", "at_bound": "#d9480f",
+                   "below_cut": "#868e96", "clipped": "#c2255c", "edge": "#5f3dc4",
+                   "unreadable": "#212529"}
+_CYCLE = ("#1c7ed6", "#2b8a3e", "#e67700", "#ae3ec9", "#c92a2a", "#0b7285", "#5c940d",
+          "#495057")
+
+
+def _plt():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def gain_curves(df: pd.DataFrame, fits: dict, path: str | os.PathLike | IO[bytes],
+                quantity: str = "charge", title: str | None = None) -> None:
+    plt = _plt()
     fig, ax = plt.subplots(figsize=(8, 5.5), dpi=120)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     col = "mean_charge" if quantity == "charge" else "gain"
@@ -44,4 +71,176 @@ def gain_curves(df: pd.DataFrame, fits: dict, path: str | os.PathLike,
     ax.legend(fontsize=9)
     fig.tight_layout()
     fig.savefig(path)
+    plt.close(fig)
+
+
+def _example_model(ex: Mapping, i: int, t_abs: np.ndarray) -> np.ndarray | None:
+    a, c, ts, tf = (float(ex[k][i]) for k in ("a_V", "c_ns", "tau_s_ns", "tau_ns"))
+    if not all(np.isfinite([a, c, ts, tf])):
+        return None
+    return pulse(t_abs, a, c, ts, tf)
+
+
+def point_diagnostics(summary: Mapping, table: pd.DataFrame, examples: Mapping | None,
+                      path: str | os.PathLike | IO[bytes], dpi: int = 80) -> None:
+    """The diagnostic page of one point (see the module docstring)."""
+    plt = _plt()
+    fig, axs = plt.subplots(2, 2, figsize=(11, 7.5), dpi=dpi)
+    pmt, hv = summary.get("pmt"), summary.get("hv")
+    cut = summary.get("cut_V")
+    cut_txt = "no cut" if cut is None or not np.isfinite(cut) else f"cut {1e3 * cut:.3g} mV"
+    fig.suptitle(f"PMT {pmt} at {hv} V  ({summary.get('engine', '?')} engine, {cut_txt}, "
+                 f"{summary.get('n_used', 0)} of {summary.get('n_files', 0)} waveforms used)",
+                 fontsize=12)
+    _charge_histogram(axs[0, 0], summary, table)
+    _examples_panel(axs[0, 1], axs[1, 0], summary, examples)
+    _outcomes_panel(axs[1, 1], table)
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+    plt.close(fig)
+
+
+def _charge_histogram(ax, summary: Mapping, table: pd.DataFrame) -> None:
+    st = table["status"].astype(str)
+    q = pd.to_numeric(table.get("charge_pC"), errors="coerce").to_numpy(float)
+    used = st.isin([s.label for s in USED]).to_numpy() & np.isfinite(q)
+    qa = -q  # |Q| of negative pulses; the sign convention is kept in the tables
+    ok = used & (st == Status.OK.label).to_numpy()
+    fb = used & ~ok
+    if used.sum() < 2:
+        ax.text(0.5, 0.5, "fewer than 2 used waveforms", ha="center", transform=ax.transAxes)
+        ax.set_title("charge")
+        return
+    bins = np.histogram_bin_edges(qa[used], bins=min(60, max(10, int(used.sum() ** 0.5))))
+    ax.hist([qa[ok], qa[fb]], bins=bins, stacked=True, color=[OUTCOME_COLOURS["ok"],
+            OUTCOME_COLOURS["not_converged"]],
+            label=[f"fitted ({ok.sum()})", f"fallback: window integral ({fb.sum()})"])
+    m = -float(summary.get("mean_charge", np.nan))
+    sd = float(summary.get("std_dev_charge", np.nan))
+    if np.isfinite(m):
+        ax.axvline(m, color="k", lw=1.8, zorder=5, label=f"mean {m:.4g} pC")
+        if np.isfinite(sd):
+            for x in (m - sd, m + sd):
+                ax.axvline(x, color="k", ls="--", lw=1.2, zorder=5)
+            ax.plot([], [], "k--", lw=1.2, label=f"mean ± σ, σ = {sd:.3g} pC")
+    g = summary.get("gain")
+    if g is not None and np.isfinite(g):
+        ax.plot([], [], " ", label=f"G = {g:.3g} ± {summary.get('gain_err', np.nan):.2g}, "
+                f"μ = {summary.get('n_pe', np.nan):.3g} pe")
+    ax.set_xlabel("|charge| [pC]")
+    ax.set_ylabel("waveforms")
+    ax.set_title("charge of the used waveforms")
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.45)  # room for the legend
+    ax.legend(fontsize=7, loc="upper left", ncol=2)
+
+
+def _examples_panel(ax, axr, summary: Mapping, ex: Mapping | None) -> None:
+    ax.set_title("example waveforms and fitted pulses")
+    axr.set_title("residuals in the fit range (data - fit)")
+    if not ex or len(ex.get("y", ())) == 0:
+        for a in (ax, axr):
+            a.text(0.5, 0.5, "no examples saved for this point", ha="center",
+                   transform=a.transAxes)
+        return
+    y = np.asarray(ex["y"], float)
+    dt = float(ex["dt_ns"])
+    k = np.arange(y.shape[1])
+    k_lo, k_hi = int(ex["k_lo"]), int(ex["k_hi"])
+    t0p = float(ex["t0_point_ns"])
+    lo, hi = t0p + k_lo * dt, t0p + (k_hi - 1) * dt
+    ax.axvspan(lo, hi, color="#4dabf7", alpha=0.12, label="fit range")
+    axr.axvspan(lo, hi, color="#4dabf7", alpha=0.12)
+    for i in range(y.shape[0]):
+        st = str(ex["status"][i])
+        col = _CYCLE[i % len(_CYCLE)]
+        t = float(ex["t0_ns"][i]) + k * dt
+        q = float(ex["charge_pC"][i])
+        lab = f"{ex['name'][i]} ({st}" + (f", {-q:.3g} pC)" if np.isfinite(q) else ")")
+        ax.plot(t, 1e3 * y[i], lw=0.6, color=col, alpha=0.45, label=lab)
+        model = _example_model(ex, i, t)
+        if model is not None:
+            ax.plot(t, 1e3 * model, "-", lw=2.0, color=col, zorder=4)
+            w = slice(k_lo, k_hi)
+            axr.plot(t[w], 1e3 * (y[i, w] - model[w]), lw=0.6, color=col, alpha=0.45)
+    shp = np.asarray(ex.get("shape", np.full(5, np.nan)), float)
+    mp = np.asarray(ex.get("mean_pulse", ()), float)
+    if mp.size and np.all(np.isfinite(shp)):
+        t = t0p + k * dt
+        fit = pulse_smeared(t, *shp)
+        w = slice(k_lo, k_hi)
+        axr.plot(t[w], 1e3 * (mp[w] - fit[w]), color="k", lw=1.8, zorder=4,
+                 label="mean pulse - its shape fit")
+        axr.legend(fontsize=8, loc="lower right")
+    ax.plot([], [], "k-", lw=2.0, label="fitted pulse (thick)")
+    pad = 0.5 * (hi - lo)
+    for a in (ax, axr):
+        a.set_xlim(lo - pad, hi + pad)
+        a.set_xlabel("time [ns]")
+    ax.set_ylabel("baseline-subtracted signal [mV]")
+    axr.set_ylabel("residual [mV]")
+    axr.axhline(0, color="k", lw=0.5)
+    lo_y, hi_y = ax.get_ylim()
+    ax.set_ylim(lo_y, hi_y + 0.7 * (hi_y - lo_y))  # the legend goes above the pulses
+    ax.legend(fontsize=7, loc="upper right")
+
+
+
+
+def _outcomes_panel(ax, table: pd.DataFrame) -> None:
+    counts = table["status"].astype(str).value_counts()
+    labels = [s.label for s in Status]
+    vals = [int(counts.get(lab, 0)) for lab in labels]
+    nice = {"ok": "used: fitted", "not_converged": "used: fallback (not converged)",
+            "at_bound": "used: fallback (at bound)", "below_cut": "rejected: below cut",
+            "clipped": "rejected: clipped", "edge": "rejected: at record edge",
+            "unreadable": "rejected: unreadable / not fetched"}
+    ypos = np.arange(len(labels))[::-1]
+    ax.barh(ypos, vals, color=[OUTCOME_COLOURS[lab] for lab in labels])
+    ax.set_yticks(ypos, [nice[lab] for lab in labels], fontsize=8)
+    total = max(sum(vals), 1)
+    for y_, v in zip(ypos, vals, strict=True):
+        ax.text(v, y_, f" {v} ({100 * v / total:.1f} %)", va="center", fontsize=8)
+    ax.set_xlim(0, max(vals) * 1.35 + 1)
+    ax.set_xlabel("waveforms")
+    ax.set_title("outcome of every file")
+    reasons = table.loc[table["status"].astype(str) == "unreadable", "reason"] \
+        if "reason" in table.columns else pd.Series(dtype=str)
+    if len(reasons):
+        top = reasons.astype(str).str.slice(0, 70).value_counts().head(2)
+        ax.text(0.99, 0.02, "\n".join(f"{n}x {r}" for r, n in top.items()), fontsize=6,
+                ha="right", va="bottom", transform=ax.transAxes)
+
+
+def shape_vs_hv(df: pd.DataFrame, path: str | os.PathLike | IO[bytes], pmt: int | None = None,
+                dpi: int = 80) -> None:
+    """Rise time, fall time, onset and onset jitter of one PMT's points against HV."""
+    plt = _plt()
+    d = df.sort_values("hv")
+    fig, axs = plt.subplots(1, 3, figsize=(12, 3.6), dpi=dpi)
+    hv = d["hv"].to_numpy(float)
+
+    def col(name):
+        return d[name].to_numpy(float) if name in d.columns else np.full(len(d), np.nan)
+
+    axs[0].plot(hv, col("tau_s_ns"), "o-", label="rise τ_s")
+    axs[0].plot(hv, col("jitter_ns"), "s--", label="onset jitter (rms)")
+    axs[0].set_ylabel("[ns]")
+    axs[0].set_title("rise time and onset jitter")
+    axs[1].plot(hv, col("tau_ns"), "o-", color="C1", label="fall τ")
+    axs[1].set_ylabel("[ns]")
+    axs[1].set_title("fall time")
+    axs[2].plot(hv, col("onset_ns"), "o-", color="C2", label="onset")
+    lo, hi = col("window_lo_ns"), col("window_hi_ns")
+    if np.isfinite(lo).any():
+        axs[2].fill_between(hv, lo, hi, color="#4dabf7", alpha=0.15, label="fit range")
+    axs[2].set_ylabel("time [ns]")
+    axs[2].set_title("pulse onset")
+    for a in axs:
+        a.set_xlabel("HV [V]")
+        a.grid(True, alpha=0.3)
+        a.legend(fontsize=8)
+    fig.suptitle(f"PMT {pmt if pmt is not None else d['pmt'].iloc[0]}: fitted pulse shape "
+                 "against HV", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, format="png")
     plt.close(fig)

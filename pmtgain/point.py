@@ -7,7 +7,11 @@ What to use when
   global state; the same inputs give the same outputs.
 - :func:`summarize` - the summary of a per-waveform table (also used after merging).
 - :meth:`PointResult.save` / :func:`load_point` - the per-point files an executor writes
-  (``<key>_waveforms.csv`` and ``<key>_summary.json``) so that a re-run resumes.
+  (``<key>_waveforms.csv``, ``<key>_examples.npz`` and ``<key>_summary.json``) so that a
+  re-run resumes.
+- :func:`pick_examples` - a few waveforms of the point kept with their fits (typical,
+  small, large, a fallback and one of each rejection) for the diagnostic plots; a
+  result's ``examples`` (see :mod:`pmtgain.plots`).
 
 Summary columns (charges in pC, negative as in the original; ``|Q|`` is plotted):
 
@@ -48,13 +52,15 @@ WAVEFORM_COLUMNS = ("file", "status", "reason", "charge_pC", "charge_full_pC",
 class PointResult:
     summary: dict
     table: pd.DataFrame
+    examples: dict[str, np.ndarray] | None = None  # see pick_examples
 
     @property
     def key(self) -> str:
         return f"pmt_{self.summary['pmt']}_{self.summary['hv']}"
 
     def save(self, directory: str | os.PathLike) -> tuple[Path, Path]:
-        """Write ``<key>_waveforms.csv`` and ``<key>_summary.json`` atomically."""
+        """Write ``<key>_waveforms.csv``, ``<key>_examples.npz`` and ``<key>_summary.json``
+        atomically, the summary last."""
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         table = d / f"{self.key}_waveforms.csv"
@@ -62,6 +68,8 @@ class PointResult:
         tmp = table.with_suffix(".csv.part")
         write_csv(self.table, tmp)
         os.replace(tmp, table)
+        if self.examples is not None:
+            save_examples(self.examples, d / f"{self.key}_examples.npz")
         tmp = summ.with_suffix(".json.part")
         tmp.write_text(json.dumps(_jsonable(self.summary), indent=1))
         os.replace(tmp, summ)  # the summary last: its presence means the point is done
@@ -105,6 +113,25 @@ def _jsonable(d: dict) -> dict:
     return out
 
 
+def save_examples(examples: dict[str, np.ndarray], path: str | os.PathLike) -> None:
+    """Write examples (see :func:`pick_examples`) to ``path`` atomically."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".part")
+    with open(tmp, "wb") as f:
+        np.savez_compressed(f, **examples)
+    os.replace(tmp, path)
+
+
+def load_examples(path: str | os.PathLike) -> dict[str, np.ndarray] | None:
+    """Examples saved by :func:`save_examples`, or None if absent, empty or unreadable."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            ex = {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError):
+        return None
+    return ex if "y" in ex else None
+
+
 def load_point(directory: str | os.PathLike, pmt: int, hv: int) -> PointResult | None:
     """The saved result of a point, or None when it is missing or incomplete."""
     d = Path(directory)
@@ -114,9 +141,59 @@ def load_point(directory: str | os.PathLike, pmt: int, hv: int) -> PointResult |
         return None
     try:
         summary = json.loads(summ.read_text())
-        return PointResult(summary=summary, table=pd.read_csv(table))
+        return PointResult(summary=summary, table=pd.read_csv(table),
+                           examples=load_examples(d / f"pmt_{pmt}_{hv}_examples.npz"))
     except (ValueError, OSError):
         return None
+
+
+def pick_examples(prep: _pulse.Prepared, res: _pulse.FitResult, files: Sequence[str],
+                  ) -> dict[str, np.ndarray]:
+    """A few waveforms of a point with their fits, for the diagnostic plots.
+
+    Chosen deterministically: the used waveforms nearest the 10 %, 50 % and 90 % charge
+    quantiles, then the first fallback (fit failed, window integral used) and the first
+    waveform of each rejection (below cut, clipped, edge). Arrays: ``y`` (m, N) baseline-
+    subtracted volts (float32), ``t0_ns`` (m,) time of sample 0, ``name`` (file), ``status``,
+    the fit's ``a_V``, ``c_ns`` (absolute onset), ``tau_s_ns``, ``tau_ns``, ``chi2_ndf``,
+    ``charge_pC``; the point's ``dt_ns``, fit window ``k_lo``/``k_hi``, baseline end
+    ``k_base``, ``mean_pulse`` and its shape fit ``shape`` = (a, c_abs, tau_s, tau,
+    jitter) in V and ns (NaN without a shape fit). The fitted pulse of example i is
+    ``pulse(t0_ns[i] + k dt_ns, a_V[i], c_ns[i], tau_s_ns[i], tau_ns[i])``.
+    """
+    st = res.status
+    q = res.charge_pC
+    used = np.isin(st, [int(s) for s in USED]) & np.isfinite(q)
+    idx: list[int] = []
+    u = np.nonzero(used)[0]
+    if u.size:
+        order = u[np.argsort(q[u], kind="stable")]
+        for f in (0.5, 0.9, 0.1):  # charges are negative: 0.9 is the smallest |Q|
+            idx.append(int(order[min(int(round(f * (order.size - 1))), order.size - 1)]))
+    for s in (Status.NOT_CONVERGED, Status.AT_BOUND, Status.BELOW_CUT, Status.CLIPPED,
+              Status.EDGE):
+        hit = np.nonzero(st == s)[0]
+        if hit.size and not (s == Status.AT_BOUND and any(st[i] == Status.NOT_CONVERGED
+                                                           for i in idx)):
+            idx.append(int(hit[0]))
+    idx = list(dict.fromkeys(idx))
+    sel = np.array(idx, dtype=int)
+    shape = res.shape
+    t0 = float(np.median(prep.t0_ns)) if prep.n else 0.0
+    shp = (np.array([shape.a_V, shape.c_ns + t0, shape.tau_s_ns, shape.tau_ns,
+                     shape.jitter_ns]) if shape is not None else np.full(5, np.nan))
+    return dict(
+        y=prep.y[sel].astype(np.float32),
+        t0_ns=prep.t0_ns[sel],
+        name=np.array([Path(files[i]).name for i in idx], dtype=str),
+        status=np.array([Status(int(st[i])).label for i in idx], dtype=str),
+        a_V=res.a_V[sel], c_ns=res.c_ns[sel], tau_s_ns=res.tau_s_ns[sel],
+        tau_ns=res.tau_ns[sel], chi2_ndf=res.chi2_ndf[sel], charge_pC=q[sel],
+        noise_V=prep.noise_V[sel],
+        dt_ns=np.float64(prep.dt_ns), k_lo=np.int64(prep.k_lo), k_hi=np.int64(prep.k_hi),
+        k_base=np.int64(prep.k_base), t0_point_ns=np.float64(t0),
+        mean_pulse=prep.mean_pulse.astype(np.float32), shape=shp,
+    )
 
 
 def summarize(table: pd.DataFrame, **info) -> dict:
@@ -235,4 +312,5 @@ def process_point(
         info["ps_var_err_pC2"], info["ps_mean_err_pC"], info["ps_cov_pC3"], enf)
     info.update(enf=enf, gain=float(g), gain_err=float(g_err), n_pe=float(mu),
                 gain_flag=_photostat.flags(float(mu), info["ps_lost_fraction"]))
-    return PointResult(summary=summarize(table, **info), table=table)
+    return PointResult(summary=summarize(table, **info), table=table,
+                       examples=pick_examples(prep, res, traces.ok_paths))

@@ -23,7 +23,18 @@ NUM_CPUS=${PMTGAIN_CONDOR_CPUS:-8}
 
 log() { printf 'condor-pool: %s\n' "$*" >&2; }
 
+# trixie and trixie-security pinned low: only what is asked for with -t trixie comes from
+# there (pinning only n=trixie let trixie-security's chromium win over bookworm's, and its
+# dependencies cannot be met on bookworm)
+pin_trixie() {
+    printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n\nPackage: *\nPin: release n=trixie-security\nPin-Priority: 100\n' \
+        > /etc/apt/preferences.d/pmtgain-trixie
+}
+
 install_pool() {
+    if [ -f /etc/apt/sources.list.d/trixie.sources ]; then
+        pin_trixie
+    fi
     if command -v condor_master >/dev/null 2>&1; then
         log "minicondor already installed ($(condor_version | head -n1))"
     else
@@ -32,9 +43,8 @@ install_pool() {
             sed -e 's/^Suites:.*bookworm-security.*/Suites: trixie-security/' \
                 -e 's/^Suites:.*bookworm.*/Suites: trixie/' \
                 /etc/apt/sources.list.d/debian.sources > /etc/apt/sources.list.d/trixie.sources
-            printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n' \
-                > /etc/apt/preferences.d/pmtgain-trixie
         fi
+        pin_trixie
         log "apt-get update"
         apt-get update -qq >/dev/null
         log "installing minicondor from trixie (about 50 MB)"
