@@ -4,6 +4,8 @@
     pmtgain export FILE --csv OUT        segment,time_s,volts rows
     pmtgain simulate OUTDIR [...]        a campaign with known truth (GIN layout)
     pmtgain demo [...]                   the whole local pipeline on a simulated campaign
+    pmtgain report [--screenshot PNG]    diagnostics + outputs/report.html (+ a screenshot)
+    pmtgain condor ...                   HTCondor: submit | status | wait | retrieve | resubmit
 
 Errors in the input are one line on stderr naming the file and the reason, exit status 2.
 """
@@ -93,6 +95,25 @@ def _demo(args) -> int:
     return run_demo(args)
 
 
+def _report(args) -> int:
+    from .report import screenshot
+    from .runner import gain_main
+
+    argv = ["--outputs", args.outputs, "--plots", "--quantity", "gain"]
+    for opt in ("source", "data_info", "target", "jobs"):
+        v = getattr(args, opt)
+        if v is not None:
+            argv += [f"--{opt.replace('_', '-')}", str(v)]
+    if args.no_progress:
+        argv.append("--no-progress")
+    rc = gain_main(argv)
+    if rc == 0 and args.screenshot:
+        png = screenshot(Path(args.outputs) / "report.html", args.screenshot,
+                         height=args.height)
+        print(f"screenshot of the report (top {args.height} px): {png}")
+    return rc
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="pmtgain",
@@ -134,6 +155,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--jobs", type=int, default=None)
     s.add_argument("--engine", default="fast", choices=["fast", "root", "integral"])
     s.set_defaults(func=_demo)
+    s = sub.add_parser(
+        "report",
+        help="diagnostic plots and the self-contained campaign report (outputs/report.html)",
+        description="Merge the results (as gain_curve.py), draw every point's diagnostic "
+        "page and every PMT's shape against HV, and write outputs/report.html. With "
+        "--screenshot, also a PNG of the page from headless Chromium.",
+    )
+    s.add_argument("--outputs", default="outputs")
+    s.add_argument("--source", choices=["lists", "condor_lists"], default=None)
+    s.add_argument("--data-info", default=None)
+    s.add_argument("--target", type=float, default=None, metavar="G",
+                   help="gain to reach: the HV per PMT in the fit table")
+    s.add_argument("--jobs", type=int, default=None)
+    s.add_argument("--screenshot", metavar="PNG", help="write a screenshot of the report")
+    s.add_argument("--height", type=int, default=2400,
+                   help="screenshot height in pixels (default 2400)")
+    s.add_argument("--no-progress", action="store_true")
+    s.set_defaults(func=_report)
     sub.add_parser("condor", add_help=False,
                    help="HTCondor: submit | status | retrieve | resubmit "
                    "(see: pmtgain condor --help)")
@@ -152,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     except TrcError as exc:
         print(f"pmtgain: error: {exc}", file=sys.stderr)
         return 2
-    except (UserError, FileNotFoundError, ValueError) as exc:
+    except (UserError, FileNotFoundError, ValueError, RuntimeError) as exc:
         print(f"pmtgain: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

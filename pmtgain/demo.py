@@ -10,6 +10,7 @@ prints every point against the simulation's truth.
 from __future__ import annotations
 
 import argparse
+import json
 import functools
 import http.server
 import threading
@@ -108,19 +109,25 @@ def run_demo(args: argparse.Namespace) -> int:
         outputs = workdir / "outputs"
         print(f"serving {campaign} at {base_url}; analysing {len(points)} points")
         (outputs / "lists").mkdir(parents=True, exist_ok=True)
+        (outputs / "lists" / "run.json").write_text(json.dumps(
+            {"data_info": str(info.resolve()), "engine": getattr(args, "engine", "fast")}))
         outcomes = run_local(points, data_dir=workdir / "data", outputs=outputs,
                              engine=getattr(args, "engine", "fast"),
-                             jobs=getattr(args, "jobs", None))
+                             jobs=getattr(args, "jobs", None),
+                             force=bool(getattr(args, "force", False)),
+                             progress=getattr(args, "progress", True))
     finally:
         server.shutdown()
         server.server_close()
     write_lists(outcomes, outputs / "lists")
-    gain_main(["--outputs", str(outputs), "--data-info", str(info)])
+    gain_main(["--outputs", str(outputs), "--data-info", str(info), "--plots"]
+              + ([] if getattr(args, "progress", True) else ["--no-progress"]))
     cmp = compare_with_truth(outputs, campaign)
     print("\nDemo: every point against the simulation's truth (same waveforms)")
     print(cmp.to_string(index=False, float_format="%.4g"))
     worst = cmp.deviation_pct.abs().max()
-    print(f"\nlargest deviation from truth: {worst:.3f} %; plot: {outputs / 'gain_curves.png'}")
+    print(f"\nlargest deviation from truth: {worst:.3f} %; plot: {outputs / 'gain_curves.png'}"
+          f"; report: {outputs / 'report.html'}")
     failed = [o for o in outcomes if not o.ok]
     for o in failed:
         print(f"FAILED PMT {o.pmt} at {o.hv} V: {o.error}")

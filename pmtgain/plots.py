@@ -66,7 +66,9 @@ def gain_curves(df: pd.DataFrame, fits: dict, path: str | os.PathLike | IO[bytes
     ax.set_xlabel("HV [V]")
     ax.set_ylabel("|mean charge| [pC]" if quantity == "charge"
                   else "gain [electrons per photoelectron] (photostatistics)")
-    ax.set_title(title or "PMT gain curves (points: mean ± std; lines: a·V^b fits)")
+    ax.set_title(title or ("PMT gain curves (points: mean ± std; lines: a·V^b fits)"
+                           if quantity == "charge" else
+                           "PMT gain, photostatistics (points: G ± error; lines: a·V^b fits)"))
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=9)
     fig.tight_layout()

@@ -38,9 +38,13 @@ def analysis_parser() -> argparse.ArgumentParser:
                    help="parallel downloads per point (default 32)")
     p.add_argument("--force", action="store_true", help="redo points already done")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--plots", action="store_true",
+                   help="also draw the diagnostics (outputs/plots/) and write the campaign "
+                   "report outputs/report.html (see gain_curve.py --help)")
     p.add_argument("--demo", action="store_true",
                    help="run on the built-in simulated demo campaign (served on loopback "
-                   "HTTP), then compare with the simulation's truth")
+                   "HTTP; outputs in demo/outputs, with the report), then compare with the "
+                   "simulation's truth")
     return p
 
 
@@ -50,7 +54,8 @@ def run_analysis(argv=None) -> int:
         from .demo import run_demo
 
         return run_demo(argparse.Namespace(workdir="demo", n=None, jobs=args.jobs,
-                                           engine=args.engine))
+                                           engine=args.engine, force=args.force,
+                                           progress=not args.no_progress))
     from .campaign import CampaignError, load_campaign, select
     from .executors import run_local, write_lists
 
@@ -81,7 +86,10 @@ def run_analysis(argv=None) -> int:
         print(f"  PMT {o.pmt} {o.hv} V: {o.summary['rejected_unreadable']} of "
               f"{o.summary['n_files']} files unreadable or not fetched (see the log)")
     if done:
-        gain_main(["--outputs", str(out), "--data-info", args.data_info])
+        gain_main(["--outputs", str(out), "--data-info", args.data_info]
+                  + (["--plots"] if args.plots else [])
+                  + (["--no-progress"] if args.no_progress else [])
+                  + (["--jobs", str(args.jobs)] if args.jobs else []))
     for o in failed:
         print(f"FAILED PMT {o.pmt} at {o.hv} V: {o.error}", file=sys.stderr)
     return 1 if failed else 0
@@ -93,6 +101,12 @@ def gain_parser() -> argparse.ArgumentParser:
         description="Merge the per-point results into gain curves: |mean charge| against HV "
         "per PMT with a weighted power-law fit |Q| = a V^b, written to "
         "outputs/gain_curves.png and outputs/gain_curves.csv.",
+        epilog="With --plots: per point a diagnostic page (charge histogram with mean and "
+        "sigma, example waveforms with their fitted pulses and fit range, residuals, "
+        "outcome of every file) in outputs/plots/pmt_<i>/pmt_<i>_<hv>V.png, per PMT the "
+        "pulse shape against HV, and outputs/report.html: one self-contained page with "
+        "the problems first, the curves, the tables and every point's page. Open it in a "
+        "browser, or: pmtgain report --screenshot report.png",
     )
     p.add_argument("--source", choices=["lists", "condor_lists"], default=None,
                    help="lists (analysis.py) or condor_lists (HTCondor jobs); default: "
@@ -110,6 +124,11 @@ def gain_parser() -> argparse.ArgumentParser:
     p.add_argument("--enf", nargs="+", default=[], metavar="PMT:F",
                    help="excess noise factor F = 1 + (sigma_1/Q_1)^2 per PMT for the gain, "
                    "e.g. 1:1.2 2:1.25 (default 1.2, or what analysis.py used)")
+    p.add_argument("--plots", action="store_true",
+                   help="draw the diagnostics and write outputs/report.html (see below)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="processes drawing the diagnostics (default: one per core)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
 
@@ -169,4 +188,14 @@ def gain_main(argv=None) -> int:
         why = f": {reasons[(pmt, hv)]}" if (pmt, hv) in reasons else " has no result"
         print(f"missing: PMT {pmt} at {hv} V{why}", file=sys.stderr)
     print(f"wrote {out / (stem + '.png')} and {out / (stem + '.csv')}")
+    if args.plots:
+        from .report import make_report
+
+        path, done = make_report(df, out, source, missing=missing, target=args.target,
+                                 campaign=str(info), jobs=args.jobs,
+                                 progress=not args.no_progress)
+        for (pmt, hv), err in sorted(done.errors.items()):
+            print(f"no diagnostic plot for PMT {pmt} at {hv} V: {err}", file=sys.stderr)
+        print(f"diagnostics in {out / 'plots'} ({done.drawn} drawn, {done.kept} up to "
+              f"date); report: {path}")
     return 0

@@ -1,0 +1,458 @@
+"""Diagnostic plots for a whole run and the campaign report (``--plots``).
+
+What to use when
+----------------
+- :func:`render_diagnostics` - every point's diagnostic page and every PMT's shape-vs-HV
+  plot as PNG under ``outputs/plots/pmt_<i>/``, in a process pool with a progress bar.
+  A PNG newer than the results it shows is kept (a re-run only draws what changed); a
+  point whose plot fails is named and the others are still drawn.
+- :func:`write_report` - ``outputs/report.html``: one self-contained page (images are
+  embedded, no network, no external files) with the problems first (failed, missing and
+  flagged points), the gain curves in pC and in electrons, the fit tables, and per PMT the
+  shape plot, the table of points with rejections by reason, and a thumbnail of every
+  point's diagnostic page (click to enlarge).
+- :func:`make_report` - both of the above from what ``gain_curve.py`` has collected.
+- :func:`screenshot` - a PNG of the report from headless Chromium (``pmtgain report
+  --screenshot``), for the logbook or a chat channel.
+
+Where the per-point inputs are: ``outputs/lists/points/pmt_<i>_<hv>_{waveforms.csv,
+examples.npz}`` for ``analysis.py``, ``outputs/condor_lists/pmt_<i>_<hv>_{waveforms.csv,
+examples.npz}`` for HTCondor jobs (see :func:`point_inputs`).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import io
+import os
+import shutil
+import subprocess
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+PALETTE_COLOURS = 128  # PNGs quantised to a palette: ~4x smaller, no visible loss
+
+
+def point_inputs(outputs: str | os.PathLike, source: str, pmt: int, hv: int
+                 ) -> tuple[Path, Path]:
+    """(waveform table, examples) of a point for ``source`` ``lists`` or ``condor_lists``."""
+    d = Path(outputs) / source
+    if source == "lists":
+        d = d / "points"
+    key = f"pmt_{pmt}_{hv}"
+    return d / f"{key}_waveforms.csv", d / f"{key}_examples.npz"
+
+
+def plot_paths(outputs: str | os.PathLike, pmt: int, hv: int | None = None) -> Path:
+    """Where the diagnostic PNG of a point (or, with ``hv=None``, a PMT's shape plot) goes."""
+    d = Path(outputs) / "plots" / f"pmt_{pmt}"
+    return d / (f"pmt_{pmt}_{hv}V.png" if hv is not None else f"pmt_{pmt}_shape_vs_hv.png")
+
+
+def _save_png(draw, path: Path, *args, **kwargs) -> None:
+    """Draw into memory, quantise to a palette, write atomically."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    draw(*args, buf, **kwargs)
+    buf.seek(0)
+    im = Image.open(buf).convert("RGB").quantize(PALETTE_COLOURS,
+                                                 method=Image.Quantize.FASTOCTREE)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    im.save(tmp, "PNG", optimize=True)
+    os.replace(tmp, path)
+
+
+def _render_point(summary: dict, table_path: str, examples_path: str, out: str
+                  ) -> tuple[int, int, str | None]:
+    """Worker: one point's diagnostic page. Returns (pmt, hv, error or None)."""
+    from .plots import point_diagnostics
+    from .point import load_examples
+
+    pmt, hv = int(summary["pmt"]), int(summary["hv"])
+    try:
+        table = pd.read_csv(table_path)
+        if "status" not in table.columns:
+            raise ValueError(f"{Path(table_path).name} has no status column")
+        _save_png(point_diagnostics, Path(out), summary, table, load_examples(examples_path))
+        return pmt, hv, None
+    except Exception as exc:  # one bad point never stops the others
+        return pmt, hv, f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+@dataclass
+class Rendered:
+    """What :func:`render_diagnostics` did."""
+
+    drawn: int = 0
+    kept: int = 0  # up to date from an earlier run
+    errors: dict[tuple[int, int], str] = field(default_factory=dict)
+
+
+def render_diagnostics(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
+                       source: str = "lists", jobs: int | None = None,
+                       progress: bool = True, force: bool = False) -> Rendered:
+    """Draw the diagnostic page of every point in ``df`` (rows from
+    :func:`pmtgain.gaincurve.collect`) and the shape-vs-HV plot of every PMT."""
+    from .plots import shape_vs_hv
+
+    out = Path(outputs)
+    done = Rendered()
+    todo = []
+    for row in df.to_dict("records"):
+        pmt, hv = int(row["pmt"]), int(row["hv"])
+        tab, ex = point_inputs(out, source, pmt, hv)
+        png = plot_paths(out, pmt, hv)
+        if not tab.exists():
+            done.errors[(pmt, hv)] = f"no per-waveform table {tab}"
+            continue
+        newest = max(p.stat().st_mtime for p in (tab, ex) if p.exists())
+        if not force and png.exists() and png.stat().st_mtime >= newest:
+            done.kept += 1
+            continue
+        summary = {k: (None if isinstance(v, float) and np.isnan(v) else v)
+                   for k, v in row.items()}
+        todo.append((summary, str(tab), str(ex), str(png)))
+    for pmt, sub in df.groupby("pmt"):
+        _save_png(shape_vs_hv, plot_paths(out, int(pmt)), sub, pmt=int(pmt))
+    if not todo:
+        return done
+    jobs = max(1, min(jobs or (os.cpu_count() or 1), len(todo)))
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), desc="diagnostic plots", unit="point")
+    if jobs == 1:
+        results: Iterable = (_render_point(*t) for t in todo)
+    else:
+        pool = ProcessPoolExecutor(jobs)
+        results = (f.result() for f in as_completed([pool.submit(_render_point, *t)
+                                                     for t in todo]))
+    try:
+        for pmt, hv, err in results:
+            if err:
+                done.errors[(pmt, hv)] = err
+            else:
+                done.drawn += 1
+            if bar is not None:
+                bar.update()
+    finally:
+        if jobs > 1:
+            pool.shutdown()
+        if bar is not None:
+            bar.close()
+    return done
+
+
+# ------------------------------------------------------------------------------ HTML
+_CSS = """
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;
+color:#212529;background:#f8f9fa}
+header{background:#1c2b3a;color:#fff;padding:14px 24px}
+header h1{margin:0 0 4px;font-size:22px} header p{margin:0;color:#ced4da;font-size:13px}
+nav{position:sticky;top:0;background:#fff;border-bottom:1px solid #dee2e6;padding:8px 24px;
+z-index:2} nav a{margin-right:14px;color:#1c7ed6;text-decoration:none;font-weight:600}
+main{padding:8px 24px 40px} section{background:#fff;border:1px solid #dee2e6;
+border-radius:6px;margin:16px 0;padding:12px 18px}
+h2{margin:4px 0 10px;font-size:19px} h3{font-size:15px;margin:14px 0 6px}
+.cards{display:flex;gap:12px;flex-wrap:wrap} .card{border:1px solid #dee2e6;
+border-radius:6px;padding:8px 14px;min-width:120px} .card b{display:block;font-size:20px}
+.bad{color:#c92a2a} .warn{color:#e67700} .good{color:#2b8a3e}
+table{border-collapse:collapse;font-size:12.5px;margin:6px 0}
+th,td{border-bottom:1px solid #e9ecef;padding:3px 8px;text-align:right;white-space:nowrap}
+th{background:#f1f3f5;position:sticky;top:38px} td.l,th.l{text-align:left}
+tr.flag td{background:#fff4e6} tr.fail td{background:#fff5f5}
+.plots{display:flex;gap:12px;flex-wrap:wrap} .plots img{max-width:100%;height:auto}
+#curves .plots img{width:calc(50% - 6px);min-width:480px}
+.thumbs{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:10px}
+figure{margin:0;border:1px solid #e9ecef;border-radius:4px;padding:4px;background:#fff}
+figure img{width:100%;height:auto;cursor:zoom-in} figure.big{grid-column:1/-1}
+figure.big img{cursor:zoom-out} figcaption{font-size:12px;color:#495057}
+ul.problems li{margin:2px 0} #broken{display:none;background:#c92a2a;color:#fff;
+padding:6px 24px}
+"""
+
+_SCRIPT = """
+window.addEventListener('load', function () {
+  var imgs = Array.prototype.slice.call(document.images);
+  var broken = imgs.filter(function (i) { return !(i.complete && i.naturalWidth > 0); });
+  document.body.dataset.images = imgs.length;
+  document.body.dataset.broken = broken.length;
+  if (broken.length) {
+    var b = document.getElementById('broken');
+    b.textContent = broken.length + ' image(s) could not be shown';
+    b.style.display = 'block';
+  }
+  document.querySelectorAll('figure.thumb').forEach(function (f) {
+    f.addEventListener('click', function () { f.classList.toggle('big'); });
+  });
+  document.body.dataset.rendered = 'yes';
+});
+"""
+
+
+def _img(data: bytes | Path, alt: str, width: int | None = None) -> str:
+    raw = data.read_bytes() if isinstance(data, Path) else data
+    w = f' width="{width}"' if width else ""
+    return (f'<img alt="{html.escape(alt)}"{w} src="data:image/png;base64,'
+            f'{base64.b64encode(raw).decode("ascii")}">')
+
+
+def _fmt(x, spec: str = ".4g") -> str:
+    try:
+        xf = float(x)
+    except (TypeError, ValueError):
+        return html.escape(str(x)) if x is not None else ""
+    return "" if not np.isfinite(xf) else format(xf, spec)
+
+
+def _table(rows: list[dict], cols: list[tuple[str, str]], row_class=None) -> str:
+    head = "".join(f'<th class="{"l" if i == 0 else ""}">{html.escape(t)}</th>'
+                   for i, (_, t) in enumerate(cols))
+    body = []
+    for r in rows:
+        cls = row_class(r) if row_class else ""
+        tds = "".join(f'<td class="{"l" if i == 0 else ""}">{r.get(k, "")}</td>'
+                      for i, (k, _) in enumerate(cols))
+        body.append(f'<tr class="{cls}">{tds}</tr>')
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _curve_png(df: pd.DataFrame, fits: dict, quantity: str) -> bytes:
+    from .plots import gain_curves
+
+    buf = io.BytesIO()
+    gain_curves(df, fits, buf, quantity)
+    return buf.getvalue()
+
+
+REJECTIONS = ("below_cut", "clipped", "edge", "unreadable")
+
+
+def _problems(df: pd.DataFrame, missing: list[tuple[int, int]],
+              failed: list[tuple[int, int, str]], plot_errors: Mapping) -> list[str]:
+    out = []
+    for pmt, hv, why in failed:
+        out.append(f'<li class="bad">PMT {pmt} at {hv} V failed: {html.escape(why)}</li>')
+    have_reason = {(p, h) for p, h, _ in failed}
+    for pmt, hv in missing:
+        if (pmt, hv) not in have_reason:
+            out.append(f'<li class="bad">PMT {pmt} at {hv} V: no result</li>')
+    for r in df.to_dict("records"):
+        where = f'<a href="#pt-{r["pmt"]}-{r["hv"]}">PMT {r["pmt"]} at {r["hv"]} V</a>'
+        n = r.get("n_files") or 0
+        lost = sum(int(r.get(f"rejected_{k}") or 0) for k in REJECTIONS)
+        if n and lost / n > 0.1:
+            parts = ", ".join(f"{int(r.get(f'rejected_{k}') or 0)} {k.replace('_', ' ')}"
+                              for k in REJECTIONS if r.get(f"rejected_{k}"))
+            out.append(f'<li class="warn">{where}: {lost} of {n} files rejected '
+                       f'({parts})</li>')
+        elif r.get("rejected_unreadable"):
+            out.append(f'<li class="warn">{where}: {int(r["rejected_unreadable"])} of {n} '
+                       "files unreadable or not fetched</li>")
+        flag = r.get("gain_flag")
+        if isinstance(flag, str) and flag:
+            out.append(f'<li class="warn">{where}: gain flagged ({html.escape(flag)})</li>')
+    for (pmt, hv), err in sorted(plot_errors.items()):
+        out.append(f'<li class="warn">PMT {pmt} at {hv} V: no diagnostic plot '
+                   f'({html.escape(err)})</li>')
+    return out
+
+
+def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
+                 source: str = "lists", missing: list[tuple[int, int]] = (),
+                 failed: list[tuple[int, int, str]] = (), target: float | None = None,
+                 plot_errors: Mapping | None = None, campaign: str | None = None,
+                 path: str | os.PathLike | None = None) -> Path:
+    """Write the self-contained HTML report (see the module docstring); returns its path."""
+    from .gaincurve import build
+
+    out = Path(outputs)
+    path = Path(path) if path else out / "report.html"
+    plot_errors = dict(plot_errors or {})
+    missing, failed = list(missing), list(failed)
+    fits_q, tab_q, _ = build(df, None, None, "charge")
+    has_gain = "gain" in df.columns and np.isfinite(df["gain"].to_numpy(float)).any()
+    fits_g, tab_g = ({}, pd.DataFrame())
+    if has_gain:
+        fits_g, tab_g, _ = build(df, None, target, "gain")
+    pmts = sorted(int(p) for p in set(df.pmt) | {p for p, _ in missing}
+                  | {p for p, _, _ in failed})
+    n_files = int(df["n_files"].sum()) if "n_files" in df.columns else 0
+    n_used = int(df["n_used"].sum()) if "n_used" in df.columns else 0
+    engine = ", ".join(sorted(set(map(str, df["engine"].dropna())))) \
+        if "engine" in df.columns else "?"
+    now = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    problems = _problems(df, missing, failed, plot_errors)
+    n_bad = len({(p, h) for p, h, _ in failed} | set(missing))
+
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        f"<title>PMT gain report: {len(pmts)} PMTs, {len(df)} points</title>",
+        f"<style>{_CSS}</style></head><body>",
+        "<header><h1>PMT gain campaign report</h1>",
+        f"<p>{html.escape(now)} &middot; results from {html.escape(str(out / source))} "
+        f"&middot; campaign {html.escape(campaign or '?')} &middot; engine "
+        f"{html.escape(engine)}</p></header>",
+        "<div id='broken'></div>",
+        "<nav><a href='#overview'>Overview</a><a href='#curves'>Gain curves</a>"
+        + "".join(f"<a href='#pmt-{p}'>PMT {p}</a>" for p in pmts) + "</nav><main>",
+        "<section id='overview'><h2>Overview</h2><div class='cards'>",
+        f"<div class='card'><b>{len(pmts)}</b>PMTs</div>",
+        f"<div class='card'><b>{len(df)}</b>points with a result</div>",
+        f"<div class='card'><b class='{'bad' if n_bad else 'good'}'>{n_bad}</b>"
+        "points failed or missing</div>",
+        f"<div class='card'><b>{n_used}</b>of {n_files} waveforms used</div></div>",
+        "<h3>Problems</h3>",
+        ("<ul class='problems'>" + "".join(problems) + "</ul>") if problems
+        else "<p class='good'>none: every point has a result, no point lost more than "
+             "10 % of its files, no gain flag.</p>",
+        "</section>",
+        "<section id='curves'><h2>Gain curves</h2><div class='plots'>",
+        _img(_curve_png(df, fits_q, "charge"), "gain curves, charge"),
+    ]
+    if has_gain:
+        parts.append(_img(_curve_png(df, fits_g, "gain"), "gain curves, electrons"))
+    parts.append("</div><h3>Power-law fits, |Q| = Q(1000 V) (V/1000 V)^b</h3>")
+    rows = []
+    for r in tab_q.to_dict("records"):
+        g = tab_g[tab_g.pmt == r["pmt"]].to_dict("records") if len(tab_g) else []
+        g = g[0] if g else {}
+        rows.append(dict(
+            pmt=f"<a href='#pmt-{r['pmt']}'>PMT {r['pmt']}</a>", n=r.get("n_points"),
+            q0=f"{_fmt(r.get('q0_at_1000V'))} ± {_fmt(r.get('q0_err'), '.2g')}",
+            b=f"{_fmt(r.get('b'))} ± {_fmt(r.get('b_err'), '.2g')}",
+            chi2=_fmt(r.get("chi2_ndf"), ".3g"),
+            g0=f"{_fmt(g.get('q0_at_1000V'))} ± {_fmt(g.get('q0_err'), '.2g')}" if g else "",
+            bg=f"{_fmt(g.get('b'))} ± {_fmt(g.get('b_err'), '.2g')}" if g else "",
+            hvt=(f"{_fmt(g.get('hv_for_target'), '.1f')} ± "
+                 f"{_fmt(g.get('hv_for_target_err'), '.1f')}") if g.get("target") else "",
+            err=html.escape(str(r.get("error", "") or ""))))
+    cols = [("pmt", "PMT"), ("n", "points"), ("q0", "|Q| at 1000 V [pC]"), ("b", "b (charge)"),
+            ("chi2", "χ²/ndf")]
+    if has_gain:
+        cols += [("g0", "gain at 1000 V"), ("bg", "b (gain)")]
+        if target is not None:
+            cols.append(("hvt", f"HV for gain {target:.3g} [V]"))
+    cols.append(("err", "fit problem"))
+    parts += [_table(rows, cols), "</section>"]
+
+    failed_by_pmt: dict[int, list[str]] = {}
+    for p, h, why in failed:
+        failed_by_pmt.setdefault(p, []).append(f"{h} V: {html.escape(why)}")
+    for p, h in missing:
+        if (p, h) not in {(a, b) for a, b, _ in failed}:
+            failed_by_pmt.setdefault(p, []).append(f"{h} V: no result")
+    for pmt in pmts:
+        sub = df[df.pmt == pmt].sort_values("hv")
+        parts.append(f"<section id='pmt-{pmt}' class='pmt'><h2>PMT {pmt}</h2>")
+        if pmt in failed_by_pmt:
+            parts.append("<p class='bad'>Without a result: "
+                         + "; ".join(failed_by_pmt[pmt]) + "</p>")
+        shape_png = plot_paths(out, pmt)
+        if len(sub) and shape_png.exists():
+            parts.append(_img(shape_png, f"PMT {pmt} pulse shape against HV"))
+        rows = []
+        for r in sub.to_dict("records"):
+            rej = " ".join(f"{int(r.get(f'rejected_{k}') or 0)}" for k in REJECTIONS)
+            rows.append(dict(
+                hv=f"<a href='#pt-{pmt}-{r['hv']}'>{r['hv']}</a>",
+                used=f"{int(r.get('n_used') or 0)} / {int(r.get('n_files') or 0)}",
+                fb=int(r.get("n_fallback") or 0), rej=rej,
+                q=f"{_fmt(-float(r['mean_charge']))} ± {_fmt(r.get('std_dev_charge'), '.3g')}",
+                sem=_fmt(r.get("sem_charge"), ".2g"),
+                g=(f"{_fmt(r.get('gain'), '.3g')} ± {_fmt(r.get('gain_err'), '.2g')}"
+                   if "gain" in r else ""),
+                mu=_fmt(r.get("n_pe"), ".3g"),
+                flag=html.escape(str(r.get("gain_flag") or "")),
+                ts=_fmt(r.get("tau_s_ns"), ".3g"), tf=_fmt(r.get("tau_ns"), ".3g"),
+                chi=_fmt(r.get("std_fit_charge"), ".2g")))
+        parts.append(_table(rows, [
+            ("hv", "HV [V]"), ("used", "used / files"), ("fb", "fallback"),
+            ("rej", "rejected: cut clipped edge unreadable"), ("q", "|Q| mean ± σ [pC]"),
+            ("sem", "σ/√n"), ("g", "gain (photostat.)"), ("mu", "μ [pe]"), ("flag", "flag"),
+            ("ts", "τ_s [ns]"), ("tf", "τ [ns]")],
+            row_class=lambda r: "flag" if r["flag"] else ""))
+        parts.append("<h3>Points (click a page to enlarge)</h3><div class='thumbs'>")
+        for r in sub.to_dict("records"):
+            hv = int(r["hv"])
+            png = plot_paths(out, pmt, hv)
+            cap = (f"{hv} V: |Q| = {_fmt(-float(r['mean_charge']))} pC, "
+                   f"{int(r.get('n_used') or 0)} of {int(r.get('n_files') or 0)} used")
+            if png.exists():
+                body = _img(png, f"PMT {pmt} at {hv} V diagnostics")
+            else:
+                why = plot_errors.get((pmt, hv), "not drawn (run with --plots)")
+                body = f"<p class='warn'>no plot: {html.escape(why)}</p>"
+            parts.append(f"<figure class='thumb' id='pt-{pmt}-{hv}'>{body}"
+                         f"<figcaption>{html.escape(cap)}</figcaption></figure>")
+        parts.append("</div></section>")
+    parts += ["</main>", f"<script>{_SCRIPT}</script></body></html>"]
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text("\n".join(parts), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def make_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
+                source: str = "lists", missing=(), target: float | None = None,
+                campaign: str | None = None, jobs: int | None = None,
+                progress: bool = True, force: bool = False) -> tuple[Path, Rendered]:
+    """Render the diagnostics, then write the report. ``df`` as from
+    :func:`pmtgain.gaincurve.collect` (its ``attrs["failed"]`` are listed as failed)."""
+    done = render_diagnostics(df, outputs, source, jobs=jobs, progress=progress, force=force)
+    path = write_report(df, outputs, source, missing=missing,
+                        failed=df.attrs.get("failed", []), target=target,
+                        plot_errors=done.errors, campaign=campaign)
+    return path, done
+
+
+# ---------------------------------------------------------------------------- browser
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--hide-scrollbars")
+
+
+def find_chromium() -> str | None:
+    """Debian's chromium (or a Chrome) on PATH, else None."""
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        exe = shutil.which(name)
+        if exe:
+            return exe
+    return None
+
+
+def chromium(args: list[str], profile: str | os.PathLike, timeout: float = 120
+             ) -> subprocess.CompletedProcess:
+    """Run headless Chromium with a throw-away profile directory."""
+    exe = find_chromium()
+    if exe is None:
+        raise FileNotFoundError("chromium is not installed (Debian: apt-get install "
+                                "chromium; or bash scripts/browser.sh)")
+    return subprocess.run([exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def screenshot(report: str | os.PathLike, png: str | os.PathLike, width: int = 1400,
+               height: int = 2000) -> Path:
+    """A PNG of the top ``width`` x ``height`` pixels of the report, from headless Chromium."""
+    import tempfile
+
+    png = Path(png).resolve()
+    with tempfile.TemporaryDirectory(prefix="pmtgain-chromium-") as prof:
+        r = chromium([f"--screenshot={png}", f"--window-size={width},{height}",
+                      "--virtual-time-budget=5000", Path(report).resolve().as_uri()], prof)
+    if not png.exists():
+        raise RuntimeError(f"chromium wrote no screenshot of {report}: "
+                           f"{(r.stderr or '').strip().splitlines()[-1:]}")
+    return png
