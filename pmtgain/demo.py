@@ -10,9 +10,9 @@ prints every point against the simulation's truth.
 from __future__ import annotations
 
 import argparse
-import json
 import functools
 import http.server
+import json
 import threading
 from pathlib import Path
 

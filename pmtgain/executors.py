@@ -15,6 +15,7 @@ What to use when
 
 from __future__ import annotations
 
+import json
 import os
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
@@ -201,6 +202,7 @@ def write_lists(outcomes: list[PointOutcome], lists_dir) -> list[Path]:
     lists_dir.mkdir(parents=True, exist_ok=True)
     df = summaries_frame([o.summary for o in outcomes if o.ok and o.summary])
     written = []
+    _write_failed(outcomes, lists_dir / "failed.json")
     if df.empty:
         return written
     for pmt, sub in df.groupby("pmt"):
@@ -210,3 +212,18 @@ def write_lists(outcomes: list[PointOutcome], lists_dir) -> list[Path]:
         sub.to_csv(pkl.with_suffix(".csv"), index=False, float_format="%.9g")
         written.append(pkl)
     return written
+
+
+def _write_failed(outcomes: list[PointOutcome], path: Path) -> None:
+    """``failed.json``: the points without a result and why, merged with the entries of
+    points this run did not touch (a run on some PMTs keeps the others' reasons)."""
+    ran = {(o.pmt, o.hv) for o in outcomes}
+    try:
+        old = [e for e in json.loads(path.read_text()) if (e["pmt"], e["hv"]) not in ran]
+    except (OSError, ValueError, KeyError, TypeError):
+        old = []
+    new = [dict(pmt=o.pmt, hv=o.hv, error=str(o.error)) for o in outcomes if not o.ok]
+    entries = sorted(old + new, key=lambda e: (e["pmt"], e["hv"]))
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(json.dumps(entries, indent=1))
+    os.replace(tmp, path)

@@ -20,6 +20,7 @@ by sqrt(chi2/ndf) (PDG, "Statistics", sec. 40.2.2).
 from __future__ import annotations
 
 import glob
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,8 +114,21 @@ def collect(outputs: str | os.PathLike = "outputs", source: str = "lists") -> pd
         columns=["mean_charge", "std_dev_charge", "hv", "pmt"])
     df = df.sort_values(["pmt", "hv"]).drop_duplicates(["pmt", "hv"], keep="last")
     df = df.reset_index(drop=True)
-    df.attrs["failed"] = failed
+    have = set(zip(df.pmt.astype(int), df.hv.astype(int), strict=True))
+    try:  # analysis.py records why points failed (see executors.write_lists)
+        failed += [(int(e["pmt"]), int(e["hv"]), str(e["error"]))
+                   for e in json.loads((d / "failed.json").read_text())
+                   if (int(e["pmt"]), int(e["hv"])) not in have]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    df.attrs["failed"] = [(p, h, _strip_where(p, h, r)) for p, h, r in failed]
     return df
+
+
+def _strip_where(pmt: int, hv: int, reason: str) -> str:
+    """A reason without its leading 'PMT p at hv V: ' (the caller names the point)."""
+    head = f"PMT {pmt} at {hv} V: "
+    return reason[len(head):] if reason.startswith(head) else reason
 
 
 def apply_enf(df: pd.DataFrame, enf: dict[int, float]) -> pd.DataFrame:

@@ -10,6 +10,9 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     bash scripts/condor-pool.sh start
     bash scripts/condor-pool.sh jobenv
     export PMTGAIN_REQUIRE_CONDOR=1
+    # Debian's chromium for the report's headless-browser test (fails rather than skips)
+    bash scripts/browser.sh
+    export PMTGAIN_REQUIRE_BROWSER=1
 fi
 export OPENBLAS_NUM_THREADS=1
 .venv/bin/python -m ruff check pmtgain tests bench *.py

@@ -142,7 +142,8 @@ def condor_run():
         steps["history"] = as_user(
             f'condor_q -constraint "({ids}) && JobStatus == 4" '
             '-af PmtgainPMT HV NumJobStarts ExitCode', work)
-        steps["gain"] = as_user("python3 gain_curve.py --source condor_lists", work)
+        steps["gain"] = as_user(
+            "python3 gain_curve.py --source condor_lists --plots --no-progress", work)
         steps["resubmit"] = as_user("python3 -m pmtgain.condor resubmit --dry-run", work)
         steps["retrieve"] = as_user("python3 -m pmtgain.condor retrieve", work)
         steps["queue_after"] = as_user(
@@ -205,6 +206,14 @@ def test_bad_input_is_held_with_its_reason_and_named_missing(condor_run):
     assert g.returncode == 0, g.stderr
     assert f"PMT {BAD[0]} at {BAD[1]} V" in g.stderr
     assert (work / "outputs/gain_curves.png").stat().st_size > 10_000
+    # the diagnostics from what the jobs sent back (examples included), and the report
+    good = [(p.pmt, hv) for p in DEMO_PMTS for hv in HV if (p.pmt, hv) != BAD]
+    for pmt, hv in good:
+        assert (work / f"outputs/condor_lists/pmt_{pmt}_{hv}_examples.npz").stat().st_size
+        assert (work / f"outputs/plots/pmt_{pmt}/pmt_{pmt}_{hv}V.png").exists()
+    assert f"{len(good)} drawn" in g.stdout, g.stdout
+    page = (work / "outputs/report.html").read_text()
+    assert f"PMT {BAD[0]} at {BAD[1]} V failed:" in page and "HTTP 404" in page
 
 
 def test_transient_failure_is_retried_and_succeeds(condor_run):
