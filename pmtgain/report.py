@@ -364,11 +364,11 @@ def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
             parts.append(_img(shape_png, f"PMT {pmt} pulse shape against HV"))
         rows = []
         for r in sub.to_dict("records"):
-            rej = " ".join(f"{int(r.get(f'rejected_{k}') or 0)}" for k in REJECTIONS)
             rows.append(dict(
                 hv=f"<a href='#pt-{pmt}-{r['hv']}'>{r['hv']}</a>",
                 used=f"{int(r.get('n_used') or 0)} / {int(r.get('n_files') or 0)}",
-                fb=int(r.get("n_fallback") or 0), rej=rej,
+                fb=int(r.get("n_fallback") or 0),
+                **{k: int(r.get(f"rejected_{k}") or 0) for k in REJECTIONS},
                 q=f"{_fmt(-float(r['mean_charge']))} ± {_fmt(r.get('std_dev_charge'), '.3g')}",
                 sem=_fmt(r.get("sem_charge"), ".2g"),
                 g=(f"{_fmt(r.get('gain'), '.3g')} ± {_fmt(r.get('gain_err'), '.2g')}"
@@ -379,7 +379,8 @@ def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
                 chi=_fmt(r.get("std_fit_charge"), ".2g")))
         parts.append(_table(rows, [
             ("hv", "HV [V]"), ("used", "used / files"), ("fb", "fallback"),
-            ("rej", "rejected: cut clipped edge unreadable"), ("q", "|Q| mean ± σ [pC]"),
+            ("below_cut", "below cut"), ("clipped", "clipped"), ("edge", "at edge"),
+            ("unreadable", "unreadable"), ("q", "|Q| mean ± σ [pC]"),
             ("sem", "σ/√n"), ("g", "gain (photostat.)"), ("mu", "μ [pe]"), ("flag", "flag"),
             ("ts", "τ_s [ns]"), ("tf", "τ [ns]")],
             row_class=lambda r: "flag" if r["flag"] else ""))
