@@ -93,10 +93,9 @@ def point_moments(p: Prepared, shape: Shape | None, max_lost_fraction: float = 0
     var = float(d @ d / (n - 1))
     m3, m4 = float(np.mean(d**3)), float(np.mean(d**4))
     var_err = float(np.sqrt(max(m4 - var * var * (n - 3) / (n - 1), 0.0) / n))
-    # pedestal: the same weights on noise with the covariance of the pre-pulse region
-    e = max(2, p.k_base // 20)
-    z = p.y[measurable, :p.k_base]
-    z = z[:, min(e, z.shape[1] // 4):]
+    # pedestal: the same weights on noise with the covariance of the pre-pulse region,
+    # which is also the region each waveform's baseline was averaged over (prepare)
+    z = p.y[measurable, p.k_edge:p.k_base]
     m = z.shape[1]
     if m < 8:
         return out

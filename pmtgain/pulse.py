@@ -130,6 +130,7 @@ class Prepared:
     mean_pulse: np.ndarray  # (N,) mean of y over the traces that passed the cut
     onset_ns: float  # the point's onset (relative to t0), from the 4 % crossing of the mean
     snr: float  # |min mean pulse| / median noise
+    k_edge: int = 0  # the baseline is the mean of samples k_edge .. k_base-1
 
     @property
     def n(self) -> int:
@@ -225,6 +226,7 @@ def prepare(
         k_lo=k_lo,
         k_hi=k_hi,
         k_base=k_base,
+        k_edge=e,
         mean_pulse=mean_pulse,
         onset_ns=k_on * dt_ns,
         snr=snr,
