@@ -118,9 +118,7 @@ def render_diagnostics(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
         if not force and png.exists() and png.stat().st_mtime >= newest:
             done.kept += 1
             continue
-        summary = {k: (None if isinstance(v, float) and np.isnan(v) else v)
-                   for k, v in row.items()}
-        todo.append((summary, str(tab), str(ex), str(png)))
+        todo.append((row, str(tab), str(ex), str(png)))
     for pmt, sub in df.groupby("pmt"):
         _save_png(shape_vs_hv, plot_paths(out, int(pmt)), sub, pmt=int(pmt))
     if not todo:
@@ -271,7 +269,8 @@ def _problems(df: pd.DataFrame, missing: list[tuple[int, int]],
 def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
                  source: str = "lists", missing: list[tuple[int, int]] = (),
                  failed: list[tuple[int, int, str]] = (), target: float | None = None,
-                 plot_errors: Mapping | None = None, campaign: str | None = None,
+                 target_charge: float | None = None, plot_errors: Mapping | None = None,
+                 campaign: str | None = None,
                  path: str | os.PathLike | None = None) -> Path:
     """Write the self-contained HTML report (see the module docstring); returns its path."""
     from .gaincurve import build
@@ -280,7 +279,7 @@ def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
     path = Path(path) if path else out / "report.html"
     plot_errors = dict(plot_errors or {})
     missing, failed = list(missing), list(failed)
-    fits_q, tab_q, _ = build(df, None, None, "charge")
+    fits_q, tab_q, _ = build(df, None, target_charge, "charge")
     has_gain = "gain" in df.columns and np.isfinite(df["gain"].to_numpy(float)).any()
     fits_g, tab_g = ({}, pd.DataFrame())
     if has_gain:
@@ -333,6 +332,8 @@ def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
             q0=f"{_fmt(r.get('q0_at_1000V'))} ± {_fmt(r.get('q0_err'), '.2g')}",
             b=f"{_fmt(r.get('b'))} ± {_fmt(r.get('b_err'), '.2g')}",
             chi2=_fmt(r.get("chi2_ndf"), ".3g"),
+            hvq=(f"{_fmt(r.get('hv_for_target'), '.1f')} ± "
+                 f"{_fmt(r.get('hv_for_target_err'), '.1f')}") if r.get("target") else "",
             g0=f"{_fmt(g.get('q0_at_1000V'))} ± {_fmt(g.get('q0_err'), '.2g')}" if g else "",
             bg=f"{_fmt(g.get('b'))} ± {_fmt(g.get('b_err'), '.2g')}" if g else "",
             hvt=(f"{_fmt(g.get('hv_for_target'), '.1f')} ± "
@@ -340,6 +341,8 @@ def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
             err=html.escape(str(r.get("error", "") or ""))))
     cols = [("pmt", "PMT"), ("n", "points"), ("q0", "|Q| at 1000 V [pC]"), ("b", "b (charge)"),
             ("chi2", "χ²/ndf")]
+    if target_charge is not None:
+        cols.append(("hvq", f"HV for |Q| = {abs(target_charge):.3g} pC [V]"))
     if has_gain:
         cols += [("g0", "gain at 1000 V"), ("bg", "b (gain)")]
         if target is not None:
@@ -407,14 +410,17 @@ def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
 
 def make_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
                 source: str = "lists", missing=(), target: float | None = None,
-                campaign: str | None = None, jobs: int | None = None,
+                target_charge: float | None = None, campaign: str | None = None,
+                jobs: int | None = None,
                 progress: bool = True, force: bool = False) -> tuple[Path, Rendered]:
     """Render the diagnostics, then write the report. ``df`` as from
-    :func:`pmtgain.gaincurve.collect` (its ``attrs["failed"]`` are listed as failed)."""
+    :func:`pmtgain.gaincurve.collect` (its ``attrs["failed"]`` are listed as failed);
+    ``target`` is a gain (electrons), ``target_charge`` a |charge| in pC: the fit table
+    then gives the HV that reaches each."""
     done = render_diagnostics(df, outputs, source, jobs=jobs, progress=progress, force=force)
     path = write_report(df, outputs, source, missing=missing,
                         failed=df.attrs.get("failed", []), target=target,
-                        plot_errors=done.errors, campaign=campaign)
+                        target_charge=target_charge, plot_errors=done.errors, campaign=campaign)
     return path, done
 
 

@@ -191,11 +191,13 @@ def gain_main(argv=None) -> int:
     if args.plots:
         from .report import make_report
 
-        path, done = make_report(df, out, source, missing=missing, target=args.target,
-                                 campaign=str(info), jobs=args.jobs,
+        gain_t = args.target if args.quantity == "gain" else None
+        charge_t = args.target if args.quantity == "charge" else None
+        path, done = make_report(df, out, source, missing=missing, target=gain_t,
+                                 target_charge=charge_t, campaign=str(info), jobs=args.jobs,
                                  progress=not args.no_progress)
         for (pmt, hv), err in sorted(done.errors.items()):
             print(f"no diagnostic plot for PMT {pmt} at {hv} V: {err}", file=sys.stderr)
         print(f"diagnostics in {out / 'plots'} ({done.drawn} drawn, {done.kept} up to "
-              f"date); report: {path}")
+              f"date); report: {path} (open {path.resolve().as_uri()})")
     return 0

@@ -127,4 +127,9 @@ def test_report_command_line(analysed):
     assert r.returncode == 0, r.stderr
     assert "report: outputs/report.html" in r.stdout
     page = (cwd / "outputs" / "report.html").read_text()
-    assert "HV for gain 1e+06 [V]" in page
+    assert "HV for gain 1e+06 [V]" in page and "HV for |Q|" not in page
+    # a --target with the charge curves is a charge in pC, not a gain
+    r = run("gain_curve.py", "--plots", "--no-progress", "--target", "3", cwd=cwd)
+    assert r.returncode == 0, r.stderr
+    page = (cwd / "outputs" / "report.html").read_text()
+    assert "HV for |Q| = 3 pC [V]" in page and "HV for gain" not in page
