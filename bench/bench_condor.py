@@ -22,16 +22,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-USER = os.environ.get("PMTGAIN_CONDOR_USER", "pmtuser")
-JOBENV = Path(os.environ.get("PMTGAIN_JOBENV", "/opt/pmtgain-jobenv"))
 
 
 def as_user(cmd: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = (f"PATH={JOBENV}/bin:/usr/bin:/bin HOME=/home/{USER} "
-           f"PMTGAIN_JOB_PYTHON={JOBENV}/bin/python")
-    r = subprocess.run(["runuser", "-u", USER, "--", "bash", "-c",
-                        f"cd {cwd} && env {env} bash -c '{cmd}'"],
-                       capture_output=True, text=True)
+    from pmtgain.devpool import as_user as run_as_user
+
+    r = run_as_user(cmd, cwd, timeout=3600)
     if r.returncode != 0:
         sys.exit(f"bench_condor: `{cmd}` failed: {r.stderr.strip()[-400:]}")
     return r
@@ -41,25 +37,22 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=150, help="files per point (default 150)")
     args = ap.parse_args()
-    if os.geteuid() != 0 or shutil.which("condor_submit") is None:
-        sys.exit("bench_condor: run as root on a machine with the pool "
-                 "(bash scripts/condor-pool.sh install start jobenv)")
     from pmtgain.demo import DEMO_HV, serve_directory, write_data_info
+    from pmtgain.devpool import USER, chown_to_user, pool_problem, project_copy
+
+    why = pool_problem()
+    if why:
+        sys.exit(f"bench_condor: {why}")
     from pmtgain.simulate import DEMO_PMTS, simulate_campaign
 
     work = Path(tempfile.mkdtemp(prefix="pmtgain-bench-condor-"))
     try:
-        for name in ("pmtgain", "analysis.py", "analysis_condor.py", "exec_condor.sh",
-                     "submit_condor_jobs.sh", "list_directories_condor.py", "gain_curve.py"):
-            src = ROOT / name
-            (shutil.copytree(src, work / name, ignore=shutil.ignore_patterns("__pycache__"))
-             if src.is_dir() else shutil.copy2(src, work / name))
+        project_copy(work)
         camp = simulate_campaign(work / "served" / "campaign", DEMO_PMTS, list(DEMO_HV),
                                  n=args.n, seed=3)
         base, server = serve_directory(work / "served")
         write_data_info(camp, base + "campaign/", work / "data_info")
-        subprocess.run(["chown", "-R", f"{USER}:", str(work)], check=True)
-        os.chmod(work, 0o755)
+        chown_to_user(work)
         n_files = 4 * len(DEMO_HV) * args.n
 
         t0 = time.perf_counter()

@@ -24,13 +24,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pmtgain.devpool import USER, as_user, chown_to_user, pool_problem, project_copy
 from pmtgain.simulate import DEMO_PMTS, simulate_campaign
 
 pytestmark = [pytest.mark.slow, pytest.mark.condor]
 
 ROOT = Path(__file__).resolve().parents[1]
-USER = os.environ.get("PMTGAIN_CONDOR_USER", "pmtuser")
-JOBENV = Path(os.environ.get("PMTGAIN_JOBENV", "/opt/pmtgain-jobenv"))
 HV = [800, 1000, 1200]
 N = 30
 FLAKY = (3, 1000)  # its files answer 503 to their first FLAKY_FAILS requests
@@ -39,16 +38,7 @@ BAD = (2, 1300)  # no files behind its URL
 
 
 def _pool_or_skip():
-    why = None
-    if shutil.which("condor_q") is None:
-        why = "HTCondor is not installed (scripts/condor-pool.sh install)"
-    elif os.geteuid() != 0:
-        why = "the condor tests submit as the user pmtuser through runuser: run as root"
-    elif subprocess.run(["condor_status", "-af", "Name"], capture_output=True,
-                        text=True).stdout.strip() == "":
-        why = "the pool is not running (scripts/condor-pool.sh start)"
-    elif not (JOBENV / "bin" / "python").exists():
-        why = f"no job environment at {JOBENV} (scripts/condor-pool.sh jobenv)"
+    why = pool_problem()
     if why:
         if os.environ.get("PMTGAIN_REQUIRE_CONDOR") == "1":
             pytest.fail(why)
@@ -76,28 +66,12 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         super().do_GET()
 
 
-def as_user(cmd: str, cwd: Path, timeout=600) -> subprocess.CompletedProcess:
-    """Run a bash command line as the submit user, with the job environment's Python
-    first on PATH (the stand-in for the CYGNO submit container)."""
-    env = f"PATH={JOBENV}/bin:/usr/bin:/bin HOME=/home/{USER}"
-    full = f"cd {cwd} && env {env} PMTGAIN_JOB_PYTHON={JOBENV}/bin/python bash -c '{cmd}'"
-    return subprocess.run(["runuser", "-u", USER, "--", "bash", "-c", full],
-                          capture_output=True, text=True, timeout=timeout)
-
-
 @pytest.fixture(scope="module")
 def condor_run():
     _pool_or_skip()
     work = Path(tempfile.mkdtemp(prefix="pmtgain-condor-"))
     try:
-        for name in ("pmtgain", "analysis.py", "analysis_condor.py", "exec_condor.sh",
-                     "submit_condor_jobs.sh", "list_directories_condor.py", "gain_curve.py"):
-            src = ROOT / name
-            if src.is_dir():
-                shutil.copytree(src, work / name,
-                                ignore=shutil.ignore_patterns("__pycache__"))
-            else:
-                shutil.copy2(src, work / name)
+        project_copy(work)
         camp = simulate_campaign(work / "served" / "camp", DEMO_PMTS, hv=HV, n=N, seed=7)
         handler = type("H", (_Handler,), {"hits": {}, "flaky_prefix": ""})
         server = http.server.ThreadingHTTPServer(
@@ -119,8 +93,7 @@ def condor_run():
                 lines.append(f"{base}nowhere/{BAD[1]}/ {BAD[0]} {BAD[1]} {N} -0.003")
             (work / "data_info" / f.name).write_text("\n".join(lines) + "\n")
         assert handler.flaky_prefix
-        subprocess.run(["chown", "-R", f"{USER}:", str(work)], check=True)
-        os.chmod(work, 0o755)
+        chown_to_user(work)
 
         steps = {}
         steps["list"] = as_user("python3 list_directories_condor.py", work)
