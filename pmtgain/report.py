@@ -322,7 +322,7 @@ def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
     ]
     if has_gain:
         parts.append(_img(_curve_png(df, fits_g, "gain"), "gain curves, electrons"))
-    parts.append("</div><h3>Power-law fits, |Q| = Q(1000 V) (V/1000 V)^b</h3>")
+    parts.append("</div><h3>Power-law fits per PMT: value at 1000 V × (V / 1000 V)^b</h3>")
     rows = []
     for r in tab_q.to_dict("records"):
         g = tab_g[tab_g.pmt == r["pmt"]].to_dict("records") if len(tab_g) else []
