@@ -91,7 +91,7 @@ def collect(outputs: str | os.PathLike = "outputs", source: str = "lists") -> pd
     be read are left out and listed in ``df.attrs["failed"]`` as ``(pmt, hv, reason)``."""
     d = Path(outputs) / source
     files = sorted(glob.glob(str(d / "pmt_*_data_list.pkl")))
-    if not files:
+    if not files and not (d / "failed.json").exists():
         raise FileNotFoundError(f"{d}: no pmt_*_data_list.pkl files (run analysis.py, or "
                                 "condor_transfer_data for the HTCondor jobs)")
     frames, failed = [], []

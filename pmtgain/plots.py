@@ -70,7 +70,10 @@ def gain_curves(df: pd.DataFrame, fits: dict, path: str | os.PathLike | IO[bytes
                            if quantity == "charge" else
                            "PMT gain, photostatistics (points: G ± error; lines: a·V^b fits)"))
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=9)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=9)
+    else:
+        ax.text(0.5, 0.5, "no point has a result", ha="center", transform=ax.transAxes)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

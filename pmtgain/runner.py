@@ -85,7 +85,7 @@ def run_analysis(argv=None) -> int:
     for o in partial:
         print(f"  PMT {o.pmt} {o.hv} V: {o.summary['rejected_unreadable']} of "
               f"{o.summary['n_files']} files unreadable or not fetched (see the log)")
-    if done:
+    if done or args.plots:  # with --plots, a report even when every point failed
         gain_main(["--outputs", str(out), "--data-info", args.data_info]
                   + (["--plots"] if args.plots else [])
                   + (["--no-progress"] if args.no_progress else [])
@@ -169,6 +169,14 @@ def gain_main(argv=None) -> int:
         return 2
     df = apply_enf(df, enf)
     fits, table, missing = build(df, expected, args.target, args.quantity)
+    if df.empty:  # every point failed: say why, and still write the report if asked
+        _print_missing(df, missing)
+        if args.plots:
+            _report(args, df, out, source, missing, info)
+        print(f"gain_curve.py: error: no point has a result in {out / source} "
+              f"({len(set(missing) | {(p, h) for p, h, _ in df.attrs['failed']})} "
+              "failed or missing, listed above)", file=sys.stderr)
+        return 1
     stem = "gain_curves" if args.quantity == "charge" else "gain_curves_electrons"
     gain_curves(df, fits, out / f"{stem}.png", args.quantity)
     table.to_csv(out / f"{stem}.csv", index=False, float_format="%.6g")
@@ -183,21 +191,29 @@ def gain_main(argv=None) -> int:
                             "chi2_ndf", "hv_for_target", "hv_for_target_err", "missing_hv")
                 if c in table.columns]
         print(table[show].to_string(index=False, float_format="%.4g"))
+    _print_missing(df, missing)
+    print(f"wrote {out / (stem + '.png')} and {out / (stem + '.csv')}")
+    if args.plots:
+        _report(args, df, out, source, missing, info)
+    return 0
+
+
+def _print_missing(df, missing) -> None:
     reasons = {(p, h): r for p, h, r in df.attrs.get("failed", [])}
     for pmt, hv in sorted(set(missing) | set(reasons)):
         why = f": {reasons[(pmt, hv)]}" if (pmt, hv) in reasons else " has no result"
         print(f"missing: PMT {pmt} at {hv} V{why}", file=sys.stderr)
-    print(f"wrote {out / (stem + '.png')} and {out / (stem + '.csv')}")
-    if args.plots:
-        from .report import make_report
 
-        gain_t = args.target if args.quantity == "gain" else None
-        charge_t = args.target if args.quantity == "charge" else None
-        path, done = make_report(df, out, source, missing=missing, target=gain_t,
-                                 target_charge=charge_t, campaign=str(info), jobs=args.jobs,
-                                 progress=not args.no_progress)
-        for (pmt, hv), err in sorted(done.errors.items()):
-            print(f"no diagnostic plot for PMT {pmt} at {hv} V: {err}", file=sys.stderr)
-        print(f"diagnostics in {out / 'plots'} ({done.drawn} drawn, {done.kept} up to "
-              f"date); report: {path} (open {path.resolve().as_uri()})")
-    return 0
+
+def _report(args, df, out: Path, source: str, missing, info) -> None:
+    from .report import make_report
+
+    gain_t = args.target if args.quantity == "gain" else None
+    charge_t = args.target if args.quantity == "charge" else None
+    path, done = make_report(df, out, source, missing=missing, target=gain_t,
+                             target_charge=charge_t, campaign=str(info), jobs=args.jobs,
+                             progress=not args.no_progress)
+    for (pmt, hv), err in sorted(done.errors.items()):
+        print(f"no diagnostic plot for PMT {pmt} at {hv} V: {err}", file=sys.stderr)
+    print(f"diagnostics in {out / 'plots'} ({done.drawn} drawn, {done.kept} up to "
+          f"date); report: {path} (open {path.resolve().as_uri()})")

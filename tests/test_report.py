@@ -133,3 +133,17 @@ def test_report_command_line(analysed):
     assert r.returncode == 0, r.stderr
     page = (cwd / "outputs" / "report.html").read_text()
     assert "HV for |Q| = 3 pC [V]" in page and "HV for gain" not in page
+
+
+def test_report_when_every_point_failed(tmp_path):
+    info = tmp_path / "info"
+    info.mkdir()
+    (info / "data_directories_pmt_1.txt").write_text(
+        f"{tmp_path}/gone/900/ 1 900 5 -0.01\n{tmp_path}/gone/1000/ 1 1000 5 -0.01\n")
+    r = run("analysis.py", "--data-info", str(info), "--no-progress", "--plots", cwd=tmp_path)
+    assert r.returncode == 1
+    assert "gain_curve.py: error: no point has a result in outputs/lists (2 failed" in r.stderr
+    page = (tmp_path / "outputs" / "report.html").read_text()
+    for hv in (900, 1000):
+        assert f"PMT 1 at {hv} V failed: none of the 5 files could be read" in page
+    assert "Traceback" not in r.stderr
