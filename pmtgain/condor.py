@@ -256,7 +256,7 @@ def submit_campaign(project: Path, data_info: Path, outputs: Path, opts: SubmitO
         print("clusters: " + " ".join(str(r["cluster"]) for r in recs)
               + f"  (recorded in {outputs / CLUSTERS_FILE})")
         print("next: pmtgain condor status; when done: condor_transfer_data <cluster> "
-              "(or pmtgain condor retrieve); python3 gain_curve.py")
+              "(or pmtgain condor retrieve); python3 gain_curve.py --plots")
     return recs
 
 
@@ -396,6 +396,9 @@ def retrieve(outputs: Path, opts: SubmitOptions, out=sys.stdout) -> int:
               file=out)
     if not queued_done:
         print("nothing to transfer (no completed jobs waiting in the queue)", file=out)
+    else:
+        print("next: python3 gain_curve.py --plots  (curves, diagnostics, "
+              "outputs/report.html)", file=out)
     return len(queued_done)
 
 
@@ -452,7 +455,8 @@ def parser() -> argparse.ArgumentParser:
         description="Submit the campaign to HTCondor, watch it, bring results back.",
         epilog="Typical shift: python3 list_directories_condor.py; source "
         "submit_condor_jobs.sh; pmtgain condor status; pmtgain condor retrieve; "
-        "pmtgain condor resubmit (if some points failed); python3 gain_curve.py",
+        "pmtgain condor resubmit (if some points failed); python3 gain_curve.py --plots "
+        "(gain curves, diagnostics and outputs/report.html)",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("submit", help="write analysis_pmt_<i>.sub per PMT and submit (-spool)")
