@@ -270,7 +270,7 @@ def process_point(
     else:
         raise ValueError(f"unknown engine {engine!r} (choose fast, root or integral)")
     table = pd.DataFrame({
-        "file": [Path(p).name for p in traces.ok_paths],
+        "file": [os.path.basename(p) for p in traces.ok_paths],
         "status": [Status(s).label for s in res.status],
         "reason": "",
         "charge_pC": res.charge_pC,
