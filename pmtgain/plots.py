@@ -10,7 +10,8 @@ What to use when
   reason). Needs the point's summary, per-waveform table and examples
   (:func:`pmtgain.point.pick_examples`).
 - :func:`shape_vs_hv` - one PMT's fitted rise time, fall time, onset and onset jitter
-  against HV: the pulse shape should change smoothly with HV; a jump marks a bad fit.
+  against HV, with their errors: the pulse shape should change smoothly with HV; a jump
+  much larger than the errors marks a bad fit.
 
 All take a path or a binary file object (the HTML report embeds them from memory) and
 close their figures. :mod:`pmtgain.report` renders them for a whole run, in parallel.
@@ -227,14 +228,18 @@ def shape_vs_hv(df: pd.DataFrame, path: str | os.PathLike | IO[bytes], pmt: int 
     def col(name):
         return d[name].to_numpy(float) if name in d.columns else np.full(len(d), np.nan)
 
-    axs[0].plot(hv, col("tau_s_ns"), "o-", label="rise τ_s")
-    axs[0].plot(hv, col("jitter_ns"), "s--", label="onset jitter (rms)")
+    kw = dict(capsize=2, ms=4)
+    axs[0].errorbar(hv, col("tau_s_ns"), col("tau_s_err_ns"), fmt="o-", label="rise τ_s", **kw)
+    axs[0].errorbar(hv, col("jitter_ns"), col("jitter_err_ns"), fmt="s--",
+                    label="onset jitter (rms)", **kw)
     axs[0].set_ylabel("[ns]")
     axs[0].set_title("rise time and onset jitter")
-    axs[1].plot(hv, col("tau_ns"), "o-", color="C1", label="fall τ")
+    axs[1].errorbar(hv, col("tau_ns"), col("tau_err_ns"), fmt="o-", color="C1",
+                    label="fall τ", **kw)
     axs[1].set_ylabel("[ns]")
     axs[1].set_title("fall time")
-    axs[2].plot(hv, col("onset_ns"), "o-", color="C2", label="onset")
+    axs[2].errorbar(hv, col("onset_ns"), col("onset_err_ns"), fmt="o-", color="C2",
+                    label="onset", **kw)
     lo, hi = col("window_lo_ns"), col("window_hi_ns")
     if np.isfinite(lo).any():
         axs[2].fill_between(hv, lo, hi, color="#4dabf7", alpha=0.15, label="fit range")

@@ -22,7 +22,8 @@ Summary columns (charges in pC, negative as in the original; ``|Q|`` is plotted)
   since the measured spread contains the fit noise (sigma_meas^2 = sigma_true^2 + sigma_fit^2);
 - ``n_files``, ``n_used`` (entering the mean), ``n_fallback`` (used with a window-integral
   charge because the fit failed), ``rejected_<reason>`` per rejection reason;
-- the point's pulse shape (``tau_s_ns``, ``tau_ns``, ``jitter_ns``, ``onset_ns``), the fit
+- the point's pulse shape (``tau_s_ns``, ``tau_ns``, ``jitter_ns``, ``onset_ns``, each
+  with its error ``*_err_ns`` from the mean-pulse fit), the fit
   window, median noise and baseline, and whether onsets were free per waveform.
 """
 
@@ -298,6 +299,10 @@ def process_point(
         tau_s_ns=shape.tau_s_ns if shape else float("nan"),
         tau_ns=shape.tau_ns if shape else float("nan"),
         jitter_ns=shape.jitter_ns if shape else float("nan"),
+        tau_s_err_ns=shape.tau_s_err_ns if shape else float("nan"),
+        tau_err_ns=shape.tau_err_ns if shape else float("nan"),
+        jitter_err_ns=shape.jitter_err_ns if shape else float("nan"),
+        onset_err_ns=shape.c_err_ns if shape else float("nan"),
         onset_ns=(shape.c_ns + t0) if shape else prep.onset_ns + t0,
         free_onset=bool(shape.free_onset) if shape else False,
         snr=prep.snr,

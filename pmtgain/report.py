@@ -213,6 +213,12 @@ def _fmt(x, spec: str = ".4g") -> str:
     return "" if not np.isfinite(xf) else format(xf, spec)
 
 
+def _pm(value, error, spec: str = ".4g", espec: str = ".2g") -> str:
+    """'value ± error', or just the value when the error is unknown."""
+    v, e = _fmt(value, spec), _fmt(error, espec)
+    return f"{v} ± {e}" if v and e else v
+
+
 def _table(rows: list[dict], cols: list[tuple[str, str]], row_class=None) -> str:
     head = "".join(f'<th class="{"l" if i == 0 else ""}">{html.escape(t)}</th>'
                    for i, (_, t) in enumerate(cols))
@@ -329,15 +335,15 @@ def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
         g = g[0] if g else {}
         rows.append(dict(
             pmt=f"<a href='#pmt-{r['pmt']}'>PMT {r['pmt']}</a>", n=r.get("n_points"),
-            q0=f"{_fmt(r.get('q0_at_1000V'))} ± {_fmt(r.get('q0_err'), '.2g')}",
-            b=f"{_fmt(r.get('b'))} ± {_fmt(r.get('b_err'), '.2g')}",
+            q0=_pm(r.get('q0_at_1000V'), r.get('q0_err'), espec=".2g"),
+            b=_pm(r.get('b'), r.get('b_err'), espec=".2g"),
             chi2=_fmt(r.get("chi2_ndf"), ".3g"),
-            hvq=(f"{_fmt(r.get('hv_for_target'), '.1f')} ± "
-                 f"{_fmt(r.get('hv_for_target_err'), '.1f')}") if r.get("target") else "",
-            g0=f"{_fmt(g.get('q0_at_1000V'))} ± {_fmt(g.get('q0_err'), '.2g')}" if g else "",
-            bg=f"{_fmt(g.get('b'))} ± {_fmt(g.get('b_err'), '.2g')}" if g else "",
-            hvt=(f"{_fmt(g.get('hv_for_target'), '.1f')} ± "
-                 f"{_fmt(g.get('hv_for_target_err'), '.1f')}") if g.get("target") else "",
+            hvq=_pm(r.get("hv_for_target"), r.get("hv_for_target_err"), ".1f", ".1f")
+            if r.get("target") else "",
+            g0=_pm(g.get('q0_at_1000V'), g.get('q0_err'), espec=".2g") if g else "",
+            bg=_pm(g.get('b'), g.get('b_err'), espec=".2g") if g else "",
+            hvt=_pm(g.get("hv_for_target"), g.get("hv_for_target_err"), ".1f", ".1f")
+            if g.get("target") else "",
             err=html.escape(str(r.get("error", "") or ""))))
     cols = [("pmt", "PMT"), ("n", "points"), ("q0", "|Q| at 1000 V [pC]"), ("b", "b (charge)"),
             ("chi2", "χ²/ndf")]
@@ -372,13 +378,14 @@ def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
                 used=f"{int(r.get('n_used') or 0)} / {int(r.get('n_files') or 0)}",
                 fb=int(r.get("n_fallback") or 0),
                 **{k: int(r.get(f"rejected_{k}") or 0) for k in REJECTIONS},
-                q=f"{_fmt(-float(r['mean_charge']))} ± {_fmt(r.get('std_dev_charge'), '.3g')}",
+                q=_pm(-float(r['mean_charge']), r.get('std_dev_charge'), espec=".3g"),
                 sem=_fmt(r.get("sem_charge"), ".2g"),
-                g=(f"{_fmt(r.get('gain'), '.3g')} ± {_fmt(r.get('gain_err'), '.2g')}"
+                g=(_pm(r.get('gain'), r.get('gain_err'), '.3g', '.2g')
                    if "gain" in r else ""),
                 mu=_fmt(r.get("n_pe"), ".3g"),
                 flag=html.escape(str(r.get("gain_flag") or "")),
-                ts=_fmt(r.get("tau_s_ns"), ".3g"), tf=_fmt(r.get("tau_ns"), ".3g"),
+                ts=_pm(r.get('tau_s_ns'), r.get('tau_s_err_ns'), '.3g', '.1g'),
+                tf=_pm(r.get('tau_ns'), r.get('tau_err_ns'), '.3g', '.1g'),
                 chi=_fmt(r.get("std_fit_charge"), ".2g")))
         parts.append(_table(rows, [
             ("hv", "HV [V]"), ("used", "used / files"), ("fb", "fallback"),
