@@ -175,7 +175,8 @@ tr.flag td{background:#fff4e6} tr.fail td{background:#fff5f5}
 figure{margin:0;border:1px solid #e9ecef;border-radius:4px;padding:4px;background:#fff}
 figure img{width:100%;height:auto;cursor:zoom-in} figure.big{grid-column:1/-1}
 figure.big img{cursor:zoom-out} figcaption{font-size:12px;color:#495057}
-ul.problems li{margin:2px 0} #broken{display:none;background:#c92a2a;color:#fff;
+ul.problems li{margin:2px 0} p.dl{margin:2px 0 8px;font-size:12.5px}
+#broken{display:none;background:#c92a2a;color:#fff;
 padding:6px 24px}
 """
 
@@ -217,6 +218,13 @@ def _pm(value, error, spec: str = ".4g", espec: str = ".2g") -> str:
     """'value ± error', or just the value when the error is unknown."""
     v, e = _fmt(value, spec), _fmt(error, espec)
     return f"{v} ± {e}" if v and e else v
+
+
+def _csv_link(df: pd.DataFrame, name: str, what: str) -> str:
+    """A download link carrying ``df`` as CSV inside the page (a data URI)."""
+    data = base64.b64encode(df.to_csv(index=False, float_format="%.6g").encode()).decode()
+    return (f"<p class='dl'><a download='{html.escape(name)}' "
+            f"href='data:text/csv;base64,{data}'>download {html.escape(what)} (CSV)</a></p>")
 
 
 def _table(rows: list[dict], cols: list[tuple[str, str]], row_class=None) -> str:
@@ -354,7 +362,10 @@ def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
         if target is not None:
             cols.append(("hvt", f"HV for gain {target:.3g} [V]"))
     cols.append(("err", "fit problem"))
-    parts += [_table(rows, cols), "</section>"]
+    parts += [_table(rows, cols),
+              _csv_link(tab_q if not len(tab_g) else tab_q.merge(
+                  tab_g, on="pmt", how="left", suffixes=("_charge", "_gain")),
+                  "gain_curve_fits.csv", "the fit table"), "</section>"]
 
     failed_by_pmt: dict[int, list[str]] = {}
     for p, h, why in failed:
@@ -394,6 +405,8 @@ def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
             ("sem", "σ/√n"), ("g", "gain (photostat.)"), ("mu", "μ [pe]"), ("flag", "flag"),
             ("ts", "τ_s [ns]"), ("tf", "τ [ns]")],
             row_class=lambda r: "flag" if r["flag"] else ""))
+        parts.append(_csv_link(sub, f"pmt_{pmt}_points.csv",
+                               f"PMT {pmt}'s points, every column"))
         parts.append("<h3>Points (click a page to enlarge)</h3><div class='thumbs'>")
         for r in sub.to_dict("records"):
             hv = int(r["hv"])

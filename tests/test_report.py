@@ -2,6 +2,7 @@
 problems, and a real headless Chromium that renders it with every image and every PMT."""
 
 import base64
+import io
 import os
 import re
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -71,6 +73,13 @@ def test_report_is_self_contained_and_names_the_problems(analysed):
         assert f"id='pmt-{p}'" in page
     assert "PMT 2 at 1100 V failed: none of the 50 files" in page
     assert "1 of 50 files unreadable or not fetched" in page
+    # the tables travel with the page as CSV downloads
+    links = dict(re.findall(r"download='([^']+)' href='data:text/csv;base64,([^']+)'", page))
+    assert sorted(links) == ["gain_curve_fits.csv"] + [f"pmt_{p}_points.csv" for p in (1, 2, 3)]
+    pts = pd.read_csv(io.BytesIO(base64.b64decode(links["pmt_1_points.csv"])))
+    lst = pd.read_pickle(cwd / "outputs" / "lists" / "pmt_1_data_list.pkl")
+    assert list(pts.hv) == [900, 1100, 1300]
+    np.testing.assert_allclose(pts.mean_charge, lst.mean_charge, rtol=1e-5)
 
 
 needs_browser = pytest.mark.skipif(
