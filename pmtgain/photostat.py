@@ -58,8 +58,12 @@ def _autocov(z: np.ndarray, max_lag: int) -> np.ndarray:
     n, m = z.shape
     z = z - z.mean(axis=1, keepdims=True)
     keep = max(1, min(max_lag, m // 8, 64))
-    spec = np.fft.rfft(z, n=2 * m, axis=1)
-    ac = np.fft.irfft(np.abs(spec) ** 2, axis=1)[:, :keep].mean(axis=0)
+    # zero-padding to m + keep (not 2m) keeps the lags < keep free of wrap-around
+    from scipy.fft import irfft, next_fast_len, rfft
+
+    nfft = next_fast_len(m + keep, real=True)
+    spec = rfft(z, n=nfft, axis=1)
+    ac = irfft(spec.real**2 + spec.imag**2, n=nfft, axis=1)[:, :keep].mean(axis=0)
     ac /= m - np.arange(keep)
     ac[1:] += ac[0] / m  # the bias of centring each row
     r = np.zeros(max_lag)

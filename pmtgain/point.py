@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,14 +85,24 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:
     for c in df.columns:
         v = df[c].to_numpy()
         if v.dtype.kind == "f":
-            cols.append(["" if x != x else repr(x) for x in v.tolist()])
+            if np.isnan(v).any():
+                cols.append(["" if x != x else repr(x) for x in v.tolist()])
+            else:
+                cols.append(list(map(repr, v.tolist())))
         elif v.dtype.kind in "iub":
-            cols.append([str(x) for x in v.tolist()])
+            cols.append(list(map(str, v.tolist())))
         else:
-            cols.append([_csv_field(x) for x in v.tolist()])
+            vals = v.tolist()
+            if all(type(x) is str for x in vals) and not _SPECIAL.search("".join(vals)):
+                cols.append(vals)  # nothing to quote (file names, statuses)
+            else:
+                cols.append([_csv_field(x) for x in vals])
     with open(path, "w", newline="") as f:
         f.write(",".join(map(_csv_field, df.columns)) + "\n")
         f.writelines(",".join(row) + "\n" for row in zip(*cols, strict=True))
+
+
+_SPECIAL = re.compile(r'[,"\n\r]')
 
 
 def _csv_field(x) -> str:
