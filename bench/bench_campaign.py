@@ -1,7 +1,7 @@
 """A GIN-size simulated campaign (the real table's 69 points and 30,528 files) analysed from
 local disk with analysis.py's executor, against only reading the same files; one run.
 
-    python bench/bench_campaign.py [--jobs 2] [--scale 1.0]
+    python bench/bench_campaign.py [--jobs 2] [--scale 1.0] [--plots]
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--scale", type=float, default=1.0, help="fraction of files per point")
+    ap.add_argument("--plots", action="store_true",
+                    help="also time the diagnostics and the report of the whole campaign")
     args = ap.parse_args()
     from pmtgain.campaign import load_campaign
     from pmtgain.executors import run_local
@@ -56,6 +58,18 @@ def main() -> None:
         out = run_local(points, data_dir=Path(tmp) / "data", outputs=Path(tmp) / "out",
                         jobs=args.jobs, progress=False)
         t_full = time.perf_counter() - t
+        t_plots = report_mb = None
+        if args.plots:
+            from pmtgain.executors import write_lists
+            from pmtgain.gaincurve import collect
+            from pmtgain.report import make_report
+
+            write_lists(out, Path(tmp) / "out" / "lists")
+            t = time.perf_counter()
+            path, _ = make_report(collect(Path(tmp) / "out"), Path(tmp) / "out",
+                                  jobs=args.jobs, progress=False)
+            t_plots = time.perf_counter() - t
+            report_mb = path.stat().st_size / 1e6
     assert n_read == n_files and all(o.ok for o in out)
     print(f"{len(points)} points, {n_files} files (simulated in {t_sim:.1f} s), "
           f"{args.jobs} processes")
@@ -63,6 +77,9 @@ def main() -> None:
     print(f"{'read only (read_many per point)':<44}{t_read:>9.2f}{1:>13.2f}")
     print(f"{'analysis (fetch check + fit + save + logs)':<44}{t_full:>9.2f}"
           f"{t_full / t_read:>13.2f}")
+    if t_plots is not None:
+        print(f"{'--plots: diagnostics + report.html':<44}{t_plots:>9.2f}"
+              f"{t_plots / t_read:>13.2f}   (report {report_mb:.1f} MB)")
 
 
 if __name__ == "__main__":

@@ -60,11 +60,12 @@ def _save_png(draw, path: Path, *args, **kwargs) -> None:
     """Draw into memory, quantise to a palette, write atomically."""
     from PIL import Image
 
-    buf = io.BytesIO()
-    draw(*args, buf, **kwargs)
-    buf.seek(0)
-    im = Image.open(buf).convert("RGB").quantize(PALETTE_COLOURS,
-                                                 method=Image.Quantize.FASTOCTREE)
+    from .plots import RawImage
+
+    raw = RawImage()
+    draw(*args, raw, **kwargs)
+    im = Image.fromarray(raw.pixels, "RGB").quantize(PALETTE_COLOURS,
+                                                     method=Image.Quantize.FASTOCTREE)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
     im.save(tmp, "PNG", optimize=True)
