@@ -9,9 +9,15 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+log=.venv/pip-install.log
+.venv/bin/python -m pip install -q --upgrade pip >"$log" 2>&1 || true
 spec="."
 [ -n "$extras" ] && spec=".[$extras]"
-.venv/bin/python -m pip install -q -e "$spec" 2>&1 | grep -v -E "^WARNING: Location|^$" || true
+echo "setup: installing pmtgain${extras:+ [$extras]} into .venv (pip's output: $log)"
+if ! .venv/bin/python -m pip install -q -e "$spec" >>"$log" 2>&1; then
+    grep -v -E "^WARNING: Location|^$" "$log" | tail -n 30 >&2
+    echo "setup: pip install -e '$spec' failed (whole output in $log)" >&2
+    exit 1
+fi
 .venv/bin/python -c "import pmtgain, numpy, scipy, pandas, matplotlib, requests" \
     || { echo "setup: the installation is incomplete" >&2; exit 1; }
