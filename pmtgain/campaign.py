@@ -5,6 +5,9 @@ What to use when
 - :func:`load_campaign` - every point of a ``data_info`` directory (or of one file).
 - :func:`parse_campaign_file` - one ``data_directories_pmt_<i>.txt``.
 - :func:`local_dir` - where a point's files are kept locally: ``data/<folder>/<hv>/``.
+- :func:`load_enf` - the excess noise factor F of each PMT from ``data_info/enf.txt``
+  (optional), for the gain in electrons; PMTs not listed get
+  :data:`pmtgain.photostat.DEFAULT_ENF`.
 
 File format (the original's, one line per HV point, whitespace separated)::
 
@@ -15,6 +18,13 @@ point is ``<dir_url>C1--n16deg--{i:05d}.trc``. The optional fifth column is the 
 cut in volts (the original kept it in a separate pickle that had to line up by index).
 Lines starting with ``#`` and blank lines are ignored. A malformed line raises
 :class:`CampaignError` naming ``file:line`` and what is wrong.
+
+``enf.txt`` (optional, beside the campaign files), one line per PMT::
+
+    <pmt> <F>        # F = 1 + (sigma_1/Q_1)^2, from the PMT's single-photoelectron spectrum
+
+F is a property of the PMT (its first-dynode gain), not of a point: the photostatistics
+gain is G = (sigma_Q^2 - sigma_ped^2) / (e <Q> F), so a 5 % error in F is a 5 % error in G.
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ from urllib.parse import urlparse
 from .config import PointSpec
 
 FILE_PATTERN = "data_directories_pmt_*.txt"
+ENF_FILE = "enf.txt"
 
 
 class CampaignError(ValueError):
@@ -115,3 +126,40 @@ def select(points: list[PointSpec], pmts=None, hvs=None) -> list[PointSpec]:
 def local_dir(data_dir: str | os.PathLike, point: PointSpec) -> Path:
     """``data/<folder>/<hv>/`` for remote points."""
     return Path(data_dir) / point.folder / str(point.hv)
+
+
+def enf_path(path: str | os.PathLike = "data_info") -> Path:
+    """Where a campaign's ``enf.txt`` is: in ``path`` if it is a directory, else beside it."""
+    p = Path(path)
+    return (p if p.is_dir() else p.parent) / ENF_FILE
+
+
+def load_enf(path: str | os.PathLike = "data_info") -> dict[int, float]:
+    """Excess noise factor per PMT from the campaign's ``enf.txt`` ({} if it has none).
+
+    Raises :class:`CampaignError` naming ``file:line`` for a malformed line, an F below 1
+    (F = 1 + a relative variance) or a PMT listed twice."""
+    f = enf_path(path)
+    if not Path(path).exists() or not f.is_file():
+        return {}
+    out: dict[int, float] = {}
+    for no, line in enumerate(f.read_text().splitlines(), start=1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        where = f"{f}:{no}"
+        fields = text.split()
+        if len(fields) != 2:
+            raise CampaignError(f"{where}: expected '<pmt> <F>', got {len(fields)} fields")
+        try:
+            pmt, enf = int(fields[0]), float(fields[1])
+        except ValueError:
+            raise CampaignError(f"{where}: expected an integer PMT and a number F, got "
+                                f"{fields[0]!r} {fields[1]!r}") from None
+        if not 1.0 <= enf < 10.0:
+            raise CampaignError(f"{where}: F = {enf:g} for PMT {pmt} is not an excess noise "
+                                "factor (1 <= F < 10; typical 1.1-1.5)")
+        if pmt in out:
+            raise CampaignError(f"{where}: PMT {pmt} is listed twice")
+        out[pmt] = enf
+    return out

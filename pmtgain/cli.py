@@ -104,6 +104,8 @@ def _report(args) -> int:
         v = getattr(args, opt)
         if v is not None:
             argv += [f"--{opt.replace('_', '-')}", str(v)]
+    if args.enf:
+        argv += ["--enf", *args.enf]
     if args.no_progress:
         argv.append("--no-progress")
     rc = gain_main(argv)
@@ -168,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--target", type=float, default=None, metavar="G",
                    help="gain to reach: the HV per PMT in the fit table")
     s.add_argument("--jobs", type=int, default=None)
+    s.add_argument("--enf", nargs="+", metavar="PMT:F", default=[],
+                   help="excess noise factor per PMT (overrides data_info/enf.txt)")
     s.add_argument("--screenshot", metavar="PNG", help="write a screenshot of the report")
     s.add_argument("--height", type=int, default=2400,
                    help="screenshot height in pixels (default 2400)")

@@ -63,6 +63,10 @@ def write_data_info(campaign: Path, base_url: str, dest: Path) -> Path:
                 else url.split("/", 3)[3]
             lines.append(" ".join([base_url + rel, *rest]))
         (dest / f.name).write_text("\n".join(lines) + "\n")
+    truth = pd.read_csv(campaign / "truth" / "summary.csv").groupby("pmt").enf.first()
+    (dest / "enf.txt").write_text(
+        "# <pmt> <F>: excess noise factor F = 1 + (sigma_1/Q_1)^2 (the simulated truth)\n"
+        + "".join(f"{p} {f:g}\n" for p, f in truth.items()))
     return dest
 
 
@@ -95,8 +99,38 @@ def compare_with_truth(outputs: Path, campaign: Path) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values(["pmt", "hv"]).reset_index(drop=True)
 
 
+def compare_gain_with_truth(outputs: Path, campaign: Path, info: Path
+                            ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The gain in electrons (photostatistics, with the campaign's ``enf.txt``) against the
+    simulated gain law: per point, and per PMT for the fitted G = a V^b.
+
+    Returns (points, fits): points with ``gain``, ``gain_err``, ``true_gain``, ``pull``;
+    fits with the fitted gain at 1000 V and exponent b beside the true ones, and pulls."""
+    from .campaign import load_enf
+    from .gaincurve import apply_enf, build, collect
+
+    df = apply_enf(collect(outputs, "lists"), load_enf(info))
+    truth = pd.read_csv(campaign / "truth" / "summary.csv")
+    pts = df[["pmt", "hv", "n_used", "enf", "gain", "gain_err", "n_pe"]].merge(
+        truth[["pmt", "hv", "gain"]].rename(columns={"gain": "true_gain"}), on=["pmt", "hv"])
+    pts["deviation_pct"] = 100 * (pts.gain / pts.true_gain - 1)
+    pts["pull"] = (pts.gain - pts.true_gain) / pts.gain_err
+    _, tab, _ = build(df, None, None, "gain")
+    rows = []
+    for r in tab.to_dict("records"):
+        p = next(p for p in DEMO_PMTS if p.pmt == r["pmt"])
+        g0, sub = p.gain(1000), pts[pts.pmt == r["pmt"]]
+        rows.append(dict(pmt=p.pmt, enf=float(sub.enf.iloc[0]), gain_1000V=r["q0_at_1000V"],
+                         err=r["q0_err"], true_gain_1000V=g0,
+                         deviation_pct=100 * (r["q0_at_1000V"] / g0 - 1),
+                         pull=(r["q0_at_1000V"] - g0) / r["q0_err"], b=r["b"],
+                         b_err=r["b_err"], true_b=p.k, b_pull=(r["b"] - p.k) / r["b_err"],
+                         points_within_2sigma=f"{int((sub.pull.abs() < 2).sum())}/{len(sub)}"))
+    return pts, pd.DataFrame(rows)
+
+
 def run_demo(args: argparse.Namespace) -> int:
-    from .campaign import load_campaign
+    from .campaign import load_campaign, load_enf
     from .executors import run_local, write_lists
     from .runner import gain_main
 
@@ -119,13 +153,17 @@ def run_demo(args: argparse.Namespace) -> int:
     finally:
         server.shutdown()
         server.server_close()
-    write_lists(outcomes, outputs / "lists")
+    write_lists(outcomes, outputs / "lists", load_enf(info))
     gain_main(["--outputs", str(outputs), "--data-info", str(info), "--plots"]
               + ([] if getattr(args, "progress", True) else ["--no-progress"]))
     cmp = compare_with_truth(outputs, campaign)
     print("\nDemo: every point against the simulation's truth (same waveforms)")
     print(cmp.to_string(index=False, float_format="%.4g"))
     worst = cmp.deviation_pct.abs().max()
+    _, gfit = compare_gain_with_truth(outputs, campaign, info)
+    print("\nGain in electrons (photostatistics, F from data_info/enf.txt): the fitted "
+          "G = a (V/1000 V)^b against the simulated gain law")
+    print(gfit.to_string(index=False, float_format="%.4g"))
     print(f"\nlargest deviation from truth: {worst:.3f} %; plot: {outputs / 'gain_curves.png'}"
           f"; report: {outputs / 'report.html'}")
     failed = [o for o in outcomes if not o.ok]

@@ -196,11 +196,16 @@ def summaries_frame(summaries: list[dict]) -> pd.DataFrame:
     return df[ORIGINAL_COLUMNS + rest].sort_values(["pmt", "hv"]).reset_index(drop=True)
 
 
-def write_lists(outcomes: list[PointOutcome], lists_dir) -> list[Path]:
-    """``pmt_<i>_data_list.pkl`` and ``.csv`` per PMT, one row per HV point."""
+def write_lists(outcomes: list[PointOutcome], lists_dir,
+                enf: dict[int, float] | None = None) -> list[Path]:
+    """``pmt_<i>_data_list.pkl`` and ``.csv`` per PMT, one row per HV point; the gain in
+    electrons with each PMT's excess noise factor in ``enf`` (others: the default F)."""
+    from .gaincurve import apply_enf
+
     lists_dir = Path(lists_dir)
     lists_dir.mkdir(parents=True, exist_ok=True)
-    df = summaries_frame([o.summary for o in outcomes if o.ok and o.summary])
+    df = apply_enf(summaries_frame([o.summary for o in outcomes if o.ok and o.summary]),
+                   enf or {})
     written = []
     _write_failed(outcomes, lists_dir / "failed.json")
     if df.empty:

@@ -132,9 +132,10 @@ def _strip_where(pmt: int, hv: int, reason: str) -> str:
 
 
 def apply_enf(df: pd.DataFrame, enf: dict[int, float]) -> pd.DataFrame:
-    """Recompute ``gain``, ``gain_err`` and ``n_pe`` with the excess noise factor of each
-    PMT in ``enf`` (others keep theirs), from the stored photostatistics moments."""
-    from .photostat import gain_from_moments
+    """Recompute ``gain``, ``gain_err``, ``n_pe`` and ``gain_flag`` with the excess noise
+    factor of each PMT in ``enf`` (others keep theirs), from the stored photostatistics
+    moments: F can change (``data_info/enf.txt``, ``--enf``) without re-fitting a point."""
+    from .photostat import flags, gain_from_moments
 
     if not enf or "ps_var_pC2" not in df.columns:
         return df
@@ -148,6 +149,10 @@ def apply_enf(df: pd.DataFrame, enf: dict[int, float]) -> pd.DataFrame:
                                       d.ps_var_err_pC2, d.ps_mean_err_pC, d.ps_cov_pC3, f)
         df.loc[sel, "gain"], df.loc[sel, "gain_err"], df.loc[sel, "n_pe"] = g, ge, mu
         df.loc[sel, "enf"] = f
+        if "ps_lost_fraction" in df.columns:
+            lost = d.ps_lost_fraction.to_numpy(float)
+            df.loc[sel, "gain_flag"] = [flags(float(m), float(x))
+                                        for m, x in zip(mu, lost, strict=True)]
     return df
 
 

@@ -56,11 +56,12 @@ def run_analysis(argv=None) -> int:
         return run_demo(argparse.Namespace(workdir="demo", n=None, jobs=args.jobs,
                                            engine=args.engine, force=args.force,
                                            progress=not args.no_progress))
-    from .campaign import CampaignError, load_campaign, select
+    from .campaign import CampaignError, load_campaign, load_enf, select
     from .executors import run_local, write_lists
 
     try:
         points = select(load_campaign(args.data_info), args.pmt, args.hv)
+        enf = load_enf(args.data_info)
     except CampaignError as exc:
         print(f"analysis.py: error: {exc}", file=sys.stderr)
         return 2
@@ -76,7 +77,7 @@ def run_analysis(argv=None) -> int:
     outcomes = run_local(points, data_dir=args.data_dir, outputs=out, engine=args.engine,
                          jobs=args.jobs, verbose=args.verbose, force=args.force,
                          progress=not args.no_progress, fetch_workers=args.fetch_workers)
-    write_lists(outcomes, out / "lists")
+    write_lists(outcomes, out / "lists", enf)
     failed = [o for o in outcomes if not o.ok]
     skipped = sum(o.skipped for o in outcomes)
     done = [o for o in outcomes if o.ok]
@@ -123,7 +124,8 @@ def gain_parser() -> argparse.ArgumentParser:
                    "photoelectron from photostatistics (G = (var_Q - var_ped)/(e <Q> F))")
     p.add_argument("--enf", nargs="+", default=[], metavar="PMT:F",
                    help="excess noise factor F = 1 + (sigma_1/Q_1)^2 per PMT for the gain, "
-                   "e.g. 1:1.2 2:1.25 (default 1.2, or what analysis.py used)")
+                   "e.g. 1:1.2 2:1.25; overrides the campaign's enf.txt ('<pmt> <F>' "
+                   "lines beside data_directories_pmt_*.txt); default 1.2")
     p.add_argument("--plots", action="store_true",
                    help="draw the diagnostics and write outputs/report.html (see below)")
     p.add_argument("--jobs", type=int, default=None,
@@ -134,9 +136,20 @@ def gain_parser() -> argparse.ArgumentParser:
 
 def gain_main(argv=None) -> int:
     args = gain_parser().parse_args(argv)
+    try:
+        enf_flags = {int(k): float(v) for k, v in (e.split(":") for e in args.enf)}
+    except ValueError:
+        print(f"gain_curve.py: error: --enf takes PMT:F pairs, got {' '.join(args.enf)}",
+              file=sys.stderr)
+        return 2
+    bad = [f"{p}:{f:g}" for p, f in enf_flags.items() if not 1.0 <= f < 10.0]
+    if bad:
+        print(f"gain_curve.py: error: --enf {' '.join(bad)}: F = 1 + (sigma_1/Q_1)^2 is "
+              "at least 1 (typical 1.1-1.5)", file=sys.stderr)
+        return 2
     import pandas as pd
 
-    from .campaign import CampaignError, load_campaign
+    from .campaign import CampaignError, enf_path, load_campaign, load_enf
     from .gaincurve import apply_enf, build, collect
     from .plots import gain_curves
 
@@ -162,11 +175,22 @@ def gain_main(argv=None) -> int:
     except CampaignError:
         pass
     try:
-        enf = {int(k): float(v) for k, v in (e.split(":") for e in args.enf)}
-    except ValueError:
-        print(f"gain_curve.py: error: --enf takes PMT:F pairs, got {' '.join(args.enf)}",
-              file=sys.stderr)
+        enf_file = load_enf(info)
+    except CampaignError as exc:
+        print(f"gain_curve.py: error: {exc}", file=sys.stderr)
         return 2
+    enf: dict[int, float] = {}
+    if not df.empty:
+        from .photostat import DEFAULT_ENF
+
+        merged = {**enf_file, **enf_flags}
+        pmts = sorted(int(p) for p in set(df.pmt))
+        enf = {p: merged.get(p, DEFAULT_ENF) for p in pmts}
+        if args.quantity == "gain" or args.plots:
+            src = {p: "--enf" if p in enf_flags else enf_path(info).name if p in enf_file
+                   else "default" for p in pmts}
+            print("excess noise factor F: " + ", ".join(
+                f"PMT {p} {enf[p]:g} ({src[p]})" for p in pmts))
     df = apply_enf(df, enf)
     fits, table, missing = build(df, expected, args.target, args.quantity)
     if df.empty:  # every point failed: say why, and still write the report if asked

@@ -176,6 +176,7 @@ def simulate_campaign(
     - ``outdir/data_info/data_directories_pmt_<i>.txt``: ``<dir_url> <pmt> <hv> <n_files>
       <cut_V>``, where ``dir_url`` is ``base_url`` + the relative directory (default: the
       directory's absolute path);
+    - ``outdir/data_info/enf.txt``: each PMT's true excess noise factor (``<pmt> <F>``);
     - ``outdir/truth/pmt_<i>_<hv>V.csv`` per waveform (file, n_pe, q_true_pC, onset_ns)
       and ``outdir/truth/summary.csv`` per point (true mean and std of the charge, gain,
       mean photoelectrons).
@@ -212,6 +213,10 @@ def simulate_campaign(
         lines.setdefault(p.pmt, []).append(f"{url} {p.pmt} {v} {n_pt} {p.cut_V(v):.7g}")
     for pmt_id, ls in lines.items():
         (out / "data_info" / f"data_directories_pmt_{pmt_id}.txt").write_text("\n".join(ls) + "\n")
+    # each PMT's excess noise factor, as a lab would have it from single-pe spectra
+    (out / "data_info" / "enf.txt").write_text(
+        "# <pmt> <F>: excess noise factor F = 1 + (sigma_1/Q_1)^2 (the simulated truth)\n"
+        + "".join(f"{p.pmt} {p.enf:g}\n" for p in pmts))
     with open(out / "truth" / "summary.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(TRUTH_COLUMNS)

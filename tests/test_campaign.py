@@ -1,6 +1,12 @@
 import pytest
 
-from pmtgain.campaign import CampaignError, load_campaign, local_dir, parse_campaign_file
+from pmtgain.campaign import (
+    CampaignError,
+    load_campaign,
+    load_enf,
+    local_dir,
+    parse_campaign_file,
+)
 
 
 def test_the_shipped_gin_campaign():
@@ -31,3 +37,25 @@ def test_malformed_lines_name_file_and_line(tmp_path, line, msg):
     f.write_text("https://x/a/ 1 800 10\n" + line + "\n")
     with pytest.raises(CampaignError, match=rf"{f}:2: .*{msg}"):
         parse_campaign_file(f)
+
+
+def test_enf_per_pmt_beside_the_campaign(tmp_path):
+    assert load_enf("data_info") == {}  # GIN: no measured F, the default applies
+    f = tmp_path / "data_directories_pmt_1.txt"
+    f.write_text("https://x/a/ 1 800 10\n")
+    (tmp_path / "enf.txt").write_text("# pmt F\n1 1.2   # from the SPE fit\n\n4 1.31\n")
+    assert load_enf(tmp_path) == {1: 1.2, 4: 1.31}
+    assert load_enf(f) == {1: 1.2, 4: 1.31}  # one campaign file: its folder's enf.txt
+
+
+@pytest.mark.parametrize("text,msg", [
+    ("1 1.2 x", "expected '<pmt> <F>'"),
+    ("one 1.2", "integer PMT"),
+    ("2 0.9", "not an excess noise factor"),
+    ("1 1.3", "listed twice"),
+])
+def test_malformed_enf_lines_name_file_and_line(tmp_path, text, msg):
+    f = tmp_path / "enf.txt"
+    f.write_text("1 1.2\n" + text + "\n")
+    with pytest.raises(CampaignError, match=rf"{f}:2: .*{msg}"):
+        load_enf(tmp_path)

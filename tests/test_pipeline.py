@@ -71,6 +71,15 @@ def test_bad_campaign_line_is_one_line_error(tmp_path):
     assert "data_directories_pmt_1.txt:1" in r.stderr and "Traceback" not in r.stderr
 
 
+def test_bad_enf_is_one_line_error(tmp_path):
+    cwd = tmp_path
+    r = run("gain_curve.py", "--quantity", "gain", "--enf", "1:0.8", cwd=cwd)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "--enf 1:0.8" in r.stderr and r.stderr.count("\n") == 1
+    r = run("gain_curve.py", "--enf", "1=1.2", cwd=cwd)
+    assert r.returncode == 2 and "takes PMT:F pairs" in r.stderr
+
+
 def test_help_explains():
     for script in ("analysis.py", "gain_curve.py"):
         r = run(script, "--help", cwd=ROOT)
@@ -89,16 +98,31 @@ def test_demo_end_to_end_within_0p3_percent_of_truth(tmp_path):
     assert len(cmp) == 32
     assert (cmp.deviation_pct.abs() < 0.3).all(), cmp.to_string()
     assert "largest deviation from truth" in r.stdout
-    # gain in electrons from the same run: curves, equalisation, and the true gain law
+    # gain in electrons from the same run: curves, equalisation, and the true gain law,
+    # with each PMT's F from the campaign's enf.txt (the demo writes the simulated ones)
     from pmtgain.simulate import DEMO_PMTS
 
-    enf = [f"{p.pmt}:{p.enf}" for p in DEMO_PMTS]
-    r = run("gain_curve.py", "--outputs", str(out), "--data-info", str(tmp_path / "demo" /
-            "data_info"), "--quantity", "gain", "--target", "2e6", "--enf", *enf, cwd=tmp_path)
+    assert "Gain in electrons (photostatistics" in r.stdout
+    info = tmp_path / "demo" / "data_info"
+    lists = pd.concat(pd.read_pickle(f) for f in sorted((out / "lists").glob("pmt_*.pkl")))
+    for p in DEMO_PMTS:  # the lists analysis.py wrote carry the campaign's F already
+        assert (lists[lists.pmt == p.pmt].enf == p.enf).all(), p.pmt
+    r = run("gain_curve.py", "--outputs", str(out), "--data-info", str(info),
+            "--quantity", "gain", "--target", "2e6", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
+    assert "PMT 2 1.25 (enf.txt)" in r.stdout and "PMT 4 1.3 (enf.txt)" in r.stdout
     assert (out / "gain_curves_electrons.png").stat().st_size > 10_000
     g = pd.read_csv(out / "gain_curves_electrons.csv").set_index("pmt")
     for p in DEMO_PMTS:  # G at 1000 V and the exponent within 3 sigma of the simulated law
         assert abs(g.q0_at_1000V[p.pmt] - p.gain(1000)) < 3 * g.q0_err[p.pmt], p.pmt
         assert abs(g.b[p.pmt] - p.k) < 3 * g.b_err[p.pmt], p.pmt
         assert np.isfinite(g.hv_for_target[p.pmt]) and g.hv_for_target_err[p.pmt] > 0
+    # --enf overrides the file for the PMTs it names: G scales as 1/F, b stays
+    r = run("gain_curve.py", "--outputs", str(out), "--data-info", str(info),
+            "--quantity", "gain", "--enf", "2:1.5", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "PMT 2 1.5 (--enf)" in r.stdout and "PMT 1 1.2 (enf.txt)" in r.stdout
+    g2 = pd.read_csv(out / "gain_curves_electrons.csv").set_index("pmt")
+    assert g2.q0_at_1000V[2] == pytest.approx(g.q0_at_1000V[2] * 1.25 / 1.5, rel=1e-4)
+    assert g2.q0_at_1000V[1] == pytest.approx(g.q0_at_1000V[1], rel=1e-9)
+    assert g2.b[2] == pytest.approx(g.b[2], rel=1e-6)
