@@ -4,8 +4,9 @@ What to use when
 ----------------
 - :func:`render_diagnostics` - every point's diagnostic page and every PMT's shape-vs-HV
   plot as PNG under ``outputs/plots/pmt_<i>/``, in a process pool with a progress bar.
-  A PNG newer than the results it shows is kept (a re-run only draws what changed); a
-  point whose plot fails is named and the others are still drawn.
+  A PNG newer than the results it shows, and drawn from the same summary numbers, is
+  kept (a re-run only draws what changed, a new F redraws the pages that show the gain);
+  a point whose plot fails is named and the others are still drawn.
 - :func:`write_report` - ``outputs/report.html``: one self-contained page (images are
   embedded, no network, no external files) with the problems first (failed, missing and
   flagged points), the gain curves in pC and in electrons, the fit tables, and per PMT the
@@ -56,9 +57,33 @@ def plot_paths(outputs: str | os.PathLike, pmt: int, hv: int | None = None) -> P
     return d / (f"pmt_{pmt}_{hv}V.png" if hv is not None else f"pmt_{pmt}_shape_vs_hv.png")
 
 
-def _save_png(draw, path: Path, *args, **kwargs) -> None:
-    """Draw into memory, quantise to a palette, write atomically."""
+ROW_KEY = "pmtgain-row"  # PNG text chunk: a digest of the summary row a plot shows
+
+
+def row_digest(row: Mapping) -> str:
+    """A short digest of a point's summary row: its diagnostic page is redrawn when the
+    numbers it shows change (e.g. the gain after a new excess noise factor)."""
+    import hashlib
+    import json
+
+    text = json.dumps({k: row[k] for k in sorted(row)}, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def _png_text(path: Path, key: str) -> str | None:
     from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return im.text.get(key)
+    except (OSError, ValueError):
+        return None
+
+
+def _save_png(draw, path: Path, *args, digest: str | None = None, **kwargs) -> None:
+    """Draw into memory, quantise to a palette, write atomically (with ``digest`` as a
+    text chunk, see :func:`row_digest`)."""
+    from PIL import Image, PngImagePlugin
 
     from .plots import RawImage
 
@@ -68,7 +93,11 @@ def _save_png(draw, path: Path, *args, **kwargs) -> None:
                                                      method=Image.Quantize.FASTOCTREE)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
-    im.save(tmp, "PNG", optimize=True)
+    info = None
+    if digest is not None:
+        info = PngImagePlugin.PngInfo()
+        info.add_text(ROW_KEY, digest)
+    im.save(tmp, "PNG", optimize=True, pnginfo=info)
     os.replace(tmp, path)
 
 
@@ -83,7 +112,8 @@ def _render_point(summary: dict, table_path: str, examples_path: str, out: str
         table = pd.read_csv(table_path)
         if "status" not in table.columns:
             raise ValueError(f"{Path(table_path).name} has no status column")
-        _save_png(point_diagnostics, Path(out), summary, table, load_examples(examples_path))
+        _save_png(point_diagnostics, Path(out), summary, table, load_examples(examples_path),
+                  digest=row_digest(summary))
         return pmt, hv, None
     except Exception as exc:  # one bad point never stops the others
         return pmt, hv, f"{type(exc).__name__}: {exc}".splitlines()[0]
@@ -116,7 +146,8 @@ def render_diagnostics(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
             done.errors[(pmt, hv)] = f"no per-waveform table {tab}"
             continue
         newest = max(p.stat().st_mtime for p in (tab, ex) if p.exists())
-        if not force and png.exists() and png.stat().st_mtime >= newest:
+        if (not force and png.exists() and png.stat().st_mtime >= newest
+                and _png_text(png, ROW_KEY) == row_digest(row)):
             done.kept += 1
             continue
         todo.append((row, str(tab), str(ex), str(png)))

@@ -57,6 +57,12 @@ def test_plots_for_every_point_and_pmt(analysed):
     r2 = run("gain_curve.py", "--plots", "--no-progress", cwd=cwd)
     assert r2.returncode == 0, r2.stderr
     assert "0 drawn, 8 up to date" in r2.stdout
+    # a new excess noise factor changes the gain PMT 1's pages show: only they are redrawn
+    r3 = run("gain_curve.py", "--plots", "--no-progress", "--enf", "1:1.3", cwd=cwd)
+    assert r3.returncode == 0, r3.stderr
+    assert "3 drawn, 5 up to date" in r3.stdout and "PMT 1 1.3 (--enf)" in r3.stdout
+    r4 = run("gain_curve.py", "--plots", "--no-progress", cwd=cwd)
+    assert "3 drawn, 5 up to date" in r4.stdout
 
 
 def test_report_is_self_contained_and_names_the_problems(analysed):
