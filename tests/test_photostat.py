@@ -55,3 +55,30 @@ def test_the_cut_does_not_bias_the_gain_and_low_mu_is_flagged():
         m["ps_mean_err_pC"], m["ps_cov_pC3"], pmt.enf)
     assert abs(g - pmt.gain(1200)) < 3 * g_err
     assert "mu=" in photostat.flags(float(mu), m["ps_lost_fraction"])
+
+
+def test_edge_minima_stay_in_and_pulses_before_the_signal_are_left_out():
+    """At low signal a noise minimum at the record edge beats a small pulse: such
+    waveforms must stay in (dropping them drops small charges). A real pulse before the
+    signal spoils the baseline: those go, whatever their charge."""
+    pmt = DEMO_PMTS[1]
+    n = 4000
+    v, truth = simulate_point(pmt, 700, n, seed=8)
+    dark = np.arange(0, n, 50)  # 2 % of the flashes get a dark count before the LED pulse
+    t = np.arange(v.shape[1]) * 0.1
+    v[dark] += pulse.pulse(t, 8 * pmt.mean_peak_V(700), 12.0, pmt.tau_s_ns, pmt.tau_ns)
+    prep = pulse.prepare(v, np.full(n, T0_NS * 1e-9), 1e-10, pmt.cut_V(700), None,
+                         DEFAULT_FIT)
+    edge = prep.status == pulse.Status.EDGE
+    assert edge.sum() > 10  # the situation exists at this point
+    keep = photostat.measurable_rows(prep)
+    assert keep[edge & ~np.isin(np.arange(n), dark)].all()
+    assert not keep[dark].any() and keep.sum() == n - dark.size
+    m = photostat.point_moments(prep, pulse.point_shape(prep, DEFAULT_FIT))
+    assert m["ps_lost_fraction"] == pytest.approx(dark.size / n)
+    assert "pulse before signal" in photostat.flags(40.0, m["ps_lost_fraction"])
+    # the gain of the remaining flashes is the true one
+    g, g_err, _ = photostat.gain_from_moments(
+        m["ps_mean_pC"], m["ps_var_pC2"], m["ps_ped_var_pC2"], m["ps_var_err_pC2"],
+        m["ps_mean_err_pC"], m["ps_cov_pC3"], pmt.enf)
+    assert abs(g - pmt.gain(700)) < 3 * g_err
