@@ -18,6 +18,10 @@ E_CHARGE_C = 1.602176634e-19
 PC_PER_C = 1e12
 
 ENGINES = ("fast", "root", "integral")
+# Bumped whenever a point's numbers change for the same files (fit, selection, moments):
+# analysis.py redoes points saved by an older analysis instead of resuming them.
+# 2: photostatistics keeps waveforms whose minimum is at the record edge.
+ANALYSIS_VERSION = 2
 
 
 @dataclass(frozen=True)

@@ -27,10 +27,11 @@ from concurrent.futures import ProcessPoolExecutor, as_completed  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .campaign import local_dir  # noqa: E402
-from .config import DEFAULT_FIT, FitConfig, PointSpec  # noqa: E402
+from .config import ANALYSIS_VERSION, DEFAULT_FIT, FitConfig, PointSpec  # noqa: E402
 from .fetch import fetch_point, is_transient  # noqa: E402
 from .point import load_point, process_point  # noqa: E402
 
@@ -129,6 +130,19 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def stale_reason(summary: dict, point: PointSpec, engine: str) -> str | None:
+    """Why a saved point cannot be reused for ``point`` with ``engine`` (None: it can)."""
+    if summary.get("engine") != engine:
+        return f"other engine ({summary.get('engine')})"
+    if summary.get("analysis_version") != ANALYSIS_VERSION:
+        return "an older version of the analysis"
+    old, new = summary.get("cut_V"), point.cut_V
+    old = None if old is None or (isinstance(old, float) and np.isnan(old)) else float(old)
+    if old != new:
+        return "the cut changed in the campaign"
+    return None
+
+
 def run_local(
     points: list[PointSpec],
     *,
@@ -147,13 +161,19 @@ def run_local(
     lists_dir, logs_dir = outputs / "lists", outputs / "logs"
     outcomes: list[PointOutcome] = []
     todo = []
+    stale: dict[str, int] = {}
     for p in points:
         done = None if force else load_point(lists_dir / "points", p.pmt, p.hv)
-        if done is not None and done.summary.get("engine") == engine:
+        why = stale_reason(done.summary, p, engine) if done is not None else "no result"
+        if why is None:
             outcomes.append(PointOutcome(p.pmt, p.hv, True, summary=done.summary,
                                          skipped=True))
         else:
             todo.append(p)
+            if done is not None:
+                stale[why] = stale.get(why, 0) + 1
+    for why, k in stale.items():
+        print(f"redoing {k} point(s) saved earlier: {why}")
     jobs = jobs or default_jobs()
     bar = None
     if progress and todo:

@@ -41,7 +41,7 @@ import pandas as pd
 
 from . import photostat as _photostat
 from . import pulse as _pulse
-from .config import DEFAULT_FIT, FitConfig
+from .config import ANALYSIS_VERSION, DEFAULT_FIT, FitConfig
 from .pulse import USED, Status
 from .trc import read_many
 
@@ -264,7 +264,8 @@ def process_point(
     n_req = len(files)
     rows_bad = [(Path(p).name, reason) for p, reason in traces.errors] + [
         (Path(n).name, reason) for n, reason in missing]
-    info = dict(pmt=int(pmt), hv=int(hv), engine=engine, cut_V=cut_V)
+    info = dict(pmt=int(pmt), hv=int(hv), engine=engine, cut_V=cut_V,
+                analysis_version=ANALYSIS_VERSION)
     if traces.volts.shape[0] == 0:
         reasons = "; ".join(f"{n}: {r}" for n, r in rows_bad[:3])
         raise ValueError(f"PMT {pmt} at {hv} V: none of the {n_req + len(missing)} files "

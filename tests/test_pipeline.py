@@ -1,5 +1,6 @@
 """The local pipeline end to end: analysis.py, resume, failures, gain_curve.py, the demo."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -53,6 +54,22 @@ def test_analysis_resume_failure_and_gain_curve(small_campaign):
     assert r.returncode == 0, r.stderr
     assert "6 points done (5 from an earlier run), 0 failed" in r.stdout
     assert (cwd / "outputs/lists/points/pmt_1_900_summary.json").stat().st_mtime_ns == before
+    # a cut changed in the campaign, or a point saved by an older analysis: redone
+    p1 = info / "data_directories_pmt_1.txt"
+    l1 = p1.read_text().splitlines()
+    url, pmt, hv, n, cut = l1[0].split()
+    p1.write_text("\n".join([f"{url} {pmt} {hv} {n} {float(cut) * 1.5:.7g}", *l1[1:]]) + "\n")
+    summ = cwd / "outputs/lists/points/pmt_1_1300_summary.json"
+    js = json.loads(summ.read_text())
+    js["analysis_version"] = 1
+    summ.write_text(json.dumps(js))
+    r = run("analysis.py", "--data-info", str(info), "--no-progress", cwd=cwd)
+    assert r.returncode == 0, r.stderr
+    assert "redoing 1 point(s) saved earlier: the cut changed in the campaign" in r.stdout
+    assert "redoing 1 point(s) saved earlier: an older version of the analysis" in r.stdout
+    assert "6 points done (4 from an earlier run), 0 failed" in r.stdout
+    lst = pd.read_pickle(cwd / "outputs" / "lists" / "pmt_1_data_list.pkl").set_index("hv")
+    assert lst.cut_V[900] == pytest.approx(float(cut) * 1.5)
     r = run("gain_curve.py", "--target", "5", cwd=cwd)
     assert r.returncode == 0, r.stderr
     curves = pd.read_csv(cwd / "outputs" / "gain_curves.csv")
