@@ -380,6 +380,8 @@ def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
             chi2=_fmt(r.get("chi2_ndf"), ".3g"),
             hvq=_pm(r.get("hv_for_target"), r.get("hv_for_target_err"), ".1f", ".1f")
             if r.get("target") else "",
+            enf=_fmt(df.loc[df.pmt == r["pmt"], "enf"].iloc[0], ".3g")
+            if "enf" in df.columns and (df.pmt == r["pmt"]).any() else "",
             g0=_pm(g.get('q0_at_1000V'), g.get('q0_err'), espec=".2g") if g else "",
             bg=_pm(g.get('b'), g.get('b_err'), espec=".2g") if g else "",
             hvt=_pm(g.get("hv_for_target"), g.get("hv_for_target_err"), ".1f", ".1f")
@@ -390,7 +392,7 @@ def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
     if target_charge is not None:
         cols.append(("hvq", f"HV for |Q| = {abs(target_charge):.3g} pC [V]"))
     if has_gain:
-        cols += [("g0", "gain at 1000 V"), ("bg", "b (gain)")]
+        cols += [("enf", "F"), ("g0", "gain at 1000 V"), ("bg", "b (gain)")]
         if target is not None:
             cols.append(("hvt", f"HV for gain {target:.3g} [V]"))
     cols.append(("err", "fit problem"))

@@ -143,6 +143,7 @@ def test_report_command_line(analysed):
     assert "report: outputs/report.html" in r.stdout
     page = (cwd / "outputs" / "report.html").read_text()
     assert "HV for gain 1e+06 [V]" in page and "HV for |Q|" not in page
+    assert "<th class=\"\">F</th>" in page  # the excess noise factor behind the gain
     # a --target with the charge curves is a charge in pC, not a gain
     r = run("gain_curve.py", "--plots", "--no-progress", "--target", "3", cwd=cwd)
     assert r.returncode == 0, r.stderr
