@@ -80,7 +80,9 @@ def condor_run():
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_address[1]}/camp/"
         (work / "data_info").mkdir()
-        for f in sorted((camp / "data_info").glob("*.txt")):
+        # each PMT's excess noise factor travels with the campaign, not with the jobs
+        shutil.copy(camp / "data_info" / "enf.txt", work / "data_info" / "enf.txt")
+        for f in sorted((camp / "data_info").glob("data_directories_pmt_*.txt")):
             lines = ["# demo campaign for the condor test"]
             for line in f.read_text().splitlines():
                 url, pmt, hv, n, *cut = line.split()
@@ -187,6 +189,8 @@ def test_bad_input_is_held_with_its_reason_and_named_missing(condor_run):
     assert f"{len(good)} drawn" in g.stdout, g.stdout
     page = (work / "outputs/report.html").read_text()
     assert f"PMT {BAD[0]} at {BAD[1]} V failed:" in page and "HTTP 404" in page
+    # the jobs' gains (default F) are re-weighed at the merge with the campaign's F
+    assert "PMT 2 1.25 (enf.txt)" in g.stdout and "PMT 4 1.3 (enf.txt)" in g.stdout
 
 
 def test_transient_failure_is_retried_and_succeeds(condor_run):
