@@ -362,7 +362,8 @@ def wait(outputs: Path, opts: SubmitOptions, timeout: float = 3600, poll: float 
         total = sum(counts.values())
         finished = sum(counts.get(k, 0) for k in ("done", "failed", "held", "removed"))
         if progress and bar is None and total:
-            bar = tqdm(total=total, unit="job", desc="condor", file=sys.stderr)
+            bar = tqdm(total=total, unit="job", desc="condor", file=sys.stderr,
+                       disable=None)  # no bar when stderr is not a terminal (logs)
         if bar is not None:
             bar.n = finished
             bar.set_postfix({k: v for k, v in counts.items() if v}, refresh=True)

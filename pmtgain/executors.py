@@ -180,7 +180,7 @@ def run_local(
         from tqdm import tqdm
 
         bar = tqdm(total=len(todo), unit="point", desc=f"analysing ({jobs} processes)",
-                   dynamic_ncols=True)
+                   dynamic_ncols=True, disable=None)  # no bar in a log file
     kw = dict(data_dir=data_dir, lists_dir=lists_dir, logs_dir=logs_dir, engine=engine,
               config=config, verbose=verbose, fetch_workers=fetch_workers)
     n_wf = 0

@@ -160,7 +160,7 @@ def render_diagnostics(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(todo), desc="diagnostic plots", unit="point")
+        bar = tqdm(total=len(todo), desc="diagnostic plots", unit="point", disable=None)
     if jobs == 1:
         results: Iterable = (_render_point(*t) for t in todo)
     else:

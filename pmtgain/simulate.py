@@ -193,7 +193,7 @@ def simulate_campaign(
     if progress:
         from tqdm import tqdm
 
-        it = tqdm(jobs, desc="simulating points", unit="point")
+        it = tqdm(jobs, desc="simulating points", unit="point", disable=None)
     lines: dict[int, list[str]] = {}
     for p, v in it:
         n_pt = n.get((p.pmt, v), n.get(None, 200)) if isinstance(n, dict) else n
