@@ -16,7 +16,8 @@ def analysis_parser() -> argparse.ArgumentParser:
         prog="analysis.py",
         description="Analyse a PMT campaign on this machine: fetch each (PMT, HV) point's "
         ".trc files, fit every pulse, and write the per-point charges and the gain curves. "
-        "All points run in parallel; a re-run resumes (finished points are skipped).",
+        "All points run in parallel; a re-run resumes (finished points are skipped unless "
+        "their cut, the engine or the analysis version changed).",
         epilog="Outputs: outputs/lists/pmt_<i>_data_list.{pkl,csv} (one row per HV point), "
         "outputs/lists/points/ (per-waveform tables), outputs/logs/pmt_<i>_<hv>V.log, "
         "outputs/gain_curves.{png,csv}. Try 'python3 analysis.py --demo' first.",
@@ -24,7 +25,8 @@ def analysis_parser() -> argparse.ArgumentParser:
     p.add_argument("--verbose", action="store_true", help="log every file in the point logs")
     p.add_argument("--data-info", default="data_info",
                    help="campaign: a data_info directory or one data_directories file "
-                   "(default: data_info, the GIN campaign)")
+                   "(default: data_info, the GIN campaign); an enf.txt beside it gives "
+                   "each PMT's excess noise factor for the gain in electrons")
     p.add_argument("--data-dir", default="data", help="local copies of remote files (data)")
     p.add_argument("--outputs", default="outputs", help="results and logs (outputs)")
     p.add_argument("--pmt", type=int, nargs="+", metavar="N", help="only these PMTs")
