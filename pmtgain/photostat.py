@@ -159,6 +159,8 @@ def gain_from_moments(mean_pC, var_pC2, ped_var_pC2, var_err_pC2, mean_err_pC, c
 def flags(mu: float, lost_fraction: float, max_lost_fraction: float = 0.01) -> str:
     """Why a point's photostatistics gain deserves caution ('' if none)."""
     out = []
+    if not np.isfinite(mu) and not np.isfinite(lost_fraction):
+        return "not measured (no pulse shape, or fewer than 3 waveforms)"
     if not np.isfinite(mu):
         out.append("no excess variance")
     elif mu < 10:

@@ -97,3 +97,10 @@ def test_edge_minima_stay_in_and_pulses_before_the_signal_are_left_out():
         m["ps_mean_pC"], m["ps_var_pC2"], m["ps_ped_var_pC2"], m["ps_var_err_pC2"],
         m["ps_mean_err_pC"], m["ps_cov_pC3"], pmt.enf)
     assert abs(g - pmt.gain(700)) < 3 * g_err
+
+
+def test_flags_say_why():
+    assert photostat.flags(40.0, 0.0) == ""
+    assert photostat.flags(float("nan"), 0.0) == "no excess variance"
+    assert photostat.flags(float("nan"), float("nan")).startswith("not measured")
+    assert photostat.flags(5.0, 0.02) == "mu=5.0<10; 2.0% clipped or pulse before signal"
