@@ -7,7 +7,8 @@ What to use when
 - :func:`local_dir` - where a point's files are kept locally: ``data/<folder>/<hv>/``.
 - :func:`load_enf` - the excess noise factor F of each PMT from ``data_info/enf.txt``
   (optional), for the gain in electrons; PMTs not listed get
-  :data:`pmtgain.photostat.DEFAULT_ENF`.
+  :data:`pmtgain.photostat.DEFAULT_ENF`. :func:`write_enf` writes that file,
+  :func:`is_enf` says whether a number can be an F.
 
 File format (the original's, one line per HV point, whitespace separated)::
 
@@ -134,6 +135,21 @@ def enf_path(path: str | os.PathLike = "data_info") -> Path:
     return (p if p.is_dir() else p.parent) / ENF_FILE
 
 
+def is_enf(f: float) -> bool:
+    """Whether ``f`` can be an excess noise factor: F = 1 + a relative variance, so at
+    least 1; above 10 it is surely a typo (typical 1.1-1.5)."""
+    return 1.0 <= f < 10.0
+
+
+def write_enf(dest: str | os.PathLike, enf: dict[int, float], source: str) -> Path:
+    """Write ``enf.txt`` in the data_info directory ``dest``; ``source`` says where the
+    values come from (written in the header line)."""
+    f = Path(dest) / ENF_FILE
+    f.write_text(f"# <pmt> <F>: excess noise factor F = 1 + (sigma_1/Q_1)^2 ({source})\n"
+                 + "".join(f"{p} {v:g}\n" for p, v in sorted(enf.items())))
+    return f
+
+
 def load_enf(path: str | os.PathLike = "data_info") -> dict[int, float]:
     """Excess noise factor per PMT from the campaign's ``enf.txt`` ({} if it has none).
 
@@ -156,7 +172,7 @@ def load_enf(path: str | os.PathLike = "data_info") -> dict[int, float]:
         except ValueError:
             raise CampaignError(f"{where}: expected an integer PMT and a number F, got "
                                 f"{fields[0]!r} {fields[1]!r}") from None
-        if not 1.0 <= enf < 10.0:
+        if not is_enf(enf):
             raise CampaignError(f"{where}: F = {enf:g} for PMT {pmt} is not an excess noise "
                                 "factor (1 <= F < 10; typical 1.1-1.5)")
         if pmt in out:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .campaign import write_enf
 from .simulate import DEMO_PMTS, simulate_campaign
 
 DEMO_HV = (700, 800, 900, 1000, 1100, 1200, 1300, 1400)
@@ -63,10 +64,9 @@ def write_data_info(campaign: Path, base_url: str, dest: Path) -> Path:
                 else url.split("/", 3)[3]
             lines.append(" ".join([base_url + rel, *rest]))
         (dest / f.name).write_text("\n".join(lines) + "\n")
+    # from the truth table: campaigns simulated before enf.txt existed have it too
     truth = pd.read_csv(campaign / "truth" / "summary.csv").groupby("pmt").enf.first()
-    (dest / "enf.txt").write_text(
-        "# <pmt> <F>: excess noise factor F = 1 + (sigma_1/Q_1)^2 (the simulated truth)\n"
-        + "".join(f"{p} {f:g}\n" for p, f in truth.items()))
+    write_enf(dest, {int(p): float(f) for p, f in truth.items()}, "the simulated truth")
     return dest
 
 

@@ -144,7 +144,9 @@ def gain_main(argv=None) -> int:
         print(f"gain_curve.py: error: --enf takes PMT:F pairs, got {' '.join(args.enf)}",
               file=sys.stderr)
         return 2
-    bad = [f"{p}:{f:g}" for p, f in enf_flags.items() if not 1.0 <= f < 10.0]
+    from .campaign import is_enf
+
+    bad = [f"{p}:{f:g}" for p, f in enf_flags.items() if not is_enf(f)]
     if bad:
         print(f"gain_curve.py: error: --enf {' '.join(bad)}: F = 1 + (sigma_1/Q_1)^2 is "
               "at least 1 (typical 1.1-1.5)", file=sys.stderr)

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .campaign import write_enf
 from .config import E_CHARGE_C, PC_PER_C, R_TERMINATION_OHM
 from .pulse import pulse
 from .trc import write_trc
@@ -214,9 +215,7 @@ def simulate_campaign(
     for pmt_id, ls in lines.items():
         (out / "data_info" / f"data_directories_pmt_{pmt_id}.txt").write_text("\n".join(ls) + "\n")
     # each PMT's excess noise factor, as a lab would have it from single-pe spectra
-    (out / "data_info" / "enf.txt").write_text(
-        "# <pmt> <F>: excess noise factor F = 1 + (sigma_1/Q_1)^2 (the simulated truth)\n"
-        + "".join(f"{p.pmt} {p.enf:g}\n" for p in pmts))
+    write_enf(out / "data_info", {p.pmt: p.enf for p in pmts}, "the simulated truth")
     with open(out / "truth" / "summary.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(TRUTH_COLUMNS)
