@@ -21,7 +21,8 @@ ENGINES = ("fast", "root", "integral")
 # Bumped whenever a point's numbers change for the same files (fit, selection, moments):
 # analysis.py redoes points saved by an older analysis instead of resuming them.
 # 2: photostatistics keeps waveforms whose minimum is at the record edge.
-ANALYSIS_VERSION = 2
+# 3: every flash counts (linear charge over all flashes, the cut in its own columns).
+ANALYSIS_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,19 @@ class FitConfig:
     # a waveform whose fit is bad gets a model-free window integral as its charge
     # (so dropping it does not bias the mean); reduced chi2 above this is "bad"
     max_chi2_ndf: float = 5.0
+    # a flash with a sample this many times the point's noise rms below the baseline in
+    # the baseline region carries a pulse there (dark count, afterpulse): it leaves the
+    # statistics, since its baseline is spoiled (prepare)
+    pre_pulse_sigma: float = 6.0
+    # fewer baseline samples before the pulse than this: use the region after it
+    min_baseline_samples: int = 20
+    # a point's own shape is "weak" when rise or fall is known to worse than this
+    # (relative); it then takes rise, fall and jitter from its PMT's shape table
+    shape_max_rel_err: float = 0.05
+    # flag a point whose record ends before this share of the pulse integral has passed
+    max_tail_missing: float = 0.005
+    # flag a point whose cut-based mean differs from the all-flash mean by this many sigma
+    cut_bias_sigma: float = 3.0
 
     def replace(self, **changes: float) -> FitConfig:
         return replace(self, **changes)

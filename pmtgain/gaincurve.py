@@ -149,10 +149,11 @@ def apply_enf(df: pd.DataFrame, enf: dict[int, float]) -> pd.DataFrame:
                                       d.ps_var_err_pC2, d.ps_mean_err_pC, d.ps_cov_pC3, f)
         df.loc[sel, "gain"], df.loc[sel, "gain_err"], df.loc[sel, "n_pe"] = g, ge, mu
         df.loc[sel, "enf"] = f
-        if "ps_lost_fraction" in df.columns:
-            lost = d.ps_lost_fraction.to_numpy(float)
-            df.loc[sel, "gain_flag"] = [flags(float(m), float(x))
-                                        for m, x in zip(mu, lost, strict=True)]
+        if "ps_clipped_fraction" in df.columns:
+            lost = d.ps_clipped_fraction.to_numpy(float)
+            df.loc[sel, "gain_flag"] = [
+                flags(float(m), float(x), float(gg), float(e))
+                for m, x, gg, e in zip(mu, lost, g, ge, strict=True)]
     return df
 
 

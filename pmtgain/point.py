@@ -13,18 +13,26 @@ What to use when
   small, large, a fallback and one of each rejection) for the diagnostic plots; a
   result's ``examples`` (see :mod:`pmtgain.plots`).
 
-Summary columns (charges in pC, negative as in the original; ``|Q|`` is plotted):
+Summary columns (charges in pC, negative as in the original; ``|Q|`` is plotted). Every
+statistic is over *every flash that counts* (readable, not clipped, no pulse in the
+baseline region: :mod:`pmtgain.prepare`), with the linear charge of :mod:`pmtgain.charge`;
+none depends on a selection on the flash's own signal:
 
-- ``mean_charge``, ``std_dev_charge`` (ddof=1): the original's two numbers;
-- ``sem_charge`` = std/sqrt(n), ``median_charge``;
-- ``std_fit_charge``: rms of the per-waveform noise errors, and
-  ``std_charge_corrected`` = sqrt(std^2 - std_fit^2): the spread of the true charges,
-  since the measured spread contains the fit noise (sigma_meas^2 = sigma_true^2 + sigma_fit^2);
-- ``n_files``, ``n_used`` (entering the mean), ``n_fallback`` (used with a window-integral
-  charge because the fit failed), ``rejected_<reason>`` per rejection reason;
-- the point's pulse shape (``tau_s_ns``, ``tau_ns``, ``jitter_ns``, ``onset_ns``, each
-  with its error ``*_err_ns`` from the mean-pulse fit), the fit
-  window, median noise and baseline, and whether onsets were free per waveform.
+- ``mean_charge``, ``std_dev_charge`` (ddof=1): the original's two numbers, now per LED
+  flash over all flashes; ``sem_charge`` = std/sqrt(n), ``median_charge``;
+- ``std_fit_charge``: the noise of each flash's charge (pedestal rms), and
+  ``std_charge_corrected`` = sqrt(std^2 - std_fit^2): the spread of the true charges;
+- ``mean_charge_cut``, ``std_dev_charge_cut``, ``n_cut``, ``cut_removed_fraction``,
+  ``cut_bias_pC`` +- ``cut_bias_err_pC``, ``cut_flag``: the original's cut, as its own
+  numbers (:func:`pmtgain.charge.cut_statistics`); no cut column, no cut;
+- ``mean_charge_fit``, ``std_dev_charge_fit``: the per-flash fit (engine), only where
+  each flash stands clear of the noise (``free_onset``), for comparison;
+- ``n_files``, ``n_used``, ``rejected_<reason>`` (clipped, pre_pulse, unreadable);
+- the shape (``tau_s_ns``, ``tau_ns``, ``jitter_ns``, ``onset_ns`` with ``*_err_ns``) and
+  where it came from (``shape_source``: ``own``, ``table`` or ``own-weak``, with
+  ``shape_note``), ``tail_missing_fraction``, the LED window, median noise and baseline;
+- photostatistics (:mod:`pmtgain.photostat`): ``ps_*`` moments, ``gain``, ``gain_err``,
+  ``n_pe``, ``gain_flag``; and ``point_flag``: everything a physicist should look at.
 """
 
 from __future__ import annotations
@@ -41,13 +49,16 @@ import pandas as pd
 
 from . import photostat as _photostat
 from . import pulse as _pulse
+from .charge import charge_statistics, cut_statistics, linear_estimator, pedestal_variance
 from .config import ANALYSIS_VERSION, DEFAULT_FIT, FitConfig
-from .pulse import USED, Status
+from .model import USED, Status, charge_pC
+from .prepare import Prepared, prepare
+from .shape import Shape, ShapeTable, is_weak, point_shape, shape_from_table
 from .trc import read_many
 
-WAVEFORM_COLUMNS = ("file", "status", "reason", "charge_pC", "charge_full_pC",
-                    "sigma_charge_pC", "a_V", "c_ns", "tau_s_ns", "tau_ns", "chi2_ndf",
-                    "amplitude_V", "baseline_V", "noise_V")
+WAVEFORM_COLUMNS = ("file", "status", "reason", "charge_pC", "sigma_charge_pC", "passed_cut",
+                    "fit_status", "fit_charge_pC", "a_V", "c_ns", "tau_s_ns", "tau_ns",
+                    "chi2_ndf", "amplitude_V", "baseline_V", "noise_V")
 
 
 @dataclass
@@ -159,35 +170,45 @@ def load_point(directory: str | os.PathLike, pmt: int, hv: int) -> PointResult |
         return None
 
 
-def pick_examples(prep: _pulse.Prepared, res: _pulse.FitResult, files: Sequence[str],
-                  ) -> dict[str, np.ndarray]:
-    """A few waveforms of a point with their fits, for the diagnostic plots.
+def pick_examples(prep: Prepared, res: _pulse.FitResult, q: np.ndarray,
+                  files: Sequence[str]) -> dict[str, np.ndarray]:
+    """A few flashes of a point with their fits, for the diagnostic plots.
 
-    Chosen deterministically: the used waveforms nearest the 10 %, 50 % and 90 % charge
-    quantiles, then the first fallback (fit failed, window integral used) and the first
-    waveform of each rejection (below cut, clipped, edge). Arrays: ``y`` (m, N) baseline-
-    subtracted volts (float32), ``t0_ns`` (m,) time of sample 0, ``name`` (file), ``status``,
-    the fit's ``a_V``, ``c_ns`` (absolute onset), ``tau_s_ns``, ``tau_ns``, ``chi2_ndf``,
-    ``charge_pC``; the point's ``dt_ns``, fit window ``k_lo``/``k_hi``, baseline end
-    ``k_base``, ``mean_pulse`` and its shape fit ``shape`` = (a, c_abs, tau_s, tau,
-    jitter) in V and ns (NaN without a shape fit). The fitted pulse of example i is
+    Chosen deterministically: the counted flashes nearest the 10 %, 50 % and 90 % charge
+    quantiles, then the first fit fallback and the first flash of each kind that does not
+    count (clipped, pre_pulse) or fails the cut. Arrays: ``y`` (m, N) baseline-subtracted
+    volts (float32), ``t0_ns`` (m,) time of sample 0, ``name`` (file), ``status``, the fit's
+    ``a_V``, ``c_ns`` (absolute onset), ``tau_s_ns``, ``tau_ns``, ``chi2_ndf``, ``charge_pC``
+    (the linear charge); the point's ``dt_ns``, window ``k_lo``/``k_hi``, baseline end
+    ``k_base``, ``mean_pulse`` and its shape ``shape`` = (a, c_abs, tau_s, tau, jitter) in V
+    and ns. The fitted pulse of example i is
     ``pulse(t0_ns[i] + k dt_ns, a_V[i], c_ns[i], tau_s_ns[i], tau_ns[i])``.
     """
-    st = res.status
-    q = res.charge_pC
-    used = np.isin(st, [int(s) for s in USED]) & np.isfinite(q)
+    st = prep.status
+    fit_st = res.status
+    counted = prep.counted & np.isfinite(q)
     idx: list[int] = []
-    u = np.nonzero(used)[0]
+    u = np.nonzero(counted)[0]
     if u.size:
         order = u[np.argsort(q[u], kind="stable")]
         for f in (0.5, 0.9, 0.1):  # charges are negative: 0.9 is the smallest |Q|
             idx.append(int(order[min(int(round(f * (order.size - 1))), order.size - 1)]))
-    for s in (Status.NOT_CONVERGED, Status.AT_BOUND, Status.BELOW_CUT, Status.CLIPPED,
-              Status.EDGE):
-        hit = np.nonzero(st == s)[0]
-        if hit.size and not (s == Status.AT_BOUND and any(st[i] == Status.NOT_CONVERGED
-                                                           for i in idx)):
+    labels = {}
+    for s in (Status.NOT_CONVERGED, Status.AT_BOUND):
+        hit = np.nonzero(counted & (fit_st == s))[0]
+        if hit.size:
             idx.append(int(hit[0]))
+            labels[int(hit[0])] = f"fit {s.label}"
+            break
+    for s in (Status.CLIPPED, Status.PRE_PULSE):
+        hit = np.nonzero(st == s)[0]
+        if hit.size:
+            idx.append(int(hit[0]))
+    if prep.passed_cut is not None:
+        hit = np.nonzero(counted & ~prep.passed_cut)[0]
+        if hit.size and int(hit[0]) not in idx:
+            idx.append(int(hit[0]))
+            labels[int(hit[0])] = "fails the cut"
     idx = list(dict.fromkeys(idx))
     sel = np.array(idx, dtype=int)
     shape = res.shape
@@ -197,8 +218,8 @@ def pick_examples(prep: _pulse.Prepared, res: _pulse.FitResult, files: Sequence[
     return dict(
         y=prep.y[sel].astype(np.float32),
         t0_ns=prep.t0_ns[sel],
-        name=np.array([Path(files[i]).name for i in idx], dtype=str),
-        status=np.array([Status(int(st[i])).label for i in idx], dtype=str),
+        name=np.array([os.path.basename(files[i]) for i in idx], dtype=str),
+        status=np.array([labels.get(i, Status(int(st[i])).label) for i in idx], dtype=str),
         a_V=res.a_V[sel], c_ns=res.c_ns[sel], tau_s_ns=res.tau_s_ns[sel],
         tau_ns=res.tau_ns[sel], chi2_ndf=res.chi2_ndf[sel], charge_pC=q[sel],
         noise_V=prep.noise_V[sel],
@@ -209,36 +230,69 @@ def pick_examples(prep: _pulse.Prepared, res: _pulse.FitResult, files: Sequence[
 
 
 def summarize(table: pd.DataFrame, **info) -> dict:
-    """Summary of a per-waveform table (see the module docstring)."""
-    used = table["status"].isin([s.label for s in USED]) & np.isfinite(table["charge_pC"])
-    q = table.loc[used, "charge_pC"].to_numpy(dtype=float)
-    n = q.size
-    mean = float(q.mean()) if n else float("nan")
-    std = float(q.std(ddof=1)) if n > 1 else float("nan")
-    sig = table.loc[used, "sigma_charge_pC"].to_numpy(dtype=float)
-    std_fit = float(np.sqrt(np.nanmean(sig**2))) if n else float("nan")
-    corr = float(np.sqrt(max(std**2 - std_fit**2, 0.0))) if n > 1 else float("nan")
-    counts = table["status"].value_counts()
+    """Summary of a per-flash table (see the module docstring). The pedestal variance
+    comes from ``info['ps_ped_var_pC2']`` (it needs the traces, not the table)."""
+    st = table["status"].astype(str)
+    q_all = pd.to_numeric(table["charge_pC"], errors="coerce").to_numpy(float)
+    counted = (st == Status.OK.label).to_numpy() & np.isfinite(q_all)
+    q = q_all[counted]
+    ped = float(info.get("ps_ped_var_pC2", float("nan")) or float("nan"))
     out = dict(info)
-    out.update(
-        n_files=int(len(table)),
-        n_used=int(n),
-        n_ok=int(counts.get(Status.OK.label, 0)),
-        n_fallback=int(counts.get(Status.NOT_CONVERGED.label, 0)
-                       + counts.get(Status.AT_BOUND.label, 0)),
-        n_not_converged=int(counts.get(Status.NOT_CONVERGED.label, 0)),
-        n_at_bound=int(counts.get(Status.AT_BOUND.label, 0)),
-        mean_charge=mean,
-        std_dev_charge=std,
-        sem_charge=std / np.sqrt(n) if n > 1 else float("nan"),
-        median_charge=float(np.median(q)) if n else float("nan"),
-        std_fit_charge=std_fit,
-        std_charge_corrected=corr,
-        mean_charge_full=float(table.loc[used, "charge_full_pC"].mean()) if n else float("nan"),
-    )
-    for s in (Status.BELOW_CUT, Status.CLIPPED, Status.EDGE, Status.UNREADABLE):
+    out.update(charge_statistics(q, ped))
+    passed = None
+    if info.get("cut_V") is not None and "passed_cut" in table.columns:
+        pc = table["passed_cut"].to_numpy()
+        passed = np.array([x is True or str(x).lower() == "true" for x in pc])[counted]
+    out.update(cut_statistics(q, passed, float(info.get("cut_bias_sigma", 3.0))))
+    fit_st = table["fit_status"].astype(str).to_numpy() if "fit_status" in table else None
+    counts = st.value_counts()
+    out["n_files"] = int(len(table))
+    if fit_st is not None:
+        fq = pd.to_numeric(table["fit_charge_pC"], errors="coerce").to_numpy(float)
+        fitted = counted & np.isin(fit_st, [s.label for s in USED]) & np.isfinite(fq)
+        out.update(
+            n_fit_ok=int((counted & (fit_st == Status.OK.label)).sum()),
+            n_fallback=int((counted & np.isin(fit_st, ["not_converged", "at_bound"])).sum()),
+            mean_charge_fit=float(fq[fitted].mean()) if fitted.any() else float("nan"),
+            std_dev_charge_fit=float(fq[fitted].std(ddof=1)) if fitted.sum() > 1
+            else float("nan"))
+    for s in (Status.CLIPPED, Status.PRE_PULSE, Status.UNREADABLE):
         out[f"rejected_{s.label}"] = int(counts.get(s.label, 0))
     return out
+
+
+def _choose_shape(prep: Prepared, pmt: int, hv: int, config: FitConfig,
+                  shapes: ShapeTable | None) -> tuple[Shape, str, str]:
+    """The point's shape, where it came from, and why (see :mod:`pmtgain.shape`)."""
+    own = point_shape(prep, config)
+    why = is_weak(own, config)
+    if not why:
+        return own, "own", ""
+    tab = shapes.interpolate(pmt, hv) if shapes is not None else None
+    if tab is not None:
+        shape = shape_from_table(prep, tab, config)
+        return shape, "table", f"own mean pulse too weak ({why}); rise, fall and jitter " \
+            f"from {len(shapes.for_pmt(pmt))} better-measured point(s) of PMT {pmt}"
+    if not np.isfinite(own.tau_ns) or not own.ok:
+        shape = shape_from_table(prep, (config.tau_s_start_ns, config.tau_start_ns,
+                                        config.jitter_start_ns), config)
+        return shape, "default", f"{why}; no shape table: the default shape was used"
+    return own, "own-weak", f"{why}; no shape table for PMT {pmt}"
+
+
+def _linear_fit_result(prep: Prepared, shape: Shape, q: np.ndarray) -> _pulse.FitResult:
+    """Fit columns where no per-flash fit is meaningful: the linear charge itself."""
+    r = _pulse.empty_result(prep.n)
+    status = np.where(prep.counted, Status.LINEAR, prep.status).astype(np.int8)
+    full = float(charge_pC(shape.tau_ns - shape.tau_s_ns))
+    c = prep.counted
+    r["charge_pC"][c] = q[c]
+    r["charge_full_pC"][c] = q[c]
+    r["a_V"][c] = q[c] / full if full else np.nan
+    r["c_ns"][c] = shape.c_ns + prep.t0_ns[c]
+    r["tau_s_ns"][:] = shape.tau_s_ns
+    r["tau_ns"][:] = shape.tau_ns
+    return _pulse.FitResult(status=status, shape=shape, **r)
 
 
 def process_point(
@@ -251,44 +305,68 @@ def process_point(
     config: FitConfig = DEFAULT_FIT,
     missing: Sequence[tuple[str, str]] = (),
     enf: float = _photostat.DEFAULT_ENF,
+    shapes: ShapeTable | None = None,
 ) -> PointResult:
-    """Read, fit and summarise the ``.trc`` files of one (PMT, HV) point.
+    """Read, measure and summarise the ``.trc`` files of one (PMT, HV) point.
 
+    The point's statistics use the linear charge of every flash that counts
+    (:mod:`pmtgain.charge`); ``engine`` (fast, root, integral) fills the per-flash fit
+    columns where a fit is meaningful. ``shapes``: the PMT's shape table, used when the
+    point's own mean pulse is too weak for its shape (:func:`pmtgain.shape.is_weak`).
     ``missing`` lists files that never arrived (``(name, reason)``, from fetching): they
     appear in the table as ``unreadable`` so that the summary accounts for every file.
     Unreadable files are reported, never raised: one bad file never loses the point.
-    Raises ``ValueError`` only when no file at all can be read.
+    Raises ``ValueError`` only when no flash at all can be measured.
     """
     files = [os.fspath(f) for f in files]
     traces = read_many(files)
     n_req = len(files)
-    rows_bad = [(Path(p).name, reason) for p, reason in traces.errors] + [
-        (Path(n).name, reason) for n, reason in missing]
+    rows_bad = [(os.path.basename(p), reason) for p, reason in traces.errors] + [
+        (os.path.basename(n), reason) for n, reason in missing]
     info = dict(pmt=int(pmt), hv=int(hv), engine=engine, cut_V=cut_V,
-                analysis_version=ANALYSIS_VERSION)
+                analysis_version=ANALYSIS_VERSION, cut_bias_sigma=config.cut_bias_sigma)
     if traces.volts.shape[0] == 0:
         reasons = "; ".join(f"{n}: {r}" for n, r in rows_bad[:3])
         raise ValueError(f"PMT {pmt} at {hv} V: none of the {n_req + len(missing)} files "
                          f"could be read ({reasons})")
-    prep = _pulse.prepare(traces.volts, traces.t0_s, traces.dt_s, cut_V, traces.clipped,
-                          config)
-    if engine == "fast":
-        res = _pulse.fit_fast(prep, config)
+    prep = prepare(traces.volts, traces.t0_s, traces.dt_s, cut_V, traces.clipped, config)
+    n_clip = int((prep.status == Status.CLIPPED).sum())
+    n_pre = int((prep.status == Status.PRE_PULSE).sum())
+    if not prep.counted.any():
+        raise ValueError(f"PMT {pmt} at {hv} V: no flash can be measured: of "
+                         f"{prep.n} readable, {n_clip} clipped at the ADC range and "
+                         f"{n_pre} with a pulse in the baseline region")
+    shape, source, note = _choose_shape(prep, pmt, hv, config, shapes)
+    shape.free_onset = bool(source == "own" and prep.snr >= config.free_onset_snr)
+    est = linear_estimator(prep, shape)
+    q = est.apply(prep.y)
+    ped = pedestal_variance(prep, est.weights, prep.counted)
+    if not shape.free_onset and engine != "integral":
+        res = _linear_fit_result(prep, shape, q)
+    elif engine == "fast":
+        res = _pulse.fit_fast(prep, config, shape)
     elif engine == "integral":
         res = _pulse.fit_integral(prep, config)
+        res.shape = shape
     elif engine == "root":
         from . import rootfit  # ROOT is imported only in processes that fit with it
 
-        res = rootfit.fit_root(prep, config)
+        res = rootfit.fit_root(prep, config, shape)
     else:
         raise ValueError(f"unknown engine {engine!r} (choose fast, root or integral)")
+    med_noise = float(np.median(prep.noise_V[prep.counted]))
+    sig = np.sqrt(max(ped, 0.0)) * prep.noise_V / med_noise if med_noise > 0 else \
+        np.full(prep.n, np.sqrt(max(ped, 0.0)))
+    fit_status = np.where(prep.counted, res.status, -1)
     table = pd.DataFrame({
         "file": [os.path.basename(p) for p in traces.ok_paths],
-        "status": [Status(s).label for s in res.status],
+        "status": [Status(s).label for s in prep.status],
         "reason": "",
-        "charge_pC": res.charge_pC,
-        "charge_full_pC": res.charge_full_pC,
-        "sigma_charge_pC": res.sigma_charge_pC,
+        "charge_pC": q,
+        "sigma_charge_pC": sig,
+        "passed_cut": prep.passed_cut if prep.passed_cut is not None else "",
+        "fit_status": ["" if s < 0 else Status(s).label for s in fit_status],
+        "fit_charge_pC": np.where(prep.counted, res.charge_full_pC, np.nan),
         "a_V": res.a_V,
         "c_ns": res.c_ns,
         "tau_s_ns": res.tau_s_ns,
@@ -304,30 +382,46 @@ def process_point(
                             "reason": [r for _, r in rows_bad]})
         table = pd.concat([table, bad], ignore_index=True)[list(WAVEFORM_COLUMNS)]
         table = table.sort_values("file", kind="stable").reset_index(drop=True)
-    shape = res.shape
     dt = prep.dt_ns
     t0 = float(np.median(prep.t0_ns))
     info.update(
-        tau_s_ns=shape.tau_s_ns if shape else float("nan"),
-        tau_ns=shape.tau_ns if shape else float("nan"),
-        jitter_ns=shape.jitter_ns if shape else float("nan"),
-        tau_s_err_ns=shape.tau_s_err_ns if shape else float("nan"),
-        tau_err_ns=shape.tau_err_ns if shape else float("nan"),
-        jitter_err_ns=shape.jitter_err_ns if shape else float("nan"),
-        onset_err_ns=shape.c_err_ns if shape else float("nan"),
-        onset_ns=(shape.c_ns + t0) if shape else prep.onset_ns + t0,
-        free_onset=bool(shape.free_onset) if shape else False,
-        snr=prep.snr,
-        window_lo_ns=t0 + prep.k_lo * dt,
-        window_hi_ns=t0 + (prep.k_hi - 1) * dt,
-        noise_V=float(np.median(prep.noise_V)),
-        baseline_V=float(np.median(prep.baseline_V)),
+        tau_s_ns=shape.tau_s_ns, tau_ns=shape.tau_ns, jitter_ns=shape.jitter_ns,
+        tau_s_err_ns=shape.tau_s_err_ns, tau_err_ns=shape.tau_err_ns,
+        jitter_err_ns=shape.jitter_err_ns, onset_err_ns=shape.c_err_ns,
+        onset_ns=shape.c_ns + t0, free_onset=bool(shape.free_onset),
+        shape_source=source, shape_note=note,
+        snr=prep.snr, mean_pulse_snr=prep.mean_snr,
+        tail_missing_fraction=est.tail_missing_fraction,
+        window_lo_ns=t0 + prep.k_lo * dt, window_hi_ns=t0 + (prep.k_hi - 1) * dt,
+        noise_V=med_noise, baseline_V=float(np.median(prep.baseline_V)),
+        ps_ped_var_pC2=ped, ps_clipped_fraction=n_clip / prep.n,
     )
-    info.update(_photostat.point_moments(prep, shape if shape and shape.ok else None))
+    summary = summarize(table, **info)
     g, g_err, mu = _photostat.gain_from_moments(
-        info["ps_mean_pC"], info["ps_var_pC2"], info["ps_ped_var_pC2"],
-        info["ps_var_err_pC2"], info["ps_mean_err_pC"], info["ps_cov_pC3"], enf)
-    info.update(enf=enf, gain=float(g), gain_err=float(g_err), n_pe=float(mu),
-                gain_flag=_photostat.flags(float(mu), info["ps_lost_fraction"]))
-    return PointResult(summary=summarize(table, **info), table=table,
-                       examples=pick_examples(prep, res, traces.ok_paths))
+        summary["ps_mean_pC"], summary["ps_var_pC2"], ped, summary["ps_var_err_pC2"],
+        summary["ps_mean_err_pC"], summary["ps_cov_pC3"], enf)
+    summary.update(enf=enf, gain=float(g), gain_err=float(g_err), n_pe=float(mu),
+                   gain_flag=_photostat.flags(float(mu), n_clip / prep.n, float(g),
+                                              float(g_err)))
+    summary["point_flag"] = point_flags(summary, config)
+    return PointResult(summary=summary, table=table,
+                       examples=pick_examples(prep, res, q, traces.ok_paths))
+
+
+def point_flags(s: dict, config: FitConfig = DEFAULT_FIT) -> str:
+    """Everything about a point a physicist should look at ('' if nothing)."""
+    out = []
+    if s.get("rejected_clipped"):
+        out.append(f"{s['rejected_clipped']} clipped flash(es) left out: mean biased low")
+    miss = s.get("tail_missing_fraction")
+    if miss is not None and np.isfinite(miss) and miss > config.max_tail_missing:
+        out.append(f"record ends before the tail: {100 * miss:.1f}% of the charge "
+                   "extrapolated")
+    if s.get("cut_flag"):
+        out.append(s["cut_flag"])
+    if s.get("shape_source") in ("own-weak", "default"):
+        out.append(f"pulse shape: {s.get('shape_note')}")
+    snr = s.get("mean_pulse_snr")
+    if snr is not None and np.isfinite(snr) and snr < 5:
+        out.append(f"no LED pulse visible in the mean of all flashes ({snr:.1f} sigma)")
+    return "; ".join(out)

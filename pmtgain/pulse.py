@@ -1,360 +1,51 @@
-"""The PMT pulse model, its fits, and the charge of a pulse.
+"""The per-flash fit engines: each flash's charge from a fit of the pulse model.
 
 What to use when
 ----------------
-- :func:`pulse` / :func:`pulse_integral` - evaluate the model or its integral (vectorised).
-- :func:`fit_mean_pulse` - the 4-parameter fit (a, c, tau_s, tau) of one trace; used on the
-  mean pulse of a point to fix the point's pulse shape.
-- :func:`fit_fast` - the default engine: all waveforms of a point at once, amplitude in
+- :func:`fit_fast` - the default engine: all flashes of a point at once, amplitude in
   closed form and onset by template scan + Gauss-Newton, shape fixed per point.
 - :func:`fit_integral` - model-free, baseline-subtracted window integral (a cross-check,
-  and the fallback charge of a waveform whose fit fails).
+  and the fallback charge of a flash whose fit fails).
 - :mod:`pmtgain.rootfit` - the same problems solved with ROOT's TF1 and Minuit2.
-- :func:`prepare` - baseline, noise, cut and fit window of a point; every engine starts here.
 
-The model (Hamamatsu, "Photomultiplier Tubes: Basics and Applications", 4th ed. 2017,
-sec. 4.3.1; the two-exponential anode pulse used by the original SC_exam analysis)::
+The point's mean charge does *not* come from these fits: it is the linear estimator of
+:mod:`pmtgain.charge`, applied to every flash, whose mean is unbiased at any signal to
+noise. A non-linear fit is meaningful only where each flash stands clear of the noise
+(``free_onset_snr``); there it fills the per-flash table's ``fit_*`` columns and the fitted
+spread. Below, choosing the best of many onsets per flash fits the noise and biases the
+amplitude up (fit-notes), and the engines fall back to the fixed-onset template, which is
+the linear estimator itself.
 
-    f(t) = b                                              t <  c
-    f(t) = b + a * (exp(-(t-c)/tau) - exp(-(t-c)/tau_s))  t >= c
+Why the shape is fixed per point: rise and fall are properties of the PMT and its
+electronics; fitting them per flash at low signal lets them run into each other and
+``a*(tau - tau_s)`` explode. With the shape fixed, the amplitude is linear (variable
+projection: Golub & Pereyra, SIAM J. Numer. Anal. 10 (1973) 413), and the onset is found by
+scanning shifted templates (matched filter) and refined by Gauss-Newton.
 
-with ``a < 0`` (negative pulses), rise ``tau_s`` and fall ``tau``. The charge into the
-R = 50 ohm termination is ``Q = (1/R) * integral (f - b) dt`` (Ohm's law); over the fit
-range ``[t_lo, t_hi]`` it is ``a/R * [G(t_hi - c) - G(max(t_lo, c) - c)]`` with
-``G(x) = tau_s*exp(-x/tau_s) - tau*exp(-x/tau)``, and over all times ``a*(tau - tau_s)/R``.
-
-Sign convention: charges are negative (electrons leave the anode), as in the original;
-plots show ``|Q|``.
-
-Why the fast engine fixes the shape per point: the rise and fall times are properties of
-the PMT and its electronics, constant within a point; fitting them per waveform at low
-signal lets them run into each other and ``a*(tau - tau_s)`` explode (see
-``docs/design.md`` and ``fit-notes``). With the shape fixed, the amplitude is linear
-(variable projection: Golub & Pereyra, SIAM J. Numer. Anal. 10 (1973) 413), and the
-remaining onset is found by scanning shifted templates (matched filter) and refined by
-Gauss-Newton. At low signal the onset is fixed at the point's onset: choosing the best of
-many onsets per waveform fits the noise and biases the amplitude up.
+For the model, its integrals and :class:`Status` see :mod:`pmtgain.model`; for the
+preparation :mod:`pmtgain.prepare`; for the point's shape :mod:`pmtgain.shape` (all
+re-exported here).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from enum import IntEnum
+from dataclasses import dataclass
 
 import numpy as np
 
-from .config import DEFAULT_FIT, PC_PER_C, R_TERMINATION_OHM, FitConfig
-
-NS = 1e-9
-
-
-class Status(IntEnum):
-    """Per-waveform outcome. ``USED`` statuses enter the point's summary."""
-
-    OK = 0
-    NOT_CONVERGED = 1  # fit did not converge: charge = window integral (fallback)
-    AT_BOUND = 2  # a parameter ended at its bound: charge = window integral (fallback)
-    BELOW_CUT = 3  # no pulse below the cut
-    CLIPPED = 4  # a sample at the ADC's limit: the pulse is saturated
-    EDGE = 5  # the pulse is cut by the record edge
-    UNREADABLE = 6  # the file could not be read or fetched
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
-
-
-USED = (Status.OK, Status.NOT_CONVERGED, Status.AT_BOUND)
-
-
-def pulse(t, a, c, tau_s, tau):
-    """Baseline-free model ``a*(exp(-(t-c)/tau) - exp(-(t-c)/tau_s))`` for ``t >= c``, else 0.
-
-    All arguments broadcast; times in any one unit.
-    """
-    x = np.asarray(t, dtype=float) - c
-    xp = np.maximum(x, 0.0)
-    return np.where(x >= 0, a * (np.exp(-xp / tau) - np.exp(-xp / tau_s)), 0.0)
-
-
-def _G(x, tau_s, tau):
-    return tau_s * np.exp(-x / tau_s) - tau * np.exp(-x / tau)
-
-
-def pulse_integral(t_lo, t_hi, a, c, tau_s, tau):
-    """Integral of :func:`pulse` from ``t_lo`` to ``t_hi`` (closed form, broadcasts)."""
-    lo = np.maximum(np.asarray(t_lo, float) - c, 0.0)
-    hi = np.maximum(np.asarray(t_hi, float) - c, 0.0)
-    return a * (_G(hi, tau_s, tau) - _G(lo, tau_s, tau))
-
-
-def _emg(x, tau, sigma):
-    """E[exp(-(x-d)/tau) H(x-d)] over d ~ N(0, sigma): the exponentially modified Gaussian
-    (Grushka, Anal. Chem. 44 (1972) 1733), computed in log space to avoid overflow."""
-    from scipy.special import log_ndtr
-
-    return np.exp(sigma * sigma / (2 * tau * tau) - x / tau + log_ndtr(x / sigma - sigma / tau))
-
-
-def pulse_smeared(t, a, c, tau_s, tau, sigma):
-    """:func:`pulse` averaged over a Gaussian onset jitter of rms ``sigma``: the mean pulse
-    of a point. ``sigma <= 0`` gives :func:`pulse`."""
-    if sigma <= 1e-6:
-        return pulse(t, a, c, tau_s, tau)
-    x = np.asarray(t, dtype=float) - c
-    return a * (_emg(x, tau, sigma) - _emg(x, tau_s, sigma))
-
-
-def charge_pC(integral_V_ns):
-    """Charge in pC of an integral of volts over ns into the 50 ohm termination."""
-    return np.asarray(integral_V_ns) * NS / R_TERMINATION_OHM * PC_PER_C
-
-
-# --------------------------------------------------------------------------- preparation
-@dataclass
-class Prepared:
-    """Baseline-subtracted traces of a point and what every engine needs from them."""
-
-    y: np.ndarray  # (n, N) volts - baseline
-    t0_ns: np.ndarray  # (n,) time of sample 0 of each trace
-    dt_ns: float
-    baseline_V: np.ndarray
-    noise_V: np.ndarray
-    amplitude_V: np.ndarray  # baseline-subtracted minimum (negative)
-    raw_min_V: np.ndarray
-    kmin: np.ndarray
-    status: np.ndarray  # Status per trace (OK until an engine decides otherwise)
-    k_lo: int  # fit window: samples k_lo .. k_hi-1
-    k_hi: int
-    k_base: int  # baseline: samples edge .. k_base-1
-    mean_pulse: np.ndarray  # (N,) mean of y over the traces that passed the cut
-    onset_ns: float  # the point's onset (relative to t0), from the 4 % crossing of the mean
-    snr: float  # |min mean pulse| / median noise
-    k_edge: int = 0  # the baseline is the mean of samples k_edge .. k_base-1
-
-    @property
-    def n(self) -> int:
-        return self.y.shape[0]
-
-    @property
-    def passed(self) -> np.ndarray:
-        return self.status == Status.OK
-
-
-def _crossings(y: np.ndarray, kpk: int, frac: float) -> tuple[int, int]:
-    """Last sample before the peak and first after it where ``y`` is within ``frac`` of it."""
-    thr = frac * y[kpk]
-    before = np.nonzero(y[:kpk] > thr)[0]
-    after = np.nonzero(y[kpk:] > thr)[0]
-    k_on = int(before[-1]) if before.size else 0
-    k_end = kpk + int(after[0]) if after.size else y.size - 1
-    return k_on, k_end
-
-
-def prepare(
-    volts: np.ndarray,
-    t0_s: np.ndarray,
-    dt_s: float,
-    cut_V: float | None,
-    clipped: np.ndarray | None = None,
-    config: FitConfig = DEFAULT_FIT,
-) -> Prepared:
-    """Baselines, noise, the cut and the fit window of one point (original steps 2, 3, 5).
-
-    The cut keeps a trace whose minimum (searched away from the edges) is below ``cut_V``
-    (the original's rule); without a cut, the minimum must be 5 noise rms below the
-    baseline. The baseline is the mean of the samples before the point's pulse
-    (up to ``baseline_gap_ns`` before the onset of the mean pulse) and is held fixed.
-    """
-    volts = np.asarray(volts, dtype=np.float64)
-    n, N = volts.shape
-    dt_ns = dt_s / NS
-    e = min(config.edge_samples, max(N // 10, 1))
-    inner = volts[:, e : N - e]
-    kmin = np.argmin(inner, axis=1) + e
-    raw_min = inner[np.arange(n), kmin - e]
-    # the point's peak position, from traces that pass the cut: robust against noise
-    if cut_V is not None:
-        first_pass = raw_min < cut_V
-    else:
-        first_pass = np.ones(n, bool)
-    kpk_point = int(np.median(kmin[first_pass])) if first_pass.any() else int(np.median(kmin))
-    # baseline region ends well before the mean pulse: first a provisional one from the
-    # median peak, then refined with the mean pulse's onset
-    lead = int(np.ceil((config.tau_start_ns * 1.0 + config.baseline_gap_ns) / dt_ns))
-    k_base = max(e + 2, kpk_point - lead)
-    for _ in range(2):
-        base = volts[:, e:k_base]
-        baseline = base.mean(axis=1)
-        noise = base.std(axis=1, ddof=1) if base.shape[1] > 1 else np.zeros(n)
-        y = volts - baseline[:, None]
-        amplitude = y[np.arange(n), kmin]
-        if cut_V is not None:
-            passed = raw_min < cut_V
-        else:
-            passed = amplitude < -5.0 * noise
-        status = np.where(passed, Status.OK, Status.BELOW_CUT).astype(np.int8)
-        if clipped is not None:
-            status[np.asarray(clipped, bool)] = Status.CLIPPED
-        sel = status == Status.OK
-        mean_pulse = y[sel].mean(axis=0) if sel.any() else np.zeros(N)
-        kpk = int(np.argmin(mean_pulse[e : N - e])) + e
-        k_on, k_end = _crossings(mean_pulse, kpk, config.onset_fraction)
-        new_base = max(e + 2, k_on - int(np.ceil(config.baseline_gap_ns / dt_ns)))
-        if new_base == k_base:
-            break
-        k_base = new_base
-    k_lo = max(0, k_on - int(round(config.pre_ns / dt_ns)))
-    k_hi = min(N, k_end + int(round(config.post_ns / dt_ns)) + 1)
-    med_noise = float(np.median(noise[sel])) if sel.any() else float(np.median(noise))
-    snr = float(-mean_pulse[kpk] / med_noise) if med_noise > 0 else float("inf")
-    # a pulse cut by the record's edge: its minimum is too close to the start (no
-    # baseline before it) or to the end (no time to decay to onset_fraction of its peak)
-    decay_ns = config.tau_start_ns * np.log(1.0 / config.onset_fraction)
-    edge = (kmin < e + 5) | ((N - 1 - kmin) * dt_ns < decay_ns)
-    status[(status == Status.OK) & edge] = Status.EDGE
-    return Prepared(
-        y=y,
-        t0_ns=np.asarray(t0_s, dtype=float) / NS,
-        dt_ns=dt_ns,
-        baseline_V=baseline,
-        noise_V=noise,
-        amplitude_V=amplitude,
-        raw_min_V=raw_min,
-        kmin=kmin,
-        status=status,
-        k_lo=k_lo,
-        k_hi=k_hi,
-        k_base=k_base,
-        k_edge=e,
-        mean_pulse=mean_pulse,
-        onset_ns=k_on * dt_ns,
-        snr=snr,
-    )
-
-
-# --------------------------------------------------------------------------- shape fit
-@dataclass
-class Shape:
-    """The point's pulse shape from the 4-parameter fit of its mean pulse."""
-
-    a_V: float
-    c_ns: float  # onset relative to sample 0
-    tau_s_ns: float
-    tau_ns: float
-    ok: bool
-    message: str = ""
-    jitter_ns: float = 0.0  # rms onset jitter: the mean pulse is the pulse smeared by it
-    free_onset: bool = True
-    extra: dict = field(default_factory=dict)
-    # parameter errors of the mean-pulse fit (NaN when not estimated): see fit_mean_pulse
-    c_err_ns: float = float("nan")
-    tau_s_err_ns: float = float("nan")
-    tau_err_ns: float = float("nan")
-    jitter_err_ns: float = float("nan")
-
-
-def start_values(y: np.ndarray, dt_ns: float, config: FitConfig) -> tuple[float, float]:
-    """Original start values: a = 2.5 x minimum, c = last sample above 4 % before the peak."""
-    e = min(config.edge_samples, max(y.size // 10, 1))
-    kpk = int(np.argmin(y[e : y.size - e])) + e
-    k_on, _ = _crossings(y, kpk, config.onset_fraction)
-    return config.a_start_factor * float(y[kpk]), k_on * dt_ns
-
-
-def fit_mean_pulse(
-    y: np.ndarray, t_ns: np.ndarray, k_lo: int, k_hi: int, config: FitConfig = DEFAULT_FIT,
-    c_offset_ns: float = 0.0, smeared: bool = True, traces: np.ndarray | None = None,
-) -> Shape:
-    """Least-squares fit of (a, c, tau_s, tau[, jitter]) to one baseline-subtracted trace.
-
-    With ``smeared`` (the default, for a point's mean pulse) the model is
-    :func:`pulse_smeared`: the mean of pulses whose onsets jitter is the pulse convolved
-    with the jitter distribution, and fitting it with the sharp pulse would broaden the
-    fitted rise and bias every charge computed with that shape.
-
-    Bounds and start values of the original (config). ``c`` bounds are absolute times
-    [c_min_ns, c_max_ns]; ``c_offset_ns`` converts them to the trace's relative axis.
-    Solved with scipy's trust-region reflective method (bounds enforced in every step).
-
-    Parameter errors. When ``y`` is the mean of ``traces`` (n, N), the sandwich estimator
-    ``A Cov(y) A^T`` with ``A = (J^T J)^-1 J^T`` and ``Cov(y)`` = the traces' sample
-    covariance / n (computed as the covariance of the projections ``J^T y_i``): the mean
-    pulse fluctuates coherently (onset jitter, photoelectron statistics), not only by white
-    noise, and the residuals alone underestimate the error of the onset and jitter by up
-    to 30x at high signal (measured). Without ``traces``, ``s^2 (J^T J)^-1`` with ``s^2``
-    the residual variance per degree of freedom (PDG, "Statistics", sec. 40.2.2).
-    ``tests/test_pulse.py`` checks the errors against the scatter of the fitted shape over
-    independent simulated points.
-    """
-    from scipy.optimize import least_squares
-
-    dt_ns = float(t_ns[1] - t_ns[0])
-    a0, c0 = start_values(y, dt_ns, config)
-    c0 += float(t_ns[0])
-    tt = t_ns[k_lo:k_hi]
-    yy = y[k_lo:k_hi]
-    scale = max(float(np.max(np.abs(yy))), 1e-12)
-    lo = [config.a_min_V / scale, config.c_min_ns - c_offset_ns, config.tau_min_ns,
-          config.tau_min_ns, 0.0]
-    hi = [config.a_max_V / scale, config.c_max_ns - c_offset_ns, config.tau_max_ns,
-          config.tau_max_ns, config.jitter_max_ns]
-    x0 = np.clip([a0 / scale, c0, config.tau_s_start_ns, config.tau_start_ns,
-                  config.jitter_start_ns], np.array(lo) + 1e-9, np.array(hi) - 1e-9)
-    n_par = 5 if smeared else 4
-
-    def resid(p):
-        sigma = p[4] if smeared else 0.0
-        return pulse_smeared(tt, p[0], p[1], p[2], p[3], sigma) - yy / scale
-
-    res = least_squares(resid, x0[:n_par], bounds=(lo[:n_par], hi[:n_par]), method="trf",
-                        x_scale=[1, 0.5, 0.3, 1, 0.1][:n_par])
-    a, c, ts, tf = res.x[:4]
-    sigma = float(res.x[4]) if smeared else 0.0
-    err = _errors(res, tt.size, None if traces is None else traces[:, k_lo:k_hi] / scale)
-    if ts > tf:  # the model is symmetric under (tau_s, tau, a) -> (tau, tau_s, -a)
-        ts, tf, a = tf, ts, -a
-        err[2], err[3] = err[3], err[2]
-    return Shape(a_V=a * scale, c_ns=c, tau_s_ns=ts, tau_ns=tf, ok=bool(res.success),
-                 message=str(res.message), jitter_ns=sigma, c_err_ns=err[1],
-                 tau_s_err_ns=err[2], tau_err_ns=err[3],
-                 jitter_err_ns=err[4] if smeared else float("nan"))
-
-
-def _errors(res, n: int, traces: np.ndarray | None = None) -> list[float]:
-    """Standard errors of a scipy least_squares result (see fit_mean_pulse); NaN where
-    the Jacobian is singular. Parameters at a bound get NaN too (no Gaussian error)."""
-    J = np.asarray(res.jac, float)
-    k = J.shape[1]
-    out = [float("nan")] * 5
-    if n <= k:
-        return out
-    try:
-        inv = np.linalg.inv(J.T @ J)
-    except np.linalg.LinAlgError:
-        return out
-    if traces is not None and traces.shape[0] > k + 1:
-        u = traces @ J  # J^T y_i per trace: Cov(J^T ybar) = Cov(u)/n
-        cov = inv @ (np.cov(u, rowvar=False) / traces.shape[0]) @ inv
-    else:
-        cov = inv * (float(res.fun @ res.fun) / (n - k))
-    d = np.diag(cov)
-    for i in range(k):
-        if d[i] >= 0 and not (res.active_mask[i] if hasattr(res, "active_mask") else 0):
-            out[i] = float(np.sqrt(d[i]))
-    return out
-
-
-def point_shape(p: Prepared, config: FitConfig = DEFAULT_FIT) -> Shape:
-    """Fit the point's mean pulse; decide whether onsets are free per waveform."""
-    N = p.y.shape[1]
-    t_rel = np.arange(N) * p.dt_ns
-    t0 = float(np.median(p.t0_ns)) if p.n else 0.0
-    averaged = np.isin(p.status, (Status.OK, Status.EDGE))  # the rows of the mean pulse
-    shape = fit_mean_pulse(p.mean_pulse, t_rel, p.k_lo, p.k_hi, config, c_offset_ns=t0,
-                           traces=p.y[averaged] if averaged.sum() > 6 else None)
-    shape.free_onset = bool(p.snr >= config.free_onset_snr)
-    return shape
+from .config import DEFAULT_FIT, FitConfig
+from .model import (  # noqa: F401  (re-exported)
+    NS,
+    USED,
+    Status,
+    charge_pC,
+    peak_time,
+    pulse,
+    pulse_integral,
+    pulse_smeared,
+)
+from .prepare import Prepared, prepare  # noqa: F401
+from .shape import Shape, fit_mean_pulse, point_shape, start_values  # noqa: F401
 
 
 # --------------------------------------------------------------------------- results
@@ -375,7 +66,7 @@ class FitResult:
     shape: Shape | None = None
 
 
-def _empty_result(n: int) -> dict[str, np.ndarray]:
+def empty_result(n: int) -> dict[str, np.ndarray]:
     nan = np.full(n, np.nan)
     return dict(charge_pC=nan.copy(), charge_full_pC=nan.copy(), sigma_charge_pC=nan.copy(),
                 a_V=nan.copy(), c_ns=nan.copy(), tau_s_ns=nan.copy(), tau_ns=nan.copy(),
@@ -394,7 +85,7 @@ def fit_integral(p: Prepared, config: FitConfig = DEFAULT_FIT) -> FitResult:
     point's fit window. ~2x wider per-waveform spread than a fit (it integrates the noise
     of the whole window); its noise error is ``noise * dt * sqrt(W)``.
     """
-    r = _empty_result(p.n)
+    r = empty_result(p.n)
     q = window_integral_pC(p)
     used = p.status == Status.OK
     r["charge_pC"] = np.where(used, q, np.nan)
@@ -414,7 +105,7 @@ def _scan_onsets(yw, t_w, shape: Shape, c_grid):
     return C, gg, score
 
 
-def _jitter_var_rel(t_w: np.ndarray, shape: Shape) -> float:
+def jitter_var_rel(t_w: np.ndarray, shape: Shape) -> float:
     """Relative variance of a fixed-onset amplitude caused by the onset jitter: a pulse
     shifted by d projects onto the point's template with weight rho(d); Var[rho]/E[rho]^2
     over d ~ N(0, jitter)."""
@@ -475,8 +166,8 @@ def _fit_fixed_onset(p, config, shape, todo, yw, t_w, status, r) -> FitResult:
     r["charge_full_pC"][todo] = np.where(fallback, q, charge_pC(a * (tf - ts)))
     # noise error: samples in the window, plus the fixed baseline's error (its mean over
     # n_base samples shifts every sample), plus the onset jitter the fixed onset ignores
-    n_base = max(p.k_base - min(config.edge_samples, p.y.shape[1] // 10), 1)
-    var_rel = _jitter_var_rel(t_w, shape)
+    n_base = p.n_base
+    var_rel = jitter_var_rel(t_w, shape)
     var_q = (I * noise) ** 2 * (1.0 / sgg_all + (g_sum / sgg_all) ** 2 / n_base)
     var_q = var_q + (a * I) ** 2 * var_rel
     r["sigma_charge_pC"][todo] = np.abs(charge_pC(np.sqrt(var_q)))
@@ -512,7 +203,7 @@ def fit_fast(p: Prepared, config: FitConfig = DEFAULT_FIT, shape: Shape | None =
     if shape is None:
         shape = point_shape(p, config)
     n = p.n
-    r = _empty_result(n)
+    r = empty_result(n)
     status = p.status.copy()
     todo = np.nonzero(status == Status.OK)[0]
     ts, tf = shape.tau_s_ns, shape.tau_ns
@@ -591,7 +282,7 @@ def fit_fast(p: Prepared, config: FitConfig = DEFAULT_FIT, shape: Shape | None =
     with np.errstate(invalid="ignore", divide="ignore"):
         var_a, var_c, cov_ac = scc / det, sgg / det, -sac / det
     var_q = I * I * var_a + (a * dI_dc) ** 2 * var_c + 2 * I * a * dI_dc * cov_ac
-    n_base = max(p.k_base - min(config.edge_samples, p.y.shape[1] // 10), 1)
+    n_base = p.n_base
     var_q = var_q + (I * g.sum(axis=1) / sgg) ** 2 / n_base  # the fixed baseline's error
     sigma_q = np.abs(charge_pC(np.sqrt(np.maximum(var_q, 0)) * noise))
     # statuses; a failed fit gets the window integral as its charge (no bias by dropping)
@@ -603,7 +294,7 @@ def fit_fast(p: Prepared, config: FitConfig = DEFAULT_FIT, shape: Shape | None =
     st[(chi2_ndf > config.max_chi2_ndf) & (st == Status.OK)] = Status.NOT_CONVERGED
     # a pulse that has not decayed to onset_fraction of its peak by the record's end
     t_end = (p.y.shape[1] - 1) * p.dt_ns
-    peak = abs(pulse(_peak_time(ts, tf), 1.0, 0.0, ts, tf))
+    peak = abs(pulse(peak_time(ts, tf), 1.0, 0.0, ts, tf))
     tail = np.abs(pulse(t_end, 1.0, c, ts, tf)) / peak
     st[(tail > config.onset_fraction) & (st == Status.OK)] = Status.EDGE
     fallback = (st == Status.NOT_CONVERGED) | (st == Status.AT_BOUND)
@@ -621,10 +312,3 @@ def fit_fast(p: Prepared, config: FitConfig = DEFAULT_FIT, shape: Shape | None =
     r["chi2_ndf"][todo] = chi2_ndf
     r["n_iter"][todo] = iters
     return FitResult(status=status, shape=shape, **r)
-
-
-def _peak_time(tau_s: float, tau: float) -> float:
-    """Time from onset to the pulse's extremum: ln(tau/tau_s) tau tau_s / (tau - tau_s)."""
-    if abs(tau - tau_s) < 1e-9:
-        return tau
-    return float(np.log(tau / tau_s) * tau * tau_s / (tau - tau_s))

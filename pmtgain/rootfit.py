@@ -30,9 +30,9 @@ from .pulse import (
     Prepared,
     Shape,
     Status,
-    _empty_result,
-    _jitter_var_rel,
     charge_pC,
+    empty_result,
+    jitter_var_rel,
     pulse,
     pulse_smeared,
     window_integral_pC,
@@ -117,7 +117,7 @@ def fit_root(p: Prepared, config: FitConfig = DEFAULT_FIT, shape: Shape | None =
     if shape is None:
         shape = fit_shape_root(p, config)
     n = p.n
-    r = _empty_result(n)
+    r = empty_result(n)
     status = p.status.copy()
     ts, tf, sig = shape.tau_s_ns, shape.tau_ns, shape.jitter_ns
     r["tau_s_ns"][:] = ts
@@ -128,7 +128,7 @@ def fit_root(p: Prepared, config: FitConfig = DEFAULT_FIT, shape: Shape | None =
     lo, hi = float(tw[0]), float(tw[-1])
     W = tw.size
     wq = window_integral_pC(p)
-    n_base = max(p.k_base - min(config.edge_samples, N // 10), 1)
+    n_base = p.n_base
     if shape.free_onset:
         f = ROOT.TF1("pmtgain_wf", ROOT.pmtgain.pulse, lo, hi, 4)
         f.FixParameter(2, ts)
@@ -139,7 +139,7 @@ def fit_root(p: Prepared, config: FitConfig = DEFAULT_FIT, shape: Shape | None =
         f.FixParameter(2, ts)
         f.FixParameter(3, tf)
         f.FixParameter(4, sig)
-        var_rel = _jitter_var_rel(tw, shape)
+        var_rel = jitter_var_rel(tw, shape)
         n_free = 1
     f.SetParLimits(0, config.a_min_V, config.a_max_V)
     for i in np.nonzero(status == Status.OK)[0]:

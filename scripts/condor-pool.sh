@@ -1,118 +1,179 @@
 #!/usr/bin/env bash
-# A real single-node HTCondor pool (Debian trixie's minicondor) for development and CI.
+# A real single-node HTCondor pool for development and CI, in a Debian trixie root of its
+# own: the host's packages (its python3, its glibc) are never touched.
 #
-#   scripts/condor-pool.sh install   # add trixie (pinned low), install minicondor; quick if present
-#   scripts/condor-pool.sh start     # start condor_master, wait for a slot, create the submit user
-#   scripts/condor-pool.sh jobenv    # the jobs' Python (/opt/pmtgain-jobenv); quick if present
-#   scripts/condor-pool.sh stop      # condor_off -master
-#   scripts/condor-pool.sh status    # print the slots
+#   scripts/condor-pool.sh install   # debootstrap trixie into $POOL_ROOT, minicondor and the
+#                                    # jobs' Python inside it; quick when already there
+#   scripts/condor-pool.sh start     # mount, start condor_master inside, wait for a slot
+#   scripts/condor-pool.sh stop      # condor_off -master inside, unmount
+#   scripts/condor-pool.sh status    # the pool's slots
+#   scripts/condor-pool.sh run CMD   # run a bash command line inside, as the submit user,
+#                                    # in the current directory (which must be under /tmp,
+#                                    # the project, or $PMTGAIN_POOL_BIND)
+#   scripts/condor-pool.sh remove    # stop, unmount and delete the root (~700 MB)
 #
-# Must run as root (it uses apt-get and creates a user). Root cannot submit jobs to
-# HTCondor, so jobs are submitted as the unprivileged user $PMTGAIN_CONDOR_USER (default
-# "pmtuser"): `runuser -u pmtuser -- condor_submit ...`.
+# This is how CYGNO users work: they submit from a container that holds the HTCondor
+# client. Here the "container" is a chroot at $PMTGAIN_POOL_ROOT (default
+# /var/lib/pmtgain-pool) with the host's /tmp and this project bind-mounted at the same
+# paths, so a path means the same inside and outside. Root cannot submit to HTCondor: the
+# users' commands run as the unprivileged $PMTGAIN_CONDOR_USER (default pmtuser), who
+# exists only inside the root. The jobs' Python is the root's python3 with Debian's numpy,
+# scipy, pandas, matplotlib, requests and tqdm.
+#
+# Needs root, debootstrap (installed from the host's apt sources if missing: it is the
+# only package added to the host) and the network for the first install (~25 s
+# debootstrap + ~25 s packages, ~700 MB on disk).
 set -euo pipefail
 
+POOL_ROOT=${PMTGAIN_POOL_ROOT:-/var/lib/pmtgain-pool}
 CONDOR_USER=${PMTGAIN_CONDOR_USER:-pmtuser}
-# The jobs run as $CONDOR_USER, who cannot read the project's .venv (its interpreter lives
-# under /root here). On CYGNO's pool the container image supplies Python; on this pool a
-# world-readable venv built from the system python3 plays that part. Its packages are
-# pinned to the versions in the project's .venv, so jobs compute the same numbers.
-JOBENV=${PMTGAIN_JOBENV:-/opt/pmtgain-jobenv}
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 NUM_CPUS=${PMTGAIN_CONDOR_CPUS:-8}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SUITE=trixie
+PACKAGES="minicondor python3 python3-numpy python3-scipy python3-pandas python3-matplotlib
+python3-requests python3-urllib3 python3-tqdm ca-certificates"
 
 log() { printf 'condor-pool: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
 
-# trixie and trixie-security pinned low: only what is asked for with -t trixie comes from
-# there (pinning only n=trixie let trixie-security's chromium win over bookworm's, and its
-# dependencies cannot be met on bookworm)
-pin_trixie() {
-    printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n\nPackage: *\nPin: release n=trixie-security\nPin-Priority: 100\n' \
-        > /etc/apt/preferences.d/pmtgain-trixie
+need_root() {
+    [ "$(id -u)" = 0 ] || die "must run as root (it builds a chroot and mounts into it)"
+}
+
+mirror() {  # the host's Debian mirror (deb822 or one-line sources), else deb.debian.org
+    local m=""
+    if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+        m=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' \
+            /etc/apt/sources.list.d/debian.sources)
+    fi
+    if [ -z "$m" ] && [ -f /etc/apt/sources.list ]; then
+        m=$(awk '$1 == "deb" && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list)
+    fi
+    printf '%s' "${m:-http://deb.debian.org/debian}"
+}
+
+inside() { chroot "$POOL_ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+    HOME=/root LANG=C.UTF-8 "$@"; }
+
+bind_dirs() {  # host directories visible inside at the same path
+    printf '%s\n' /tmp "$HERE"
+    local d
+    for d in ${PMTGAIN_POOL_BIND:-}; do printf '%s\n' "$d"; done
+}
+
+mount_all() {
+    local d
+    mountpoint -q "$POOL_ROOT" || mount --bind "$POOL_ROOT" "$POOL_ROOT"
+    mountpoint -q "$POOL_ROOT/proc" || mount -t proc proc "$POOL_ROOT/proc"
+    mountpoint -q "$POOL_ROOT/sys" || mount --rbind /sys "$POOL_ROOT/sys"
+    mountpoint -q "$POOL_ROOT/dev" || mount --rbind /dev "$POOL_ROOT/dev"
+    mkdir -p "$POOL_ROOT/dev/shm"
+    mountpoint -q "$POOL_ROOT/dev/shm" || mount -t tmpfs -o mode=1777 shm "$POOL_ROOT/dev/shm"
+    while read -r d; do
+        [ -d "$d" ] || continue
+        mkdir -p "$POOL_ROOT$d"
+        mountpoint -q "$POOL_ROOT$d" || mount --bind "$d" "$POOL_ROOT$d"
+    done < <(bind_dirs)
+    cp -L /etc/resolv.conf "$POOL_ROOT/etc/resolv.conf" 2>/dev/null || true
+}
+
+umount_all() {
+    [ -d "$POOL_ROOT" ] || return 0
+    # deepest first; lazy, so a shell left inside does not keep the host busy
+    awk -v r="$POOL_ROOT" '$2 == r || index($2, r "/") == 1 {print $2}' /proc/mounts \
+        | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
 }
 
 install_pool() {
-    if [ -f /etc/apt/sources.list.d/trixie.sources ]; then
-        pin_trixie
-    fi
-    if command -v condor_master >/dev/null 2>&1; then
-        log "minicondor already installed ($(condor_version | head -n1))"
+    need_root
+    if [ -x "$POOL_ROOT/usr/sbin/condor_master" ] && [ -f "$POOL_ROOT/.pmtgain-ready" ]; then
+        log "pool root $POOL_ROOT is ready ($(inside condor_version | head -n1))"
     else
-        if [ ! -f /etc/apt/sources.list.d/trixie.sources ]; then
-            log "adding the Debian trixie source, pinned at priority 100"
-            sed -e 's/^Suites:.*bookworm-security.*/Suites: trixie-security/' \
-                -e 's/^Suites:.*bookworm.*/Suites: trixie/' \
-                /etc/apt/sources.list.d/debian.sources > /etc/apt/sources.list.d/trixie.sources
+        if ! command -v debootstrap >/dev/null 2>&1; then
+            command -v apt-get >/dev/null 2>&1 || die "debootstrap is missing and there is no apt-get"
+            log "installing debootstrap on the host (the only host package this adds)"
+            apt-get update -qq >/dev/null
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+                debootstrap >/dev/null
         fi
-        pin_trixie
-        log "apt-get update"
-        apt-get update -qq >/dev/null
-        log "installing minicondor from trixie (about 50 MB)"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-            -t trixie minicondor >/dev/null 2>&1 || {
-            DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -t trixie minicondor
-        }
+        if [ ! -x "$POOL_ROOT/usr/bin/apt-get" ]; then
+            umount_all
+            rm -rf "$POOL_ROOT"
+            log "debootstrap $SUITE into $POOL_ROOT from $(mirror) (about 25 s)"
+            mkdir -p "$(dirname "$POOL_ROOT")"
+            debootstrap --variant=minbase "$SUITE" "$POOL_ROOT" "$(mirror)" \
+                > /tmp/pmtgain-debootstrap.log 2>&1 \
+                || { tail -n 20 /tmp/pmtgain-debootstrap.log >&2; rm -rf "$POOL_ROOT";
+                     die "debootstrap failed (log: /tmp/pmtgain-debootstrap.log)"; }
+        fi
+        mount_all
+        log "installing minicondor and the jobs' Python inside (about 25 s)"
+        # shellcheck disable=SC2086
+        inside sh -c "apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
+            apt-get install -y -qq --no-install-recommends $(echo $PACKAGES) >/dev/null" \
+            || die "apt-get inside $POOL_ROOT failed"
+        touch "$POOL_ROOT/.pmtgain-ready"
     fi
-    mkdir -p /etc/condor/config.d
-    cat > /etc/condor/config.d/90-pmtgain.conf <<CONF
-# pmtgain development pool: several one-core slots on a small machine
-NUM_CPUS = ${NUM_CPUS}
-CONF
-    if ! id -u "$CONDOR_USER" >/dev/null 2>&1; then
-        log "creating the submit user $CONDOR_USER"
-        useradd --create-home --shell /bin/bash "$CONDOR_USER"
+    mkdir -p "$POOL_ROOT/etc/condor/config.d"
+    printf '# pmtgain development pool: several one-core slots on a small machine\nNUM_CPUS = %s\n' \
+        "$NUM_CPUS" > "$POOL_ROOT/etc/condor/config.d/90-pmtgain.conf"
+    if ! inside id -u "$CONDOR_USER" >/dev/null 2>&1; then
+        log "creating the submit user $CONDOR_USER inside the pool root"
+        inside useradd --create-home --shell /bin/bash "$CONDOR_USER"
     fi
 }
 
 start_pool() {
-    install -d -o condor -g condor -m 0775 /run/condor /var/lock/condor
-    if ! pgrep -x condor_master >/dev/null; then
-        log "starting condor_master"
-        condor_master
+    need_root
+    [ -x "$POOL_ROOT/usr/sbin/condor_master" ] || die "no pool at $POOL_ROOT (scripts/condor-pool.sh install)"
+    mount_all
+    if pgrep -x condor_master >/dev/null && ! inside condor_status -af Name >/dev/null 2>&1; then
+        die "another condor_master runs on this machine (a host pool?): stop it first, they share ports"
+    fi
+    inside install -d -o condor -g condor -m 0775 /run/condor /var/lock/condor /var/log/condor
+    if ! inside pgrep -x condor_master >/dev/null 2>&1; then
+        log "starting condor_master in $POOL_ROOT"
+        inside condor_master
     fi
     for _ in $(seq 1 120); do
-        if [ -n "$(condor_status -af Name 2>/dev/null)" ]; then
-            log "pool ready: $(condor_status -af Name | wc -l) slot(s)"
+        if [ -n "$(inside condor_status -af Name 2>/dev/null)" ]; then
+            log "pool ready: $(inside condor_status -af Name | wc -l) slot(s)"
             return 0
         fi
         sleep 0.5
     done
-    log "the pool did not come up within 60 s"; return 1
-}
-
-build_jobenv() {
-    local pins
-    pins=$("$HERE/.venv/bin/python" -m pip freeze 2>/dev/null \
-        | grep -i -E '^(numpy|scipy|pandas|matplotlib|requests|urllib3|tqdm)==' || true)
-    [ -n "$pins" ] || pins="numpy scipy pandas matplotlib requests urllib3 tqdm"
-    if [ -x "$JOBENV/bin/python" ] && [ "$(cat "$JOBENV/pins.txt" 2>/dev/null)" = "$pins" ]; then
-        log "job environment $JOBENV is up to date"; return 0
-    fi
-    log "building the job environment $JOBENV ($(/usr/bin/python3 --version))"
-    rm -rf "$JOBENV"
-    /usr/bin/python3 -m venv --without-pip "$JOBENV"
-    # shellcheck disable=SC2086
-    "$HERE/.venv/bin/python" -m pip --python "$JOBENV/bin/python" install -q \
-        --disable-pip-version-check --only-binary=:all: $pins 2>&1 | grep -v "is ignored: it is neither" >&2 || true
-    "$JOBENV/bin/python" -c 'import numpy, scipy, pandas, matplotlib, requests, tqdm' || {
-        log "the job environment $JOBENV could not be built"; return 1; }
-    printf '%s' "$pins" > "$JOBENV/pins.txt"
-    chmod -R a+rX "$JOBENV"
+    die "the pool did not come up within 60 s (logs: $POOL_ROOT/var/log/condor)"
 }
 
 stop_pool() {
-    if pgrep -x condor_master >/dev/null; then
-        condor_off -master >/dev/null 2>&1 || true
-        for _ in $(seq 1 40); do pgrep -x condor_master >/dev/null || break; sleep 0.5; done
+    need_root
+    if [ -x "$POOL_ROOT/usr/sbin/condor_master" ] && inside pgrep -x condor_master >/dev/null 2>&1; then
+        inside condor_off -master >/dev/null 2>&1 || true
+        for _ in $(seq 1 40); do inside pgrep -x condor_master >/dev/null 2>&1 || break; sleep 0.5; done
     fi
+    umount_all
     log "stopped"
+}
+
+run_in_pool() {  # run CMD... inside, as the submit user, in the current directory
+    need_root
+    local cwd
+    cwd=$(pwd)
+    [ -d "$POOL_ROOT$cwd" ] || die "$cwd is not visible inside the pool root (put it under /tmp or set PMTGAIN_POOL_BIND)"
+    mount_all
+    chroot "$POOL_ROOT" /usr/sbin/runuser -u "$CONDOR_USER" -- /usr/bin/env -i \
+        PATH=/usr/bin:/bin HOME="/home/$CONDOR_USER" LANG=C.UTF-8 USER="$CONDOR_USER" \
+        PMTGAIN_JOB_PYTHON=/usr/bin/python3 /bin/bash -c "cd \"\$1\" && shift && eval \"\$*\"" \
+        run "$cwd" "$@"
 }
 
 case "${1:-}" in
     install) install_pool ;;
     start) start_pool ;;
-    jobenv) build_jobenv ;;
+    jobenv) log "the jobs' Python is the pool root's python3 (installed by 'install')" ;;
     stop) stop_pool ;;
-    status) condor_status ;;
-    *) echo "usage: $0 install|start|jobenv|stop|status" >&2; exit 2 ;;
+    status) mount_all; inside condor_status ;;
+    run) shift; run_in_pool "$@" ;;
+    remove) stop_pool; rm -rf "$POOL_ROOT"; log "removed $POOL_ROOT" ;;
+    *) echo "usage: $0 install|start|stop|status|run CMD|remove" >&2; exit 2 ;;
 esac

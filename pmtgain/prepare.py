@@ -1,0 +1,159 @@
+"""Baselines, noise, the LED window and which flashes count: the first step of every point.
+
+What to use when
+----------------
+- :func:`prepare` - from the volts of every readable flash of a point to
+  :class:`Prepared`: baseline-subtracted traces, the point's LED window, the mean pulse of
+  every flash that counts, and the status of each flash. Every engine and the linear
+  charge estimator (:mod:`pmtgain.charge`) start here.
+
+No selection on a flash's own signal happens here: the LED window is found on the mean of
+*all* flashes (its noise falls as 1/sqrt(n), so it stands out even where single pulses do
+not), and a flash leaves the statistics only for reasons that do not depend on its LED
+charge (:class:`pmtgain.model.Status`): a sample at the ADC's limit (``clipped``), or a
+pulse in the baseline region (``pre_pulse``: a dark count or the afterpulse of an earlier
+flash, more than ``pre_pulse_sigma`` times the point's noise below the baseline, on
+samples that end well before the LED pulse begins). The original's cut (keep a flash whose
+minimum is below ``cut_V``) is evaluated (``passed_cut``) but never removes a flash here:
+see :func:`pmtgain.charge.cut_statistics`.
+
+The baseline of each flash is the mean of its samples in the baseline region: from the
+record start (after ``edge_samples``) to ``gap`` before the onset of the mean pulse, with
+``gap = max(baseline_gap_ns, 1.5 x the mean pulse's rise from 4 % to its peak)`` so that a
+flash whose onset jitters early does not leak into it. Where the pulse sits so early that
+fewer than ``min_baseline_samples`` remain, the region after the pulse is used instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import DEFAULT_FIT, FitConfig
+from .model import NS, Status
+
+
+@dataclass
+class Prepared:
+    """Baseline-subtracted traces of a point and what every engine needs from them."""
+
+    y: np.ndarray  # (n, N) volts - baseline
+    t0_ns: np.ndarray  # (n,) time of sample 0 of each trace
+    dt_ns: float
+    baseline_V: np.ndarray
+    noise_V: np.ndarray
+    amplitude_V: np.ndarray  # baseline-subtracted minimum (negative)
+    raw_min_V: np.ndarray
+    kmin: np.ndarray
+    status: np.ndarray  # Status per flash: OK, CLIPPED or PRE_PULSE
+    k_lo: int  # LED window: samples k_lo .. k_hi-1
+    k_hi: int
+    k_base: int  # baseline: samples k_edge .. k_base-1
+    mean_pulse: np.ndarray  # (N,) mean of y over every flash that counts
+    onset_ns: float  # the point's onset (relative to t0), from the 4 % crossing of the mean
+    snr: float  # |min mean pulse| / median noise: the signal of one flash
+    k_edge: int = 0  # the baseline is the mean of samples k_edge .. k_base-1
+    passed_cut: np.ndarray | None = None  # the original's cut (None: no cut column)
+    mean_snr: float = 0.0  # |min mean pulse| / its own noise: how well the mean is measured
+
+    @property
+    def n(self) -> int:
+        return self.y.shape[0]
+
+    @property
+    def counted(self) -> np.ndarray:
+        """Flashes that enter the point's statistics."""
+        return self.status == Status.OK
+
+    # the name engines used before the cut stopped removing flashes
+    passed = counted
+
+    @property
+    def n_base(self) -> int:
+        """Samples averaged into each flash's baseline."""
+        return max(self.k_base - self.k_edge, 1)
+
+
+def _crossings(y: np.ndarray, kpk: int, thr: float) -> tuple[int, int]:
+    """Last sample before the peak and first after it where ``y`` is above ``thr`` (< 0)."""
+    before = np.nonzero(y[:kpk] > thr)[0]
+    after = np.nonzero(y[kpk:] > thr)[0]
+    k_on = int(before[-1]) if before.size else 0
+    k_end = kpk + int(after[0]) if after.size else y.size - 1
+    return k_on, k_end
+
+
+def _robust_sigma(x: np.ndarray) -> float:
+    """Noise rms of a trace from the median absolute sample-to-sample difference."""
+    d = np.diff(x)
+    return float(1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2.0))
+
+
+def prepare(
+    volts: np.ndarray,
+    t0_s: np.ndarray,
+    dt_s: float,
+    cut_V: float | None,
+    clipped: np.ndarray | None = None,
+    config: FitConfig = DEFAULT_FIT,
+) -> Prepared:
+    """Baselines, noise, the LED window and the status of every flash of one point.
+
+    ``cut_V`` (the original's cut) only fills ``passed_cut``; ``clipped`` marks flashes
+    with a sample at the ADC's limit (from :func:`pmtgain.trc.read_many`).
+    """
+    volts = np.asarray(volts, dtype=np.float64)
+    n, N = volts.shape
+    dt_ns = dt_s / NS
+    e = min(config.edge_samples, max(N // 10, 1))
+    clip = np.zeros(n, bool) if clipped is None else np.asarray(clipped, bool)
+    # 1. the LED window from the mean of all flashes (its median is the mean baseline)
+    rows = ~clip if (~clip).any() else np.ones(n, bool)
+    m0 = volts[rows].mean(axis=0)
+    m0 = m0 - np.median(m0)
+    sig_m = max(_robust_sigma(m0), 1e-15)
+    kpk = int(np.argmin(m0[e : N - e])) + e
+    peak = -float(m0[kpk])
+    thr = -max(config.onset_fraction * peak, 3.0 * sig_m)
+    k_on, k_end = _crossings(m0, kpk, thr)
+    rise_ns = (kpk - k_on) * dt_ns
+    gap = int(np.ceil(max(config.baseline_gap_ns, 1.5 * rise_ns) / dt_ns))
+    # 2. baseline region: before the pulse, or after it when the pulse sits at the start
+    k_edge, k_base = e, max(e + 2, k_on - gap)
+    if k_base - e < config.min_baseline_samples:
+        after = min(N - e - 2, k_end + max(k_end - kpk, 1) * 3 + gap)
+        if (N - e) - after > k_base - e:
+            k_edge, k_base = after, N - e
+    base = volts[:, k_edge:k_base]
+    baseline = base.mean(axis=1)
+    noise = base.std(axis=1, ddof=1) if base.shape[1] > 1 else np.zeros(n)
+    y = volts - baseline[:, None]
+    # 3. which flashes count: not clipped, no pulse in the baseline region
+    status = np.full(n, Status.OK, np.int8)
+    med_noise = float(np.median(noise[~clip])) if (~clip).any() else float(np.median(noise))
+    pre = y[:, k_edge:k_base].min(axis=1) < -config.pre_pulse_sigma * med_noise
+    status[pre] = Status.PRE_PULSE
+    status[clip] = Status.CLIPPED
+    counted = status == Status.OK
+    mean_pulse = y[counted].mean(axis=0) if counted.any() else y.mean(axis=0)
+    inner = volts[:, e : N - e]
+    kmin = np.argmin(inner, axis=1) + e
+    raw_min = inner[np.arange(n), kmin - e]
+    amplitude = y[np.arange(n), kmin]
+    passed_cut = None if cut_V is None else raw_min < cut_V
+    k_lo = max(0, k_on - int(round(config.pre_ns / dt_ns)))
+    k_hi = min(N, k_end + int(round(config.post_ns / dt_ns)) + 1)
+    if k_edge > k_on:  # baseline after the pulse: the window must stop before it
+        k_hi = min(k_hi, k_edge)
+    mp_peak = -float(mean_pulse[kpk])
+    snr = mp_peak / med_noise if med_noise > 0 else float("inf")
+    n_c = max(int(counted.sum()), 1)
+    mean_snr = mp_peak / (med_noise / np.sqrt(n_c)) if med_noise > 0 else float("inf")
+    return Prepared(
+        y=y, t0_ns=np.asarray(t0_s, dtype=float) / NS, dt_ns=dt_ns, baseline_V=baseline,
+        noise_V=noise, amplitude_V=amplitude, raw_min_V=raw_min, kmin=kmin, status=status,
+        k_lo=k_lo, k_hi=k_hi, k_base=k_base, k_edge=k_edge, mean_pulse=mean_pulse,
+        onset_ns=k_on * dt_ns, snr=float(snr), passed_cut=passed_cut,
+        mean_snr=float(mean_snr),
+    )
