@@ -108,9 +108,18 @@ def main(argv=None) -> int:
             return EX_DATAERR
     point = PointSpec(pmt=args.pmt, hv=args.hv, n_files=args.n_files, dir_url=args.dir_url,
                       cut_V=cut, folder=folder_of(args.dir_url, args.hv, args.pmt))
+    shapes = None
+    if Path("shapes.csv").is_file():  # transferred when the campaign carries one
+        from pmtgain.shape import ShapeTable
+
+        try:
+            shapes = ShapeTable.load("shapes.csv")
+        except ValueError as exc:
+            print(f"analysis_condor.py: error: {exc}", file=sys.stderr)
+            return EX_DATAERR
     final = last_attempt()
     out = run_point(point, data_dir=args.data_dir, lists_dir=".", logs_dir=".",
-                    engine=args.engine, verbose=False)
+                    engine=args.engine, verbose=False, shapes=shapes)
     log = Path(f"pmt_{args.pmt}_{args.hv}V.log")
     if log.exists():
         print(log.read_text(), end="")

@@ -179,3 +179,22 @@ def load_enf(path: str | os.PathLike = "data_info") -> dict[int, float]:
             raise CampaignError(f"{where}: PMT {pmt} is listed twice")
         out[pmt] = enf
     return out
+
+
+def load_shapes(path: str | os.PathLike = "data_info"):
+    """The campaign's pulse-shape table ``shapes.csv`` beside its data_directories files
+    (a :class:`pmtgain.shape.ShapeTable`), or None when it has none. ``analysis.py`` writes
+    one to ``outputs/lists/shapes.csv``; copied into ``data_info/`` it gives HTCondor jobs
+    of weak points the shape of their PMT's better-measured points."""
+    from .shape import ShapeTable
+
+    p = Path(path)
+    f = (p if p.is_dir() else p.parent) / "shapes.csv"
+    if not f.is_file():
+        return None
+    try:
+        return ShapeTable.load(f)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CampaignError(f"{f}: cannot be read ({exc})") from None
+    except ValueError as exc:
+        raise CampaignError(str(exc)) from None

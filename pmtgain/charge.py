@@ -139,11 +139,14 @@ def charge_statistics(q: np.ndarray, ped_var: float) -> dict:
     return out
 
 
-def cut_statistics(q: np.ndarray, passed: np.ndarray | None, sigma_flag: float = 3.0) -> dict:
+def cut_statistics(q: np.ndarray, passed: np.ndarray | None, sigma_flag: float = 3.0,
+                   min_rel: float = 1e-3) -> dict:
     """The original's cut as its own numbers: mean and spread of the flashes that pass it,
     the share it removed, and its bias against the all-flash mean with the error of that
     difference: ``mean_cut - mean_all = (1 - f)(mean_pass - mean_fail)``, ``f`` the share
-    passing (the two subsets are independent)."""
+    passing (the two subsets are independent). ``cut_flag`` says so when the bias exceeds
+    ``sigma_flag`` errors and ``min_rel`` (0.1 %) of the mean: a cut that removes one flash
+    of thousands is "significant" but moves nothing."""
     nan = float("nan")
     out = dict(mean_charge_cut=nan, std_dev_charge_cut=nan, n_cut=0,
                cut_removed_fraction=nan, cut_bias_pC=nan, cut_bias_err_pC=nan,
@@ -164,12 +167,28 @@ def cut_statistics(q: np.ndarray, passed: np.ndarray | None, sigma_flag: float =
         out["cut_flag"] = "the cut removes every flash"
         return out
     diff = (1 - f) * (qp.mean() - qf.mean())
-    vp = qp.var(ddof=1) / qp.size if qp.size > 1 else 0.0
-    vf = qf.var(ddof=1) / qf.size if qf.size > 1 else 0.0
+    v_all = q.var(ddof=1) if q.size > 1 else 0.0
+    vp = (qp.var(ddof=1) if qp.size > 1 else v_all) / qp.size
+    vf = (qf.var(ddof=1) if qf.size > 1 else v_all) / qf.size
     err = (1 - f) * float(np.sqrt(vp + vf))
     out.update(cut_bias_pC=float(diff), cut_bias_err_pC=err)
-    if err > 0 and abs(diff) > sigma_flag * err or err == 0 and diff != 0:
+    rel = abs(diff) / abs(q.mean()) if q.mean() != 0 else float("inf")
+    if abs(diff) > sigma_flag * err and rel > min_rel:
+        # in |Q|: charges are negative, so a more negative mean is a larger charge
+        pct = 100 * (abs(qp.mean()) - abs(q.mean())) / abs(q.mean())
         out["cut_flag"] = (f"the cut removes {100 * (1 - f):.1f}% of the flashes and "
-                           f"biases the mean by {100 * diff / abs(q.mean()):+.1f}% "
-                           f"({abs(diff) / err if err else float('inf'):.1f} sigma)")
+                           f"biases |Q| by {pct:+.1f}% "
+                           f"({abs(diff) / err if err else float('inf'):.0f} sigma)")
     return out
+
+
+def measure(p: Prepared, shape: Shape) -> tuple[np.ndarray, dict]:
+    """Every flash's linear charge and the statistics over those that count, in one call
+    (what :func:`pmtgain.point.process_point` does, without files)."""
+    est = linear_estimator(p, shape)
+    q = est.apply(p.y)
+    ped = pedestal_variance(p, est.weights, p.counted)
+    stats = charge_statistics(q[p.counted], ped)
+    stats.update(tail_missing_fraction=est.tail_missing_fraction,
+                 ps_clipped_fraction=float((p.status == 4).mean()))
+    return q, stats

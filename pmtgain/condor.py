@@ -116,6 +116,9 @@ def submit_description(pmt: int, points: list[PointSpec], *, project: Path,
     project, outputs = project.resolve(), outputs.resolve()
     info_rel = info_file.resolve()
     inputs = [project / "analysis_condor.py", project / "pmtgain", info_rel]
+    shapes = info_rel.parent / "shapes.csv"
+    if shapes.is_file():  # the shape of better-measured points, for weak ones (shape.py)
+        inputs.append(shapes)
     key = f"pmt_{pmt}_$(hv)"
     attrs = list(opts.extra_attrs)
     lines = [

@@ -34,6 +34,7 @@ from .campaign import local_dir  # noqa: E402
 from .config import ANALYSIS_VERSION, DEFAULT_FIT, FitConfig, PointSpec  # noqa: E402
 from .fetch import fetch_point, is_transient  # noqa: E402
 from .point import load_point, process_point  # noqa: E402
+from .shape import ShapeTable  # noqa: E402
 
 ORIGINAL_COLUMNS = ["mean_charge", "std_dev_charge", "hv"]
 
@@ -72,6 +73,7 @@ def run_point(
     config: FitConfig = DEFAULT_FIT,
     verbose: bool = False,
     fetch_workers: int = 32,
+    shapes: ShapeTable | None = None,
 ) -> PointOutcome:
     """Fetch, process and save one point. Never raises: a failure is an outcome."""
     t0 = time.perf_counter()
@@ -92,7 +94,8 @@ def run_point(
                     rep.cached, rep.n_failed)
         transient = sum(1 for _, reason in rep.failed if is_transient(reason))
         res = process_point(rep.paths, pmt=point.pmt, hv=point.hv, cut_V=point.cut_V,
-                            engine=engine, config=config, missing=rep.failed)
+                            engine=engine, config=config, missing=rep.failed,
+                            shapes=shapes)
         res.summary.update(n_fetched=rep.fetched, n_cached=rep.cached,
                            n_fetch_failed=rep.n_failed, dir_url=point.dir_url)
         if verbose:
@@ -105,11 +108,15 @@ def run_point(
         res.save(Path(lists_dir) / "points")
         s = res.summary
         logger.info("done: %d of %d waveforms used, mean charge %.5g pC, std %.4g pC "
-                    "(rejected: below cut %d, clipped %d, edge %d, unreadable %d; "
-                    "window-integral fallbacks %d)", s["n_used"], s["n_files"],
-                    s["mean_charge"], s["std_dev_charge"], s["rejected_below_cut"],
-                    s["rejected_clipped"], s["rejected_edge"], s["rejected_unreadable"],
-                    s["n_fallback"])
+                    "(left out: clipped %d, pulse in the baseline region %d, unreadable %d);"
+                    " shape: %s %s", s["n_used"], s["n_files"], s["mean_charge"],
+                    s["std_dev_charge"], s["rejected_clipped"], s["rejected_pre_pulse"],
+                    s["rejected_unreadable"], s["shape_source"], s.get("shape_note", ""))
+        if s.get("cut_V") is not None:
+            logger.info("the cut (%s V) keeps %d flashes: mean %.5g pC (%s)", s["cut_V"],
+                        s["n_cut"], s["mean_charge_cut"], s["cut_flag"] or "no bias")
+        if s.get("point_flag"):
+            logger.warning("flag: %s", s["point_flag"])
         return PointOutcome(point.pmt, point.hv, True, summary=s,
                             seconds=time.perf_counter() - t0, transient=transient)
     except Exception as exc:  # one point failing never stops the others
@@ -155,8 +162,54 @@ def run_local(
     force: bool = False,
     progress: bool = True,
     fetch_workers: int = 32,
+    shapes: ShapeTable | None = None,
 ) -> list[PointOutcome]:
-    """Run every point in a process pool; skip points already done unless ``force``."""
+    """Run every point in a process pool; skip points already done unless ``force``.
+
+    Two passes: a point whose own mean pulse is too weak for its shape (``shape_source``
+    ``own-weak`` or ``default``) is redone with the shape table of its PMT's well-measured
+    points (merged over ``shapes``, the campaign's ``data_info/shapes.csv``), which is
+    also written to ``outputs/lists/shapes.csv`` for HTCondor jobs."""
+    outcomes = _run_pass(points, data_dir=data_dir, outputs=outputs, engine=engine,
+                         config=config, jobs=jobs, verbose=verbose, force=force,
+                         progress=progress, fetch_workers=fetch_workers, shapes=shapes)
+    good = [o.summary for o in outcomes if o.ok and o.summary]
+    table = ShapeTable.from_summaries(good, source="this campaign's well-measured points")
+    if shapes is not None:
+        for pmt, rows in shapes.rows.items():
+            table.rows.setdefault(pmt, list(rows))
+    if table.rows:
+        (Path(outputs) / "lists").mkdir(parents=True, exist_ok=True)
+        table.save(Path(outputs) / "lists" / "shapes.csv")
+    weak = {(o.pmt, o.hv) for o in outcomes if o.ok and o.summary
+            and o.summary.get("shape_source") in ("own-weak", "default")
+            and table.for_pmt(o.pmt)}
+    if not weak:
+        return outcomes
+    print(f"redoing {len(weak)} point(s) whose own mean pulse is too weak for a shape, with "
+          "the shape of their PMT's better-measured points")
+    again = _run_pass([p for p in points if (p.pmt, p.hv) in weak], data_dir=data_dir,
+                      outputs=outputs, engine=engine, config=config, jobs=jobs,
+                      verbose=verbose, force=True, progress=progress,
+                      fetch_workers=fetch_workers, shapes=table)
+    redone = {(o.pmt, o.hv): o for o in again}
+    return [redone.get((o.pmt, o.hv), o) for o in outcomes]
+
+
+def _run_pass(
+    points: list[PointSpec],
+    *,
+    data_dir,
+    outputs,
+    engine: str,
+    config: FitConfig,
+    jobs: int | None,
+    verbose: bool,
+    force: bool,
+    progress: bool,
+    fetch_workers: int,
+    shapes: ShapeTable | None,
+) -> list[PointOutcome]:
     outputs = Path(outputs)
     lists_dir, logs_dir = outputs / "lists", outputs / "logs"
     outcomes: list[PointOutcome] = []
@@ -182,7 +235,7 @@ def run_local(
         bar = tqdm(total=len(todo), unit="point", desc=f"analysing ({jobs} processes)",
                    dynamic_ncols=True, disable=None)  # no bar in a log file
     kw = dict(data_dir=data_dir, lists_dir=lists_dir, logs_dir=logs_dir, engine=engine,
-              config=config, verbose=verbose, fetch_workers=fetch_workers)
+              config=config, verbose=verbose, fetch_workers=fetch_workers, shapes=shapes)
     n_wf = 0
     if jobs == 1 or len(todo) <= 1:
         results = (run_point(p, **kw) for p in todo)

@@ -26,11 +26,16 @@ from typing import IO
 import numpy as np
 import pandas as pd
 
-from .pulse import USED, Status, pulse, pulse_smeared
+from .pulse import Status, pulse, pulse_smeared
 
 OUTCOME_COLOURS = {"ok": "#2b8a3e", "not_converged": "#e8a317", "at_bound": "#d9480f",
                    "below_cut": "#868e96", "clipped": "#c2255c", "edge": "#5f3dc4",
-                   "unreadable": "#212529"}
+                   "unreadable": "#212529", "pre_pulse": "#1c7ed6", "linear": "#2b8a3e",
+                   "fails_cut": "#868e96"}
+#: the outcomes of a flash, as the outcome panel shows them
+OUTCOMES = {"ok": "counted", "fails_cut": "counted, fails the cut", "clipped":
+            "left out: clipped", "pre_pulse": "left out: pulse in the baseline region",
+            "unreadable": "left out: unreadable / not fetched"}
 _CYCLE = ("#1c7ed6", "#2b8a3e", "#e67700", "#ae3ec9", "#c92a2a", "#0b7285", "#5c940d",
           "#495057")
 
@@ -125,22 +130,34 @@ def point_diagnostics(summary: Mapping, table: pd.DataFrame, examples: Mapping |
     plt.close(fig)
 
 
+def _passed_cut(table: pd.DataFrame) -> np.ndarray | None:
+    if "passed_cut" not in table.columns:
+        return None
+    v = table["passed_cut"].astype(str).str.lower().to_numpy()
+    if not np.isin(v, ["true", "false"]).any():
+        return None
+    return v == "true"
+
+
 def _charge_histogram(ax, summary: Mapping, table: pd.DataFrame) -> None:
     st = table["status"].astype(str)
     q = pd.to_numeric(table.get("charge_pC"), errors="coerce").to_numpy(float)
-    used = st.isin([s.label for s in USED]).to_numpy() & np.isfinite(q)
+    used = (st == Status.OK.label).to_numpy() & np.isfinite(q)
     qa = -q  # |Q| of negative pulses; the sign convention is kept in the tables
-    ok = used & (st == Status.OK.label).to_numpy()
-    fb = used & ~ok
     if used.sum() < 2:
-        ax.text(0.5, 0.5, "fewer than 2 used waveforms", ha="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, "fewer than 2 counted flashes", ha="center", transform=ax.transAxes)
         ax.set_title("charge")
         return
     bins = np.histogram_bin_edges(qa[used], bins=min(60, max(10, int(used.sum() ** 0.5))))
-    ax.hist([qa[ok], qa[fb]], bins=bins, stacked=True, histtype="stepfilled",
-            color=[OUTCOME_COLOURS["ok"],
-            OUTCOME_COLOURS["not_converged"]],
-            label=[f"fitted ({ok.sum()})", f"fallback: window integral ({fb.sum()})"])
+    passed = _passed_cut(table)
+    if passed is not None:
+        ok, fail = used & passed, used & ~passed
+        ax.hist([qa[ok], qa[fail]], bins=bins, stacked=True, histtype="stepfilled",
+                color=[OUTCOME_COLOURS["ok"], OUTCOME_COLOURS["fails_cut"]],
+                label=[f"pass the cut ({ok.sum()})", f"fail the cut ({fail.sum()})"])
+    else:
+        ax.hist(qa[used], bins=bins, histtype="stepfilled", color=OUTCOME_COLOURS["ok"],
+                label=f"every counted flash ({used.sum()})")
     m = -float(summary.get("mean_charge", np.nan))
     sd = float(summary.get("std_dev_charge", np.nan))
     if np.isfinite(m):
@@ -149,13 +166,17 @@ def _charge_histogram(ax, summary: Mapping, table: pd.DataFrame) -> None:
             for x in (m - sd, m + sd):
                 ax.axvline(x, color="k", ls="--", lw=1.2, zorder=5)
             ax.plot([], [], "k--", lw=1.2, label=f"mean ± σ, σ = {sd:.3g} pC")
+    mc = -float(summary.get("mean_charge_cut", np.nan) or np.nan)
+    if passed is not None and np.isfinite(mc):
+        ax.axvline(mc, color=OUTCOME_COLOURS["fails_cut"], lw=1.8, ls=":", zorder=5,
+                   label=f"mean with the cut {mc:.4g} pC")
     g = summary.get("gain")
     if g is not None and np.isfinite(g):
         ax.plot([], [], " ", label=f"G = {g:.3g} ± {summary.get('gain_err', np.nan):.2g}, "
                 f"μ = {summary.get('n_pe', np.nan):.3g} pe")
     ax.set_xlabel("|charge| [pC]")
-    ax.set_ylabel("waveforms")
-    ax.set_title("charge of the used waveforms")
+    ax.set_ylabel("flashes")
+    ax.set_title("charge of every counted flash (linear estimator)")
     ax.set_ylim(0, ax.get_ylim()[1] * 1.45)  # room for the legend
     ax.legend(fontsize=7, loc="upper left", ncol=2)
 
@@ -213,21 +234,21 @@ def _examples_panel(ax, axr, summary: Mapping, ex: Mapping | None) -> None:
 
 
 def _outcomes_panel(ax, table: pd.DataFrame) -> None:
-    counts = table["status"].astype(str).value_counts()
-    labels = [s.label for s in Status]
+    st = table["status"].astype(str).to_numpy()
+    passed = _passed_cut(table)
+    if passed is not None:
+        st = np.where((st == "ok") & ~passed, "fails_cut", st)
+    counts = pd.Series(st).value_counts()
+    labels = list(OUTCOMES)
     vals = [int(counts.get(lab, 0)) for lab in labels]
-    nice = {"ok": "used: fitted", "not_converged": "used: fallback (not converged)",
-            "at_bound": "used: fallback (at bound)", "below_cut": "rejected: below cut",
-            "clipped": "rejected: clipped", "edge": "rejected: at record edge",
-            "unreadable": "rejected: unreadable / not fetched"}
     ypos = np.arange(len(labels))[::-1]
     ax.barh(ypos, vals, color=[OUTCOME_COLOURS[lab] for lab in labels])
-    ax.set_yticks(ypos, [nice[lab] for lab in labels], fontsize=8)
+    ax.set_yticks(ypos, [OUTCOMES[lab] for lab in labels], fontsize=8)
     total = max(sum(vals), 1)
     for y_, v in zip(ypos, vals, strict=True):
         ax.text(v, y_, f" {v} ({100 * v / total:.1f} %)", va="center", fontsize=8)
     ax.set_xlim(0, max(vals) * 1.35 + 1)
-    ax.set_xlabel("waveforms")
+    ax.set_xlabel("flashes")
     ax.set_title("outcome of every file")
     reasons = table.loc[table["status"].astype(str) == "unreadable", "reason"] \
         if "reason" in table.columns else pd.Series(dtype=str)

@@ -58,12 +58,13 @@ def run_analysis(argv=None) -> int:
         return run_demo(argparse.Namespace(workdir="demo", n=None, jobs=args.jobs,
                                            engine=args.engine, force=args.force,
                                            progress=not args.no_progress))
-    from .campaign import CampaignError, load_campaign, load_enf, select
+    from .campaign import CampaignError, load_campaign, load_enf, load_shapes, select
     from .executors import run_local, write_lists
 
     try:
         points = select(load_campaign(args.data_info), args.pmt, args.hv)
         enf = load_enf(args.data_info)
+        shapes = load_shapes(args.data_info)
     except CampaignError as exc:
         print(f"analysis.py: error: {exc}", file=sys.stderr)
         return 2
@@ -78,7 +79,8 @@ def run_analysis(argv=None) -> int:
           f"{out / 'logs'}")
     outcomes = run_local(points, data_dir=args.data_dir, outputs=out, engine=args.engine,
                          jobs=args.jobs, verbose=args.verbose, force=args.force,
-                         progress=not args.no_progress, fetch_workers=args.fetch_workers)
+                         progress=not args.no_progress, fetch_workers=args.fetch_workers,
+                         shapes=shapes)
     write_lists(outcomes, out / "lists", enf)
     failed = [o for o in outcomes if not o.ok]
     skipped = sum(o.skipped for o in outcomes)

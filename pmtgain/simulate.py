@@ -20,7 +20,18 @@ The physics, per flash (Bellamy et al., NIM A 339 (1994) 468 for the photostatis
 - a baseline offset, white Gaussian noise, and the oscilloscope's ADC (8 or 16 bit,
   rounding and clipping at its range).
 
-The true charge of a waveform is its full pulse integral ``Q`` (negative, as reported).
+Knobs for what real setups produce (all on :class:`SimPMT`, defaults = the demo): sampling
+``dt_ns`` (0.1-0.4 ns) and ``n_samples`` (250-2000), where the pulse sits in the record
+(``record_onset_ns``), rise/fall per PMT, ``mu_pe`` from 1 (37 % empty flashes) to 100,
+slow baseline wander (``wander_V``: a sinusoid of random phase and a period of
+``wander_period_ns`` ± 50 % per flash), dark pulses (``dark_prob``: one single
+photoelectron at a uniformly random time in the record) and afterpulses (``afterpulse_prob``
+per photoelectron, 1 photoelectron each, ``afterpulse_delay_ns`` after the onset, uniform),
+8- or 16-bit files, the scope's range (``range_factor`` x the mean peak: below ~1.5 the
+largest pulses clip at high HV), and the cut column at ``cut_fraction`` of the mean peak.
+
+The true charge of a flash is its LED pulse's full integral ``Q`` (negative, as reported):
+dark pulses and afterpulses are not part of it.
 """
 
 from __future__ import annotations
@@ -40,7 +51,7 @@ from .trc import write_trc
 N_SAMPLES = 502
 DT_NS = 0.1
 SCOPE_NOISE_LSB = 0.5  # oscilloscope front-end noise, in ADC steps rms
-T0_NS = 27.5  # time of sample 0: the onset (~47.5 ns) sits 20 ns into the record
+T0_NS = 27.5  # time of sample 0 of the demo's records (onset 47.5 ns, 20 ns in)
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,22 @@ class SimPMT:
     baseline_V: float = 0.4e-3
     bits: int = 8
     hv_values: tuple[int, ...] = (700, 800, 900, 1000, 1100, 1200, 1300, 1400)
+    dt_ns: float = DT_NS
+    n_samples: int = N_SAMPLES
+    record_onset_ns: float = 20.0  # the mean onset, from the record's start
+    wander_V: float = 0.0
+    wander_period_ns: float = 1000.0
+    dark_prob: float = 0.0
+    afterpulse_prob: float = 0.0
+    afterpulse_delay_ns: tuple[float, float] = (10.0, 40.0)
+    range_factor: float = 3.0
+    range_V: float | None = None  # a fixed scope range (full span) instead of range_factor
+    cut_fraction: float = 0.4
+
+    @property
+    def t0_ns(self) -> float:
+        """Time of sample 0 (the onset stays at ``onset_ns``, the record moves)."""
+        return self.onset_ns - self.record_onset_ns
 
     def gain(self, hv: float) -> float:
         return self.gain_v0 * (hv / self.v0) ** self.k
@@ -77,8 +104,13 @@ class SimPMT:
         return float(pulse(x, a, 0.0, self.tau_s_ns, self.tau_ns))
 
     def cut_V(self, hv: float) -> float:
-        """A cut like the original's: 40 % of the expected mean peak, below the baseline."""
-        return round(self.baseline_V + 0.4 * self.mean_peak_V(hv), 7)
+        """A cut like the original's: ``cut_fraction`` (40 %) of the expected mean peak,
+        below the baseline."""
+        return round(self.baseline_V + self.cut_fraction * self.mean_peak_V(hv), 7)
+
+    def single_pe_peak_V(self, hv: float) -> float:
+        """Peak (negative) of a one-photoelectron pulse."""
+        return self.mean_peak_V(hv) / self.mu_pe
 
 
 # Four PMTs like GIN's (peaks from the original's cuts): 1 and 3 high gain, 2 and 4 low
@@ -106,7 +138,7 @@ def scope_range(pmt: SimPMT, hv: float) -> tuple[float, float]:
     """(vertical_gain, vertical_offset) of an oscilloscope set up for this point: a range
     of about 3x the mean peak (at least 40 noise rms), 75 % of it below zero."""
     levels = 2 ** pmt.bits
-    span = max(3.0 * abs(pmt.mean_peak_V(hv)), 40.0 * pmt.noise_V)
+    span = pmt.range_V or max(pmt.range_factor * abs(pmt.mean_peak_V(hv)), 40.0 * pmt.noise_V)
     gain = span / levels
     # raw codes run from -levels/2 to levels/2-1; shift so that 75 % lie below zero
     offset = 0.25 * span  # volts = gain*raw - offset spans [-0.75, +0.25] x span
@@ -116,26 +148,44 @@ def scope_range(pmt: SimPMT, hv: float) -> tuple[float, float]:
 
 def simulate_point(pmt: SimPMT, hv: int, n: int, seed: int = 1):
     """Simulate ``n`` flashes. Returns ``(volts, truth)`` where ``volts`` is (n, N) after
-    the ADC (quantised and clipped) and ``truth`` a dict of per-waveform arrays:
-    ``n_pe``, ``q_true_pC``, ``onset_ns``, ``a_V``."""
+    the ADC (quantised and clipped) and ``truth`` a dict of per-flash arrays: ``n_pe``,
+    ``q_true_pC`` (the LED pulse's charge), ``onset_ns``, ``a_V``, ``n_dark`` and
+    ``n_after`` (extra pulses in the record)."""
     rng = _rng(seed, pmt.pmt, hv)
     n_pe = rng.poisson(pmt.mu_pe, size=n)
     shape = n_pe / (pmt.enf - 1.0)
     x = np.where(n_pe > 0, rng.gamma(np.maximum(shape, 1e-12), pmt.enf - 1.0), 0.0)
-    q_C = -x * pmt.gain(hv) * E_CHARGE_C
-    a_V = q_C * R_TERMINATION_OHM / ((pmt.tau_ns - pmt.tau_s_ns) * 1e-9)
+    unit = pmt.gain(hv) * E_CHARGE_C * R_TERMINATION_OHM / ((pmt.tau_ns - pmt.tau_s_ns) * 1e-9)
+    a_V = -x * unit
     onset = pmt.onset_ns + pmt.jitter_ns * rng.standard_normal(n)
-    t = T0_NS + np.arange(N_SAMPLES) * DT_NS
+    N = pmt.n_samples
+    t = pmt.t0_ns + np.arange(N) * pmt.dt_ns
     v = pulse(t[None, :], a_V[:, None], onset[:, None], pmt.tau_s_ns, pmt.tau_ns)
+    # dark pulses (uniform in the record) and afterpulses (after the onset): one
+    # photoelectron each, with the single-photoelectron spread
+    n_dark = (rng.random(n) < pmt.dark_prob).astype(int)
+    n_after = rng.binomial(n_pe, min(pmt.afterpulse_prob, 1.0)) if pmt.afterpulse_prob else \
+        np.zeros(n, int)
+    for i in np.nonzero(n_dark + n_after)[0]:
+        times = list(rng.uniform(t[0], t[-1], n_dark[i]))
+        times += list(onset[i] + rng.uniform(*pmt.afterpulse_delay_ns, n_after[i]))
+        amp = rng.gamma(1.0 / (pmt.enf - 1.0), pmt.enf - 1.0, len(times)) * unit
+        for tt, a in zip(times, amp, strict=True):
+            v[i] += pulse(t, -a, tt, pmt.tau_s_ns, pmt.tau_ns)
     gain, offset = scope_range(pmt, hv)
     # PMT/amplifier noise plus the oscilloscope's own front-end noise, half an ADC step
     # rms (what dithers a real 8-bit scope's quantisation)
     noise = np.hypot(pmt.noise_V, SCOPE_NOISE_LSB * gain)
-    v += pmt.baseline_V + noise * rng.standard_normal((n, N_SAMPLES))
+    v += pmt.baseline_V + noise * rng.standard_normal((n, N))
+    if pmt.wander_V:
+        period = pmt.wander_period_ns * rng.uniform(0.5, 1.5, n)
+        phase = rng.uniform(0, 2 * np.pi, n)
+        v += pmt.wander_V * np.sin(2 * np.pi * t[None, :] / period[:, None] + phase[:, None])
     lo, hi = -(2 ** (pmt.bits - 1)), 2 ** (pmt.bits - 1) - 1
     raw = np.clip(np.rint((v + offset) / gain), lo, hi)
     volts = gain * raw - offset
-    truth = dict(n_pe=n_pe, q_true_pC=q_C * PC_PER_C, onset_ns=onset, a_V=a_V)
+    truth = dict(n_pe=n_pe, q_true_pC=-x * pmt.gain(hv) * E_CHARGE_C * PC_PER_C,
+                 onset_ns=onset, a_V=a_V, n_dark=n_dark, n_after=n_after)
     return volts, truth
 
 
@@ -151,7 +201,7 @@ def write_point(directory: str | os.PathLike, pmt: SimPMT, hv: int, n: int, seed
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     for i in range(n):
-        write_trc(d / file_name(i), volts[i], dt_s=DT_NS * 1e-9, t0_s=T0_NS * 1e-9,
+        write_trc(d / file_name(i), volts[i], dt_s=pmt.dt_ns * 1e-9, t0_s=pmt.t0_ns * 1e-9,
                   bits=pmt.bits, little_endian=little_endian, vertical_gain=gain,
                   vertical_offset=offset)
     return truth
@@ -221,3 +271,39 @@ def simulate_campaign(
         w.writerow(TRUTH_COLUMNS)
         w.writerows(rows)
     return out
+
+
+def _with(pmts, **kw):
+    return tuple(replace(p, **{k: (v[i] if isinstance(v, list) else v) for k, v in kw.items()})
+                 for i, p in enumerate(pmts))
+
+
+#: Campaigns that real setups produce, beyond the demo's defaults: name -> (PMTs, cut?).
+#: Each is checked against its truth by ``tests/test_regimes.py`` and ``bench/regimes.py``.
+REGIMES: dict[str, tuple[tuple[SimPMT, ...], bool]] = {
+    # pulses 2-6x the noise rms at 700-800 V, no cut column
+    "low-signal": (_with(DEMO_PMTS, noise_V=[1.6e-3, 2.4e-3, 1.6e-3, 2.4e-3]), False),
+    # a physicist's cut at ~80 % of the mean peak ("dropping noise")
+    "cut-80": (_with(DEMO_PMTS, cut_fraction=0.8), True),
+    # 3 photoelectrons per flash (5 % empty), one PMT at 1
+    # (the scope's range set for the largest flashes, as one would)
+    "low-light": (_with(DEMO_PMTS, mu_pe=[3.0, 3.0, 1.0, 3.0],
+                        gain_v0=[4e6, 2e6, 6e6, 2e6], range_factor=[8.0, 8.0, 14.0, 8.0]),
+                  True),
+    # slower pulse shapes per PMT, 1002 samples
+    "slow-pulses": (_with(DEMO_PMTS, tau_s_ns=[0.7, 1.2, 1.8, 2.0],
+                          tau_ns=[2.5, 5.0, 8.0, 10.0], n_samples=1002,
+                          record_onset_ns=[20.0, 20.0, 25.0, 15.0]), False),
+    # slow baseline wander, dark pulses and afterpulses at random times
+    "wander-dark": (_with(DEMO_PMTS, wander_V=0.5e-3, dark_prob=0.05,
+                          afterpulse_prob=0.002), True),
+    # 16-bit files, other sampling and record lengths, the pulse anywhere in the record
+    "sampling": (_with(DEMO_PMTS, bits=[16, 8, 16, 8], dt_ns=[0.2, 0.4, 0.1, 0.2],
+                       n_samples=[250, 250, 2000, 1000],
+                       record_onset_ns=[8.0, 70.0, 150.0, 3.0]), False),
+    # one scope range (0.4 V span) for every HV: the largest pulses clip at high HV
+    "clipping": (_with(DEMO_PMTS, range_V=0.4), True),
+    # pulses from ~1 to ~500 times the noise
+    "dynamic-range": (_with(DEMO_PMTS, noise_V=[0.2e-3, 4.0e-3, 0.25e-3, 3.0e-3],
+                            bits=16), False),
+}

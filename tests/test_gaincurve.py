@@ -58,23 +58,25 @@ def _row(mean, excess, ped, n=500, lost=0.0, pmt=1):
     var = excess + ped
     return dict(pmt=pmt, hv=1000, ps_mean_pC=mean, ps_var_pC2=var, ps_ped_var_pC2=ped,
                 ps_var_err_pC2=var * np.sqrt(2 / n), ps_mean_err_pC=np.sqrt(var / n),
-                ps_cov_pC3=0.0, ps_lost_fraction=lost, enf=1.2, gain=np.nan,
+                ps_cov_pC3=0.0, ps_clipped_fraction=lost, enf=1.2, gain=np.nan,
                 gain_err=np.nan, n_pe=np.nan, gain_flag="")
 
 
 def test_apply_enf_rescales_gain_and_recomputes_flags():
-    # mu = <Q>^2 F / excess: 11 photoelectrons at F = 1.2
-    mean = -11 * 1e6 * E_PC
-    excess = mean**2 * 1.2 / 11
+    # mu = <Q>^2 F / excess: 0.55 photoelectrons at F = 1.2 (flagged below 0.5)
+    mean = -0.55 * 1e6 * E_PC
+    excess = mean**2 * 1.2 / 0.55
     df = pd.DataFrame([_row(mean, excess, 0.1 * excess), _row(mean, excess, 0.1 * excess,
                                                                pmt=2)])
     a = apply_enf(df, {1: 1.2, 2: 1.2})
-    assert a.n_pe.tolist() == pytest.approx([11, 11]) and (a.gain_flag == "").all()
+    assert a.n_pe.tolist() == pytest.approx([0.55, 0.55]) and (a.gain_flag == "").all()
     assert a.gain[0] == pytest.approx(1e6, rel=1e-9)
     b = apply_enf(df, {1: 1.0})  # PMT 2 not named: untouched
     assert b.gain[0] == pytest.approx(1.2e6, rel=1e-9) and b.enf[0] == 1.0
-    assert b.n_pe[0] == pytest.approx(11 / 1.2)
-    assert b.gain_flag[0] == "mu=9.2<10" and np.isnan(b.gain[1])
+    assert b.n_pe[0] == pytest.approx(0.55 / 1.2)
+    assert b.gain_flag[0] == "mu=0.46<0.5" and np.isnan(b.gain[1])
+    c = apply_enf(pd.DataFrame([_row(mean, excess, 0.1 * excess, lost=0.02)]), {1: 1.2})
+    assert c.gain_flag[0] == "2.0% clipped (largest charges missing)"
     g, ge, _ = gain_from_moments(*(df.loc[0, c] for c in ("ps_mean_pC", "ps_var_pC2",
                                  "ps_ped_var_pC2", "ps_var_err_pC2", "ps_mean_err_pC",
                                  "ps_cov_pC3")), 1.0)

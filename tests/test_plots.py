@@ -30,7 +30,7 @@ def test_examples_reproduce_their_waveforms(point):
     res, _ = point
     ex = res.examples
     st = list(ex["status"])
-    assert st[:3] == ["ok", "ok", "ok"] and "below_cut" in st
+    assert st[:3] == ["ok", "ok", "ok"] and "fails the cut" in st
     tab = res.table.set_index("file")
     q = -tab.loc[list(ex["name"][:3]), "charge_pC"].to_numpy()
     assert q[2] > q[0] > q[1]  # typical (median), small, large |Q|
