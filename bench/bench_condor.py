@@ -38,7 +38,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=150, help="files per point (default 150)")
     args = ap.parse_args()
     from pmtgain.demo import DEMO_HV, serve_directory, write_data_info
-    from pmtgain.devpool import USER, chown_to_user, pool_problem, project_copy
+    from pmtgain.devpool import chown_to_user, pool_problem, project_copy
 
     why = pool_problem()
     if why:
@@ -84,8 +84,9 @@ def main() -> None:
               f"{t_pool / t_local:.2f}x   (submit {t_submit:.1f} s, jobs done at "
               f"{t_run:.1f} s)")
     finally:
-        subprocess.run(["runuser", "-u", USER, "--", "condor_rm", "-all"],
-                       capture_output=True)
+        from pmtgain.devpool import as_user as run_as_user
+
+        run_as_user("condor_rm -all", Path("/tmp"))
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -192,3 +192,26 @@ def measure(p: Prepared, shape: Shape) -> tuple[np.ndarray, dict]:
     stats.update(tail_missing_fraction=est.tail_missing_fraction,
                  ps_clipped_fraction=float((p.status == 4).mean()))
     return q, stats
+
+
+def shape_error_pC(p: Prepared, shape: Shape) -> float:
+    """Error of the point's mean charge from the uncertainty of its shape (pC).
+
+    The mean charge is ``w(theta) . mean_pulse``, with ``theta`` = (onset, rise, fall,
+    jitter) fitted to that same mean pulse; its gradient (central differences) on the
+    fit's covariance (sandwich estimator, :func:`pmtgain.shape.fit_mean_pulse`) gives
+    ``grad^T Cov grad``. 0 when the covariance is unknown (a shape from the table: its
+    points are the well-measured ones)."""
+    from dataclasses import replace
+
+    if shape.cov is None or not np.all(np.isfinite(shape.cov)):
+        return 0.0
+    names = ("c_ns", "tau_s_ns", "tau_ns", "jitter_ns")[:shape.cov.shape[0]]
+    ybar = p.mean_pulse[None, :]
+    grad = np.zeros(len(names))
+    for i, name in enumerate(names):
+        h = max(1e-3 * abs(getattr(shape, name)), 1e-4)
+        lo, hi = (linear_estimator(p, replace(shape, **{name: getattr(shape, name) + s * h}))
+                  .apply(ybar)[0] for s in (-1, 1))
+        grad[i] = (hi - lo) / (2 * h)
+    return float(np.sqrt(max(grad @ shape.cov @ grad, 0.0)))

@@ -160,6 +160,8 @@ def apply_enf(df: pd.DataFrame, enf: dict[int, float]) -> pd.DataFrame:
 def _err(df: pd.DataFrame, quantity: str = "charge") -> np.ndarray:
     if quantity == "gain":
         return df["gain_err"].to_numpy(float)
+    if "mean_charge_err" in df.columns:
+        return df["mean_charge_err"].to_numpy(float)
     if "sem_charge" in df.columns:
         return df["sem_charge"].to_numpy(float)
     n = df["n_used"].to_numpy(float) if "n_used" in df.columns else np.full(len(df), 1.0)

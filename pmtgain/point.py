@@ -20,6 +20,8 @@ none depends on a selection on the flash's own signal:
 
 - ``mean_charge``, ``std_dev_charge`` (ddof=1): the original's two numbers, now per LED
   flash over all flashes; ``sem_charge`` = std/sqrt(n), ``median_charge``;
+- ``mean_charge_err``: the error of the mean, sqrt(sem^2 + shape error^2), where
+  ``mean_charge_shape_err_pC`` propagates the uncertainty of the point's pulse shape;
 - ``std_fit_charge``: the noise of each flash's charge (pedestal rms), and
   ``std_charge_corrected`` = sqrt(std^2 - std_fit^2): the spread of the true charges;
 - ``mean_charge_cut``, ``std_dev_charge_cut``, ``n_cut``, ``cut_removed_fraction``,
@@ -49,7 +51,13 @@ import pandas as pd
 
 from . import photostat as _photostat
 from . import pulse as _pulse
-from .charge import charge_statistics, cut_statistics, linear_estimator, pedestal_variance
+from .charge import (
+    charge_statistics,
+    cut_statistics,
+    linear_estimator,
+    pedestal_variance,
+    shape_error_pC,
+)
 from .config import ANALYSIS_VERSION, DEFAULT_FIT, FitConfig
 from .model import USED, Status, charge_pC
 from .prepare import Prepared, prepare
@@ -397,6 +405,9 @@ def process_point(
         ps_ped_var_pC2=ped, ps_clipped_fraction=n_clip / prep.n,
     )
     summary = summarize(table, **info)
+    shape_err = shape_error_pC(prep, shape)
+    summary.update(mean_charge_shape_err_pC=shape_err,
+                   mean_charge_err=float(np.hypot(summary["sem_charge"], shape_err)))
     g, g_err, mu = _photostat.gain_from_moments(
         summary["ps_mean_pC"], summary["ps_var_pC2"], ped, summary["ps_var_err_pC2"],
         summary["ps_mean_err_pC"], summary["ps_cov_pC3"], enf)

@@ -47,6 +47,8 @@ class Shape:
     tau_s_err_ns: float = float("nan")
     tau_err_ns: float = float("nan")
     jitter_err_ns: float = float("nan")
+    # covariance of (c, tau_s, tau[, jitter]) in ns^2 (None when not estimated)
+    cov: np.ndarray | None = None
 
 
 def start_values(y: np.ndarray, dt_ns: float, config: FitConfig) -> tuple[float, float]:
@@ -106,19 +108,28 @@ def fit_mean_pulse(
                         x_scale=[1, 0.5, 0.3, 1, 0.1][:n_par])
     a, c, ts, tf = res.x[:4]
     sigma = float(res.x[4]) if smeared else 0.0
-    err = _errors(res, tt.size, None if traces is None else traces[:, k_lo:k_hi] / scale)
+    covs: list = []
+    err = _errors(res, tt.size, None if traces is None else traces[:, k_lo:k_hi] / scale,
+                  covs)
+    cov = covs[0] if covs else None
     if ts > tf:  # the model is symmetric under (tau_s, tau, a) -> (tau, tau_s, -a)
         ts, tf, a = tf, ts, -a
         err[2], err[3] = err[3], err[2]
+        if cov is not None:
+            perm = [0, 1, 3, 2, 4][:cov.shape[0]]
+            cov = cov[np.ix_(perm, perm)]
     return Shape(a_V=a * scale, c_ns=c, tau_s_ns=ts, tau_ns=tf, ok=bool(res.success),
                  message=str(res.message), jitter_ns=sigma, c_err_ns=err[1],
                  tau_s_err_ns=err[2], tau_err_ns=err[3],
-                 jitter_err_ns=err[4] if smeared else float("nan"))
+                 jitter_err_ns=err[4] if smeared else float("nan"),
+                 cov=None if cov is None else cov[1:, 1:])
 
 
-def _errors(res, n: int, traces: np.ndarray | None = None) -> list[float]:
+def _errors(res, n: int, traces: np.ndarray | None = None, cov_out: list | None = None
+            ) -> list[float]:
     """Standard errors of a scipy least_squares result (see fit_mean_pulse); NaN where
-    the Jacobian is singular. Parameters at a bound get NaN too (no Gaussian error)."""
+    the Jacobian is singular. Parameters at a bound get NaN too (no Gaussian error).
+    ``cov_out``, if given, receives the covariance matrix."""
     J = np.asarray(res.jac, float)
     k = J.shape[1]
     out = [float("nan")] * 5
@@ -133,6 +144,8 @@ def _errors(res, n: int, traces: np.ndarray | None = None) -> list[float]:
         cov = inv @ (np.cov(u, rowvar=False) / traces.shape[0]) @ inv
     else:
         cov = inv * (float(res.fun @ res.fun) / (n - k))
+    if cov_out is not None:
+        cov_out.append(cov)
     d = np.diag(cov)
     for i in range(k):
         if d[i] >= 0 and not (res.active_mask[i] if hasattr(res, "active_mask") else 0):

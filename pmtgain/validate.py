@@ -1,0 +1,63 @@
+"""Checks of a point's numbers against simulated truth, through real ``.trc`` files.
+
+What to use when
+----------------
+- :func:`check_point` - simulate one (PMT, HV) point, write its files, run
+  :func:`pmtgain.point.process_point` on them, and compare: the mean charge against the
+  true mean over *all* flashes, the photostatistics gain against the true gain.
+- :func:`check_regime` - every point of a regime of :data:`pmtgain.simulate.REGIMES`.
+
+Used by ``tests/test_regimes.py`` (asserts) and ``bench/regimes.py`` (prints the table
+regime x PMT). The tolerance of a mean is ``max(0.3 %, 3 standard errors)``, with the
+standard error of the paired difference: ``var(Q - Q_true)/n`` over the flashes that count,
+plus ``f var(Q_true)/n`` for the share ``f`` that does not (their true charges are in the
+truth's mean, not in the estimate), plus the point's own shape error
+(``mean_charge_shape_err_pC``: the template is fitted to the same flashes).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .point import process_point
+from .simulate import REGIMES, SimPMT, write_point
+
+
+def check_point(pmt: SimPMT, hv: int, n: int, *, cut: bool = False, seed: int = 5,
+                workdir: str | Path | None = None) -> dict:
+    """One point through files and :func:`process_point`, against its truth."""
+    with tempfile.TemporaryDirectory(dir=workdir) as d:
+        truth = write_point(d, pmt, hv, n, seed=seed)
+        files = sorted(Path(d).glob("*.trc"))
+        res = process_point(files, pmt=pmt.pmt, hv=hv, enf=pmt.enf,
+                            cut_V=pmt.cut_V(hv) if cut else None)
+    s, tab = res.summary, res.table
+    qt = truth["q_true_pC"]
+    q = tab["charge_pC"].to_numpy(float)
+    c = (tab["status"] == "ok").to_numpy()
+    f = 1.0 - c.mean()
+    se = float(np.sqrt(np.var(q[c] - qt[c]) / c.sum() + f * np.var(qt) / n
+                       + s["mean_charge_shape_err_pC"] ** 2))
+    dev = s["mean_charge"] / qt.mean() - 1.0
+    tol = max(0.003, 3 * se / abs(qt.mean()))
+    return dict(pmt=pmt.pmt, hv=hv, n=n, deviation=dev, tolerance=tol,
+                ratio=abs(dev) / tol, gain_pull=(s["gain"] - pmt.gain(hv)) / s["gain_err"],
+                gain_dev=s["gain"] / pmt.gain(hv) - 1, n_pe=s["n_pe"],
+                gain_flag=s["gain_flag"], point_flag=s["point_flag"],
+                shape_source=s["shape_source"], n_clipped=s["rejected_clipped"],
+                n_used=s["n_used"], cut_flag=s.get("cut_flag", ""),
+                cut_removed=s.get("cut_removed_fraction"), snr=s["snr"],
+                mean_charge=s["mean_charge"], mean_charge_cut=s.get("mean_charge_cut"),
+                cut_bias_pC=s.get("cut_bias_pC"), cut_bias_err_pC=s.get("cut_bias_err_pC"),
+                tail_missing=s["tail_missing_fraction"])
+
+
+def check_regime(name: str, n: int = 2000, hv=(700, 800, 900, 1000, 1200, 1400),
+                 seed: int = 5, workdir: str | Path | None = None) -> list[dict]:
+    """Every PMT of regime ``name`` at every ``hv``."""
+    pmts, cut = REGIMES[name]
+    return [dict(regime=name, **check_point(p, v, n, cut=cut, seed=seed, workdir=workdir))
+            for p in pmts for v in hv]

@@ -1,0 +1,62 @@
+"""Every flash counts: the point's mean charge and gain against the simulated truth in the
+regimes real setups produce (pmtgain.simulate.REGIMES), through real .trc files.
+
+Per point: the mean charge within max(0.3 %, 3 standard errors) of the true mean over *all*
+flashes (pmtgain.validate), unless the point is flagged for clipped flashes (it must be,
+whenever the ADC clipped); the photostatistics gain within 3 sigma of the truth wherever it
+carries no flag. ``python bench/regimes.py`` prints the same as a table.
+"""
+
+import numpy as np
+import pytest
+
+from pmtgain.simulate import REGIMES
+from pmtgain.validate import check_regime
+
+pytestmark = pytest.mark.regimes
+
+
+@pytest.fixture(scope="module", params=list(REGIMES))
+def regime(request, tmp_path_factory):
+    return request.param, check_regime(request.param, n=2000,
+                                       workdir=tmp_path_factory.mktemp(request.param))
+
+
+def test_mean_charge_within_tolerance_or_flagged(regime):
+    name, rows = regime
+    for r in rows:
+        where = f"{name} PMT {r['pmt']} {r['hv']} V"
+        if r["n_clipped"]:
+            assert "clipped" in r["point_flag"] and "clipped" in r["gain_flag"], where
+        else:
+            assert r["ratio"] <= 1.0, (where, r["deviation"], r["tolerance"])
+
+
+def test_gain_pulls_within_3_sigma_where_unflagged(regime):
+    name, rows = regime
+    unflagged = [r for r in rows if not r["gain_flag"]]
+    assert len(unflagged) >= len(rows) // 2, name
+    for r in unflagged:
+        assert abs(r["gain_pull"]) < 3.0, (name, r["pmt"], r["hv"], r["gain_pull"])
+    pulls = np.array([r["gain_pull"] for r in unflagged])
+    assert np.sqrt(np.mean(pulls**2)) < 1.6, (name, pulls)
+
+
+def test_regime_specific_promises(regime):
+    name, rows = regime
+    pmts, cut = REGIMES[name]
+    mu = {p.pmt: p.mu_pe for p in pmts}
+    for r in rows:
+        if cut and r["cut_removed"] and r["cut_removed"] > 0.01:
+            # the cut's own numbers: fewer flashes, a larger |Q|, the bias it implies
+            bias = r["mean_charge_cut"] - r["mean_charge"]
+            assert r["cut_bias_pC"] == pytest.approx(bias, rel=1e-6)
+            if abs(bias) > 3 * r["cut_bias_err_pC"] and abs(bias) > 1e-3 * abs(r["mean_charge"]):
+                assert "the cut removes" in r["cut_flag"]
+        if not r["gain_flag"]:
+            # mu follows from <Q> and G; loose, since it inherits G's error
+            assert abs(r["n_pe"] / mu[r["pmt"]] - 1) < 0.25, (name, r)
+    if name == "clipping":
+        assert any(r["n_clipped"] for r in rows)
+    if name == "cut-80":
+        assert sum(bool(r["cut_flag"]) for r in rows) >= len(rows) // 2
