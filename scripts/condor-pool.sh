@@ -123,15 +123,31 @@ install_pool() {
     fi
 }
 
+pool_pids() {  # processes whose root is the pool root (pgrep is not in a minbase root)
+    local pid
+    for pid in $(pgrep -f . 2>/dev/null || true); do
+        [ "$(readlink "/proc/$pid/root" 2>/dev/null)" = "$POOL_ROOT" ] && printf '%s\n' "$pid"
+    done
+    return 0
+}
+
+master_running() {
+    local pid
+    for pid in $(pgrep -x condor_master 2>/dev/null || true); do
+        [ "$(readlink "/proc/$pid/root" 2>/dev/null)" = "$POOL_ROOT" ] && return 0
+    done
+    return 1
+}
+
 start_pool() {
     need_root
     [ -x "$POOL_ROOT/usr/sbin/condor_master" ] || die "no pool at $POOL_ROOT (scripts/condor-pool.sh install)"
     mount_all
-    if pgrep -x condor_master >/dev/null && ! inside condor_status -af Name >/dev/null 2>&1; then
+    if pgrep -x condor_master >/dev/null && ! master_running; then
         die "another condor_master runs on this machine (a host pool?): stop it first, they share ports"
     fi
     inside install -d -o condor -g condor -m 0775 /run/condor /var/lock/condor /var/log/condor
-    if ! inside pgrep -x condor_master >/dev/null 2>&1; then
+    if ! master_running; then
         log "starting condor_master in $POOL_ROOT"
         inside condor_master
     fi
@@ -147,9 +163,18 @@ start_pool() {
 
 stop_pool() {
     need_root
-    if [ -x "$POOL_ROOT/usr/sbin/condor_master" ] && inside pgrep -x condor_master >/dev/null 2>&1; then
+    if [ -x "$POOL_ROOT/usr/sbin/condor_master" ] && master_running; then
+        mount_all
         inside condor_off -master >/dev/null 2>&1 || true
-        for _ in $(seq 1 40); do inside pgrep -x condor_master >/dev/null 2>&1 || break; sleep 0.5; done
+        for _ in $(seq 1 60); do [ -z "$(pool_pids)" ] && break; sleep 0.5; done
+    fi
+    local left
+    left=$(pool_pids)
+    if [ -n "$left" ]; then
+        log "ending what is left in the pool root: $(echo $left)"
+        # shellcheck disable=SC2086
+        kill $left 2>/dev/null || true
+        sleep 1
     fi
     umount_all
     log "stopped"
