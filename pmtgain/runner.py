@@ -15,12 +15,21 @@ def analysis_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="analysis.py",
         description="Analyse a PMT campaign on this machine: fetch each (PMT, HV) point's "
-        ".trc files, fit every pulse, and write the per-point charges and the gain curves. "
-        "All points run in parallel; a re-run resumes (finished points are skipped unless "
-        "their cut, the engine or the analysis version changed).",
+        ".trc files, measure the charge of every flash, and write the per-point charges and "
+        "the gain curves. Every flash counts: mean_charge and std_dev_charge are over all "
+        "readable flashes (a linear estimator on the point's pulse shape, unbiased at any "
+        "signal to noise); only clipped flashes and those with a pulse in the baseline "
+        "region are left out, and counted. The cut column of data_info (the original's "
+        "rule: keep a flash whose minimum is below cut_V) never changes them: it fills its "
+        "own columns mean_charge_cut, std_dev_charge_cut, n_cut, with the share it removed "
+        "and the bias it implies (flagged above 3 sigma). All points run in parallel; a "
+        "re-run resumes (finished points are skipped unless their cut, the engine or the "
+        "analysis version changed).",
         epilog="Outputs: outputs/lists/pmt_<i>_data_list.{pkl,csv} (one row per HV point), "
-        "outputs/lists/points/ (per-waveform tables), outputs/logs/pmt_<i>_<hv>V.log, "
-        "outputs/gain_curves.{png,csv}. Try 'python3 analysis.py --demo' first.",
+        "outputs/lists/points/ (per-flash tables), outputs/lists/shapes.csv (the pulse "
+        "shapes of the well-measured points: copy it to data_info/ for HTCondor jobs of weak "
+        "points), outputs/logs/pmt_<i>_<hv>V.log, outputs/gain_curves.{png,csv}. "
+        "Try 'python3 analysis.py --demo' first.",
     )
     p.add_argument("--verbose", action="store_true", help="log every file in the point logs")
     p.add_argument("--data-info", default="data_info",
@@ -32,8 +41,10 @@ def analysis_parser() -> argparse.ArgumentParser:
     p.add_argument("--pmt", type=int, nargs="+", metavar="N", help="only these PMTs")
     p.add_argument("--hv", type=int, nargs="+", metavar="V", help="only these HV points")
     p.add_argument("--engine", choices=ENGINES, default="fast",
-                   help="fast (default): vectorised fit; root: PyROOT TF1/Minuit2 "
-                   "(pip install .[root]); integral: model-free window integral")
+                   help="the per-flash fit in the table's fit_* columns, where each flash "
+                   "stands clear of the noise: fast (default): vectorised fit; root: PyROOT "
+                   "TF1/Minuit2 (pip install .[root]); integral: model-free window integral."
+                   " The point's mean never depends on it")
     p.add_argument("--jobs", type=int, default=None,
                    help="processes (default: one per core)")
     p.add_argument("--fetch-workers", type=int, default=32,

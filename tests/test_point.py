@@ -4,52 +4,55 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pmtgain.charge import measure
 from pmtgain.point import load_point, process_point, summarize
-from pmtgain.pulse import USED, Status, fit_fast, prepare
+from pmtgain.pulse import USED, Status, fit_fast, point_shape, prepare
 from pmtgain.simulate import DEMO_PMTS, DT_NS, T0_NS, simulate_point, write_point
 
 HVS = (700, 800, 900, 1000, 1100, 1200, 1300, 1400)
 
 
 def n_for(pmt, hv):
-    """Enough waveforms that the statistical error of mean(fit - truth) is < ~0.08 %:
-    the fit noise per waveform is ~7 % of the charge at the lowest signal."""
+    """Enough flashes that 0.3 % means something where the noise allows."""
     snr = abs(pmt.mean_peak_V(hv)) / pmt.noise_V
     return 16000 if snr < 5 else 6000 if snr < 15 else 1500
 
 
-def _fit_point(pmt, hv, n):
-    v, truth = simulate_point(pmt, hv, n, seed=11)
-    p = prepare(v, np.full(n, T0_NS * 1e-9), DT_NS * 1e-9, pmt.cut_V(hv))
-    return fit_fast(p), truth
-
-
 @pytest.mark.parametrize("pmt", DEMO_PMTS, ids=lambda p: f"pmt{p.pmt}")
-def test_fast_mean_and_std_against_truth_at_every_point(pmt):
-    rows = []
+def test_linear_charge_mean_and_spread_against_truth_at_every_point(pmt):
+    """Every flash, no selection: the mean within max(0.3 %, 3 paired standard errors) of
+    the true mean over all flashes; the noise-corrected spread within 2 % of the true
+    spread; the pedestal variance equal to the variance of (estimate - truth)."""
     for hv in HVS:
-        r, truth = _fit_point(pmt, hv, n_for(pmt, hv))
-        used = np.isin(r.status, USED) & np.isfinite(r.charge_pC)
-        assert used.mean() > 0.95
-        q, qt = r.charge_pC[used], truth["q_true_pC"][used]
-        bias = q.mean() / qt.mean() - 1
-        stat = np.std(q - qt, ddof=1) / np.sqrt(q.size) / abs(qt.mean())
-        assert abs(bias) < 0.003, (hv, bias, stat)
-        assert stat < 0.001  # the comparison itself is well below 0.3 %
-        std_true = qt.std(ddof=1)
-        std_fit = np.sqrt(np.mean(r.sigma_charge_pC[used] ** 2))
-        std_raw = q.std(ddof=1)
-        std_corr = np.sqrt(max(std_raw**2 - std_fit**2, 0))
-        # sigma_meas^2 = sigma_true^2 + sigma_fit^2: the raw std can be compared with the
-        # truth only where the fit noise is small; elsewhere the corrected spread is
-        if std_fit < 0.15 * std_true:
-            assert std_raw / std_true - 1 == pytest.approx(0, abs=0.02), hv
-        assert std_corr / std_true - 1 == pytest.approx(0, abs=0.02), hv
-        # the fit's own error estimate describes the real (fit - truth) scatter
-        assert np.std(q - qt) / std_fit == pytest.approx(1, abs=0.12), hv
-        rows.append((hv, bias, std_raw / std_true - 1, std_corr / std_true - 1))
-    # at low signal the raw std must exceed the truth (fit noise): the correction matters
-    assert rows[0][2] > rows[-1][2]
+        n = n_for(pmt, hv)
+        v, truth = simulate_point(pmt, hv, n, seed=11)
+        p = prepare(v, np.full(n, T0_NS * 1e-9), DT_NS * 1e-9, pmt.cut_V(hv))
+        assert p.counted.all()
+        q, st = measure(p, point_shape(p))
+        qt = truth["q_true_pC"]
+        se = np.std(q - qt, ddof=1) / np.sqrt(n) / abs(qt.mean())
+        dev = st["mean_charge"] / qt.mean() - 1
+        assert abs(dev) < max(0.003, 3 * se), (hv, dev, se)
+        assert st["std_charge_corrected"] / qt.std(ddof=1) - 1 == pytest.approx(0, abs=0.02)
+        if p.snr < 10:  # where noise dominates (q - qt) (above, the onset jitter adds)
+            assert st["ps_ped_var_pC2"] == pytest.approx(np.var(q - qt), rel=0.1), hv
+
+
+@pytest.mark.parametrize("pmt", DEMO_PMTS[:2], ids=lambda p: f"pmt{p.pmt}")
+def test_fast_fit_columns_where_each_flash_stands_clear(pmt):
+    """The per-flash fit, where it is used (signal >= free_onset_snr): unbiased, and its
+    own error describes its scatter about the truth."""
+    for hv in (1100, 1200, 1300, 1400):
+        v, truth = simulate_point(pmt, hv, 1500, seed=11)
+        p = prepare(v, np.full(1500, T0_NS * 1e-9), DT_NS * 1e-9, None)
+        r = fit_fast(p)
+        assert r.shape.free_onset or p.snr < 15
+        used = np.isin(r.status, USED) & np.isfinite(r.charge_full_pC)
+        q, qt = r.charge_full_pC[used], truth["q_true_pC"][used]
+        assert used.mean() > 0.98
+        assert abs(q.mean() / qt.mean() - 1) < 0.003, hv
+        assert np.std(q - qt) / np.sqrt(np.mean(r.sigma_charge_pC[used] ** 2)) == \
+            pytest.approx(1, abs=0.2), hv
 
 
 def test_process_point_from_files_with_a_bad_file(tmp_path):
@@ -64,7 +67,7 @@ def test_process_point_from_files_with_a_bad_file(tmp_path):
     assert s["n_used"] == 299
     bad = res.table.set_index("file").loc["C1--n16deg--00010.trc"]
     assert bad.status == "unreadable" and "truncated" in bad.reason
-    used = res.table.status.isin([u.label for u in USED]).to_numpy()
+    used = (res.table.status == "ok").to_numpy()
     idx = [int(f[12:17]) for f in res.table.file[used]]
     q_true = truth["q_true_pC"][idx]
     assert s["mean_charge"] == pytest.approx(q_true.mean(), rel=0.003)
@@ -92,5 +95,9 @@ def test_integral_engine_agrees_with_fast_on_the_mean(tmp_path):
     files = sorted(tmp_path.glob("*.trc"))
     a = process_point(files, pmt=3, hv=1200, cut_V=pmt.cut_V(1200))
     b = process_point(files, pmt=3, hv=1200, cut_V=pmt.cut_V(1200), engine="integral")
-    assert b.summary["mean_charge"] == pytest.approx(a.summary["mean_charge"], rel=0.005)
+    # the point's mean is the linear charge whatever the engine; the engines' own fitted
+    # charges agree with it
+    assert b.summary["mean_charge"] == a.summary["mean_charge"]
+    assert b.summary["mean_charge_fit"] == pytest.approx(a.summary["mean_charge"], rel=0.005)
+    assert a.summary["mean_charge_fit"] == pytest.approx(a.summary["mean_charge"], rel=0.003)
     assert isinstance(a.table, pd.DataFrame) and set(a.table.status) <= {s.label for s in Status}
