@@ -77,14 +77,26 @@ def _export(args) -> int:
     return 0
 
 
-def _simulate(args) -> int:
-    from .simulate import DEMO_PMTS, simulate_campaign
+REGIME_NAMES = ("low-signal", "cut-80", "low-light", "slow-pulses", "wander-dark", "sampling",
+                "clipping", "dynamic-range")
 
-    pmts = [p for p in DEMO_PMTS if not args.pmts or p.pmt in args.pmts]
+
+def _simulate(args) -> int:
+    from .simulate import DEMO_PMTS, REGIMES, simulate_campaign
+
+    source = REGIMES[args.regime][0] if args.regime else DEMO_PMTS
+    pmts = [p for p in source if not args.pmts or p.pmt in args.pmts]
     if not pmts:
         raise UserError(f"--pmts {args.pmts}: the simulator knows PMTs 1-4")
-    out = simulate_campaign(args.outdir, pmts=pmts, hv=args.hv, n=args.n, seed=args.seed,
-                            base_url=args.base_url, progress=True)
+    if args.segments < 1 or args.n < 1:
+        raise UserError("--n and --segments must be at least 1")
+    try:
+        out = simulate_campaign(args.outdir, pmts=pmts, hv=args.hv, n=args.n, seed=args.seed,
+                                base_url=args.base_url, progress=True,
+                                segments=args.segments)
+    except OSError as exc:
+        raise UserError(f"{args.outdir}: cannot write the campaign "
+                        f"({exc.strerror or exc})") from None
     print(f"campaign written to {out} (data_info/ and truth/ inside)")
     return 0
 
@@ -142,7 +154,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--pmts", type=int, nargs="+", metavar="N", help="PMTs (1-4; default all)")
     s.add_argument("--hv", type=int, nargs="+", metavar="V",
                    help="HV points (default 700 800 ... 1400)")
-    s.add_argument("--n", type=int, default=200, help="files per point (default 200)")
+    s.add_argument("--n", type=int, default=200,
+                   help="flashes per point (default 200; one file each without --segments)")
+    s.add_argument("--segments", type=int, default=1, metavar="K",
+                   help="write sequence-mode files of K flashes each (default 1: one flash "
+                   "per file)")
+    s.add_argument("--regime", choices=sorted(REGIME_NAMES),
+                   help="PMTs of a validation regime instead of the demo's: "
+                   + ", ".join(sorted(REGIME_NAMES)))
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--base-url", help="dir_url prefix written to data_info (default: the "
                    "absolute local path)")

@@ -43,6 +43,17 @@ def inside(*cmd: str, timeout: float = 120) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=timeout)
 
 
+def _mounted(path: Path) -> bool:
+    """Whether ``path`` is a mount point (a bind mount from the same filesystem included,
+    which ``os.path.ismount`` cannot tell)."""
+    try:
+        lines = Path("/proc/self/mounts").read_text().splitlines()
+    except OSError:
+        return False
+    target = str(path).replace(" ", "\\040")
+    return any(line.split()[1] == target for line in lines if len(line.split()) > 1)
+
+
 def pool_problem() -> str | None:
     """Why the development pool cannot run jobs here, or None."""
     if os.geteuid() != 0:
@@ -55,7 +66,7 @@ def pool_problem() -> str | None:
         return f"cannot enter the pool root {POOL_ROOT}: {exc}"
     if not names:
         return "the pool is not running (scripts/condor-pool.sh start)"
-    if not (POOL_ROOT / "tmp").is_mount():
+    if not _mounted(POOL_ROOT / "tmp"):
         return f"the host's /tmp is not mounted in {POOL_ROOT} (scripts/condor-pool.sh start)"
     return None
 

@@ -29,7 +29,9 @@ none depends on a selection on the flash's own signal:
   numbers (:func:`pmtgain.charge.cut_statistics`); no cut column, no cut;
 - ``mean_charge_fit``, ``std_dev_charge_fit``: the per-flash fit (engine), only where
   each flash stands clear of the noise (``free_onset``), for comparison;
-- ``n_files``, ``n_used``, ``rejected_<reason>`` (clipped, pre_pulse, unreadable);
+- ``n_files`` (files; a sequence-mode file holds many flashes), ``n_flashes`` (readable),
+  ``n_used`` (flashes that count), ``rejected_<reason>`` (clipped and pre_pulse flashes,
+  unreadable files);
 - the shape (``tau_s_ns``, ``tau_ns``, ``jitter_ns``, ``onset_ns`` with ``*_err_ns``) and
   where it came from (``shape_source``: ``own``, ``table`` or ``own-weak``, with
   ``shape_note``), ``tail_missing_fraction``, the LED window, median noise and baseline;
@@ -64,7 +66,8 @@ from .prepare import Prepared, prepare
 from .shape import Shape, ShapeTable, is_weak, point_shape, shape_from_table
 from .trc import read_many
 
-WAVEFORM_COLUMNS = ("file", "status", "reason", "charge_pC", "sigma_charge_pC", "passed_cut",
+WAVEFORM_COLUMNS = ("file", "segment", "trigger_time_s", "status", "reason", "charge_pC",
+                    "sigma_charge_pC", "passed_cut",
                     "fit_status", "fit_charge_pC", "a_V", "c_ns", "tau_s_ns", "tau_ns",
                     "chi2_ndf", "amplitude_V", "baseline_V", "noise_V")
 
@@ -254,7 +257,8 @@ def summarize(table: pd.DataFrame, **info) -> dict:
     out.update(cut_statistics(q, passed, float(info.get("cut_bias_sigma", 3.0))))
     fit_st = table["fit_status"].astype(str).to_numpy() if "fit_status" in table else None
     counts = st.value_counts()
-    out["n_files"] = int(len(table))
+    out["n_files"] = int(table["file"].nunique())
+    out["n_flashes"] = int(len(table) - counts.get(Status.UNREADABLE.label, 0))
     if fit_st is not None:
         fq = pd.to_numeric(table["fit_charge_pC"], errors="coerce").to_numpy(float)
         fitted = counted & np.isin(fit_st, [s.label for s in USED]) & np.isfinite(fq)
@@ -264,8 +268,9 @@ def summarize(table: pd.DataFrame, **info) -> dict:
             mean_charge_fit=float(fq[fitted].mean()) if fitted.any() else float("nan"),
             std_dev_charge_fit=float(fq[fitted].std(ddof=1)) if fitted.sum() > 1
             else float("nan"))
-    for s in (Status.CLIPPED, Status.PRE_PULSE, Status.UNREADABLE):
+    for s in (Status.CLIPPED, Status.PRE_PULSE):
         out[f"rejected_{s.label}"] = int(counts.get(s.label, 0))
+    out["rejected_unreadable"] = int(table.loc[st == Status.UNREADABLE.label, "file"].nunique())
     return out
 
 
@@ -337,6 +342,8 @@ def process_point(
         reasons = "; ".join(f"{n}: {r}" for n, r in rows_bad[:3])
         raise ValueError(f"PMT {pmt} at {hv} V: none of the {n_req + len(missing)} files "
                          f"could be read ({reasons})")
+    if not np.isfinite(traces.volts).all():
+        raise ValueError(f"PMT {pmt} at {hv} V: non-finite volts after conversion")
     prep = prepare(traces.volts, traces.t0_s, traces.dt_s, cut_V, traces.clipped, config)
     n_clip = int((prep.status == Status.CLIPPED).sum())
     n_pre = int((prep.status == Status.PRE_PULSE).sum())
@@ -366,8 +373,11 @@ def process_point(
     sig = np.sqrt(max(ped, 0.0)) * prep.noise_V / med_noise if med_noise > 0 else \
         np.full(prep.n, np.sqrt(max(ped, 0.0)))
     fit_status = np.where(prep.counted, res.status, -1)
+    names = [os.path.basename(p) for p in files]
     table = pd.DataFrame({
-        "file": [os.path.basename(p) for p in traces.ok_paths],
+        "file": [names[k] for k in traces.ok_index],
+        "segment": traces.segment,
+        "trigger_time_s": traces.trigger_time_s,
         "status": [Status(s).label for s in prep.status],
         "reason": "",
         "charge_pC": q,
@@ -385,11 +395,11 @@ def process_point(
         "noise_V": prep.noise_V,
     })
     if rows_bad:
-        bad = pd.DataFrame({"file": [n for n, _ in rows_bad],
+        bad = pd.DataFrame({"file": [n for n, _ in rows_bad], "segment": 0,
                             "status": Status.UNREADABLE.label,
                             "reason": [r for _, r in rows_bad]})
         table = pd.concat([table, bad], ignore_index=True)[list(WAVEFORM_COLUMNS)]
-        table = table.sort_values("file", kind="stable").reset_index(drop=True)
+        table = table.sort_values(["file", "segment"], kind="stable").reset_index(drop=True)
     dt = prep.dt_ns
     t0 = float(np.median(prep.t0_ns))
     info.update(

@@ -194,16 +194,33 @@ def file_name(i: int) -> str:
 
 
 def write_point(directory: str | os.PathLike, pmt: SimPMT, hv: int, n: int, seed: int = 1,
-                little_endian: bool = True) -> dict:
-    """Write ``n`` simulated files of one point into ``directory``; return the truth."""
+                little_endian: bool = True, segments: int = 1) -> dict:
+    """Write ``n`` simulated flashes of one point into ``directory``; return the truth.
+
+    ``segments`` > 1 writes sequence-mode files of that many flashes each (the last one
+    shorter): ``ceil(n / segments)`` files, each segment with its trigger time (flashes 1 ms
+    apart) and offset. The truth then has ``file`` and ``segment`` per flash."""
     volts, truth = simulate_point(pmt, hv, n, seed)
     gain, offset = scope_range(pmt, hv)
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
-    for i in range(n):
-        write_trc(d / file_name(i), volts[i], dt_s=pmt.dt_ns * 1e-9, t0_s=pmt.t0_ns * 1e-9,
-                  bits=pmt.bits, little_endian=little_endian, vertical_gain=gain,
-                  vertical_offset=offset)
+    kw = dict(dt_s=pmt.dt_ns * 1e-9, t0_s=pmt.t0_ns * 1e-9, bits=pmt.bits,
+              little_endian=little_endian, vertical_gain=gain, vertical_offset=offset)
+    if segments <= 1:
+        for i in range(n):
+            write_trc(d / file_name(i), volts[i], **kw)
+        truth["file"] = np.array([file_name(i) for i in range(n)])
+        truth["segment"] = np.zeros(n, int)
+        return truth
+    files, segs = [], []
+    for f, start in enumerate(range(0, n, segments)):
+        v = volts[start:start + segments]
+        m = v.shape[0]
+        write_trc(d / file_name(f), v, trigger_times=1e-3 * (start + np.arange(m)),
+                  trigger_offsets=np.full(m, pmt.t0_ns * 1e-9), **kw)
+        files += [file_name(f)] * m
+        segs += list(range(m))
+    truth["file"], truth["segment"] = np.array(files), np.array(segs)
     return truth
 
 
@@ -220,6 +237,7 @@ def simulate_campaign(
     seed: int = 1,
     base_url: str | None = None,
     progress: bool = False,
+    segments: int = 1,
 ) -> Path:
     """Write a campaign in the GIN layout under ``outdir``.
 
@@ -233,7 +251,9 @@ def simulate_campaign(
       mean photoelectrons).
 
     ``n`` is the number of files per point, or a dict ``{(pmt, hv): n}`` with a default
-    under key ``None``. Returns ``outdir``.
+    under key ``None``; with ``segments`` > 1 it counts flashes, written as sequence-mode
+    files of ``segments`` flashes each (the campaign's ``n_files`` counts files). Returns
+    ``outdir``.
     """
     out = Path(outdir)
     (out / "data_info").mkdir(parents=True, exist_ok=True)
@@ -249,19 +269,20 @@ def simulate_campaign(
     for p, v in it:
         n_pt = n.get((p.pmt, v), n.get(None, 200)) if isinstance(n, dict) else n
         rel = f"{p.folder}/{v}/Autosave/"
-        truth = write_point(out / rel, p, v, n_pt, seed)
+        truth = write_point(out / rel, p, v, n_pt, seed, segments=segments)
         with open(out / "truth" / f"pmt_{p.pmt}_{v}V.csv", "w", newline="") as f:
             w = csv.writer(f)
-            w.writerow(["file", "n_pe", "q_true_pC", "onset_ns"])
+            w.writerow(["file", "segment", "n_pe", "q_true_pC", "onset_ns"])
             for i in range(n_pt):
-                w.writerow([file_name(i), int(truth["n_pe"][i]),
+                w.writerow([truth["file"][i], int(truth["segment"][i]), int(truth["n_pe"][i]),
                             f"{truth['q_true_pC'][i]:.9g}", f"{truth['onset_ns'][i]:.6f}"])
         q = truth["q_true_pC"]
         rows.append([p.pmt, v, n_pt, f"{p.gain(v):.6g}", p.mu_pe, p.enf, f"{q.mean():.9g}",
                      f"{q.std(ddof=1):.9g}", f"{p.mean_charge_pC(v):.9g}", p.tau_s_ns,
                      p.tau_ns, p.noise_V])
         url = (base_url.rstrip("/") + "/" + rel) if base_url else str((out / rel).resolve()) + "/"
-        lines.setdefault(p.pmt, []).append(f"{url} {p.pmt} {v} {n_pt} {p.cut_V(v):.7g}")
+        n_files = len(set(truth["file"].tolist()))
+        lines.setdefault(p.pmt, []).append(f"{url} {p.pmt} {v} {n_files} {p.cut_V(v):.7g}")
     for pmt_id, ls in lines.items():
         (out / "data_info" / f"data_directories_pmt_{pmt_id}.txt").write_text("\n".join(ls) + "\n")
     # each PMT's excess noise factor, as a lab would have it from single-pe spectra

@@ -101,3 +101,20 @@ def test_integral_engine_agrees_with_fast_on_the_mean(tmp_path):
     assert b.summary["mean_charge_fit"] == pytest.approx(a.summary["mean_charge"], rel=0.005)
     assert a.summary["mean_charge_fit"] == pytest.approx(a.summary["mean_charge"], rel=0.003)
     assert isinstance(a.table, pd.DataFrame) and set(a.table.status) <= {s.label for s in Status}
+
+
+def test_sequence_files_give_the_same_point_as_single_files(tmp_path):
+    """A file of N segments is N flashes; n_files still counts files; the table names the
+    file and the segment; the mean equals that of the same flashes in single files."""
+    pmt = DEMO_PMTS[1]
+    write_point(tmp_path / "single", pmt, 900, 600, seed=4)
+    truth = write_point(tmp_path / "seq", pmt, 900, 600, seed=4, segments=100)
+    a = process_point(sorted((tmp_path / "single").glob("*.trc")), pmt=2, hv=900)
+    b = process_point(sorted((tmp_path / "seq").glob("*.trc")), pmt=2, hv=900)
+    assert b.summary["n_files"] == 6 and b.summary["n_flashes"] == 600
+    assert a.summary["n_files"] == 600 and a.summary["n_used"] == b.summary["n_used"] == 600
+    assert b.summary["mean_charge"] == pytest.approx(a.summary["mean_charge"], rel=1e-4)
+    assert b.summary["std_dev_charge"] == pytest.approx(a.summary["std_dev_charge"], rel=1e-4)
+    assert b.table.segment.tolist()[:3] == [0, 1, 2]
+    assert (b.table.file.to_numpy() == truth["file"]).all()
+    np.testing.assert_allclose(b.table.trigger_time_s[:100], np.arange(100) * 1e-3)

@@ -65,9 +65,11 @@ def test_sequence_mode_segments_times_and_offsets(tmp_path, rng):
         dt32 = float(np.float32(DT))
         np.testing.assert_allclose(tr.time[2], to[2] + np.arange(100) * dt32, atol=1e-22)
         np.testing.assert_allclose(tr.volts, np.rint(v / 2.5e-4) * 2.5e-4, atol=1e-7)
-    # the single-segment batch reader refuses a sequence file with a reason
+    # the batch reader: one flash per segment, with its trigger time and offset
     many = read_many([path])
-    assert many.volts.shape[0] == 0 and "sequence" in many.errors[0][1]
+    assert many.volts.shape == (3, 100) and not many.errors
+    np.testing.assert_array_equal(many.t0_s, to)
+    np.testing.assert_array_equal(many.trigger_time_s, tt)
 
 
 def test_cross_check_against_lecroyparser_and_pin_its_time_axis(tmp_path, rng):
@@ -148,3 +150,73 @@ def test_clipping_is_flagged_only_at_the_lowest_code(tmp_path):
     many = read_many([p, q])
     assert many.clipped.tolist() == [True, False]
     assert read_header(p).bits == 8
+
+
+def _patch_f32(path, offset_in_wavedesc, value):
+    """Overwrite a float32 of a written file's WAVEDESC (little endian, with the prefix)."""
+    b = bytearray(Path(path).read_bytes())
+    struct.pack_into("<f", b, 11 + offset_in_wavedesc, value)
+    Path(path).write_bytes(bytes(b))
+
+
+def _point(tmp_path, rng, n=20):
+    files = []
+    for i in range(n):
+        p = tmp_path / f"C1--n16deg--{i:05d}.trc"
+        write_trc(p, _wave(rng), dt_s=DT, bits=8, vertical_gain=2.5e-4)
+        files.append(p)
+    return files
+
+
+def test_one_odd_first_file_is_named_and_never_spoils_the_others(tmp_path, rng):
+    """The point's sampling is the one most flashes share, not the first file's."""
+    files = _point(tmp_path, rng)
+    write_trc(files[0], _wave(rng, 300), dt_s=DT, bits=8, vertical_gain=2.5e-4)
+    m = read_many(files)
+    assert m.volts.shape == (19, 502) and m.n_files == 19
+    assert m.errors == [(str(files[0]), "300 samples per segment, most files of this point "
+                                        "have 502")]
+
+
+@pytest.mark.parametrize("value, what", [(0.0, "HORIZ_INTERVAL is 0.0"),
+                                         (float("nan"), "HORIZ_INTERVAL is nan")])
+def test_a_bad_sample_spacing_in_file_0_is_named(tmp_path, rng, value, what):
+    files = _point(tmp_path, rng)
+    _patch_f32(files[0], 176, value)
+    m = read_many(files)
+    assert m.volts.shape == (19, 502)
+    assert m.errors[0][0] == str(files[0]) and m.errors[0][1].startswith(what)
+
+
+def test_a_nan_vertical_gain_is_named_not_counted(tmp_path, rng):
+    files = _point(tmp_path, rng)
+    _patch_f32(files[3], 156, float("nan"))
+    m = read_many(files)
+    assert np.isfinite(m.volts).all() and m.volts.shape[0] == 19
+    assert m.errors[0] == (str(files[3]), "VERTICAL_GAIN is nan, not a usable volts per "
+                                          "ADC step")
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.trc"
+    os.mkfifo(fifo)
+    with pytest.raises(TrcError, match="not a regular file"):
+        read_trc(fifo)
+    assert read_many([fifo]).errors == [(str(fifo), "is not a regular file")]
+
+
+def test_sequence_files_are_many_flashes_and_mix_with_single_ones(tmp_path, rng):
+    v = np.array([_wave(rng) for _ in range(7)])
+    write_trc(tmp_path / "seq.trc", v[:5], dt_s=DT, bits=8, vertical_gain=2.5e-4,
+              trigger_times=np.arange(5) * 1e-3, trigger_offsets=np.full(5, -2e-8))
+    write_trc(tmp_path / "one.trc", v[5], dt_s=DT, t0_s=-2e-8, bits=8, vertical_gain=2.5e-4)
+    write_trc(tmp_path / "two.trc", v[6], dt_s=DT, t0_s=-2e-8, bits=8, vertical_gain=2.5e-4)
+    m = read_many([tmp_path / "seq.trc", tmp_path / "one.trc", tmp_path / "two.trc"])
+    assert m.volts.shape == (7, 502) and m.n_files == 3 and not m.errors
+    assert m.segment.tolist() == [0, 1, 2, 3, 4, 0, 0]
+    assert m.ok_index.tolist() == [0, 0, 0, 0, 0, 1, 2]
+    np.testing.assert_allclose(m.trigger_time_s[:5], np.arange(5) * 1e-3)
+    np.testing.assert_allclose(m.t0_s, -2e-8)
+    np.testing.assert_allclose(m.volts, 2.5e-4 * np.clip(np.rint(v / 2.5e-4), -128, 127))
