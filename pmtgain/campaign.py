@@ -31,9 +31,12 @@ gain is G = (sigma_Q^2 - sigma_ped^2) / (e <Q> F), so a 5 % error in F is a 5 % 
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 from pathlib import Path
 from urllib.parse import urlparse
+
+import numpy as np
 
 from .config import PointSpec
 
@@ -45,21 +48,55 @@ class CampaignError(ValueError):
     pass
 
 
+#: a point may list at most this many files (GIN: ~500; sequence files hold many flashes)
+MAX_FILES_PER_POINT = 100_000
+#: the dir_url schemes the fetcher knows
+SCHEMES = ("http", "https", "file")
+
+
 def folder_of(dir_url: str, hv: int, pmt: int) -> str:
-    """The PMT folder name in a GIN-style URL: the path segment before ``<hv>``."""
+    """The PMT folder name in a GIN-style URL: the path segment before ``<hv>``, after
+    resolving ``.`` and ``..``; a name that could leave the data directory (``..``, an
+    absolute or empty one) gives ``PMT_<pmt>`` instead."""
     path = urlparse(dir_url).path if "://" in dir_url else dir_url
-    parts = [p for p in re.split(r"[/\\]+", path) if p]
+    path = posixpath.normpath("/" + path.replace("\\", "/"))
+    parts = [p for p in path.split("/") if p]
     for i in range(len(parts) - 1, 0, -1):
         if parts[i] == str(hv):
-            return parts[i - 1]
+            name = parts[i - 1]
+            if name not in (".", "..") and not re.search(r"[\x00-\x1f/\\]", name):
+                return name
+            break
     return f"PMT_{pmt}"
+
+
+def redact(url: str) -> str:
+    """``url`` without a password written into it (``https://user:pass@host`` ->
+    ``https://user:***@host``): what logs, summaries, lists and the report show."""
+    if "://" not in url or "@" not in url.split("://", 1)[1].split("/", 1)[0]:
+        return url
+    u = urlparse(url)
+    if u.password is None:
+        return url
+    host = u.netloc.rsplit("@", 1)[1]
+    return u._replace(netloc=f"{u.username}:***@{host}").geturl()
 
 
 def parse_campaign_file(path: str | os.PathLike) -> list[PointSpec]:
     path = Path(path)
     points: list[PointSpec] = []
     seen: dict[tuple[int, int], int] = {}
-    for no, line in enumerate(path.read_text().splitlines(), start=1):
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CampaignError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        text_all = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        no = raw[:exc.start].count(b"\n") + 1
+        raise CampaignError(f"{path}:{no}: not UTF-8 text (byte 0x{raw[exc.start]:02x})") \
+            from None
+    for no, line in enumerate(text_all.splitlines(), start=1):
         text = line.split("#", 1)[0].strip() if not line.lstrip().startswith("#") else ""
         if not text:
             continue
@@ -70,18 +107,34 @@ def parse_campaign_file(path: str | os.PathLike) -> list[PointSpec]:
                                 f"got {len(f)} fields")
         url = f[0]
         try:
-            pmt, hv, n = int(f[1]), int(float(f[2])), int(f[3])
+            pmt, hv_f, n = int(f[1]), float(f[2]), int(f[3])
         except ValueError:
             raise CampaignError(f"{where}: pmt, hv and n_files must be integers, got "
                                 f"{f[1]!r} {f[2]!r} {f[3]!r}") from None
-        if n < 0 or pmt < 0 or hv <= 0:
-            raise CampaignError(f"{where}: pmt/hv/n_files out of range ({pmt} {hv} {n})")
+        if not np.isfinite(hv_f) or hv_f != int(hv_f):
+            raise CampaignError(f"{where}: hv {f[2]!r} is not a whole number of volts")
+        hv = int(hv_f)
+        if pmt < 0 or hv <= 0:
+            raise CampaignError(f"{where}: pmt/hv out of range ({pmt} {hv})")
+        if not 1 <= n <= MAX_FILES_PER_POINT:
+            raise CampaignError(f"{where}: n_files {n} is outside 1..{MAX_FILES_PER_POINT}")
+        scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+        if scheme and scheme not in SCHEMES or re.match(r"^[a-zA-Z][\w+.-]*:(?!//)", url) \
+                and not re.match(r"^[a-zA-Z]:[\\/]", url):
+            raise CampaignError(f"{where}: dir_url {redact(url)!r}: only "
+                                f"{', '.join(s + '://' for s in SCHEMES)} or a local path")
         cut = None
-        if len(f) == 5:
+        if len(f) == 5 and f[4].lower() != "none":
             try:
                 cut = float(f[4])
             except ValueError:
                 raise CampaignError(f"{where}: cut_V {f[4]!r} is not a number") from None
+            if not np.isfinite(cut):
+                raise CampaignError(f"{where}: cut_V {f[4]!r} is not a number of volts")
+            if cut >= 0:
+                raise CampaignError(f"{where}: cut_V {cut:g} V is not below 0 V: pulses are "
+                                    "negative and the cut keeps flashes whose minimum is "
+                                    "below it (omit the column for no cut)")
         if (pmt, hv) in seen:
             raise CampaignError(f"{where}: PMT {pmt} at {hv} V is already on line "
                                 f"{seen[(pmt, hv)]}")
@@ -92,6 +145,8 @@ def parse_campaign_file(path: str | os.PathLike) -> list[PointSpec]:
             url += "/"
         points.append(PointSpec(pmt=pmt, hv=hv, n_files=n, dir_url=url, cut_V=cut,
                                 folder=folder_of(url, hv, pmt)))
+    if not points:
+        raise CampaignError(f"{path}: no points (every line is empty or a comment)")
     return points
 
 
@@ -125,8 +180,13 @@ def select(points: list[PointSpec], pmts=None, hvs=None) -> list[PointSpec]:
 
 
 def local_dir(data_dir: str | os.PathLike, point: PointSpec) -> Path:
-    """``data/<folder>/<hv>/`` for remote points."""
-    return Path(data_dir) / point.folder / str(point.hv)
+    """``data/<folder>/<hv>/`` for remote points; never outside ``data_dir``."""
+    d = Path(data_dir) / point.folder / str(point.hv)
+    base = os.path.realpath(data_dir)
+    if os.path.commonpath([base, os.path.realpath(d)]) != base:
+        raise CampaignError(f"PMT {point.pmt} at {point.hv} V: its folder "
+                            f"{point.folder!r} would lie outside {data_dir}")
+    return d
 
 
 def enf_path(path: str | os.PathLike = "data_info") -> Path:

@@ -30,7 +30,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .campaign import local_dir  # noqa: E402
+from .campaign import local_dir, redact  # noqa: E402
 from .config import ANALYSIS_VERSION, DEFAULT_FIT, FitConfig, PointSpec  # noqa: E402
 from .fetch import fetch_point, is_transient  # noqa: E402
 from .point import load_point, process_point  # noqa: E402
@@ -79,7 +79,7 @@ def run_point(
     t0 = time.perf_counter()
     logger = _point_logger(Path(logs_dir) / f"pmt_{point.pmt}_{point.hv}V.log", verbose)
     logger.info("PMT %d at %d V: %d files from %s (engine %s, cut %s V)", point.pmt,
-                point.hv, point.n_files, point.dir_url, engine, point.cut_V)
+                point.hv, point.n_files, redact(point.dir_url), engine, point.cut_V)
     transient = 0
     try:
         def on_file(name, outcome):
@@ -97,7 +97,8 @@ def run_point(
                             engine=engine, config=config, missing=rep.failed,
                             shapes=shapes)
         res.summary.update(n_fetched=rep.fetched, n_cached=rep.cached,
-                           n_fetch_failed=rep.n_failed, dir_url=point.dir_url)
+                           n_fetch_failed=rep.n_failed, n_fetch_transient=transient,
+                           dir_url=redact(point.dir_url))
         if verbose:
             for row in res.table.itertuples():
                 logger.debug("%s %s charge %.6g pC %s", row.file, row.status, row.charge_pC,
@@ -147,6 +148,8 @@ def stale_reason(summary: dict, point: PointSpec, engine: str) -> str | None:
     old = None if old is None or (isinstance(old, float) and np.isnan(old)) else float(old)
     if old != new:
         return "the cut changed in the campaign"
+    if summary.get("n_fetch_transient"):
+        return "some of its files failed for a reason that may have gone (network, disk)"
     return None
 
 

@@ -20,6 +20,7 @@ reasons name only the HTTP status or the kind of network error.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
@@ -32,7 +33,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from .config import PointSpec
-from .trc import TrcError, read_header
+from .trc import MAX_TRC_BYTES, TrcError, read_header
 
 log = logging.getLogger("pmtgain.fetch")
 
@@ -52,7 +53,8 @@ class FetchReport:
         return len(self.failed)
 
 
-TRANSIENT_PREFIXES = ("connection error", "timed out", "HTTP 5", "HTTP 429", "truncated body")
+TRANSIENT_PREFIXES = ("connection error", "timed out", "HTTP 5", "HTTP 429", "truncated body",
+                      "disk full")
 
 
 def is_transient(reason: str) -> bool:
@@ -118,28 +120,57 @@ def _safe_target(dest: Path, name: str) -> Path:
     return target
 
 
-def _download(session, url: str, target: Path, timeout, attempts: int = 4) -> str | None:
+#: a response body larger than this is refused (the reader's limit for one .trc)
+MAX_BODY_BYTES = MAX_TRC_BYTES
+#: a file that takes longer than this to arrive (a server trickling bytes) is given up
+DEADLINE_S = 300.0
+
+
+def _download(session, url: str, target: Path, timeout, attempts: int = 4,
+              deadline_s: float = DEADLINE_S, max_bytes: int = MAX_BODY_BYTES) -> str | None:
     """Download ``url`` to ``target`` atomically. Returns None or the failure reason.
 
     urllib3's Retry covers connection errors, timeouts and bad statuses (with backoff); a
-    body that breaks off or does not parse as a .trc file is retried here."""
+    body that breaks off or does not parse as a .trc file is retried here. The body is
+    streamed to disk (never held in memory), at most ``max_bytes``, and abandoned after
+    ``deadline_s`` seconds in all (a watchdog closes the connection)."""
     import requests
 
     reason = "not attempted"
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.part")
     for attempt in range(attempts):
+        late = threading.Event()
         try:
-            r = session.get(url, timeout=timeout)
-            if r.status_code != 200:
-                # urllib3 has already retried 429/5xx with backoff; 404, 403: permanent
-                return f"HTTP {r.status_code}"
-            body = r.content
-            expected = r.headers.get("Content-Length")
-            if expected is not None and int(expected) != len(body):
-                reason = f"truncated body ({len(body)} of {expected} bytes)"
+            with session.get(url, timeout=timeout, stream=True) as r:
+                if r.status_code != 200:
+                    # urllib3 has already retried 429/5xx with backoff; 404, 403: permanent
+                    return f"HTTP {r.status_code}"
+                expected = r.headers.get("Content-Length")
+                if expected is not None and expected.isdigit() and int(expected) > max_bytes:
+                    return f"too large ({expected} bytes; at most {max_bytes})"
+
+                def give_up(resp=r, late=late):
+                    late.set()
+                    resp.close()
+
+                watchdog = threading.Timer(deadline_s, give_up)
+                watchdog.daemon = True
+                watchdog.start()
+                n = 0
+                try:
+                    with open(tmp, "wb") as f:
+                        for chunk in r.iter_content(1 << 16):
+                            n += len(chunk)
+                            if n > max_bytes:
+                                return f"too large (more than {max_bytes} bytes)"
+                            f.write(chunk)
+                finally:
+                    watchdog.cancel()
+            if late.is_set():
+                return f"timed out (not complete after {deadline_s:g} s)"
+            if expected is not None and expected.isdigit() and int(expected) != n:
+                reason = f"truncated body ({n} of {expected} bytes)"
                 continue
-            with open(tmp, "wb") as f:
-                f.write(body)
             if not is_complete(tmp):
                 reason = "downloaded bytes are not a complete .trc file"
                 tmp.unlink(missing_ok=True)
@@ -149,22 +180,37 @@ def _download(session, url: str, target: Path, timeout, attempts: int = 4) -> st
             return None
         except requests.exceptions.Timeout:
             return "timed out"  # after urllib3's retries
-        except requests.exceptions.ConnectionError as exc:
+        except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError,
+                AttributeError) as exc:
+            if late.is_set():
+                return f"timed out (not complete after {deadline_s:g} s)"
             text = str(exc).lower()
-            if "timed out" in text or "timeout" in text:
+            if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+                reason = "truncated body (the connection broke while reading it)"
+            elif "timed out" in text or "timeout" in text:
                 return "timed out"
-            return "connection error" + (" (connection reset)" if "reset" in text else "")
-        except requests.exceptions.ChunkedEncodingError:
-            reason = "truncated body (the connection broke while reading it)"
+            else:
+                return "connection error" + (" (connection reset)" if "reset" in text else "")
         except requests.exceptions.RequestException as exc:
             reason = type(exc).__name__
         except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                return f"disk full: cannot write {target.name}"
             reason = f"cannot write {target.name}: {exc.strerror}"
             break
         finally:
             tmp.unlink(missing_ok=True)
         time.sleep(0.2 * 2**attempt)
     return reason
+
+
+def _listing(d: Path) -> set[str]:
+    """The names in directory ``d`` ({} if it cannot be listed)."""
+    try:
+        with os.scandir(d) as it:
+            return {e.name for e in it}
+    except OSError:
+        return set()
 
 
 def fetch_point(
@@ -185,10 +231,9 @@ def fetch_point(
     rep = FetchReport()
     if not _is_remote(point.dir_url):
         src = _local_source(point.dir_url)
-        try:  # one directory listing instead of a stat per file
-            present = {e.name for e in os.scandir(src) if e.is_file()}
-        except OSError:
-            present = set()
+        # one directory listing instead of a stat per file; names only: a bad entry (a
+        # symlink loop, an unreadable link) is named by the reader, the others are fine
+        present = _listing(src)
         for name in names:
             if name in present:
                 rep.paths.append(src / name)
@@ -207,10 +252,7 @@ def fetch_point(
     # files already here (a re-run): checked in this thread, one directory listing and a
     # header read each; handing them to the download threads cost ~0.5 ms per file in
     # lock contention (measured), 30x the check itself
-    try:
-        present = {e.name for e in os.scandir(d) if e.is_file()}
-    except OSError:
-        present = set()
+    present = _listing(d)
     todo = []
     for name in names:
         if name in present and is_complete(d / name):
