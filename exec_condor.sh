@@ -8,7 +8,7 @@ PY=${PMTGAIN_JOB_PYTHON:-python3}
 
 # HTCondor holds a job whose listed output is missing before any exit policy applies
 touch_outputs() {
-    for f in pmt_data_list.pkl pmt_waveforms.csv pmt_examples.npz; do
+    for f in pmt_data_list.pkl pmt_summary.json pmt_waveforms.csv pmt_examples.npz; do
         [ -e "$f" ] || : > "$f"
     done
 }
@@ -23,7 +23,7 @@ fail() {  # fail <reason>: one line to stderr, the hold reason to HTCondor, exit
     exit 65
 }
 
-for f in analysis_condor.py pmtgain/__init__.py pmtgain/point.py; do
+for f in analysis_condor.py pmtgain/__init__.py pmtgain/job.py pmtgain/point.py; do
     [ -e "$f" ] || fail "input file $f is missing from the job sandbox"
 done
 command -v "$PY" >/dev/null 2>&1 || fail "no interpreter '$PY' on $(hostname)"

@@ -1,4 +1,8 @@
-"""The ``pmtgain`` command: inspect and export .trc files, simulate campaigns, run the demo.
+"""Every command line of the project: the parsers and the thin mains behind the scripts.
+
+- :func:`run_analysis` - ``analysis.py`` (-> :func:`pmtgain.pipeline.analyse`);
+- :func:`gain_main` - ``gain_curve.py`` (-> :func:`pmtgain.pipeline.merge`);
+- :func:`main` - the ``pmtgain`` command (also ``python -m pmtgain``):
 
     pmtgain inspect FILE [--json]        header and shape of a .trc file
     pmtgain export FILE --csv OUT        segment,time_s,volts rows
@@ -7,7 +11,9 @@
     pmtgain report [--screenshot PNG]    diagnostics + outputs/report.html (+ a screenshot)
     pmtgain condor ...                   HTCondor: submit | status | wait | retrieve | resubmit
 
-Errors in the input are one line on stderr naming the file and the reason, exit status 2.
+Errors in the input are one line on stderr naming the file and the reason, exit status 2;
+a failure of the machine (a full or unwritable disk) one line and exit status 1; Ctrl-C
+says what was kept and exits 130; a closed pipe (``| head``) ends quietly.
 """
 
 from __future__ import annotations
@@ -18,11 +24,41 @@ import json
 import sys
 from pathlib import Path
 
+from .config import ENGINES
 from .trc import TrcError, read_trc
 
 
 class UserError(Exception):
     """An input problem to report in one line (exit status 2)."""
+
+
+def guarded(prog: str, fn, *args) -> int:
+    """Run ``fn(*args)`` and turn every expected failure into one line and an exit status
+    (module docstring): never a traceback for bad input, a full disk or a closed pipe."""
+    import errno
+    import os
+
+    from .campaign import CampaignError
+    from .store import Busy
+
+    try:
+        return int(fn(*args) or 0)
+    except BrokenPipeError:
+        # the reader went away (| head): no traceback, no second error at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except (TrcError, UserError, CampaignError, Busy, FileNotFoundError, ValueError) as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        what = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        print(f"{prog}: error: {what}{where}", file=sys.stderr)
+        return 1
 
 
 def _inspect(args) -> int:
@@ -103,24 +139,20 @@ def _simulate(args) -> int:
 
 def _demo(args) -> int:
     from .demo import run_demo
+    from .pipeline import AnalysisOptions
 
-    return run_demo(args)
+    return run_demo(args.workdir, args.n, AnalysisOptions(
+        jobs=args.jobs, engine=args.engine, progress=not args.no_progress, force=args.force))
 
 
 def _report(args) -> int:
+    from .pipeline import MergeOptions, merge
     from .report import screenshot
-    from .runner import gain_main
 
-    argv = ["--outputs", args.outputs, "--plots", "--quantity", "gain"]
-    for opt in ("source", "data_info", "target", "jobs"):
-        v = getattr(args, opt)
-        if v is not None:
-            argv += [f"--{opt.replace('_', '-')}", str(v)]
-    if args.enf:
-        argv += ["--enf", *args.enf]
-    if args.no_progress:
-        argv.append("--no-progress")
-    rc = gain_main(argv)
+    rc = merge(MergeOptions(outputs=args.outputs, source=args.source,
+                            data_info=args.data_info, target=args.target, quantity="gain",
+                            enf=parse_enf(args.enf), plots=True, jobs=args.jobs,
+                            progress=not args.no_progress)).exit_status
     if rc == 0 and args.screenshot:
         png = screenshot(Path(args.outputs) / "report.html", args.screenshot,
                          height=args.height)
@@ -172,9 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--workdir", default="demo", help="where the demo campaign and its "
                    "outputs go (default ./demo)")
-    s.add_argument("--n", type=int, default=150, help="files per point (default 150)")
-    s.add_argument("--jobs", type=int, default=None)
-    s.add_argument("--engine", default="fast", choices=["fast", "root", "integral"])
+    s.add_argument("--n", type=positive_int, default=None,
+                   help="files per point (default: 150-8000, more where the pulse is small)")
+    s.add_argument("--jobs", type=positive_int, default=None)
+    s.add_argument("--engine", default="fast", choices=ENGINES)
+    s.add_argument("--force", action="store_true", help="redo points already done")
+    s.add_argument("--no-progress", action="store_true")
     s.set_defaults(func=_demo)
     s = sub.add_parser(
         "report",
@@ -188,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data-info", default=None)
     s.add_argument("--target", type=float, default=None, metavar="G",
                    help="gain to reach: the HV per PMT in the fit table")
-    s.add_argument("--jobs", type=int, default=None)
+    s.add_argument("--jobs", type=positive_int, default=None)
     s.add_argument("--enf", nargs="+", metavar="PMT:F", default=[],
                    help="excess noise factor per PMT (overrides data_info/enf.txt)")
     s.add_argument("--screenshot", metavar="PNG", help="write a screenshot of the report")
@@ -202,6 +237,152 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{v} is not at least 1")
+    return v
+
+
+def analysis_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="analysis.py",
+        description="Analyse a PMT campaign on this machine: fetch each (PMT, HV) point's "
+        ".trc files, measure the charge of every flash, and write the per-point charges and "
+        "the gain curves. Every flash counts: mean_charge and std_dev_charge are over all "
+        "readable flashes (a linear estimator on the point's pulse shape, unbiased at any "
+        "signal to noise); only clipped flashes and those with a pulse in the baseline "
+        "region are left out, and counted. The cut column of data_info (the original's "
+        "rule: keep a flash whose minimum is below cut_V) never changes them: it fills its "
+        "own columns mean_charge_cut, std_dev_charge_cut, n_cut, with the share it removed "
+        "and the bias it implies (flagged above 3 sigma). All points run in parallel; a "
+        "re-run resumes (finished points are skipped unless their cut, the engine or the "
+        "analysis version changed).",
+        epilog="Outputs: outputs/lists/pmt_<i>_data_list.{pkl,csv,json} (one row per HV "
+        "point; the pickle is the original's format, never read back), "
+        "outputs/lists/points/ (per-flash tables), outputs/lists/shapes.csv (the pulse "
+        "shapes of the well-measured points: copy it to data_info/ for HTCondor jobs of weak "
+        "points), outputs/logs/pmt_<i>_<hv>V.log, outputs/gain_curves.{png,csv}. "
+        "Try 'python3 analysis.py --demo' first.",
+    )
+    p.add_argument("--verbose", action="store_true", help="log every file in the point logs")
+    p.add_argument("--data-info", default="data_info",
+                   help="campaign: a data_info directory or one data_directories file "
+                   "(default: data_info, the GIN campaign); an enf.txt beside it gives "
+                   "each PMT's excess noise factor for the gain in electrons")
+    p.add_argument("--data-dir", default="data", help="local copies of remote files (data)")
+    p.add_argument("--outputs", default="outputs", help="results and logs (outputs)")
+    p.add_argument("--pmt", type=int, nargs="+", metavar="N", help="only these PMTs")
+    p.add_argument("--hv", type=int, nargs="+", metavar="V", help="only these HV points")
+    p.add_argument("--engine", choices=ENGINES, default="fast",
+                   help="the per-flash fit in the table's fit_* columns, where each flash "
+                   "stands clear of the noise: fast (default): vectorised fit; root: PyROOT "
+                   "TF1/Minuit2 (pip install .[root]); integral: model-free window integral."
+                   " The point's mean never depends on it")
+    p.add_argument("--jobs", type=positive_int, default=None,
+                   help="processes (default: one per core)")
+    p.add_argument("--fetch-workers", type=positive_int, default=32,
+                   help="parallel downloads per point (default 32)")
+    p.add_argument("--force", action="store_true", help="redo points already done")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--plots", action="store_true",
+                   help="also draw the diagnostics (outputs/plots/) and write the campaign "
+                   "report outputs/report.html (see gain_curve.py --help)")
+    p.add_argument("--demo", action="store_true",
+                   help="run on the built-in simulated demo campaign (served on loopback "
+                   "HTTP; outputs in demo/outputs, with the report), then compare with the "
+                   "simulation's truth")
+    return p
+
+
+def run_analysis(argv: list[str] | None = None) -> int:
+    """``analysis.py``: the options from the command line, then
+    :func:`pmtgain.pipeline.analyse` (or the demo)."""
+    args = analysis_parser().parse_args(argv)
+    from .pipeline import AnalysisOptions, analyse
+
+    opts = AnalysisOptions(data_dir=args.data_dir, outputs=args.outputs, engine=args.engine,
+                           jobs=args.jobs, verbose=args.verbose, force=args.force,
+                           progress=not args.no_progress, fetch_workers=args.fetch_workers,
+                           plots=args.plots)
+    if args.demo:
+        from .demo import run_demo
+
+        return guarded("analysis.py", run_demo, "demo", None, opts)
+    return guarded("analysis.py", lambda: analyse(args.data_info, opts, pmts=args.pmt,
+                                                   hvs=args.hv).exit_status)
+
+
+def gain_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="gain_curve.py",
+        description="Merge the per-point results into gain curves: |mean charge| against HV "
+        "per PMT with a weighted power-law fit |Q| = a V^b, written to "
+        "outputs/gain_curves.png and outputs/gain_curves.csv.",
+        epilog="With --plots: per point a diagnostic page (charge histogram with mean and "
+        "sigma, example waveforms with their fitted pulses and fit range, residuals, "
+        "outcome of every file) in outputs/plots/pmt_<i>/pmt_<i>_<hv>V.png, per PMT the "
+        "pulse shape against HV, and outputs/report.html: one self-contained page with "
+        "the problems first, the curves, the tables and every point's page. Open it in a "
+        "browser, or: pmtgain report --screenshot report.png",
+    )
+    p.add_argument("--source", choices=["lists", "condor_lists"], default=None,
+                   help="lists (analysis.py) or condor_lists (HTCondor jobs); default: "
+                   "condor_lists if it holds results, else lists")
+    p.add_argument("--outputs", default="outputs")
+    p.add_argument("--data-info", default=None,
+                   help="campaign whose points are expected (default: the one analysis.py "
+                   "recorded, else data_info); missing points are named")
+    p.add_argument("--target", type=float, default=None, metavar="Q",
+                   help="value to reach (|charge| in pC, or gain with --quantity gain): "
+                   "the HV that gives it, per PMT, with its error (equalisation table)")
+    p.add_argument("--quantity", choices=["charge", "gain"], default="charge",
+                   help="charge: |mean charge| in pC (the original's); gain: electrons per "
+                   "photoelectron from photostatistics (G = (var_Q - var_ped)/(e <Q> F))")
+    p.add_argument("--enf", nargs="+", default=[], metavar="PMT:F",
+                   help="excess noise factor F = 1 + (sigma_1/Q_1)^2 per PMT for the gain, "
+                   "e.g. 1:1.2 2:1.25; overrides the campaign's enf.txt ('<pmt> <F>' "
+                   "lines beside data_directories_pmt_*.txt); default 1.2")
+    p.add_argument("--plots", action="store_true",
+                   help="draw the diagnostics and write outputs/report.html (see below)")
+    p.add_argument("--jobs", type=positive_int, default=None,
+                   help="processes drawing the diagnostics (default: one per core)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def parse_enf(pairs: list[str]) -> dict[int, float]:
+    """``['1:1.2', '2:1.25']`` -> {1: 1.2, 2: 1.25}; UserError naming the bad pair."""
+    out = {}
+    for e in pairs:
+        try:
+            k, v = e.split(":")
+            out[int(k)] = float(v)
+        except ValueError:
+            raise UserError(f"--enf takes PMT:F pairs, got {e!r}") from None
+    return out
+
+
+def gain_main(argv: list[str] | None = None) -> int:
+    """``gain_curve.py``: the options from the command line, then
+    :func:`pmtgain.pipeline.merge`."""
+    args = gain_parser().parse_args(argv)
+    from .pipeline import MergeOptions, merge
+
+    def go() -> int:
+        return merge(MergeOptions(outputs=args.outputs, source=args.source,
+                                  data_info=args.data_info, target=args.target,
+                                  quantity=args.quantity, enf=parse_enf(args.enf),
+                                  plots=args.plots, jobs=args.jobs,
+                                  progress=not args.no_progress)).exit_status
+
+    return guarded("gain_curve.py", go)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["condor"]:
@@ -209,17 +390,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return condor_main(argv[1:])
     args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except TrcError as exc:
-        print(f"pmtgain: error: {exc}", file=sys.stderr)
-        return 2
-    except (UserError, FileNotFoundError, ValueError, RuntimeError) as exc:
-        print(f"pmtgain: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("pmtgain: interrupted", file=sys.stderr)
-        return 130
+    return guarded("pmtgain", args.func, args)
 
 
 if __name__ == "__main__":

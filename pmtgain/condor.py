@@ -49,6 +49,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import store
 from .campaign import CampaignError, campaign_files, parse_campaign_file
 from .config import PointSpec
 
@@ -136,10 +137,8 @@ def submit_description(pmt: int, points: list[PointSpec], *, project: Path,
         "should_transfer_files   = YES",
         "when_to_transfer_output = ON_EXIT",
         f"transfer_input_files    = {', '.join(str(p) for p in inputs)}",
-        "transfer_output_files   = pmt_data_list.pkl, pmt_waveforms.csv, pmt_examples.npz",
-        f'transfer_output_remaps = "pmt_data_list.pkl = ../condor_lists/{key}_data_list.pkl;'
-        f' pmt_waveforms.csv = ../condor_lists/{key}_waveforms.csv;'
-        f' pmt_examples.npz = ../condor_lists/{key}_examples.npz"',
+        f"transfer_output_files   = {', '.join(store.JOB_OUTPUTS)}",
+        f'transfer_output_remaps = "{store.job_remaps(pmt, "$(hv)")}"',
         "",
         f"request_cpus            = {opts.request_cpus}",
         f"request_memory          = {opts.request_memory}",
@@ -297,17 +296,23 @@ def _state(ad: dict) -> str:
     return s
 
 
-def _results(outputs: Path) -> dict[tuple[int, int], str | None]:
-    """(pmt, hv) -> None if a good result is in condor_lists, else the job's error (or
-    why its file cannot be read)."""
+def _results(outputs: Path, points: list[PointSpec] | None = None,
+             engine: str | None = None) -> dict[tuple[int, int], str | None]:
+    """(pmt, hv) -> None if a result in condor_lists is still valid, else why not: the
+    job's error, why its file cannot be read, or (given ``points`` and ``engine``) why it
+    is stale (:func:`pmtgain.store.stale_reason`, the rule analysis.py uses too)."""
     from .gaincurve import collect
 
     try:
         df = collect(outputs, "condor_lists")
     except FileNotFoundError:
         return {}
-    found: dict[tuple[int, int], str | None] = {
-        (int(p), int(h)): None for p, h in zip(df.pmt, df.hv, strict=True)}
+    rows = {(int(r["pmt"]), int(r["hv"])): r for r in df.to_dict("records")}
+    found: dict[tuple[int, int], str | None] = dict.fromkeys(rows)
+    if points is not None and engine is not None:
+        for p in points:
+            if (p.pmt, p.hv) in rows:
+                found[(p.pmt, p.hv)] = store.stale_reason(rows[(p.pmt, p.hv)], p.cut_V, engine)
     found.update({(p, h): reason for p, h, reason in df.attrs["failed"]})
     return found
 
@@ -410,7 +415,8 @@ def resubmit(project: Path, data_info: Path, outputs: Path, opts: SubmitOptions,
              dry_run: bool = False, out=sys.stdout) -> list[dict]:
     """Submit again only the points without a good result and not idle or running."""
     project, outputs = Path(project).resolve(), Path(outputs).resolve()
-    results = _results(outputs)
+    every = [p for f in campaign_files(data_info) for p in parse_campaign_file(f)]
+    results = _results(outputs, every, opts.engine)
     recs = _records(outputs)
     ads = _jobs(opts, [r["cluster"] for r in recs])
     active = {(a.get("PmtgainPMT"), a.get("HV")) for a in ads

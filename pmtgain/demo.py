@@ -9,17 +9,17 @@ prints every point against the simulation's truth.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import http.server
-import json
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .campaign import write_enf
+from .pipeline import AnalysisOptions, analyse
 from .simulate import DEMO_PMTS, simulate_campaign
 
 DEMO_HV = (700, 800, 900, 1000, 1100, 1200, 1300, 1400)
@@ -142,33 +142,25 @@ def compare_gain_with_truth(outputs: Path, campaign: Path, info: Path
     return pts, pd.DataFrame(rows)
 
 
-def run_demo(args: argparse.Namespace) -> int:
-    from .campaign import load_campaign, load_enf
-    from .executors import run_local, write_lists
-    from .runner import gain_main
-
-    workdir = Path(getattr(args, "workdir", "demo") or "demo")
-    campaign = ensure_campaign(workdir, getattr(args, "n", None))
+def run_demo(workdir: str | Path = "demo", n: int | None = None,
+             options: AnalysisOptions | None = None) -> int:
+    """Simulate (once), serve, analyse and merge the demo campaign under ``workdir`` and
+    print every point against the truth. ``options``: the analysis settings (its
+    ``data_dir`` and ``outputs`` are replaced by ``workdir``'s)."""
+    workdir = Path(workdir)
+    campaign = ensure_campaign(workdir, n)
     base_url, server = serve_directory(campaign)
+    outputs = workdir / "outputs"
+    opts = replace(options or AnalysisOptions(), data_dir=workdir / "data", outputs=outputs,
+                   plots=True)
     try:
         info = write_data_info(campaign, base_url, workdir / "data_info")
-        points = load_campaign(info)
-        outputs = workdir / "outputs"
-        print(f"serving {campaign} at {base_url}; analysing {len(points)} points")
-        (outputs / "lists").mkdir(parents=True, exist_ok=True)
-        (outputs / "lists" / "run.json").write_text(json.dumps(
-            {"data_info": str(info.resolve()), "engine": getattr(args, "engine", "fast")}))
-        outcomes = run_local(points, data_dir=workdir / "data", outputs=outputs,
-                             engine=getattr(args, "engine", "fast"),
-                             jobs=getattr(args, "jobs", None),
-                             force=bool(getattr(args, "force", False)),
-                             progress=getattr(args, "progress", True))
+        print(f"serving {campaign} at {base_url}")
+        run = analyse(info, opts)
     finally:
         server.shutdown()
         server.server_close()
-    write_lists(outcomes, outputs / "lists", load_enf(info))
-    gain_main(["--outputs", str(outputs), "--data-info", str(info), "--plots"]
-              + ([] if getattr(args, "progress", True) else ["--no-progress"]))
+    outcomes = run.outcomes
     cmp = compare_with_truth(outputs, campaign)
     print("\nDemo: every point's mean charge per flash (every flash counts) against the true"
           " mean over all of its flashes; cut_deviation_pct: the original's cut, which keeps"

@@ -18,20 +18,21 @@ from __future__ import annotations
 import json
 import os
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # one BLAS thread per worker: no oversubscription
+from .parallel import default_jobs, limit_threads, parallel_map  # noqa: E402
 
+limit_threads()  # one BLAS thread per worker: no oversubscription
+
+import functools  # noqa: E402
 import logging  # noqa: E402
 import time  # noqa: E402
-from concurrent.futures import ProcessPoolExecutor, as_completed  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from . import store  # noqa: E402
 from .campaign import local_dir, redact  # noqa: E402
-from .config import ANALYSIS_VERSION, DEFAULT_FIT, FitConfig, PointSpec  # noqa: E402
+from .config import DEFAULT_FIT, FitConfig, PointSpec  # noqa: E402
 from .fetch import fetch_point, is_transient  # noqa: E402
 from .point import load_point, process_point  # noqa: E402
 from .shape import ShapeTable  # noqa: E402
@@ -131,26 +132,10 @@ def run_point(
         logger.handlers.clear()
 
 
-def default_jobs() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
-
-
 def stale_reason(summary: dict, point: PointSpec, engine: str) -> str | None:
-    """Why a saved point cannot be reused for ``point`` with ``engine`` (None: it can)."""
-    if summary.get("engine") != engine:
-        return f"other engine ({summary.get('engine')})"
-    if summary.get("analysis_version") != ANALYSIS_VERSION:
-        return "an older version of the analysis"
-    old, new = summary.get("cut_V"), point.cut_V
-    old = None if old is None or (isinstance(old, float) and np.isnan(old)) else float(old)
-    if old != new:
-        return "the cut changed in the campaign"
-    if summary.get("n_fetch_transient"):
-        return "some of its files failed for a reason that may have gone (network, disk)"
-    return None
+    """Why a saved point cannot be reused for ``point`` with ``engine`` (None: it can);
+    the rule is :func:`pmtgain.store.stale_reason`."""
+    return store.stale_reason(summary, point.cut_V, engine)
 
 
 def run_local(
@@ -231,37 +216,31 @@ def _run_pass(
     for why, k in stale.items():
         print(f"redoing {k} point(s) saved earlier: {why}")
     jobs = jobs or default_jobs()
-    bar = None
-    if progress and todo:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(todo), unit="point", desc=f"analysing ({jobs} processes)",
-                   dynamic_ncols=True, disable=None)  # no bar in a log file
     kw = dict(data_dir=data_dir, lists_dir=lists_dir, logs_dir=logs_dir, engine=engine,
               config=config, verbose=verbose, fetch_workers=fetch_workers, shapes=shapes)
     n_wf = 0
-    if jobs == 1 or len(todo) <= 1:
-        results = (run_point(p, **kw) for p in todo)
-        for out in results:
-            outcomes.append(out)
-            n_wf += (out.summary or {}).get("n_files", 0)
-            if bar:
-                bar.set_postfix(waveforms=n_wf, failed=sum(not o.ok for o in outcomes))
-                bar.update()
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futs = [pool.submit(run_point, p, **kw) for p in todo]
-            for fut in as_completed(futs):
-                out = fut.result()
-                outcomes.append(out)
-                n_wf += (out.summary or {}).get("n_files", 0)
-                if bar:
-                    bar.set_postfix(waveforms=n_wf, failed=sum(not o.ok for o in outcomes))
-                    bar.update()
-    if bar:
-        bar.close()
+
+    def postfix(out: PointOutcome) -> dict:
+        nonlocal n_wf
+        n_wf += (out.summary or {}).get("n_flashes", 0)
+        return dict(flashes=n_wf, failed=sum(not o.ok for o in outcomes) + (not out.ok))
+
+    for out in parallel_map(functools.partial(run_point, **kw), [(p,) for p in todo],
+                            jobs=jobs, desc=f"analysing ({min(jobs, len(todo))} processes)",
+                            unit="point", progress=progress, postfix=postfix):
+        outcomes.append(out)
     outcomes.sort(key=lambda o: (o.pmt, o.hv))
     return outcomes
+
+
+def saved_outcomes(points: list[PointSpec], lists_dir, engine: str) -> list[PointOutcome]:
+    """The saved, still valid results of ``points`` (others are left out)."""
+    out = []
+    for p in points:
+        done = load_point(Path(lists_dir) / store.POINTS_DIR, p.pmt, p.hv)
+        if done is not None and stale_reason(done.summary, p, engine) is None:
+            out.append(PointOutcome(p.pmt, p.hv, True, summary=done.summary, skipped=True))
+    return out
 
 
 def summaries_frame(summaries: list[dict]) -> pd.DataFrame:
@@ -289,8 +268,13 @@ def write_lists(outcomes: list[PointOutcome], lists_dir,
     for pmt, sub in df.groupby("pmt"):
         sub = sub.reset_index(drop=True)
         pkl = lists_dir / f"pmt_{pmt}_data_list.pkl"
-        sub.to_pickle(pkl)
-        sub.to_csv(pkl.with_suffix(".csv"), index=False, float_format="%.9g")
+        store.write_json_records(sub, pkl.with_suffix(".json"))  # what the merge reads
+        tmp = pkl.with_name(f".{pkl.name}.{os.getpid()}.part")
+        sub.to_pickle(tmp)  # the original's format, for users who load it
+        os.replace(tmp, pkl)
+        tmp = pkl.with_name(f".{pkl.stem}.csv.{os.getpid()}.part")
+        sub.to_csv(tmp, index=False, float_format="%.9g")
+        os.replace(tmp, pkl.with_suffix(".csv"))
         written.append(pkl)
     return written
 
@@ -305,6 +289,6 @@ def _write_failed(outcomes: list[PointOutcome], path: Path) -> None:
         old = []
     new = [dict(pmt=o.pmt, hv=o.hv, error=str(o.error)) for o in outcomes if not o.ok]
     entries = sorted(old + new, key=lambda e: (e["pmt"], e["hv"]))
-    tmp = path.with_name(path.name + ".part")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
     tmp.write_text(json.dumps(entries, indent=1))
     os.replace(tmp, path)

@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .store import read_json_records
+
 V0 = 1000.0
 
 
@@ -84,32 +86,37 @@ def hv_for(fit: PowerLaw, target: float) -> tuple[float, float]:
 
 
 def collect(outputs: str | os.PathLike = "outputs", source: str = "lists") -> pd.DataFrame:
-    """Per-point rows of a run. ``source`` is ``lists`` (``analysis.py``: per-PMT
-    ``pmt_<i>_data_list.pkl``) or ``condor_lists`` (jobs: ``pmt_<i>_<hv>_data_list.pkl``).
+    """Per-point rows of a run, read as data (JSON records, never pickles). ``source`` is
+    ``lists`` (``analysis.py``: per-PMT ``pmt_<i>_data_list.json``) or ``condor_lists``
+    (jobs: ``pmt_<i>_<hv>_summary.json``).
 
-    Rows of points that failed (a job's pickle with an ``error``) and files that cannot
+    Rows of points that failed (a job's summary with an ``error``) and files that cannot
     be read are left out and listed in ``df.attrs["failed"]`` as ``(pmt, hv, reason)``."""
     d = Path(outputs) / source
-    files = sorted(glob.glob(str(d / "pmt_*_data_list.pkl")))
+    pattern = "pmt_*_data_list.json" if source == "lists" else "pmt_*_summary.json"
+    files = sorted(glob.glob(str(d / pattern)))
     if not files and not (d / "failed.json").exists():
-        raise FileNotFoundError(f"{d}: no pmt_*_data_list.pkl files (run analysis.py, or "
+        raise FileNotFoundError(f"{d}: no {pattern} files (run analysis.py, or "
                                 "condor_transfer_data for the HTCondor jobs)")
     frames, failed = [], []
     for f in files:
         parts = Path(f).name.split("_")
         try:
-            df = pd.read_pickle(f)
-        except Exception as exc:  # an empty or broken file: name it, keep the rest
+            df = read_json_records(f)
+            if df.empty or "hv" not in df.columns:
+                raise ValueError("no rows")
+        except (OSError, ValueError) as exc:  # an empty or broken file: name it, keep the rest
             hv = int(parts[2]) if parts[2].isdigit() else -1
             failed.append((int(parts[1]), hv, f"{Path(f).name} cannot be read ({exc})"))
             continue
-        if "pmt" not in df.columns:  # an original-style list: PMT from the name
+        if "pmt" not in df.columns:
             df = df.assign(pmt=int(parts[1]))
         if "error" in df.columns:
             bad = df["error"].notna() & (df["error"].astype(str) != "")
             failed += [(int(r.pmt), int(r.hv), str(r.error)) for r in df[bad].itertuples()]
             df = df[~bad].drop(columns=["error", "retryable"], errors="ignore")
         frames.append(df)
+    frames = [f for f in frames if not f.empty]
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["mean_charge", "std_dev_charge", "hv", "pmt"])
     df = df.sort_values(["pmt", "hv"]).drop_duplicates(["pmt", "hv"], keep="last")

@@ -84,19 +84,28 @@ class PointResult:
 
     def save(self, directory: str | os.PathLike) -> tuple[Path, Path]:
         """Write ``<key>_waveforms.csv``, ``<key>_examples.npz`` and ``<key>_summary.json``
-        atomically, the summary last."""
+        atomically, the summary last (its presence means the point is done). Temporary
+        names carry the process id, so concurrent runs never share one; on a failure
+        (a full disk) they are removed and the OSError says which file."""
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         table = d / f"{self.key}_waveforms.csv"
         summ = d / f"{self.key}_summary.json"
-        tmp = table.with_suffix(".csv.part")
-        write_csv(self.table, tmp)
-        os.replace(tmp, table)
-        if self.examples is not None:
-            save_examples(self.examples, d / f"{self.key}_examples.npz")
-        tmp = summ.with_suffix(".json.part")
-        tmp.write_text(json.dumps(_jsonable(self.summary), indent=1))
-        os.replace(tmp, summ)  # the summary last: its presence means the point is done
+        tag = f"{os.getpid()}.part"
+        tmps = [table.with_name(f".{table.name}.{tag}"), summ.with_name(f".{summ.name}.{tag}")]
+        try:
+            write_csv(self.table, tmps[0])
+            os.replace(tmps[0], table)
+            if self.examples is not None:
+                save_examples(self.examples, d / f"{self.key}_examples.npz")
+            summary = dict(self.summary, table_rows=len(self.table))
+            tmps[1].write_text(json.dumps(_jsonable(summary), indent=1))
+            os.replace(tmps[1], summ)
+        except OSError as exc:
+            for t in tmps:
+                t.unlink(missing_ok=True)
+            raise OSError(exc.errno, f"cannot save the point in {d}: "
+                          f"{exc.strerror or exc}") from None
         return table, summ
 
 
@@ -150,10 +159,13 @@ def _jsonable(d: dict) -> dict:
 def save_examples(examples: dict[str, np.ndarray], path: str | os.PathLike) -> None:
     """Write examples (see :func:`pick_examples`) to ``path`` atomically."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "wb") as f:
-        np.savez_compressed(f, **examples)
-    os.replace(tmp, path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **examples)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def load_examples(path: str | os.PathLike) -> dict[str, np.ndarray] | None:
@@ -175,9 +187,15 @@ def load_point(directory: str | os.PathLike, pmt: int, hv: int) -> PointResult |
         return None
     try:
         summary = json.loads(summ.read_text())
-        return PointResult(summary=summary, table=pd.read_csv(table),
+        if not isinstance(summary, dict):
+            return None
+        tab = pd.read_csv(table)
+        # a table cut short (a crash, a full disk, a hand edit) is not a finished point
+        if "table_rows" in summary and len(tab) != summary["table_rows"]:
+            return None
+        return PointResult(summary=summary, table=tab,
                            examples=load_examples(d / f"pmt_{pmt}_{hv}_examples.npz"))
-    except (ValueError, OSError):
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError):
         return None
 
 

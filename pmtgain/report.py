@@ -30,13 +30,15 @@ import io
 import os
 import shutil
 import subprocess
-from collections.abc import Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from . import store
+from .parallel import parallel_map
 
 PALETTE_COLOURS = 128  # PNGs quantised to a palette: ~4x smaller, no visible loss
 
@@ -44,11 +46,12 @@ PALETTE_COLOURS = 128  # PNGs quantised to a palette: ~4x smaller, no visible lo
 def point_inputs(outputs: str | os.PathLike, source: str, pmt: int, hv: int
                  ) -> tuple[Path, Path]:
     """(waveform table, examples) of a point for ``source`` ``lists`` or ``condor_lists``."""
-    d = Path(outputs) / source
     if source == "lists":
-        d = d / "points"
-    key = f"pmt_{pmt}_{hv}"
-    return d / f"{key}_waveforms.csv", d / f"{key}_examples.npz"
+        paths = store.point_paths(Path(outputs) / source, pmt, hv)
+        return paths["table"], paths["examples"]
+    d = Path(outputs) / source
+    return (d / store.job_output("pmt_waveforms.csv", pmt, hv),
+            d / store.job_output("pmt_examples.npz", pmt, hv))
 
 
 def plot_paths(outputs: str | os.PathLike, pmt: int, hv: int | None = None) -> Path:
@@ -155,31 +158,13 @@ def render_diagnostics(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
         _save_png(shape_vs_hv, plot_paths(out, int(pmt)), sub, pmt=int(pmt))
     if not todo:
         return done
-    jobs = max(1, min(jobs or (os.cpu_count() or 1), len(todo)))
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(todo), desc="diagnostic plots", unit="point", disable=None)
-    if jobs == 1:
-        results: Iterable = (_render_point(*t) for t in todo)
-    else:
-        pool = ProcessPoolExecutor(jobs)
-        results = (f.result() for f in as_completed([pool.submit(_render_point, *t)
-                                                     for t in todo]))
-    try:
-        for pmt, hv, err in results:
-            if err:
-                done.errors[(pmt, hv)] = err
-            else:
-                done.drawn += 1
-            if bar is not None:
-                bar.update()
-    finally:
-        if jobs > 1:
-            pool.shutdown()
-        if bar is not None:
-            bar.close()
+    for pmt, hv, err in parallel_map(_render_point, todo, jobs=jobs,
+                                     desc="diagnostic plots", unit="point",
+                                     progress=progress):
+        if err:
+            done.errors[(pmt, hv)] = err
+        else:
+            done.drawn += 1
     return done
 
 
@@ -279,7 +264,7 @@ def _curve_png(df: pd.DataFrame, fits: dict, quantity: str) -> bytes:
     return buf.getvalue()
 
 
-REJECTIONS = ("below_cut", "clipped", "edge", "unreadable")
+REJECTIONS = ("clipped", "pre_pulse", "unreadable")
 
 
 def _problems(df: pd.DataFrame, missing: list[tuple[int, int]],
@@ -293,12 +278,12 @@ def _problems(df: pd.DataFrame, missing: list[tuple[int, int]],
             out.append(f'<li class="bad">PMT {pmt} at {hv} V: no result</li>')
     for r in df.to_dict("records"):
         where = f'<a href="#pt-{r["pmt"]}-{r["hv"]}">PMT {r["pmt"]} at {r["hv"]} V</a>'
-        n = r.get("n_files") or 0
+        n = r.get("n_flashes") or r.get("n_files") or 0
         lost = sum(int(r.get(f"rejected_{k}") or 0) for k in REJECTIONS)
         if n and lost / n > 0.1:
             parts = ", ".join(f"{int(r.get(f'rejected_{k}') or 0)} {k.replace('_', ' ')}"
                               for k in REJECTIONS if r.get(f"rejected_{k}"))
-            out.append(f'<li class="warn">{where}: {lost} of {n} files rejected '
+            out.append(f'<li class="warn">{where}: {lost} of {n} left out '
                        f'({parts})</li>')
         elif r.get("rejected_unreadable"):
             out.append(f'<li class="warn">{where}: {int(r["rejected_unreadable"])} of {n} '
@@ -306,6 +291,9 @@ def _problems(df: pd.DataFrame, missing: list[tuple[int, int]],
         flag = r.get("gain_flag")
         if isinstance(flag, str) and flag:
             out.append(f'<li class="warn">{where}: gain flagged ({html.escape(flag)})</li>')
+        pflag = r.get("point_flag")
+        if isinstance(pflag, str) and pflag:
+            out.append(f'<li class="warn">{where}: {html.escape(pflag)}</li>')
     for (pmt, hv), err in sorted(plot_errors.items()):
         out.append(f'<li class="warn">PMT {pmt} at {hv} V: no diagnostic plot '
                    f'({html.escape(err)})</li>')
@@ -420,8 +408,12 @@ def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
         for r in sub.to_dict("records"):
             rows.append(dict(
                 hv=f"<a href='#pt-{pmt}-{r['hv']}'>{r['hv']}</a>",
-                used=f"{int(r.get('n_used') or 0)} / {int(r.get('n_files') or 0)}",
-                fb=int(r.get("n_fallback") or 0),
+                used=f"{int(r.get('n_used') or 0)} / "
+                     f"{int(r.get('n_flashes') or r.get('n_files') or 0)}",
+                qcut=(_fmt(-float(r['mean_charge_cut']), ".4g")
+                      if r.get("mean_charge_cut") is not None
+                      and np.isfinite(r.get("mean_charge_cut")) else ""),
+                shape=html.escape(str(r.get("shape_source") or "")),
                 **{k: int(r.get(f"rejected_{k}") or 0) for k in REJECTIONS},
                 q=_pm(-float(r['mean_charge']), r.get('std_dev_charge'), espec=".3g"),
                 sem=_fmt(r.get("sem_charge"), ".2g"),
@@ -433,11 +425,11 @@ def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
                 tf=_pm(r.get('tau_ns'), r.get('tau_err_ns'), '.3g', '.1g'),
                 chi=_fmt(r.get("std_fit_charge"), ".2g")))
         parts.append(_table(rows, [
-            ("hv", "HV [V]"), ("used", "used / files"), ("fb", "fallback"),
-            ("below_cut", "below cut"), ("clipped", "clipped"), ("edge", "at edge"),
-            ("unreadable", "unreadable"), ("q", "|Q| mean ± σ [pC]"),
-            ("sem", "σ/√n"), ("g", "gain (photostat.)"), ("mu", "μ [pe]"), ("flag", "flag"),
-            ("ts", "τ_s [ns]"), ("tf", "τ [ns]")],
+            ("hv", "HV [V]"), ("used", "counted / flashes"), ("clipped", "clipped"),
+            ("pre_pulse", "pulse before"), ("unreadable", "unreadable files"),
+            ("q", "|Q| mean ± σ [pC], every flash"), ("sem", "σ/√n"),
+            ("qcut", "|Q| with the cut [pC]"), ("g", "gain (photostat.)"), ("mu", "μ [pe]"),
+            ("flag", "flag"), ("ts", "τ_s [ns]"), ("tf", "τ [ns]"), ("shape", "shape")],
             row_class=lambda r: "flag" if r["flag"] else ""))
         parts.append(_csv_link(sub, f"pmt_{pmt}_points.csv",
                                f"PMT {pmt}'s points, every column"))

@@ -1,0 +1,109 @@
+"""One parallel map with a progress bar, for the analysis and the diagnostics alike.
+
+What to use when
+----------------
+- :func:`parallel_map` - ``fn(*args)`` for every item, in ``jobs`` worker processes (in
+  this process when ``jobs`` is 1 or there is one item), results in the order they
+  finish, a progress bar on a terminal. Ctrl-C stops it within a second or two: queued
+  items are cancelled, the workers are ended, and ``KeyboardInterrupt`` reaches the
+  caller, which keeps what finished (every result is saved atomically by its worker).
+- :func:`limit_threads` - one BLAS/OpenMP thread per process (set before numpy loads):
+  with 2 processes and default BLAS threads a 2-core machine is oversubscribed (0.057 ->
+  0.030 s per point when fixed, ``environment.md``).
+
+Workers ignore SIGINT (the parent decides) and, on Linux, die with their parent
+(``PR_SET_PDEATHSIG``): a SIGKILL of the main process leaves no orphan writing results.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+               "NUMBA_NUM_THREADS")
+
+
+def limit_threads(env=os.environ) -> dict:
+    """Set every thread-count variable to 1 unless already set; returns them."""
+    for var in THREAD_VARS:
+        env.setdefault(var, "1")
+    return {v: env[v] for v in THREAD_VARS}
+
+
+def _die_with_parent() -> None:
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _worker_init() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
+    limit_threads()
+
+
+def default_jobs() -> int:
+    """One process per core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def parallel_map(fn: Callable, items: Sequence[tuple], *, jobs: int | None = None,
+                 desc: str = "", unit: str = "item", progress: bool = True,
+                 postfix: Callable[[object], dict] | None = None) -> Iterator:
+    """Yield ``fn(*item)`` for every item as it finishes (see the module docstring).
+    ``postfix(result)`` may return fields shown beside the bar."""
+    items = list(items)
+    jobs = max(1, min(jobs or default_jobs(), len(items) or 1))
+    bar = None
+    if progress and items:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(items), unit=unit, desc=desc, dynamic_ncols=True,
+                   disable=None)  # no bar in a log file or under HTCondor
+    try:
+        for res in _map(fn, items, jobs):
+            if bar is not None:
+                if postfix is not None:
+                    bar.set_postfix(postfix(res))
+                bar.update()
+            yield res
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _map(fn: Callable, items: list[tuple], jobs: int) -> Iterable:
+    if jobs == 1 or len(items) <= 1:
+        for it in items:
+            yield fn(*it)
+        return
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
+    futs = [pool.submit(fn, *it) for it in items]
+    pending = set(futs)
+    try:
+        while pending:
+            # a timeout, so that Ctrl-C is seen within a second even while waiting
+            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            for f in done:
+                yield f.result()
+    except BaseException:
+        for f in futs:
+            f.cancel()
+        for p in list(getattr(pool, "_processes", {}).values()):
+            p.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()

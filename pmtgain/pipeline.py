@@ -1,0 +1,262 @@
+"""The typed pipeline: analyse a campaign, merge the results. What the scripts call.
+
+What to use when
+----------------
+- :func:`analyse` - every point of a campaign on this machine (fetch, measure, save,
+  resume), the per-PMT lists, then :func:`merge` unless told not to.
+  :class:`AnalysisOptions` holds every setting with its default.
+- :func:`merge` - the saved results (``lists`` from :func:`analyse`, or ``condor_lists``
+  from HTCondor jobs) into gain curves, tables and, with ``plots``, the diagnostics and
+  ``outputs/report.html``. :class:`MergeOptions` holds its settings.
+
+``analysis.py``, ``gain_curve.py``, ``pmtgain report`` and the demo call these directly
+(:mod:`pmtgain.cli` turns command lines into options); nothing here reads ``sys.argv``.
+Messages go to ``say`` (stdout) and ``warn`` (stderr), one line each.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .config import DEFAULT_FIT, FitConfig
+
+
+def _say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def _warn(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+@dataclass
+class AnalysisOptions:
+    """Settings of :func:`analyse` (the defaults are ``analysis.py``'s)."""
+
+    data_dir: str | Path = "data"  # local copies of remote files
+    outputs: str | Path = "outputs"  # results and logs
+    engine: str = "fast"  # the per-flash fit (fast, root, integral)
+    jobs: int | None = None  # processes (None: one per core)
+    verbose: bool = False  # every file in the point logs
+    force: bool = False  # redo points already done
+    progress: bool = True  # a progress bar on a terminal
+    fetch_workers: int = 32  # parallel downloads per point
+    plots: bool = False  # diagnostics and the report after the merge
+    merge: bool = True  # build the gain curves at the end
+    config: FitConfig = DEFAULT_FIT
+
+
+@dataclass
+class RunResult:
+    """What :func:`analyse` did: one outcome per selected point (see
+    :class:`pmtgain.executors.PointOutcome`), and the merge's result."""
+
+    outcomes: list = field(default_factory=list)
+    merged: MergeResult | None = None
+
+    @property
+    def failed(self) -> list:
+        return [o for o in self.outcomes if not o.ok]
+
+    @property
+    def done(self) -> list:
+        return [o for o in self.outcomes if o.ok]
+
+    @property
+    def exit_status(self) -> int:
+        return 1 if self.failed else 0
+
+
+def analyse(campaign: str | Path, options: AnalysisOptions | None = None, *,
+            pmts: list[int] | None = None, hvs: list[int] | None = None,
+            say: Callable[[str], None] = _say, warn: Callable[[str], None] = _warn
+            ) -> RunResult:
+    """Analyse the points of ``campaign`` (a data_info directory or one
+    data_directories file) selected by ``pmts``/``hvs``. Raises
+    :class:`pmtgain.campaign.CampaignError` for a bad campaign, ``ValueError`` when no
+    point matches, :class:`pmtgain.store.Busy` when another run holds the outputs."""
+    from . import store
+    from .campaign import load_campaign, load_enf, load_shapes, select
+    from .executors import run_local, saved_outcomes, write_lists
+
+    o = options or AnalysisOptions()
+    every = load_campaign(campaign)
+    points = select(every, pmts, hvs)
+    enf = load_enf(campaign)
+    shapes = load_shapes(campaign)
+    if not points:
+        raise ValueError("no point matches --pmt/--hv")
+    out = Path(o.outputs)
+    with store.exclusive(out, "analysis.py"):
+        (out / "lists").mkdir(parents=True, exist_ok=True)
+        (out / "lists" / "run.json").write_text(json.dumps(
+            {"data_info": str(Path(campaign).resolve()), "engine": o.engine}))
+        say(f"{len(points)} points, {sum(p.n_files for p in points)} files; logs in "
+            f"{out / 'logs'}")
+        try:
+            outcomes = run_local(points, data_dir=o.data_dir, outputs=out, engine=o.engine,
+                                 config=o.config, jobs=o.jobs, verbose=o.verbose,
+                                 force=o.force, progress=o.progress,
+                                 fetch_workers=o.fetch_workers, shapes=shapes)
+        except KeyboardInterrupt:
+            kept = saved_outcomes(points, out / "lists", o.engine)
+            write_lists(kept + saved_outcomes([p for p in every if p not in points],
+                                              out / "lists", o.engine), out / "lists", enf)
+            warn(f"interrupted: {len(kept)} of {len(points)} points are finished and saved "
+                 "in the lists; run the same command again to do the rest (finished points "
+                 "are kept)")
+            raise
+        res = RunResult(outcomes=outcomes)
+        say(f"{len(res.done)} points done ({sum(x.skipped for x in outcomes)} from an "
+            f"earlier run), {len(res.failed)} failed")
+        # the lists hold every point of the campaign with a valid saved result, not only
+        # the ones this run selected (--pmt/--hv)
+        write_lists(outcomes + saved_outcomes([p for p in every if p not in points],
+                                              out / "lists", o.engine), out / "lists", enf)
+        for x in res.done:
+            if x.summary.get("rejected_unreadable"):
+                say(f"  PMT {x.pmt} {x.hv} V: {x.summary['rejected_unreadable']} of "
+                    f"{x.summary['n_files']} files unreadable or not fetched (see the log)")
+            if x.summary.get("point_flag"):
+                say(f"  PMT {x.pmt} {x.hv} V flagged: {x.summary['point_flag']}")
+        if o.merge and (res.done or o.plots):  # with plots, a report even if all failed
+            res.merged = merge(MergeOptions(outputs=out, source="lists",
+                                            data_info=str(campaign), plots=o.plots,
+                                            jobs=o.jobs, progress=o.progress),
+                               say=say, warn=warn)
+        for x in res.failed:
+            warn(f"FAILED PMT {x.pmt} at {x.hv} V: {x.error}")
+        return res
+
+
+@dataclass
+class MergeOptions:
+    """Settings of :func:`merge` (the defaults are ``gain_curve.py``'s)."""
+
+    outputs: str | Path = "outputs"
+    source: str | None = None  # lists, condor_lists, or None: condor_lists if it has results
+    data_info: str | None = None  # expected points (None: the one analysis.py recorded)
+    target: float | None = None  # |Q| (or G) to reach: the HV per PMT
+    quantity: str = "charge"  # charge (pC) or gain (electrons)
+    enf: dict[int, float] = field(default_factory=dict)  # F per PMT over enf.txt
+    plots: bool = False  # diagnostics and outputs/report.html
+    jobs: int | None = None  # processes drawing the diagnostics
+    progress: bool = True
+
+
+@dataclass
+class MergeResult:
+    """The merged points (``df``), the fits per PMT (``table``), the points without a
+    result (``missing``), the files written, and the exit status."""
+
+    df: pd.DataFrame
+    table: pd.DataFrame | None = None
+    missing: list = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)
+    exit_status: int = 0
+
+
+def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _say,
+          warn: Callable[[str], None] = _warn) -> MergeResult:
+    """Build the gain curves from saved results (see the module docstring). Raises
+    ``FileNotFoundError`` when there are no results, :class:`pmtgain.campaign.CampaignError`
+    for a bad ``enf.txt``."""
+    from .campaign import CampaignError, enf_path, is_enf, load_campaign, load_enf
+    from .gaincurve import apply_enf, build, collect
+    from .photostat import DEFAULT_ENF
+    from .plots import gain_curves
+
+    o = options or MergeOptions()
+    bad = [f"{p}:{f:g}" for p, f in o.enf.items() if not is_enf(f)]
+    if bad:
+        raise ValueError(f"--enf {' '.join(bad)}: F = 1 + (sigma_1/Q_1)^2 is at least 1 "
+                         "(typical 1.1-1.5)")
+    out = Path(o.outputs)
+    source = o.source or ("condor_lists" if list((out / "condor_lists").glob(
+        "pmt_*_summary.json")) else "lists")
+    df = collect(out, source)
+    info = o.data_info
+    if info is None:
+        run = out / "lists" / "run.json"
+        try:
+            info = json.loads(run.read_text())["data_info"] if run.exists() else "data_info"
+        except (ValueError, KeyError, TypeError):
+            info = "data_info"
+    expected = None
+    try:
+        pts = load_campaign(info)
+        expected = [(p.pmt, p.hv) for p in pts if p.pmt in set(df.pmt)] \
+            if source == "lists" else [(p.pmt, p.hv) for p in pts]
+    except CampaignError:
+        pass
+    enf_file = load_enf(info)
+    enf: dict[int, float] = {}
+    if not df.empty:
+        merged = {**enf_file, **o.enf}
+        pmts = sorted(int(p) for p in set(df.pmt))
+        enf = {p: merged.get(p, DEFAULT_ENF) for p in pmts}
+        if o.quantity == "gain" or o.plots:
+            src = {p: "--enf" if p in o.enf else enf_path(info).name if p in enf_file
+                   else "default" for p in pmts}
+            say("excess noise factor F: " + ", ".join(
+                f"PMT {p} {enf[p]:g} ({src[p]})" for p in pmts))
+    df = apply_enf(df, enf)
+    fits, table, missing = build(df, expected, o.target, o.quantity)
+    res = MergeResult(df=df, table=table, missing=missing)
+    if df.empty:  # every point failed: say why, and still write the report if asked
+        _print_missing(df, missing, warn)
+        if o.plots:
+            _report(o, df, out, source, missing, info, say, warn)
+        n = len(set(missing) | {(p, h) for p, h, _ in df.attrs["failed"]})
+        warn(f"gain_curve.py: error: no point has a result in {out / source} ({n} failed "
+             "or missing, listed above)")
+        res.exit_status = 1
+        return res
+    stem = "gain_curves" if o.quantity == "charge" else "gain_curves_electrons"
+    gain_curves(df, fits, out / f"{stem}.png", o.quantity)
+    table.to_csv(out / f"{stem}.csv", index=False, float_format="%.6g")
+    res.written += [out / f"{stem}.png", out / f"{stem}.csv"]
+    cols = ["pmt", "hv", "n_used", "n_files", "mean_charge", "std_dev_charge", "sem_charge"]
+    if o.quantity == "gain":
+        cols += ["gain", "gain_err", "n_pe", "enf", "gain_flag"]
+    with pd.option_context("display.width", 120, "display.max_rows", 200):
+        say(df[[c for c in cols if c in df.columns]].to_string(index=False,
+                                                               float_format="%.5g"))
+        say("")
+        show = [c for c in ("pmt", "n_points", "q0_at_1000V", "q0_err", "b", "b_err",
+                            "chi2_ndf", "hv_for_target", "hv_for_target_err", "missing_hv")
+                if c in table.columns]
+        say(table[show].to_string(index=False, float_format="%.4g"))
+    _print_missing(df, missing, warn)
+    say(f"wrote {out / (stem + '.png')} and {out / (stem + '.csv')}")
+    if o.plots:
+        res.written.append(_report(o, df, out, source, missing, info, say, warn))
+    return res
+
+
+def _print_missing(df, missing, warn) -> None:
+    reasons = {(p, h): r for p, h, r in df.attrs.get("failed", [])}
+    for pmt, hv in sorted(set(missing) | set(reasons)):
+        why = f": {reasons[(pmt, hv)]}" if (pmt, hv) in reasons else " has no result"
+        warn(f"missing: PMT {pmt} at {hv} V{why}")
+
+
+def _report(o: MergeOptions, df, out: Path, source: str, missing, info, say, warn) -> Path:
+    from .report import make_report
+
+    gain_t = o.target if o.quantity == "gain" else None
+    charge_t = o.target if o.quantity == "charge" else None
+    path, done = make_report(df, out, source, missing=missing, target=gain_t,
+                             target_charge=charge_t, campaign=str(info), jobs=o.jobs,
+                             progress=o.progress)
+    for (pmt, hv), err in sorted(done.errors.items()):
+        warn(f"no diagnostic plot for PMT {pmt} at {hv} V: {err}")
+    say(f"diagnostics in {out / 'plots'} ({done.drawn} drawn, {done.kept} up to "
+        f"date); report: {path} (open {path.resolve().as_uri()})")
+    return path
