@@ -32,6 +32,36 @@ class UserError(Exception):
     """An input problem to report in one line (exit status 2)."""
 
 
+class _TolerantStdout:
+    """stdout that, once its reader has gone (``| head``), swallows the rest: the work
+    goes on and its files are written."""
+
+    def __init__(self, stream):
+        self._s, self._gone = stream, False
+
+    def write(self, text):
+        if not self._gone:
+            try:
+                return self._s.write(text)
+            except BrokenPipeError:
+                self._gone = True
+                import os
+
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, self._s.fileno())
+        return len(text)
+
+    def flush(self):
+        if not self._gone:
+            try:
+                self._s.flush()
+            except BrokenPipeError:
+                self._gone = True
+
+    def __getattr__(self, name):
+        return getattr(self._s, name)
+
+
 def guarded(prog: str, fn, *args) -> int:
     """Run ``fn(*args)`` and turn every expected failure into one line and an exit status
     (module docstring): never a traceback for bad input, a full disk or a closed pipe."""
@@ -41,6 +71,8 @@ def guarded(prog: str, fn, *args) -> int:
     from .campaign import CampaignError
     from .store import Busy
 
+    if not isinstance(sys.stdout, _TolerantStdout):
+        sys.stdout = _TolerantStdout(sys.stdout)
     try:
         return int(fn(*args) or 0)
     except BrokenPipeError:

@@ -78,6 +78,9 @@ class FitConfig:
     shape_max_rel_err: float = 0.05
     # flag a point whose record ends before this share of the pulse integral has passed
     max_tail_missing: float = 0.005
+    # a point whose mean of all flashes shows no pulse deeper than this many of its own
+    # noise rms fails ("no LED pulse": the deepest of ~500 noise samples is ~3-3.5 rms)
+    min_mean_pulse_snr: float = 6.0
     # flag a point whose cut-based mean differs from the all-flash mean by this many sigma
     cut_bias_sigma: float = 3.0
 

@@ -15,15 +15,18 @@ What to use when
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import os
 
-from .parallel import default_jobs, limit_threads, parallel_map  # noqa: E402
+from .parallel import default_jobs, limit_threads, parallel_map
 
 limit_threads()  # one BLAS thread per worker: no oversubscription
+# a log write that fails (a full disk) must not print a traceback per message: the point's
+# own failure says what happened, in one line
+logging.raiseExceptions = False
 
-import functools  # noqa: E402
-import logging  # noqa: E402
 import time  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402

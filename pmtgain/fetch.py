@@ -126,6 +126,22 @@ MAX_BODY_BYTES = MAX_TRC_BYTES
 DEADLINE_S = 300.0
 
 
+def _shutdown(resp) -> None:
+    """Wake a read blocked in another thread: shut the response's socket down (closing
+    the file object alone does not interrupt a blocked recv on Linux)."""
+    import socket
+
+    try:
+        sock = resp.raw._fp.fp.raw._sock
+        sock.shutdown(socket.SHUT_RDWR)
+    except (AttributeError, OSError):
+        pass
+    try:
+        resp.close()
+    except Exception:  # noqa: BLE001 - best effort from a watchdog thread
+        pass
+
+
 def _download(session, url: str, target: Path, timeout, attempts: int = 4,
               deadline_s: float = DEADLINE_S, max_bytes: int = MAX_BODY_BYTES) -> str | None:
     """Download ``url`` to ``target`` atomically. Returns None or the failure reason.
@@ -151,7 +167,7 @@ def _download(session, url: str, target: Path, timeout, attempts: int = 4,
 
                 def give_up(resp=r, late=late):
                     late.set()
-                    resp.close()
+                    _shutdown(resp)
 
                 watchdog = threading.Timer(deadline_s, give_up)
                 watchdog.daemon = True

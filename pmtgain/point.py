@@ -369,6 +369,10 @@ def process_point(
         raise ValueError(f"PMT {pmt} at {hv} V: no flash can be measured: of "
                          f"{prep.n} readable, {n_clip} clipped at the ADC range and "
                          f"{n_pre} with a pulse in the baseline region")
+    if not prep.mean_snr >= config.min_mean_pulse_snr:  # also NaN: no noise, no pulse
+        raise ValueError(f"PMT {pmt} at {hv} V: no LED pulse in the mean of all "
+                         f"{int(prep.counted.sum())} flashes (its deepest point is "
+                         f"{prep.mean_snr:.1f} noise rms; flat or empty records?)")
     shape, source, note = _choose_shape(prep, pmt, hv, config, shapes)
     shape.free_onset = bool(source == "own" and prep.snr >= config.free_onset_snr)
     est = linear_estimator(prep, shape)
@@ -461,6 +465,7 @@ def point_flags(s: dict, config: FitConfig = DEFAULT_FIT) -> str:
     if s.get("shape_source") in ("own-weak", "default"):
         out.append(f"pulse shape: {s.get('shape_note')}")
     snr = s.get("mean_pulse_snr")
-    if snr is not None and np.isfinite(snr) and snr < 5:
-        out.append(f"no LED pulse visible in the mean of all flashes ({snr:.1f} sigma)")
+    if snr is not None and np.isfinite(snr) and snr < 2 * config.min_mean_pulse_snr:
+        out.append(f"the LED pulse is barely visible in the mean of all flashes "
+                   f"({snr:.1f} noise rms)")
     return "; ".join(out)

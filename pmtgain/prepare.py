@@ -147,9 +147,12 @@ def prepare(
     if k_edge > k_on:  # baseline after the pulse: the window must stop before it
         k_hi = min(k_hi, k_edge)
     mp_peak = -float(mean_pulse[kpk])
-    snr = mp_peak / med_noise if med_noise > 0 else float("inf")
+    snr = mp_peak / med_noise if med_noise > 0 else float("nan")
     n_c = max(int(counted.sum()), 1)
-    mean_snr = mp_peak / (med_noise / np.sqrt(n_c)) if med_noise > 0 else float("inf")
+    # no noise at all: flat records (or an ideal simulation); a pulse then shows as
+    # anything below the mean's own rounding
+    mean_snr = mp_peak / (med_noise / np.sqrt(n_c)) if med_noise > 0 else (
+        float("inf") if mp_peak > 0 else float("nan"))
     return Prepared(
         y=y, t0_ns=np.asarray(t0_s, dtype=float) / NS, dt_ns=dt_ns, baseline_V=baseline,
         noise_V=noise, amplitude_V=amplitude, raw_min_V=raw_min, kmin=kmin, status=status,

@@ -1,0 +1,459 @@
+"""Faults and bad input, on real files, real loopback servers and a real small tmpfs: each
+case ends analysed correctly from the files that are fine (the odd ones named), or refused
+in one line naming the file or line, never a traceback, a silent wrong number or a lost
+result (issue 14)."""
+
+import http.server
+import json
+import os
+import pickle
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pmtgain.simulate import DEMO_PMTS, simulate_campaign
+from pmtgain.trc import write_trc
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+
+
+def run(args, cwd, timeout=300, **kw):
+    return subprocess.run([PY, *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, **kw)
+
+
+def no_traceback(r):
+    assert "Traceback" not in r.stderr + r.stdout, r.stderr[-2000:]
+
+
+@pytest.fixture
+def sim(tmp_path):
+    """``pmtgain simulate sim --pmts 1 2 --hv 800 1000 --n 50``, local paths."""
+    simulate_campaign(tmp_path / "sim", DEMO_PMTS[:2], hv=[800, 1000], n=50, seed=9)
+    return tmp_path
+
+
+def analysis(cwd, *extra, timeout=300):
+    return run([str(ROOT / "analysis.py"), "--data-info", "sim/data_info", "--no-progress",
+                "--jobs", "2", *extra], cwd, timeout=timeout)
+
+
+def point_dir(cwd, pmt=1, hv=1000):
+    folder = {1: "PMT_1_2", 2: "PMT_2_2"}[pmt]
+    return cwd / "sim" / folder / str(hv) / "Autosave"
+
+
+def summary(cwd, pmt=1, hv=1000, outputs="outputs"):
+    return json.loads((cwd / outputs / "lists" / "points" /
+                       f"pmt_{pmt}_{hv}_summary.json").read_text())
+
+
+# 1 ------------------------------------------------------------------------------------
+def test_one_odd_first_file_never_wrecks_the_point(sim):
+    d = point_dir(sim)
+    write_trc(d / "C1--n16deg--00000.trc", [0.0] * 300, dt_s=1e-10, bits=8,
+              vertical_gain=1e-3)
+    b = bytearray((d / "C1--n16deg--00001.trc").read_bytes())
+    struct.pack_into("<f", b, 11 + 176, 0.0)  # HORIZ_INTERVAL 0 in another file
+    (d / "C1--n16deg--00001.trc").write_bytes(bytes(b))
+    b = bytearray((d / "C1--n16deg--00002.trc").read_bytes())
+    struct.pack_into("<f", b, 11 + 156, float("nan"))  # VERTICAL_GAIN NaN
+    (d / "C1--n16deg--00002.trc").write_bytes(bytes(b))
+    r = analysis(sim, "--pmt", "1", "--hv", "1000")
+    assert r.returncode == 0, r.stderr
+    s = summary(sim)
+    assert s["n_used"] == 47 and s["rejected_unreadable"] == 3
+    assert s["noise_V"] > 0 and s["gain"] > 0 and s["gain_flag"] == ""
+    tab = pd.read_csv(sim / "outputs/lists/points/pmt_1_1000_waveforms.csv")
+    bad = tab[tab.status == "unreadable"].set_index("file").reason
+    assert "300 samples per segment" in bad["C1--n16deg--00000.trc"]
+    assert bad["C1--n16deg--00001.trc"].startswith("HORIZ_INTERVAL is 0.0")
+    assert bad["C1--n16deg--00002.trc"].startswith("VERTICAL_GAIN is nan")
+
+
+# 2 ------------------------------------------------------------------------------------
+def test_a_bad_directory_entry_fails_only_itself(sim):
+    d = point_dir(sim)
+    os.symlink("loop", d / "loop")
+    (d / "C1--n16deg--00049.trc").unlink()
+    os.symlink(d / "loop", d / "C1--n16deg--00049.trc")  # a file of the point: a loop
+    r = analysis(sim, "--pmt", "1", "--hv", "1000")
+    assert r.returncode == 0, r.stderr
+    s = summary(sim)
+    assert s["n_used"] == 49 and s["rejected_unreadable"] == 1
+
+
+# 3 ------------------------------------------------------------------------------------
+def test_a_run_on_some_points_keeps_the_others_in_the_lists(sim):
+    assert analysis(sim).returncode == 0
+    r = analysis(sim, "--hv", "1000", "--force")
+    assert r.returncode == 0, r.stderr
+    lst = pd.read_csv(sim / "outputs/lists/pmt_1_data_list.csv")
+    assert lst.hv.tolist() == [800, 1000]
+    curves = pd.read_csv(sim / "outputs/gain_curves.csv")
+    assert curves.n_points.tolist() == [2, 2]
+
+
+# 4 ------------------------------------------------------------------------------------
+class SlowServer:
+    """Serves a directory on loopback, ``delay`` seconds per request."""
+
+    def __init__(self, root: Path, delay: float):
+        outer_root, d = root, delay
+
+        class H(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *a, **kw):
+                super().__init__(*a, directory=str(outer_root), **kw)
+
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                time.sleep(d)
+                super().do_GET()
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _remote_campaign(cwd: Path, url: str) -> None:
+    info = cwd / "sim" / "data_info"
+    for f in info.glob("data_directories_pmt_*.txt"):
+        lines = []
+        for line in f.read_text().splitlines():
+            u, *rest = line.split()
+            lines.append(" ".join([url + u.split("/sim/", 1)[1], *rest]))
+        f.write_text("\n".join(lines) + "\n")
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                stat = (p / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(p.name))
+    return out
+
+
+def test_ctrl_c_stops_within_seconds_keeps_finished_points_and_leaves_no_worker(sim):
+    srv = SlowServer(sim / "sim", 0.2)
+    try:
+        _remote_campaign(sim, srv.url)
+        p = subprocess.Popen([PY, str(ROOT / "analysis.py"), "--data-info", "sim/data_info",
+                              "--no-progress", "--jobs", "2", "--fetch-workers", "2"],
+                             cwd=sim, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        time.sleep(4)
+        workers = _children(p.pid)
+        assert workers
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=30)
+        assert time.monotonic() - t0 < 10
+        assert p.returncode == 130
+        assert "run the same command again" in err and "Traceback" not in err
+        time.sleep(0.5)
+        assert not [w for w in workers if Path(f"/proc/{w}").exists()]
+        assert not list((sim / "outputs").rglob("*.part"))
+    finally:
+        srv.close()
+
+
+def test_sigkill_of_the_main_process_leaves_no_orphan(sim):
+    srv = SlowServer(sim / "sim", 0.2)
+    try:
+        _remote_campaign(sim, srv.url)
+        p = subprocess.Popen([PY, str(ROOT / "analysis.py"), "--data-info", "sim/data_info",
+                              "--no-progress", "--jobs", "2", "--fetch-workers", "1"],
+                             cwd=sim, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(4)
+        workers = _children(p.pid)
+        assert workers
+        p.kill()
+        p.wait()
+        time.sleep(2)
+        assert not [w for w in workers if Path(f"/proc/{w}").exists()]
+    finally:
+        srv.close()
+
+
+# 5 ------------------------------------------------------------------------------------
+def test_a_second_run_on_the_same_outputs_refuses_in_one_line(sim):
+    srv = SlowServer(sim / "sim", 0.2)
+    try:
+        _remote_campaign(sim, srv.url)
+        first = subprocess.Popen([PY, str(ROOT / "analysis.py"), "--data-info",
+                                  "sim/data_info", "--no-progress", "--fetch-workers", "4"],
+                                 cwd=sim,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(3)
+        r = analysis(sim, "--force")
+        first.wait(timeout=300)
+    finally:
+        srv.close()
+    assert r.returncode == 2
+    err = r.stderr.strip().splitlines()
+    assert len(err) == 1 and "is in use by analysis.py (pid" in err[0], r.stderr
+    assert first.returncode == 0
+
+
+# 6 ------------------------------------------------------------------------------------
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    d = tmp_path / "full"
+    d.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(d)],
+                       capture_output=True, text=True)
+    if r.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    yield d
+    subprocess.run(["umount", "-l", str(d)])
+
+
+def test_a_full_outputs_disk_is_one_line_and_leaves_no_part_file(sim, small_tmpfs):
+    # fill the tmpfs, then free room for about one point's results
+    subprocess.run(["dd", "if=/dev/zero", f"of={small_tmpfs / 'filler'}", "bs=4k"],
+                   capture_output=True)
+    os.truncate(small_tmpfs / "filler", (small_tmpfs / "filler").stat().st_size - 40_000)
+    r = analysis(sim, "--outputs", str(small_tmpfs / "out"))
+    no_traceback(r)
+    assert r.returncode != 0
+    assert "Logging error" not in r.stderr
+    assert "No space left" in r.stderr or "disk is full" in r.stderr
+    assert not list(small_tmpfs.rglob("*.part"))
+
+
+# 7 ------------------------------------------------------------------------------------
+def test_writes_stay_under_the_data_dir_whatever_the_url(sim):
+    srv = SlowServer(sim / "sim", 0.0)
+    try:
+        f = sim / "sim/data_info/data_directories_pmt_1.txt"
+        lines = f.read_text().splitlines()
+        u, *rest = lines[1].split()
+        lines[1] = " ".join([srv.url + "PMT_1_2/zz/../1000/Autosave/", *rest])
+        lines[1] = lines[1].replace("/Autosave/", "/")
+        f.write_text("\n".join(lines[:1] + [lines[1]]) + "\n")
+        (sim / "sim/PMT_1_2/1000/C1--n16deg--00000.trc").parent.mkdir(exist_ok=True)
+        for p in point_dir(sim).glob("*.trc"):
+            os.link(p, sim / "sim/PMT_1_2/1000" / p.name)
+        r = analysis(sim, "--pmt", "1", "--data-dir", "dd")
+    finally:
+        srv.close()
+    assert r.returncode == 0, r.stderr
+    written = {p.relative_to(sim).parts[0] for p in sim.rglob("*.trc")}
+    assert written == {"sim", "dd"}
+
+
+# 8 ------------------------------------------------------------------------------------
+def test_bodies_and_campaigns_have_limits(sim, tmp_path):
+    from pmtgain.fetch import _download, make_session
+
+    class Huge(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            self.send_response(200)
+            if "trickle" in self.path:  # 16 B/s, never done
+                self.send_header("Content-Length", "100000")
+                self.end_headers()
+                for _ in range(100):
+                    self.wfile.write(b"x" * 16)
+                    self.wfile.flush()
+                    time.sleep(1)
+                return
+            self.send_header("Content-Length", str(3 << 30))
+            self.end_headers()
+            self.wfile.write(b"x" * 1000)
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Huge)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{srv.server_address[1]}/"
+    s = make_session(retries=0)
+    try:
+        assert _download(s, base + "huge", tmp_path / "h.trc", 5).startswith("too large")
+        t0 = time.monotonic()
+        why = _download(s, base + "trickle", tmp_path / "t.trc", 5, deadline_s=2)
+        assert why.startswith("timed out (not complete after 2 s)")
+        assert time.monotonic() - t0 < 15
+    finally:
+        srv.shutdown()
+        s.close()
+    f = sim / "sim/data_info/data_directories_pmt_1.txt"
+    f.write_text(f.read_text().replace(" 50 ", " 1000000000 ", 1))
+    r = analysis(sim)
+    assert r.returncode == 2 and "n_files 1000000000 is outside 1..100000" in r.stderr
+    assert f"{f.relative_to(sim)}:1" in r.stderr or f"{f}:1" in r.stderr
+
+
+# 9 ------------------------------------------------------------------------------------
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("touch /tmp/pmtgain-pwned",))
+
+
+def test_results_are_read_as_data_never_unpickled(sim):
+    Path("/tmp/pmtgain-pwned").unlink(missing_ok=True)
+    assert analysis(sim).returncode == 0
+    for d in ("lists", "condor_lists"):
+        (sim / "outputs" / d).mkdir(exist_ok=True)
+        for name in ("pmt_1_data_list.pkl", "pmt_9_700_data_list.pkl"):
+            (sim / "outputs" / d / name).write_bytes(pickle.dumps(Evil()))
+    for src in ("lists", "condor_lists"):
+        r = run([str(ROOT / "gain_curve.py"), "--source", src], sim)
+        no_traceback(r)
+    assert not Path("/tmp/pmtgain-pwned").exists()
+
+
+# 10 -----------------------------------------------------------------------------------
+def test_a_password_in_dir_url_is_never_written(sim):
+    srv = SlowServer(sim / "sim", 0.0)
+    try:
+        _remote_campaign(sim, srv.url.replace("http://", "http://alice:s3cr3t@"))
+        r = run([str(ROOT / "analysis.py"), "--data-info", "sim/data_info", "--no-progress",
+                 "--plots"], sim)
+    finally:
+        srv.close()
+    assert r.returncode == 0, r.stderr
+    assert "s3cr3t" not in r.stdout + r.stderr
+    for p in (sim / "outputs").rglob("*"):
+        if p.is_file() and p.suffix in (".json", ".csv", ".log", ".html", ".pkl"):
+            assert b"s3cr3t" not in p.read_bytes(), p
+
+
+# 11 -----------------------------------------------------------------------------------
+def test_transient_failures_are_retried_on_the_next_plain_run(sim):
+    class Flaky(http.server.SimpleHTTPRequestHandler):
+        fail = True
+
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(sim / "sim"), **kw)
+
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            if Flaky.fail and self.path.endswith(("1.trc", "3.trc", "5.trc")):
+                self.connection.shutdown(2)
+                self.close_connection = True
+                return
+            super().do_GET()
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        _remote_campaign(sim, f"http://127.0.0.1:{srv.server_address[1]}/")
+        r = analysis(sim, "--pmt", "1", "--hv", "800")
+        assert summary(sim, 1, 800)["n_used"] < 50
+        Flaky.fail = False
+        r = analysis(sim, "--pmt", "1", "--hv", "800")
+    finally:
+        srv.shutdown()
+    assert r.returncode == 0, r.stderr
+    assert "may have gone" in r.stdout
+    assert summary(sim, 1, 800)["n_used"] == 50
+
+
+# 12 -----------------------------------------------------------------------------------
+def test_no_traceback_for_pipes_targets_and_bad_values(sim, tmp_path):
+    trc = next(point_dir(sim).glob("*.trc"))
+    for cmd in (f"{PY} -m pmtgain export {trc} --csv /dev/stdout | head -1",
+                f"{PY} -m pmtgain inspect {trc} | head -1",
+                f"{PY} {ROOT / 'analysis.py'} --data-info sim/data_info --no-progress "
+                "| head -1"):
+        r = subprocess.run(["bash", "-c", cmd], cwd=sim, capture_output=True, text=True,
+                           timeout=300)
+        no_traceback(r)
+        assert "Exception ignored" not in r.stderr, (cmd, r.stderr)
+    cases = [
+        (["-m", "pmtgain", "export", str(trc), "--csv", str(tmp_path)], "Is a directory"),
+        (["-m", "pmtgain", "export", str(trc), "--csv", "/proc/nope/x.csv"], "error"),
+        (["-m", "pmtgain", "simulate", "/dev/null/camp", "--n", "2"], "cannot write"),
+        ([str(ROOT / "analysis.py"), "--jobs", "-2"], "is not at least 1"),
+    ]
+    for args, text in cases:
+        r = run(args, sim)
+        no_traceback(r)
+        assert r.returncode != 0 and text in r.stderr, (args, r.stderr)
+    # a corrupt saved summary: the point is redone, no traceback
+    assert analysis(sim).returncode == 0
+    (sim / "outputs/lists/points/pmt_1_800_summary.json").write_text("{corrupt")
+    r = analysis(sim)
+    no_traceback(r)
+    assert r.returncode == 0 and "4 points done (3 from an earlier run)" in r.stdout
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda line: line.replace(" 1000 50 ", " inf 50 "), "is not a whole number of volts"),
+    (lambda line: line.replace(" 1000 50 ", " 1000.9 50 "), "is not a whole number of volts"),
+    (lambda line: line.rsplit(" ", 1)[0] + " nan", "is not a number of volts"),
+    (lambda line: line.rsplit(" ", 1)[0] + " 0.01", "is not below 0 V"),
+    (lambda line: line.replace(" 1000 50 ", " 1000 0 "), "n_files 0 is outside"),
+    (lambda line: "ftp://host/x/1000/ " + line.split(" ", 1)[1], "only http://"),
+    (lambda line: "javascript:alert(1) " + line.split(" ", 1)[1], "only http://"),
+])
+def test_bad_campaign_lines_are_refused_with_file_and_line(sim, edit, message):
+    f = sim / "sim/data_info/data_directories_pmt_1.txt"
+    lines = f.read_text().splitlines()
+    lines[1] = edit(lines[1])
+    f.write_text("\n".join(lines) + "\n")
+    r = analysis(sim)
+    no_traceback(r)
+    assert r.returncode == 2
+    assert message in r.stderr and "data_directories_pmt_1.txt:2" in r.stderr, r.stderr
+
+
+def test_non_utf8_and_empty_campaign_files_are_refused(sim):
+    f = sim / "sim/data_info/data_directories_pmt_1.txt"
+    f.write_bytes(f.read_bytes() + b"# caf\xe9\n")
+    r = analysis(sim)
+    assert r.returncode == 2 and "data_directories_pmt_1.txt:3: not UTF-8" in r.stderr
+    f.write_text("# nothing here\n")
+    r = analysis(sim)
+    assert r.returncode == 2 and "no points" in r.stderr
+    no_traceback(r)
+
+
+# 13 -----------------------------------------------------------------------------------
+def test_flat_or_saturated_points_fail_with_their_reason(sim):
+    for i in range(50):
+        write_trc(point_dir(sim, 2, 800) / f"C1--n16deg--{i:05d}.trc",
+                  [0.0] * 502, dt_s=1e-10, bits=8, vertical_gain=1e-3)
+        write_trc(point_dir(sim, 2, 1000) / f"C1--n16deg--{i:05d}.trc",
+                  [-5.0] * 502, dt_s=1e-10, bits=8, vertical_gain=1e-3)
+    r = analysis(sim)
+    assert r.returncode == 1
+    assert "FAILED PMT 2 at 800 V" in r.stderr and "no LED pulse" in r.stderr
+    assert "FAILED PMT 2 at 1000 V" in r.stderr and "clipped" in r.stderr
+
+
+def test_a_truncated_saved_table_is_not_a_finished_point(sim):
+    assert analysis(sim).returncode == 0
+    t = sim / "outputs/lists/points/pmt_1_800_waveforms.csv"
+    t.write_text("\n".join(t.read_text().splitlines()[:20]) + "\n")
+    r = analysis(sim)
+    assert r.returncode == 0 and "4 points done (3 from an earlier run)" in r.stdout
