@@ -96,6 +96,9 @@ def chown_to_user(work: Path) -> None:
 def as_user(cmd: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
     """Run the bash command line ``cmd`` inside the pool root as the submit user, in
     ``cwd``, with the pool root's python3 as ``python3`` and as the jobs' interpreter."""
+    import shlex
+
+    # no positional parameters: a sourced script would inherit them as its arguments
     return subprocess.run(["chroot", str(POOL_ROOT), "/usr/sbin/runuser", "-u", USER, "--",
-                           *_ENV, "/bin/bash", "-c", f'cd "$1" && {cmd}', "as_user",
-                           str(cwd)], capture_output=True, text=True, timeout=timeout)
+                           *_ENV, "/bin/bash", "-c", f"cd {shlex.quote(str(cwd))} && {cmd}"],
+                          capture_output=True, text=True, timeout=timeout)

@@ -188,8 +188,8 @@ run_in_pool() {  # run CMD... inside, as the submit user, in the current directo
     mount_all
     chroot "$POOL_ROOT" /usr/sbin/runuser -u "$CONDOR_USER" -- /usr/bin/env -i \
         PATH=/usr/bin:/bin HOME="/home/$CONDOR_USER" LANG=C.UTF-8 USER="$CONDOR_USER" \
-        PMTGAIN_JOB_PYTHON=/usr/bin/python3 /bin/bash -c "cd \"\$1\" && shift && eval \"\$*\"" \
-        run "$cwd" "$@"
+        PMTGAIN_JOB_PYTHON=/usr/bin/python3 /bin/bash -c \
+        'cd "$1" && shift && cmd="$*" && set -- && eval "$cmd"' run "$cwd" "$@"
 }
 
 case "${1:-}" in

@@ -158,18 +158,27 @@ def test_every_good_point_matches_analysis_py(condor_run):
                                                                steps["transfer"]]
     assert steps["local"].returncode == 1  # the bad point fails locally too
     local = pd.concat(pd.read_pickle(f) for f in (work / "local_out/lists").glob("*.pkl"))
+    weak = []
     for p in DEMO_PMTS:
         for hv in HV:
             f = work / "outputs/condor_lists" / f"pmt_{p.pmt}_{hv}_data_list.pkl"
             assert f.exists(), f"{f.name} missing; status:\n{steps['status'].stdout}"
             job = pd.read_pickle(f).iloc[0]
             ref = local[(local.pmt == p.pmt) & (local.hv == hv)].iloc[0]
+            if ref.shape_source == "table":
+                # a point too weak for its own shape: analysis.py's second pass gave it the
+                # PMT's shape table; a job sees one point and says so (until the campaign
+                # carries data_info/shapes.csv: docs/design.md)
+                assert job.shape_source == "own-weak" and "pulse shape" in job.point_flag
+                weak.append((p.pmt, hv))
+                continue
             for col in ("mean_charge", "std_dev_charge", "n_used"):
                 # the jobs run the pool root's numpy/scipy (Debian trixie), analysis.py
                 # the project's .venv: the same numbers to rounding
                 assert np.isclose(job[col], ref[col], rtol=1e-7, atol=0), (p.pmt, hv, col)
             assert (work / "outputs/condor_lists" / f"pmt_{p.pmt}_{hv}_waveforms.csv").exists()
             assert (work / "outputs/condor_outputs" / f"pmt_{p.pmt}_{hv}_analysis.out").exists()
+    assert len(weak) < len(DEMO_PMTS) * len(HV) // 2, weak
 
 
 def test_bad_input_is_held_with_its_reason_and_named_missing(condor_run):
