@@ -20,7 +20,7 @@ GIN = Path(__file__).resolve().parents[1] / "data_info"  # the real campaign tab
 
 
 def _read_only(files: list[str]) -> int:
-    from pmtgain.trc import read_many
+    from pmtgain.flashes import read_many
 
     return read_many(files).volts.shape[0]
 

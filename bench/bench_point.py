@@ -48,9 +48,9 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("--root-n", type=int, default=200)
     args = ap.parse_args()
+    from pmtgain.flashes import read_many
     from pmtgain.point import process_point
     from pmtgain.simulate import DEMO_PMTS, write_point
-    from pmtgain.trc import read_many
 
     with tempfile.TemporaryDirectory() as tmp:
         rows = []

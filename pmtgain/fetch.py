@@ -247,12 +247,13 @@ def fetch_point(
     rep = FetchReport()
     if not _is_remote(point.dir_url):
         src = _local_source(point.dir_url)
+        src_s = os.fspath(src)
         # one directory listing instead of a stat per file; names only: a bad entry (a
         # symlink loop, an unreadable link) is named by the reader, the others are fine
         present = _listing(src)
         for name in names:
             if name in present:
-                rep.paths.append(src / name)
+                rep.paths.append(os.path.join(src_s, name))  # str: pathlib costs 15 us
                 rep.cached += 1
                 if on_file:
                     on_file(name, "cached")

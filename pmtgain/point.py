@@ -61,10 +61,10 @@ from .charge import (
     shape_error_pC,
 )
 from .config import ANALYSIS_VERSION, DEFAULT_FIT, FitConfig
+from .flashes import read_many
 from .model import USED, Status, charge_pC
 from .prepare import Prepared, prepare
 from .shape import Shape, ShapeTable, is_weak, point_shape, shape_from_table
-from .trc import read_many
 
 WAVEFORM_COLUMNS = ("file", "segment", "trigger_time_s", "status", "reason", "charge_pC",
                     "sigma_charge_pC", "passed_cut",

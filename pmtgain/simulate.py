@@ -46,7 +46,7 @@ import numpy as np
 from .campaign import write_enf
 from .config import E_CHARGE_C, PC_PER_C, R_TERMINATION_OHM
 from .pulse import pulse
-from .trc import write_trc
+from .trcwrite import write_trc
 
 N_SAMPLES = 502
 DT_NS = 0.1

@@ -1,14 +1,12 @@
-"""Read and write LeCroy ``.trc`` waveform files (WAVEDESC template ``LECROY_2_3``).
+"""The LeCroy ``.trc`` format (WAVEDESC template ``LECROY_2_3``) and reading one file.
 
 What to use when
 ----------------
 - :func:`read_trc` - one file, everything in it: the header as a typed :class:`TrcHeader`,
   volts as a ``segments x points`` array, the exact time axis, trigger times and offsets.
 - :func:`read_header` - only the header (``pmtgain inspect``).
-- :func:`read_many` - all files of one (PMT, HV) point into one 2-D array, fast (one
-  ``frombuffer`` per file, one vectorised conversion to volts). Files that cannot be read
-  are reported, not raised, so one bad file never loses the rest of a point.
-- :func:`write_trc` - write a file (the simulator and the tests use it).
+- :mod:`pmtgain.flashes` - the files of a point, fast, as flashes (``read_many``, chunks).
+- :mod:`pmtgain.trcwrite` - write a file (the simulator and the tests use it).
 
 Every malformed file raises :class:`TrcError`, whose message names the file and the reason.
 
@@ -27,23 +25,16 @@ import datetime as _dt
 import os
 import stat
 import struct
-from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 
-__all__ = [
-    "TrcError",
-    "TrcHeader",
-    "Trace",
-    "ManyTraces",
-    "read_trc",
-    "read_header",
-    "read_many",
-    "write_trc",
-    "parse_trc",
-]
+__all__ = ["TrcError", "TrcHeader", "Trace", "read_trc", "read_header", "parse_trc",
+           "MAX_TRC_BYTES"]
+
+#: a .trc larger than this is refused (a sequence file of 10^5 segments x 2000 16-bit
+#: samples is 0.4 GB); see docs/design.md, "Limits"
+MAX_TRC_BYTES = 1 << 30
 
 TEMPLATE = "LECROY_2_3"
 WAVEDESC_LENGTH = 346
@@ -312,43 +303,6 @@ def read_header(path: str | os.PathLike) -> TrcHeader:
     return h
 
 
-@dataclass
-class ManyTraces:
-    """The flashes of one point, stacked: ``volts[i]`` is flash i, recorded in file
-    ``ok_paths[i]`` as its segment ``segment[i]`` (0 for a single-segment file; a
-    sequence-mode file of N segments is N flashes).
-
-    ``t0_s[i]`` is the time of sample 0 of flash i (its trigger offset), ``trigger_time_s[i]``
-    its trigger time (0 for single-segment files without one), ``dt_s`` the common sample
-    spacing. ``clipped[i]`` is true when a sample sits at the ADC's lowest code (a saturated
-    negative pulse). ``errors`` lists ``(path, reason)`` for the files that could not be
-    read; ``n_files`` counts the files that could.
-    """
-
-    volts: np.ndarray
-    t0_s: np.ndarray
-    dt_s: float
-    clipped: np.ndarray
-    ok_paths: list[str]
-    ok_index: np.ndarray  # position of each flash's file in the requested list
-    errors: list[tuple[str, str]]
-    segment: np.ndarray | None = None
-    trigger_time_s: np.ndarray | None = None
-
-    @property
-    def n_points(self) -> int:
-        return self.volts.shape[1] if self.volts.ndim == 2 else 0
-
-    @property
-    def n_files(self) -> int:
-        return len(set(self.ok_index.tolist()))
-
-
-#: a .trc larger than this is refused (a sequence file of 10^5 segments x 2000 16-bit
-#: samples is 0.4 GB); see docs/design.md, "Limits"
-MAX_TRC_BYTES = 1 << 30
-
-
 def _read_file_fast(path: str) -> bytes:
     """open + fstat + one read: about half the cost of ``open(path, 'rb').read()``.
     Only regular files (a FIFO would block forever), at most :data:`MAX_TRC_BYTES`."""
@@ -372,224 +326,3 @@ def _read_file_fast(path: str) -> bytes:
         raise TrcError(path, exc.strerror or str(exc)) from None
     finally:
         os.close(fd)
-
-
-# everything the batch reader needs from WAVEDESC in one unpack (offsets 32 .. 188)
-_FAST_FMT = "2h8i48xi24xi8x2f12xfd"
-_FAST = {order: struct.Struct(order + _FAST_FMT) for order in "<>"}
-assert _FAST["<"].size == 188 - 32
-
-
-def _parse_fast(buf: bytes, path: str):
-    """(raw segments x points, gain, offset, dt, trigger times, trigger offsets) of one
-    file, every number checked; TrcError naming the file and the reason."""
-    o = 11 if buf[11:19] == b"WAVEDESC" else _find_wavedesc(buf, path)
-    order = _byte_order(buf, o, path)
-    (comm_type, _, wdesc, utext, _, trig, ris, _, wa1, wa2, count, nsub, gain, voff,
-     dt_i, t0) = _FAST[order].unpack_from(buf, o + 32)
-    if buf[o + 16 : o + 27] != b"LECROY_2_3\x00":
-        raise TrcError(path, f"template {_cstr(buf[o + 16:o + 32])!r} is not supported")
-    word = 1 if comm_type == 0 else 2 if comm_type == 1 else 0
-    if word == 0:
-        raise TrcError(path, f"COMM_TYPE is {comm_type}, expected 0 or 1")
-    if count <= 0 or wa1 != count * word:
-        raise TrcError(path, f"WAVE_ARRAY_1 is {wa1} bytes but WAVE_ARRAY_COUNT {count} x {word}")
-    if min(wdesc, utext, trig, ris, wa2) < 0:
-        raise TrcError(path, "negative array length in the header")
-    if not (np.isfinite(dt_i) and dt_i > 0):
-        raise TrcError(path, f"HORIZ_INTERVAL is {dt_i!r}, not a positive sample spacing")
-    if not (np.isfinite(gain) and gain != 0):
-        raise TrcError(path, f"VERTICAL_GAIN is {gain!r}, not a usable volts per ADC step")
-    if not np.isfinite(voff):
-        raise TrcError(path, f"VERTICAL_OFFSET is {voff!r}")
-    nseg = max(int(nsub), 1) if trig else 1
-    if trig and trig != 16 * nseg:
-        raise TrcError(path, f"TRIGTIME_ARRAY is {trig} bytes for {nseg} segment(s), "
-                       f"expected {16 * nseg}")
-    if count % nseg:
-        raise TrcError(path, f"{count} samples do not split into {nseg} segments")
-    start = o + wdesc + utext + trig + ris
-    if len(buf) < start + wa1 + wa2:
-        raise TrcError(path, f"truncated: {len(buf)} bytes, the header describes "
-                       f"{start + wa1 + wa2}")
-    if trig:
-        tt = np.frombuffer(buf, dtype=order + "f8", count=2 * nseg,
-                           offset=o + wdesc + utext).reshape(nseg, 2)
-        times, offsets = tt[:, 0], tt[:, 1]
-        if not np.all(np.isfinite(tt)):
-            raise TrcError(path, "a trigger time or offset is not a number")
-    else:
-        if not np.isfinite(t0):
-            raise TrcError(path, f"HORIZ_OFFSET is {t0!r}")
-        times, offsets = np.zeros(1), np.array([t0])
-    raw = np.frombuffer(buf, dtype=order + ("i1" if word == 1 else "i2"), count=count,
-                        offset=start).reshape(nseg, count // nseg)
-    return raw, word, float(gain), float(voff), float(dt_i), times, offsets
-
-
-def read_many(paths: Sequence[str | os.PathLike] | Iterable[str | os.PathLike]) -> ManyTraces:
-    """Read the files of one point, single-segment and sequence-mode alike, into one
-    ``flashes x points`` array (see :class:`ManyTraces`).
-
-    The point's sampling (points per segment and sample spacing) is the one most of its
-    flashes share, not the first file's: one odd file is reported in ``errors`` with the
-    reason and never makes the others "unreadable". Files whose header numbers cannot be
-    used (a spacing of 0 or NaN, a NaN gain) are reported the same way.
-    """
-    paths = [os.fspath(p) for p in paths]
-    parsed: list[tuple[int, str, tuple]] = []
-    errors: list[tuple[str, str]] = []
-    for k, path in enumerate(paths):
-        try:
-            parsed.append((k, path, _parse_fast(_read_file_fast(path), path)))
-        except TrcError as exc:
-            errors.append((path, exc.reason))
-    # the sampling most flashes share (ties: the first file's)
-    votes: dict[tuple[int, float], int] = {}
-    for _, _, (raw, _, _, _, dt_i, _, _) in parsed:
-        key = (raw.shape[1], float(np.float32(dt_i)))
-        votes[key] = votes.get(key, 0) + raw.shape[0]
-    npts = dt = None
-    if votes:
-        npts, dt32 = max(votes, key=votes.get)  # dict order: the first file wins a tie
-        dt = next(rec[4] for _, _, rec in parsed
-                  if rec[0].shape[1] == npts and float(np.float32(rec[4])) == dt32)
-    keep = []
-    for k, path, rec in parsed:
-        raw, _, _, _, dt_i, _, _ = rec
-        if raw.shape[1] != npts:
-            errors.append((path, f"{raw.shape[1]} samples per segment, most files of this "
-                                 f"point have {npts}"))
-        elif abs(dt_i - dt) > 1e-6 * abs(dt):
-            errors.append((path, f"sample spacing {dt_i:g} s, most files of this point have "
-                                 f"{dt:g} s"))
-        else:
-            keep.append((k, path, rec))
-    if not keep:
-        return ManyTraces(volts=np.empty((0, 0)), t0_s=np.zeros(0),
-                          dt_s=float(dt) if dt is not None else float("nan"),
-                          clipped=np.zeros(0, bool), ok_paths=[], ok_index=np.zeros(0, np.int64),
-                          errors=errors, segment=np.zeros(0, np.int64),
-                          trigger_time_s=np.zeros(0))
-    nseg = np.array([rec[0].shape[0] for _, _, rec in keep])
-    n = int(nseg.sum())
-    volts = np.empty((n, npts))
-    clipped = np.empty(n, bool)
-    row = 0
-    for _, _, (raw, word, gain, voff, _, _, _) in keep:
-        m = raw.shape[0]
-        out = volts[row:row + m]
-        out[:] = raw  # one conversion per file, in place
-        clipped[row:row + m] = raw.min(axis=1) <= (-128 if word == 1 else -32768)
-        out *= gain
-        out -= voff
-        row += m
-    return ManyTraces(
-        volts=volts,
-        t0_s=np.concatenate([rec[6] for _, _, rec in keep]),
-        dt_s=float(dt),
-        clipped=clipped,
-        ok_paths=[path for _, path, rec in keep for _ in range(rec[0].shape[0])],
-        ok_index=np.repeat(np.array([k for k, _, _ in keep], np.int64), nseg),
-        errors=errors,
-        segment=np.concatenate([np.arange(m) for m in nseg]).astype(np.int64),
-        trigger_time_s=np.concatenate([rec[5] for _, _, rec in keep]),
-    )
-
-
-def write_trc(
-    path: str | os.PathLike | None,
-    volts: np.ndarray,
-    *,
-    dt_s: float,
-    t0_s: float = 0.0,
-    bits: int = 8,
-    little_endian: bool = True,
-    vertical_gain: float | None = None,
-    vertical_offset: float = 0.0,
-    trigger_times: np.ndarray | None = None,
-    trigger_offsets: np.ndarray | None = None,
-    ris_offsets: np.ndarray | None = None,
-    user_text: bytes = b"",
-    instrument: str = "LECROYWR640Zi",
-    trigger_time: _dt.datetime | None = None,
-    prefix: bool = True,
-) -> bytes:
-    """Quantise ``volts`` (points, or segments x points) and write a LECROY_2_3 file.
-
-    ``raw = round((volts + vertical_offset) / vertical_gain)``, clipped to the ADC range
-    (that is how an oscilloscope saturates). ``vertical_gain`` defaults to the step that
-    maps +-max|volts| onto the ADC range. Sequence mode is written when ``volts`` is 2-D
-    or trigger arrays are given. Returns the bytes; writes them when ``path`` is given.
-    """
-    if bits not in (8, 16):
-        raise ValueError("bits must be 8 or 16")
-    v = np.atleast_2d(np.asarray(volts, dtype=np.float64))
-    nseg, npts = v.shape
-    lo, hi = (-128, 127) if bits == 8 else (-32768, 32767)
-    if vertical_gain is None:
-        span = float(np.max(np.abs(v + vertical_offset))) or 1.0
-        vertical_gain = span / (hi - 1)
-    raw = np.clip(np.rint((v + vertical_offset) / vertical_gain), lo, hi)
-    order = "<" if little_endian else ">"
-    raw = raw.astype(order + ("i1" if bits == 8 else "i2"))
-    sequence = nseg > 1 or trigger_times is not None or trigger_offsets is not None
-    if sequence:
-        tt = np.zeros(nseg) if trigger_times is None else np.asarray(trigger_times, float)
-        to = (np.full(nseg, t0_s) if trigger_offsets is None
-              else np.asarray(trigger_offsets, float))
-        trig_bytes = np.column_stack([tt, to]).astype(order + "f8").tobytes()
-        horiz_offset = float(to[0])
-    else:
-        trig_bytes = b""
-        horiz_offset = float(t0_s)
-    ris_bytes = b"" if ris_offsets is None else np.asarray(ris_offsets, order + "f8").tobytes()
-    data = raw.tobytes()
-    when = trigger_time or _dt.datetime(2024, 3, 1, 12, 0, 0)
-    f = dict.fromkeys(_DESC_FIELDS, 0)
-    f.update(
-        descriptor_name=b"WAVEDESC",
-        template=TEMPLATE.encode(),
-        comm_type=0 if bits == 8 else 1,
-        comm_order=1 if little_endian else 0,
-        wave_descriptor=WAVEDESC_LENGTH,
-        user_text=len(user_text),
-        trigtime_array=len(trig_bytes),
-        ris_time_array=len(ris_bytes),
-        wave_array_1=len(data),
-        instrument_name=instrument.encode()[:15],
-        trace_label=b"",
-        wave_array_count=nseg * npts,
-        pnts_per_screen=npts,
-        first_valid_pnt=0,
-        last_valid_pnt=nseg * npts - 1,
-        subarray_count=nseg,
-        sweeps_per_acq=1,
-        vertical_gain=vertical_gain,
-        vertical_offset=vertical_offset,
-        max_value=hi * vertical_gain - vertical_offset,
-        min_value=lo * vertical_gain - vertical_offset,
-        nominal_bits=bits,
-        nom_subarray_count=nseg,
-        horiz_interval=dt_s,
-        horiz_offset=horiz_offset,
-        pixel_offset=horiz_offset,
-        vertunit=b"V",
-        horunit=b"S",
-        trig_seconds=when.second + when.microsecond * 1e-6,
-        trig_minutes=when.minute,
-        trig_hours=when.hour,
-        trig_days=when.day,
-        trig_months=when.month,
-        trig_year=when.year,
-        record_type=7 if sequence else 0,
-        probe_att=1.0,
-        vertical_vernier=1.0,
-        wave_source=0,
-    )
-    desc = _DESC[order].pack(*(f[name] for name in _DESC_FIELDS))
-    body = desc + user_text + trig_bytes + ris_bytes + data
-    out = (b"#9%09d" % len(body) + body) if prefix else body
-    if path is not None:
-        Path(path).write_bytes(out)
-    return out

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from pmtgain.simulate import DEMO_PMTS, simulate_campaign
-from pmtgain.trc import write_trc
+from pmtgain.trcwrite import write_trc
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from pmtgain.config import E_CHARGE_C
+from pmtgain.flashes import read_many
 from pmtgain.simulate import DEMO_PMTS, DT_NS, T0_NS, simulate_point, write_point
-from pmtgain.trc import read_many
 
 
 def test_files_hold_exactly_the_simulated_volts(tmp_path):

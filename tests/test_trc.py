@@ -4,7 +4,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pmtgain.trc import TrcError, read_header, read_many, read_trc, write_trc
+from pmtgain.flashes import read_many
+from pmtgain.trc import TrcError, read_header, read_trc
+from pmtgain.trcwrite import write_trc
 
 DT = 1e-10
 
