@@ -105,7 +105,12 @@ def pedestal_variance(p: Prepared, w: np.ndarray, rows: np.ndarray) -> float:
     m = z.shape[1]
     if m < 8 or z.shape[0] < 2:
         return float("nan")
-    r = _autocov(z, max(len(w), m))
+    return pedestal_from_autocov(_autocov(z, max(len(w), m)), w, m)
+
+
+def pedestal_from_autocov(r: np.ndarray, w: np.ndarray, m: int) -> float:
+    """The pedestal variance from the noise autocovariance ``r`` (lags 0..) of a baseline
+    region of ``m`` samples; a point in chunks averages ``r`` over them first."""
     ww = np.correlate(w, w, mode="full")[len(w) - 1:]  # sum_k w_k w_{k+l}
     ped = r[0] * ww[0] + 2.0 * float(r[1:len(w)] @ ww[1:])
     lags = np.arange(1, m)

@@ -5,7 +5,7 @@ runs (coffea's processor/executor split).
 What to use when
 ----------------
 - :func:`run_point` - one point, in this process: what an HTCondor job and every pool
-  worker run. Writes ``<lists>/points/pmt_<i>_<hv>_{summary.json,waveforms.csv}`` and the
+  worker run. Writes ``<lists>/points/pmt_<i>_<hv>_{summary.json,flashes.npz}`` and the
   point's log ``<logs>/pmt_<i>_<hv>V.log``.
 - :func:`run_local` - all points in a process pool sized to the machine, with a progress
   bar; points already done are skipped (resume), ``force`` redoes them.

@@ -8,7 +8,8 @@ What to use when
 
 The job always leaves every output: ``pmt_summary.json`` (what the merge reads),
 ``pmt_data_list.pkl`` (the original's one-row DataFrame, for users who load it; never read
-back), ``pmt_waveforms.csv`` and ``pmt_examples.npz``; on failure the summary carries
+back), ``pmt_flashes.npz`` (the per-flash table) and ``pmt_examples.npz``; on failure
+the summary carries
 ``error`` and NaN charges. HTCondor holds a job whose listed output is missing before its
 exit policy is consulted. Without cut_V the cut is looked up in
 ``data_directories_pmt_<pmt>.txt`` (here or under data_info/) if present; a
@@ -84,7 +85,10 @@ def write_failure(pmt: int, hv: int, n_files: int, error: str, retryable: bool) 
     write_outputs(pd.DataFrame([dict(mean_charge=nan, std_dev_charge=nan, hv=hv, pmt=pmt,
                                      n_files=n_files, n_used=0, error=error,
                                      retryable=retryable)]))
-    Path("pmt_waveforms.csv").write_text("file,status,charge_pC,reason\n")
+    from pmtgain.store import save_table
+
+    save_table(pd.DataFrame({"file": [], "status": [], "charge_pC": [], "reason": []}),
+               "pmt_flashes.npz")
     with open("pmt_examples.npz", "wb") as f:
         np.savez(f)
 
@@ -168,6 +172,6 @@ def run_job(dir_url: str, pmt: int, hv: int, n_files: int, cut: float | None, *,
         return EX_TEMPFAIL
     write_outputs(summaries_frame([out.summary]))
     saved = point_paths(".", args.pmt, args.hv)
-    saved["table"].replace("pmt_waveforms.csv")
+    saved["table"].replace("pmt_flashes.npz")
     saved["examples"].replace("pmt_examples.npz")
     return 0

@@ -6,9 +6,8 @@ What to use when
   HTCondor job): local ``.trc`` files in, :class:`PointResult` out. No network, no
   global state; the same inputs give the same outputs.
 - :func:`summarize` - the summary of a per-waveform table (also used after merging).
-- :meth:`PointResult.save` / :func:`load_point` - the per-point files an executor writes
-  (``<key>_waveforms.csv``, ``<key>_examples.npz`` and ``<key>_summary.json``) so that a
-  re-run resumes.
+- :class:`pmtgain.store.PointResult` - what it returns; ``.save`` writes the per-point
+  files an executor keeps so that a re-run resumes (:mod:`pmtgain.store`).
 - :func:`pick_examples` - a few waveforms of the point kept with their fits (typical,
   small, large, a fallback and one of each rejection) for the diagnostic plots; a
   result's ``examples`` (see :mod:`pmtgain.plots`).
@@ -41,12 +40,8 @@ none depends on a selection on the flash's own signal:
 
 from __future__ import annotations
 
-import json
 import os
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -54,208 +49,91 @@ import pandas as pd
 from . import photostat as _photostat
 from . import pulse as _pulse
 from .charge import (
+    _autocov,
     charge_statistics,
     cut_statistics,
     linear_estimator,
-    pedestal_variance,
+    pedestal_from_autocov,
     shape_error_pC,
 )
 from .config import ANALYSIS_VERSION, DEFAULT_FIT, FitConfig
-from .flashes import read_many
+from .flashes import ChunkReader
 from .model import USED, Status, charge_pC
-from .prepare import Prepared, prepare
+from .prepare import Prepared, locate, prepare, pulse_snr
 from .shape import Shape, ShapeTable, is_weak, point_shape, shape_from_table
+from .store import PointResult, load_point  # noqa: F401  (re-exported)
 
 WAVEFORM_COLUMNS = ("file", "segment", "trigger_time_s", "status", "reason", "charge_pC",
                     "sigma_charge_pC", "passed_cut",
                     "fit_status", "fit_charge_pC", "a_V", "c_ns", "tau_s_ns", "tau_ns",
                     "chi2_ndf", "amplitude_V", "baseline_V", "noise_V")
+#: flashes processed at once: memory stays flat however many a point has
+CHUNK_FLASHES = 4096
+#: counted flashes kept for the sandwich errors of the shape fit (a covariance estimate)
+SHAPE_SAMPLE = 4000
+_FIT_KEYS = ("charge_full_pC", "a_V", "c_ns", "tau_s_ns", "tau_ns", "chi2_ndf")
 
 
-@dataclass
-class PointResult:
-    summary: dict
-    table: pd.DataFrame
-    examples: dict[str, np.ndarray] | None = None  # see pick_examples
-
-    @property
-    def key(self) -> str:
-        return f"pmt_{self.summary['pmt']}_{self.summary['hv']}"
-
-    def save(self, directory: str | os.PathLike) -> tuple[Path, Path]:
-        """Write ``<key>_waveforms.csv``, ``<key>_examples.npz`` and ``<key>_summary.json``
-        atomically, the summary last (its presence means the point is done). Temporary
-        names carry the process id, so concurrent runs never share one; on a failure
-        (a full disk) they are removed and the OSError says which file."""
-        d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
-        table = d / f"{self.key}_waveforms.csv"
-        summ = d / f"{self.key}_summary.json"
-        tag = f"{os.getpid()}.part"
-        tmps = [table.with_name(f".{table.name}.{tag}"), summ.with_name(f".{summ.name}.{tag}")]
-        try:
-            write_csv(self.table, tmps[0])
-            os.replace(tmps[0], table)
-            if self.examples is not None:
-                save_examples(self.examples, d / f"{self.key}_examples.npz")
-            summary = dict(self.summary, table_rows=len(self.table))
-            tmps[1].write_text(json.dumps(_jsonable(summary), indent=1))
-            os.replace(tmps[1], summ)
-        except OSError as exc:
-            for t in tmps:
-                t.unlink(missing_ok=True)
-            raise OSError(exc.errno, f"cannot save the point in {d}: "
-                          f"{exc.strerror or exc}") from None
-        return table, summ
-
-
-def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:
-    """A plain CSV of ``df`` (shortest round-trip floats, empty for NaN): 3x faster than
-    ``DataFrame.to_csv`` with a float format, which formats value by value."""
-    cols = []
-    for c in df.columns:
-        v = df[c].to_numpy()
-        if v.dtype.kind == "f":
-            if np.isnan(v).any():
-                cols.append(["" if x != x else repr(x) for x in v.tolist()])
-            else:
-                cols.append(list(map(repr, v.tolist())))
-        elif v.dtype.kind in "iub":
-            cols.append(list(map(str, v.tolist())))
-        else:
-            vals = v.tolist()
-            if all(type(x) is str for x in vals) and not _SPECIAL.search("".join(vals)):
-                cols.append(vals)  # nothing to quote (file names, statuses)
-            else:
-                cols.append([_csv_field(x) for x in vals])
-    with open(path, "w", newline="") as f:
-        f.write(",".join(map(_csv_field, df.columns)) + "\n")
-        f.writelines(",".join(row) + "\n" for row in zip(*cols, strict=True))
-
-
-_SPECIAL = re.compile(r'[,"\n\r]')
-
-
-def _csv_field(x) -> str:
-    if x is None or (isinstance(x, float) and x != x):
-        return ""
-    s = str(x)
-    if any(ch in s for ch in ',"\n\r'):
-        s = '"' + s.replace('"', '""') + '"'
-    return s
-
-
-def _jsonable(d: dict) -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, np.generic):
-            v = v.item()
-        if isinstance(v, float) and not np.isfinite(v):
-            v = None
-        out[k] = v
+def _examples(rows: dict[str, list], p0: Prepared, shape: Shape) -> dict[str, np.ndarray]:
+    """The examples dict (see :func:`process_point`) from the collected rows."""
+    t0 = float(np.median(p0.t0_ns)) if p0.n else 0.0
+    shp = np.array([shape.a_V, shape.c_ns + t0, shape.tau_s_ns, shape.tau_ns,
+                    shape.jitter_ns])
+    out = {k: np.array(v) for k, v in rows.items() if k != "y"}
+    out["y"] = np.array(rows["y"], dtype=np.float32).reshape(len(rows["y"]), -1)
+    out["name"] = out["name"].astype(str)
+    out["status"] = out["status"].astype(str)
+    out.update(dt_ns=np.float64(p0.dt_ns), k_lo=np.int64(p0.k_lo), k_hi=np.int64(p0.k_hi),
+               k_base=np.int64(p0.k_base), t0_point_ns=np.float64(t0),
+               mean_pulse=p0.mean_pulse.astype(np.float32), shape=shp)
     return out
 
 
-def save_examples(examples: dict[str, np.ndarray], path: str | os.PathLike) -> None:
-    """Write examples (see :func:`pick_examples`) to ``path`` atomically."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        with open(tmp, "wb") as f:
-            np.savez_compressed(f, **examples)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+class _ExamplePicker:
+    """A few flashes with their fits, for the diagnostic plots: the counted flashes of
+    the first chunk nearest the 10 %, 50 % and 90 % charge quantiles, then the first fit
+    fallback, the first flash of each kind that does not count (clipped, pre_pulse) and
+    the first that fails the cut, wherever they are. Deterministic; bounded memory."""
 
+    def __init__(self):
+        self.rows: dict[str, list] = {k: [] for k in (
+            "y", "t0_ns", "name", "status", "a_V", "c_ns", "tau_s_ns", "tau_ns",
+            "chi2_ndf", "charge_pC", "noise_V")}
+        self.seen: set[str] = set()
 
-def load_examples(path: str | os.PathLike) -> dict[str, np.ndarray] | None:
-    """Examples saved by :func:`save_examples`, or None if absent, empty or unreadable."""
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            ex = {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError):
-        return None
-    return ex if "y" in ex else None
+    def _add(self, p, res, q, names, i, label):
+        r = self.rows
+        r["y"].append(p.y[i].astype(np.float32))
+        r["t0_ns"].append(p.t0_ns[i])
+        r["name"].append(names[i])
+        r["status"].append(label)
+        for k in ("a_V", "c_ns", "tau_s_ns", "tau_ns", "chi2_ndf"):
+            r[k].append(getattr(res, k)[i])
+        r["charge_pC"].append(q[i])
+        r["noise_V"].append(p.noise_V[i])
 
-
-def load_point(directory: str | os.PathLike, pmt: int, hv: int) -> PointResult | None:
-    """The saved result of a point, or None when it is missing or incomplete."""
-    d = Path(directory)
-    summ = d / f"pmt_{pmt}_{hv}_summary.json"
-    table = d / f"pmt_{pmt}_{hv}_waveforms.csv"
-    if not (summ.exists() and table.exists()):
-        return None
-    try:
-        summary = json.loads(summ.read_text())
-        if not isinstance(summary, dict):
-            return None
-        tab = pd.read_csv(table)
-        # a table cut short (a crash, a full disk, a hand edit) is not a finished point
-        if "table_rows" in summary and len(tab) != summary["table_rows"]:
-            return None
-        return PointResult(summary=summary, table=tab,
-                           examples=load_examples(d / f"pmt_{pmt}_{hv}_examples.npz"))
-    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError):
-        return None
-
-
-def pick_examples(prep: Prepared, res: _pulse.FitResult, q: np.ndarray,
-                  files: Sequence[str]) -> dict[str, np.ndarray]:
-    """A few flashes of a point with their fits, for the diagnostic plots.
-
-    Chosen deterministically: the counted flashes nearest the 10 %, 50 % and 90 % charge
-    quantiles, then the first fit fallback and the first flash of each kind that does not
-    count (clipped, pre_pulse) or fails the cut. Arrays: ``y`` (m, N) baseline-subtracted
-    volts (float32), ``t0_ns`` (m,) time of sample 0, ``name`` (file), ``status``, the fit's
-    ``a_V``, ``c_ns`` (absolute onset), ``tau_s_ns``, ``tau_ns``, ``chi2_ndf``, ``charge_pC``
-    (the linear charge); the point's ``dt_ns``, window ``k_lo``/``k_hi``, baseline end
-    ``k_base``, ``mean_pulse`` and its shape ``shape`` = (a, c_abs, tau_s, tau, jitter) in V
-    and ns. The fitted pulse of example i is
-    ``pulse(t0_ns[i] + k dt_ns, a_V[i], c_ns[i], tau_s_ns[i], tau_ns[i])``.
-    """
-    st = prep.status
-    fit_st = res.status
-    counted = prep.counted & np.isfinite(q)
-    idx: list[int] = []
-    u = np.nonzero(counted)[0]
-    if u.size:
-        order = u[np.argsort(q[u], kind="stable")]
-        for f in (0.5, 0.9, 0.1):  # charges are negative: 0.9 is the smallest |Q|
-            idx.append(int(order[min(int(round(f * (order.size - 1))), order.size - 1)]))
-    labels = {}
-    for s in (Status.NOT_CONVERGED, Status.AT_BOUND):
-        hit = np.nonzero(counted & (fit_st == s))[0]
-        if hit.size:
-            idx.append(int(hit[0]))
-            labels[int(hit[0])] = f"fit {s.label}"
-            break
-    for s in (Status.CLIPPED, Status.PRE_PULSE):
-        hit = np.nonzero(st == s)[0]
-        if hit.size:
-            idx.append(int(hit[0]))
-    if prep.passed_cut is not None:
-        hit = np.nonzero(counted & ~prep.passed_cut)[0]
-        if hit.size and int(hit[0]) not in idx:
-            idx.append(int(hit[0]))
-            labels[int(hit[0])] = "fails the cut"
-    idx = list(dict.fromkeys(idx))
-    sel = np.array(idx, dtype=int)
-    shape = res.shape
-    t0 = float(np.median(prep.t0_ns)) if prep.n else 0.0
-    shp = (np.array([shape.a_V, shape.c_ns + t0, shape.tau_s_ns, shape.tau_ns,
-                     shape.jitter_ns]) if shape is not None else np.full(5, np.nan))
-    return dict(
-        y=prep.y[sel].astype(np.float32),
-        t0_ns=prep.t0_ns[sel],
-        name=np.array([os.path.basename(files[i]) for i in idx], dtype=str),
-        status=np.array([labels.get(i, Status(int(st[i])).label) for i in idx], dtype=str),
-        a_V=res.a_V[sel], c_ns=res.c_ns[sel], tau_s_ns=res.tau_s_ns[sel],
-        tau_ns=res.tau_ns[sel], chi2_ndf=res.chi2_ndf[sel], charge_pC=q[sel],
-        noise_V=prep.noise_V[sel],
-        dt_ns=np.float64(prep.dt_ns), k_lo=np.int64(prep.k_lo), k_hi=np.int64(prep.k_hi),
-        k_base=np.int64(prep.k_base), t0_point_ns=np.float64(t0),
-        mean_pulse=prep.mean_pulse.astype(np.float32), shape=shp,
-    )
+    def feed(self, p: Prepared, res, q: np.ndarray, names: list[str], first: bool) -> None:
+        counted = p.counted & np.isfinite(q)
+        if first:
+            u = np.nonzero(counted)[0]
+            if u.size:
+                order = u[np.argsort(q[u], kind="stable")]
+                for f in (0.5, 0.9, 0.1):  # charges are negative: 0.9 is the smallest |Q|
+                    i = int(order[min(int(round(f * (order.size - 1))), order.size - 1)])
+                    self._add(p, res, q, names, i, Status.OK.label)
+        cats = [(f"fit {s.label}", counted & (res.status == s))
+                for s in (Status.NOT_CONVERGED, Status.AT_BOUND)]
+        cats += [(s.label, p.status == s) for s in (Status.CLIPPED, Status.PRE_PULSE)]
+        if p.passed_cut is not None:
+            cats.append(("fails the cut", counted & ~p.passed_cut))
+        for label, mask in cats:
+            if label in self.seen or (label.startswith("fit") and
+                                      any(x.startswith("fit") for x in self.seen)):
+                continue
+            hit = np.nonzero(mask)[0]
+            if hit.size:
+                self.seen.add(label)
+                self._add(p, res, q, names, int(hit[0]), label)
 
 
 def summarize(table: pd.DataFrame, **info) -> dict:
@@ -326,6 +204,24 @@ def _linear_fit_result(prep: Prepared, shape: Shape, q: np.ndarray) -> _pulse.Fi
     return _pulse.FitResult(status=status, shape=shape, **r)
 
 
+def _fit_chunk(p: Prepared, shape: Shape, q: np.ndarray, engine: str,
+               config: FitConfig) -> _pulse.FitResult:
+    """The per-flash fit columns of one chunk (see :func:`process_point`)."""
+    if not shape.free_onset and engine != "integral":
+        return _linear_fit_result(p, shape, q)
+    if engine == "fast":
+        return _pulse.fit_fast(p, config, shape)
+    if engine == "integral":
+        res = _pulse.fit_integral(p, config)
+        res.shape = shape
+        return res
+    if engine == "root":
+        from . import rootfit  # ROOT is imported only in processes that fit with it
+
+        return rootfit.fit_root(p, config, shape)
+    raise ValueError(f"unknown engine {engine!r} (choose fast, root or integral)")
+
+
 def process_point(
     files: Sequence[str | os.PathLike],
     *,
@@ -337,6 +233,7 @@ def process_point(
     missing: Sequence[tuple[str, str]] = (),
     enf: float = _photostat.DEFAULT_ENF,
     shapes: ShapeTable | None = None,
+    chunk: int = CHUNK_FLASHES,
 ) -> PointResult:
     """Read, measure and summarise the ``.trc`` files of one (PMT, HV) point.
 
@@ -348,73 +245,126 @@ def process_point(
     appear in the table as ``unreadable`` so that the summary accounts for every file.
     Unreadable files are reported, never raised: one bad file never loses the point.
     Raises ``ValueError`` only when no flash at all can be measured.
+
+    Flashes are processed in chunks of ``chunk`` (:class:`pmtgain.flashes.ChunkReader`):
+    the first chunk locates the LED window and sets the noise scale of the pre-pulse test;
+    a first pass over all chunks builds the mean pulse of every counted flash (the shape);
+    a second computes each flash's charge, fit and table row. Memory stays flat at any
+    number of flashes; a point of one chunk gives the same numbers as an unchunked one.
     """
     files = [os.fspath(f) for f in files]
-    traces = read_many(files)
-    n_req = len(files)
-    rows_bad = [(os.path.basename(p), reason) for p, reason in traces.errors] + [
-        (os.path.basename(n), reason) for n, reason in missing]
+    names = [os.path.basename(f) for f in files]
+    reader = ChunkReader(files, chunk=chunk)
     info = dict(pmt=int(pmt), hv=int(hv), engine=engine, cut_V=cut_V,
                 analysis_version=ANALYSIS_VERSION, cut_bias_sigma=config.cut_bias_sigma)
-    if traces.volts.shape[0] == 0:
+    geom = noise_ref = None
+    dt_s = float("nan")
+    n_all = n_c = n_clip = n_pre = 0
+    s_sum = None
+    sample: list[np.ndarray] = []
+    t0_first = None
+    # pass 1: the LED window, which flashes count, the mean pulse of those that do
+    for mt in reader:
+        if mt.volts.shape[0] == 0:
+            continue
+        if geom is None:
+            dt_s = mt.dt_s
+            geom = locate(mt.volts, mt.clipped, dt_s, config)
+        p = prepare(mt.volts, mt.t0_s, dt_s, cut_V, mt.clipped, config, geom, noise_ref)
+        if noise_ref is None:
+            noise_ref = float(np.median(p.noise_V[p.status != Status.CLIPPED])) \
+                if (p.status != Status.CLIPPED).any() else float(np.median(p.noise_V))
+            t0_first = p.t0_ns
+        c = p.counted
+        s_sum = p.y[c].sum(axis=0) if s_sum is None else s_sum + p.y[c].sum(axis=0)
+        n_all += p.n
+        n_c += int(c.sum())
+        n_clip += int((p.status == Status.CLIPPED).sum())
+        n_pre += int((p.status == Status.PRE_PULSE).sum())
+        room = SHAPE_SAMPLE - sum(len(x) for x in sample)
+        if room > 0:
+            sample.append(p.y[c][:room])
+    rows_bad = [(os.path.basename(f), r) for f, r in reader.errors] + [
+        (os.path.basename(n), r) for n, r in missing]
+    if n_all == 0:
         reasons = "; ".join(f"{n}: {r}" for n, r in rows_bad[:3])
-        raise ValueError(f"PMT {pmt} at {hv} V: none of the {n_req + len(missing)} files "
-                         f"could be read ({reasons})")
-    if not np.isfinite(traces.volts).all():
-        raise ValueError(f"PMT {pmt} at {hv} V: non-finite volts after conversion")
-    prep = prepare(traces.volts, traces.t0_s, traces.dt_s, cut_V, traces.clipped, config)
-    n_clip = int((prep.status == Status.CLIPPED).sum())
-    n_pre = int((prep.status == Status.PRE_PULSE).sum())
-    if not prep.counted.any():
-        raise ValueError(f"PMT {pmt} at {hv} V: no flash can be measured: of "
-                         f"{prep.n} readable, {n_clip} clipped at the ADC range and "
-                         f"{n_pre} with a pulse in the baseline region")
-    if not prep.mean_snr >= config.min_mean_pulse_snr:  # also NaN: no noise, no pulse
-        raise ValueError(f"PMT {pmt} at {hv} V: no LED pulse in the mean of all "
-                         f"{int(prep.counted.sum())} flashes (its deepest point is "
-                         f"{prep.mean_snr:.1f} noise rms; flat or empty records?)")
-    shape, source, note = _choose_shape(prep, pmt, hv, config, shapes)
-    shape.free_onset = bool(source == "own" and prep.snr >= config.free_onset_snr)
-    est = linear_estimator(prep, shape)
-    q = est.apply(prep.y)
-    ped = pedestal_variance(prep, est.weights, prep.counted)
-    if not shape.free_onset and engine != "integral":
-        res = _linear_fit_result(prep, shape, q)
-    elif engine == "fast":
-        res = _pulse.fit_fast(prep, config, shape)
-    elif engine == "integral":
-        res = _pulse.fit_integral(prep, config)
-        res.shape = shape
-    elif engine == "root":
-        from . import rootfit  # ROOT is imported only in processes that fit with it
-
-        res = rootfit.fit_root(prep, config, shape)
-    else:
-        raise ValueError(f"unknown engine {engine!r} (choose fast, root or integral)")
-    med_noise = float(np.median(prep.noise_V[prep.counted]))
-    sig = np.sqrt(max(ped, 0.0)) * prep.noise_V / med_noise if med_noise > 0 else \
-        np.full(prep.n, np.sqrt(max(ped, 0.0)))
-    fit_status = np.where(prep.counted, res.status, -1)
-    names = [os.path.basename(p) for p in files]
+        raise ValueError(f"PMT {pmt} at {hv} V: none of the {len(files) + len(missing)} "
+                         f"files could be read ({reasons})")
+    if n_c == 0:
+        raise ValueError(f"PMT {pmt} at {hv} V: no flash can be measured: of {n_all} "
+                         f"readable, {n_clip} clipped at the ADC range and {n_pre} with a "
+                         "pulse in the baseline region")
+    mean_pulse = s_sum / n_c
+    snr, mean_snr = pulse_snr(mean_pulse[geom.kpk], noise_ref, n_c)
+    if not mean_snr >= config.min_mean_pulse_snr:  # also NaN: no noise, no pulse
+        raise ValueError(f"PMT {pmt} at {hv} V: no LED pulse in the mean of all {n_c} "
+                         f"flashes (its deepest point is {mean_snr:.1f} noise rms; flat "
+                         "or empty records?)")
+    ys = np.concatenate(sample)
+    p0 = Prepared(y=ys, t0_ns=t0_first, dt_ns=dt_s * 1e9, baseline_V=np.zeros(len(ys)),
+                  noise_V=np.full(len(ys), noise_ref), amplitude_V=np.zeros(len(ys)),
+                  raw_min_V=np.zeros(len(ys)), kmin=np.zeros(len(ys), int),
+                  status=np.zeros(len(ys), np.int8), k_lo=geom.k_lo, k_hi=geom.k_hi,
+                  k_base=geom.k_base, k_edge=geom.k_edge, mean_pulse=mean_pulse,
+                  onset_ns=geom.k_on * dt_s * 1e9, snr=snr, mean_snr=mean_snr)
+    shape, source, note = _choose_shape(p0, pmt, hv, config, shapes)
+    shape.free_onset = bool(source == "own" and snr >= config.free_onset_snr)
+    est = linear_estimator(p0, shape)
+    del sample, ys
+    # pass 2: every flash's charge, fit and table row
+    cols: dict[str, list] = {k: [] for k in (
+        "idx", "segment", "trig", "status", "q", "passed", "fit_status", *_FIT_KEYS,
+        "amplitude_V", "baseline_V", "noise_V")}
+    ac_sum, ac_rows, m_base = None, 0, geom.k_base - geom.k_edge
+    picker = _ExamplePicker()
+    first = True
+    for mt in reader:
+        if mt.volts.shape[0] == 0:
+            continue
+        p = prepare(mt.volts, mt.t0_s, dt_s, cut_V, mt.clipped, config, geom, noise_ref)
+        q = est.apply(p.y)
+        c = p.counted
+        z = p.y[c, p.k_edge:p.k_base]
+        if z.shape[0] and m_base >= 8:
+            ac = _autocov(z, max(len(est.weights), m_base)) * z.shape[0]
+            ac_sum = ac if ac_sum is None else ac_sum + ac
+            ac_rows += z.shape[0]
+        res = _fit_chunk(p, shape, q, engine, config)
+        chunk_names = [names[k] for k in mt.ok_index]
+        picker.feed(p, res, q, chunk_names, first)
+        first = False
+        cols["idx"].append(mt.ok_index)
+        cols["segment"].append(mt.segment)
+        cols["trig"].append(mt.trigger_time_s)
+        cols["status"].append(p.status)
+        cols["q"].append(q)
+        cols["passed"].append(p.passed_cut if p.passed_cut is not None else
+                              np.zeros(p.n, bool))
+        cols["fit_status"].append(np.where(c, res.status, -1))
+        for k in _FIT_KEYS:
+            v = getattr(res, k)
+            cols[k].append(np.where(c, v, np.nan) if k == "charge_full_pC" else v)
+        for k in ("amplitude_V", "baseline_V", "noise_V"):
+            cols[k].append(getattr(p, k))
+    a = {k: np.concatenate(v) for k, v in cols.items()}
+    ped = pedestal_from_autocov(ac_sum / ac_rows, est.weights, m_base) \
+        if ac_rows >= 2 else float("nan")
+    labels = np.array([s.label for s in Status] + [""], dtype=object)
+    fit_codes = np.where(a["fit_status"] < 0, len(Status), a["fit_status"])
     table = pd.DataFrame({
-        "file": [names[k] for k in traces.ok_index],
-        "segment": traces.segment,
-        "trigger_time_s": traces.trigger_time_s,
-        "status": [Status(s).label for s in prep.status],
+        "file": np.array(names, dtype=object)[a["idx"]],
+        "segment": a["segment"],
+        "trigger_time_s": a["trig"],
+        "status": labels[a["status"]],
         "reason": "",
-        "charge_pC": q,
-        "sigma_charge_pC": sig,
-        "passed_cut": prep.passed_cut if prep.passed_cut is not None else "",
-        "fit_status": ["" if s < 0 else Status(s).label for s in fit_status],
-        "fit_charge_pC": np.where(prep.counted, res.charge_full_pC, np.nan),
-        "a_V": res.a_V,
-        "c_ns": res.c_ns,
-        "tau_s_ns": res.tau_s_ns,
-        "tau_ns": res.tau_ns,
-        "chi2_ndf": res.chi2_ndf,
-        "amplitude_V": prep.amplitude_V,
-        "baseline_V": prep.baseline_V,
-        "noise_V": prep.noise_V,
+        "charge_pC": a["q"],
+        "sigma_charge_pC": np.sqrt(max(ped, 0.0)) * a["noise_V"] / noise_ref
+        if noise_ref > 0 else np.sqrt(max(ped, 0.0)),
+        "passed_cut": a["passed"] if cut_V is not None else "",
+        "fit_status": labels[fit_codes],
+        "fit_charge_pC": a["charge_full_pC"],
+        **{k: a[k] for k in ("a_V", "c_ns", "tau_s_ns", "tau_ns", "chi2_ndf",
+                             "amplitude_V", "baseline_V", "noise_V")},
     })
     if rows_bad:
         bad = pd.DataFrame({"file": [n for n, _ in rows_bad], "segment": 0,
@@ -422,33 +372,32 @@ def process_point(
                             "reason": [r for _, r in rows_bad]})
         table = pd.concat([table, bad], ignore_index=True)[list(WAVEFORM_COLUMNS)]
         table = table.sort_values(["file", "segment"], kind="stable").reset_index(drop=True)
-    dt = prep.dt_ns
-    t0 = float(np.median(prep.t0_ns))
+    dt = dt_s * 1e9
+    t0 = float(np.median(t0_first))
     info.update(
         tau_s_ns=shape.tau_s_ns, tau_ns=shape.tau_ns, jitter_ns=shape.jitter_ns,
         tau_s_err_ns=shape.tau_s_err_ns, tau_err_ns=shape.tau_err_ns,
         jitter_err_ns=shape.jitter_err_ns, onset_err_ns=shape.c_err_ns,
         onset_ns=shape.c_ns + t0, free_onset=bool(shape.free_onset),
-        shape_source=source, shape_note=note,
-        snr=prep.snr, mean_pulse_snr=prep.mean_snr,
+        shape_source=source, shape_note=note, snr=snr, mean_pulse_snr=mean_snr,
         tail_missing_fraction=est.tail_missing_fraction,
-        window_lo_ns=t0 + prep.k_lo * dt, window_hi_ns=t0 + (prep.k_hi - 1) * dt,
-        noise_V=med_noise, baseline_V=float(np.median(prep.baseline_V)),
-        ps_ped_var_pC2=ped, ps_clipped_fraction=n_clip / prep.n,
+        window_lo_ns=t0 + geom.k_lo * dt, window_hi_ns=t0 + (geom.k_hi - 1) * dt,
+        noise_V=noise_ref, baseline_V=float(np.median(a["baseline_V"])),
+        ps_ped_var_pC2=ped, ps_clipped_fraction=n_clip / n_all,
     )
     summary = summarize(table, **info)
-    shape_err = shape_error_pC(prep, shape)
+    shape_err = shape_error_pC(p0, shape)
     summary.update(mean_charge_shape_err_pC=shape_err,
                    mean_charge_err=float(np.hypot(summary["sem_charge"], shape_err)))
     g, g_err, mu = _photostat.gain_from_moments(
         summary["ps_mean_pC"], summary["ps_var_pC2"], ped, summary["ps_var_err_pC2"],
         summary["ps_mean_err_pC"], summary["ps_cov_pC3"], enf)
     summary.update(enf=enf, gain=float(g), gain_err=float(g_err), n_pe=float(mu),
-                   gain_flag=_photostat.flags(float(mu), n_clip / prep.n, float(g),
+                   gain_flag=_photostat.flags(float(mu), n_clip / n_all, float(g),
                                               float(g_err)))
     summary["point_flag"] = point_flags(summary, config)
     return PointResult(summary=summary, table=table,
-                       examples=pick_examples(prep, res, q, traces.ok_paths))
+                       examples=_examples(picker.rows, p0, shape))
 
 
 def point_flags(s: dict, config: FitConfig = DEFAULT_FIT) -> str:

@@ -90,28 +90,32 @@ def _robust_sigma(x: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2.0))
 
 
-def prepare(
-    volts: np.ndarray,
-    t0_s: np.ndarray,
-    dt_s: float,
-    cut_V: float | None,
-    clipped: np.ndarray | None = None,
-    config: FitConfig = DEFAULT_FIT,
-) -> Prepared:
-    """Baselines, noise, the LED window and the status of every flash of one point.
+@dataclass(frozen=True)
+class Geometry:
+    """Where a point's LED pulse and baseline are in its records (samples)."""
 
-    ``cut_V`` (the original's cut) only fills ``passed_cut``; ``clipped`` marks flashes
-    with a sample at the ADC's limit (from :func:`pmtgain.trc.read_many`).
-    """
+    e: int  # samples ignored at both ends for the minimum
+    kpk: int  # the mean pulse's peak
+    k_on: int  # its 4 % onset
+    k_end: int  # its return within 4 %
+    k_edge: int  # baseline: samples k_edge .. k_base-1
+    k_base: int
+    k_lo: int  # LED window: samples k_lo .. k_hi-1
+    k_hi: int
+
+
+def locate(volts: np.ndarray, clipped: np.ndarray | None, dt_s: float,
+           config: FitConfig = DEFAULT_FIT) -> Geometry:
+    """The LED window and the baseline region from the mean of the flashes ``volts``
+    (all of a point, or its first chunk of thousands: see the module docstring)."""
     volts = np.asarray(volts, dtype=np.float64)
     n, N = volts.shape
     dt_ns = dt_s / NS
     e = min(config.edge_samples, max(N // 10, 1))
     clip = np.zeros(n, bool) if clipped is None else np.asarray(clipped, bool)
-    # 1. the LED window from the mean of all flashes (its median is the mean baseline)
     rows = ~clip if (~clip).any() else np.ones(n, bool)
     m0 = volts[rows].mean(axis=0)
-    m0 = m0 - np.median(m0)
+    m0 = m0 - np.median(m0)  # its median is the mean baseline
     sig_m = max(_robust_sigma(m0), 1e-15)
     kpk = int(np.argmin(m0[e : N - e])) + e
     peak = -float(m0[kpk])
@@ -119,44 +123,79 @@ def prepare(
     k_on, k_end = _crossings(m0, kpk, thr)
     rise_ns = (kpk - k_on) * dt_ns
     gap = int(np.ceil(max(config.baseline_gap_ns, 1.5 * rise_ns) / dt_ns))
-    # 2. baseline region: before the pulse, or after it when the pulse sits at the start
+    # the baseline region: before the pulse, or after it when the pulse sits at the start
     k_edge, k_base = e, max(e + 2, k_on - gap)
     if k_base - e < config.min_baseline_samples:
         after = min(N - e - 2, k_end + max(k_end - kpk, 1) * 3 + gap)
         if (N - e) - after > k_base - e:
             k_edge, k_base = after, N - e
+    k_lo = max(0, k_on - int(round(config.pre_ns / dt_ns)))
+    k_hi = min(N, k_end + int(round(config.post_ns / dt_ns)) + 1)
+    if k_edge > k_on:  # baseline after the pulse: the window must stop before it
+        k_hi = min(k_hi, k_edge)
+    return Geometry(e=e, kpk=kpk, k_on=k_on, k_end=k_end, k_edge=k_edge, k_base=k_base,
+                    k_lo=k_lo, k_hi=k_hi)
+
+
+def prepare(
+    volts: np.ndarray,
+    t0_s: np.ndarray,
+    dt_s: float,
+    cut_V: float | None,
+    clipped: np.ndarray | None = None,
+    config: FitConfig = DEFAULT_FIT,
+    geometry: Geometry | None = None,
+    noise_ref: float | None = None,
+) -> Prepared:
+    """Baselines, noise, the LED window and the status of every flash of ``volts``.
+
+    ``cut_V`` (the original's cut) only fills ``passed_cut``; ``clipped`` marks flashes
+    with a sample at the ADC's limit (from :func:`pmtgain.flashes.read_many`). For a point
+    processed in chunks, ``geometry`` (:func:`locate`) and ``noise_ref`` (the median noise
+    the pre-pulse test scales with) come from its first chunk, so that every chunk is
+    treated alike; by default both come from ``volts`` itself.
+    """
+    volts = np.asarray(volts, dtype=np.float64)
+    n, N = volts.shape
+    dt_ns = dt_s / NS
+    g = geometry or locate(volts, clipped, dt_s, config)
+    e, k_edge, k_base = g.e, g.k_edge, g.k_base
+    clip = np.zeros(n, bool) if clipped is None else np.asarray(clipped, bool)
     base = volts[:, k_edge:k_base]
     baseline = base.mean(axis=1)
     noise = base.std(axis=1, ddof=1) if base.shape[1] > 1 else np.zeros(n)
     y = volts - baseline[:, None]
-    # 3. which flashes count: not clipped, no pulse in the baseline region
+    # which flashes count: not clipped, no pulse in the baseline region
     status = np.full(n, Status.OK, np.int8)
-    med_noise = float(np.median(noise[~clip])) if (~clip).any() else float(np.median(noise))
+    if noise_ref is None:
+        noise_ref = float(np.median(noise[~clip])) if (~clip).any() else \
+            float(np.median(noise)) if n else 0.0
+    med_noise = noise_ref
     pre = y[:, k_edge:k_base].min(axis=1) < -config.pre_pulse_sigma * med_noise
     status[pre] = Status.PRE_PULSE
     status[clip] = Status.CLIPPED
     counted = status == Status.OK
-    mean_pulse = y[counted].mean(axis=0) if counted.any() else y.mean(axis=0)
+    mean_pulse = y[counted].mean(axis=0) if counted.any() else (
+        y.mean(axis=0) if n else np.zeros(N))
     inner = volts[:, e : N - e]
     kmin = np.argmin(inner, axis=1) + e
     raw_min = inner[np.arange(n), kmin - e]
     amplitude = y[np.arange(n), kmin]
     passed_cut = None if cut_V is None else raw_min < cut_V
-    k_lo = max(0, k_on - int(round(config.pre_ns / dt_ns)))
-    k_hi = min(N, k_end + int(round(config.post_ns / dt_ns)) + 1)
-    if k_edge > k_on:  # baseline after the pulse: the window must stop before it
-        k_hi = min(k_hi, k_edge)
-    mp_peak = -float(mean_pulse[kpk])
-    snr = mp_peak / med_noise if med_noise > 0 else float("nan")
-    n_c = max(int(counted.sum()), 1)
-    # no noise at all: flat records (or an ideal simulation); a pulse then shows as
-    # anything below the mean's own rounding
-    mean_snr = mp_peak / (med_noise / np.sqrt(n_c)) if med_noise > 0 else (
-        float("inf") if mp_peak > 0 else float("nan"))
+    snr, mean_snr = pulse_snr(mean_pulse[g.kpk], med_noise, int(counted.sum()))
     return Prepared(
         y=y, t0_ns=np.asarray(t0_s, dtype=float) / NS, dt_ns=dt_ns, baseline_V=baseline,
         noise_V=noise, amplitude_V=amplitude, raw_min_V=raw_min, kmin=kmin, status=status,
-        k_lo=k_lo, k_hi=k_hi, k_base=k_base, k_edge=k_edge, mean_pulse=mean_pulse,
-        onset_ns=k_on * dt_ns, snr=float(snr), passed_cut=passed_cut,
-        mean_snr=float(mean_snr),
+        k_lo=g.k_lo, k_hi=g.k_hi, k_base=k_base, k_edge=k_edge, mean_pulse=mean_pulse,
+        onset_ns=g.k_on * dt_ns, snr=snr, passed_cut=passed_cut, mean_snr=mean_snr,
     )
+
+
+def pulse_snr(mean_pulse_at_peak: float, noise: float, n_counted: int) -> tuple[float, float]:
+    """(one flash's signal to noise, the mean pulse's) from the mean pulse at its peak, the
+    median noise and the number of flashes averaged. Without any noise (flat records, an
+    ideal simulation) a pulse shows as anything below zero."""
+    peak = -float(mean_pulse_at_peak)
+    if noise > 0:
+        return peak / noise, peak / (noise / np.sqrt(max(n_counted, 1)))
+    return float("nan"), (float("inf") if peak > 0 else float("nan"))

@@ -16,8 +16,8 @@ What to use when
 - :func:`screenshot` - a PNG of the report from headless Chromium (``pmtgain report
   --screenshot``), for the logbook or a chat channel.
 
-Where the per-point inputs are: ``outputs/lists/points/pmt_<i>_<hv>_{waveforms.csv,
-examples.npz}`` for ``analysis.py``, ``outputs/condor_lists/pmt_<i>_<hv>_{waveforms.csv,
+Where the per-point inputs are: ``outputs/lists/points/pmt_<i>_<hv>_{flashes.npz,
+examples.npz}`` for ``analysis.py``, ``outputs/condor_lists/pmt_<i>_<hv>_{flashes.npz,
 examples.npz}`` for HTCondor jobs (see :func:`point_inputs`).
 """
 
@@ -50,7 +50,7 @@ def point_inputs(outputs: str | os.PathLike, source: str, pmt: int, hv: int
         paths = store.point_paths(Path(outputs) / source, pmt, hv)
         return paths["table"], paths["examples"]
     d = Path(outputs) / source
-    return (d / store.job_output("pmt_waveforms.csv", pmt, hv),
+    return (d / store.job_output("pmt_flashes.npz", pmt, hv),
             d / store.job_output("pmt_examples.npz", pmt, hv))
 
 
@@ -108,11 +108,11 @@ def _render_point(summary: dict, table_path: str, examples_path: str, out: str
                   ) -> tuple[int, int, str | None]:
     """Worker: one point's diagnostic page. Returns (pmt, hv, error or None)."""
     from .plots import point_diagnostics
-    from .point import load_examples
+    from .store import load_examples, load_table
 
     pmt, hv = int(summary["pmt"]), int(summary["hv"])
     try:
-        table = pd.read_csv(table_path)
+        table = load_table(table_path)
         if "status" not in table.columns:
             raise ValueError(f"{Path(table_path).name} has no status column")
         _save_png(point_diagnostics, Path(out), summary, table, load_examples(examples_path),

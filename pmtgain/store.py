@@ -4,6 +4,9 @@ What to use when
 ----------------
 - :func:`point_key` / :func:`point_paths` - the name of a point (``pmt_<i>_<hv>``) and the
   files of a saved point under ``<lists>/points/``.
+- :class:`PointResult` (``.save``) / :func:`load_point` - a point's summary, per-flash
+  table (:func:`save_table`: typed npz, CSV on request) and examples; a saved point is
+  complete only when its summary exists and its table has the rows the summary counts.
 - :func:`stale_reason` - whether a saved point is still valid for a campaign line and an
   engine (None) or why it must be redone; ``analysis.py`` and ``pmtgain condor resubmit``
   both ask it.
@@ -20,7 +23,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,10 +34,10 @@ import pandas as pd
 POINTS_DIR = "points"
 #: what one HTCondor job leaves in its sandbox (exec_condor.sh creates any that is missing,
 #: since HTCondor holds a job whose listed output does not exist)
-JOB_OUTPUTS = ("pmt_data_list.pkl", "pmt_summary.json", "pmt_waveforms.csv",
+JOB_OUTPUTS = ("pmt_data_list.pkl", "pmt_summary.json", "pmt_flashes.npz",
                "pmt_examples.npz")
 _JOB_SUFFIX = {"pmt_data_list.pkl": "data_list.pkl", "pmt_summary.json": "summary.json",
-               "pmt_waveforms.csv": "waveforms.csv", "pmt_examples.npz": "examples.npz"}
+               "pmt_flashes.npz": "flashes.npz", "pmt_examples.npz": "examples.npz"}
 
 
 def point_key(pmt: int, hv: int) -> str:
@@ -40,12 +45,12 @@ def point_key(pmt: int, hv: int) -> str:
 
 
 def point_paths(lists_dir: str | os.PathLike, pmt: int, hv: int) -> dict[str, Path]:
-    """The files of a saved point: ``summary`` (JSON), ``table`` (per-flash CSV),
-    ``examples`` (npz)."""
+    """The files of a saved point: ``summary`` (JSON), ``table`` (per-flash, npz),
+    ``csv`` (the same on request), ``examples`` (npz)."""
     d = Path(lists_dir) / POINTS_DIR
     k = point_key(pmt, hv)
-    return dict(summary=d / f"{k}_summary.json", table=d / f"{k}_waveforms.csv",
-                examples=d / f"{k}_examples.npz")
+    return dict(summary=d / f"{k}_summary.json", table=d / f"{k}_flashes.npz",
+                csv=d / f"{k}_waveforms.csv", examples=d / f"{k}_examples.npz")
 
 
 def job_output(name: str, pmt: int | str, hv: int | str) -> str:
@@ -111,6 +116,168 @@ def read_json_records(path: str | os.PathLike) -> pd.DataFrame:
                 x, (int, float)) and not isinstance(x, bool)).all() and df[c].notna().any():
             df[c] = pd.to_numeric(df[c])
     return df
+
+
+@dataclass
+class PointResult:
+    summary: dict
+    table: pd.DataFrame
+    examples: dict[str, np.ndarray] | None = None  # see pick_examples
+
+    @property
+    def key(self) -> str:
+        return f"pmt_{self.summary['pmt']}_{self.summary['hv']}"
+
+    def save(self, directory: str | os.PathLike, csv: bool = False) -> tuple[Path, Path]:
+        """Write ``<key>_flashes.npz`` (the per-flash table; also ``_waveforms.csv`` with
+        ``csv``), ``<key>_examples.npz`` and ``<key>_summary.json`` atomically, the summary
+        last (its presence means the point is done). Temporary names carry the process
+        id, so concurrent runs never share one; on a failure (a full disk) they are
+        removed and the OSError says which file."""
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        table = d / f"{self.key}_flashes.npz"
+        summ = d / f"{self.key}_summary.json"
+        tag = f"{os.getpid()}.part"
+        tmps = [table.with_name(f".{table.name}.{tag}"), summ.with_name(f".{summ.name}.{tag}"),
+                d / f".{self.key}_waveforms.csv.{tag}"]
+        try:
+            save_table(self.table, tmps[0])
+            os.replace(tmps[0], table)
+            if csv:
+                write_csv(self.table, tmps[2])
+                os.replace(tmps[2], d / f"{self.key}_waveforms.csv")
+            if self.examples is not None:
+                save_examples(self.examples, d / f"{self.key}_examples.npz")
+            summary = dict(self.summary, table_rows=len(self.table))
+            tmps[1].write_text(json.dumps(_jsonable(summary), indent=1))
+            os.replace(tmps[1], summ)
+        except OSError as exc:
+            for t in tmps:
+                t.unlink(missing_ok=True)
+            raise OSError(exc.errno, f"cannot save the point in {d}: "
+                          f"{exc.strerror or exc}") from None
+        return table, summ
+
+
+def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:
+    """A plain CSV of ``df`` (shortest round-trip floats, empty for NaN): 3x faster than
+    ``DataFrame.to_csv`` with a float format, which formats value by value."""
+    cols = []
+    for c in df.columns:
+        v = df[c].to_numpy()
+        if v.dtype.kind == "f":
+            if np.isnan(v).any():
+                cols.append(["" if x != x else repr(x) for x in v.tolist()])
+            else:
+                cols.append(list(map(repr, v.tolist())))
+        elif v.dtype.kind in "iub":
+            cols.append(list(map(str, v.tolist())))
+        else:
+            vals = v.tolist()
+            if all(type(x) is str for x in vals) and not _SPECIAL.search("".join(vals)):
+                cols.append(vals)  # nothing to quote (file names, statuses)
+            else:
+                cols.append([_csv_field(x) for x in vals])
+    with open(path, "w", newline="") as f:
+        f.write(",".join(map(_csv_field, df.columns)) + "\n")
+        f.writelines(",".join(row) + "\n" for row in zip(*cols, strict=True))
+
+
+_SPECIAL = re.compile(r'[,"\n\r]')
+
+
+def _csv_field(x) -> str:
+    if x is None or (isinstance(x, float) and x != x):
+        return ""
+    s = str(x)
+    if any(ch in s for ch in ',"\n\r'):
+        s = '"' + s.replace('"', '""') + '"'
+    return s
+
+
+def _jsonable(d: dict) -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, np.generic):
+            v = v.item()
+        if isinstance(v, float) and not np.isfinite(v):
+            v = None
+        out[k] = v
+    return out
+
+
+def save_examples(examples: dict[str, np.ndarray], path: str | os.PathLike) -> None:
+    """Write examples (see :func:`pick_examples`) to ``path`` atomically."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **examples)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_examples(path: str | os.PathLike) -> dict[str, np.ndarray] | None:
+    """Examples saved by :func:`save_examples`, or None if absent, empty or unreadable."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            ex = {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError):
+        return None
+    return ex if "y" in ex else None
+
+
+def save_table(df: pd.DataFrame, path: str | os.PathLike) -> None:
+    """A per-flash table as a typed ``.npz`` (no pickles): numbers as they are, strings as
+    codes into their distinct values. ~1 us per row to write (CSV: ~20)."""
+    arrays: dict[str, np.ndarray] = {"__columns__": np.array(list(df.columns), dtype=str)}
+    for c in df.columns:
+        v = df[c].to_numpy()
+        if v.dtype.kind in "fiub":
+            arrays[f"v_{c}"] = v
+        else:
+            uniq, codes = np.unique(np.array(["" if x is None or x != x else str(x)
+                                              for x in v.tolist()], dtype=str),
+                                    return_inverse=True)
+            arrays[f"u_{c}"], arrays[f"c_{c}"] = uniq, codes.astype(np.int32)
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def load_table(path: str | os.PathLike) -> pd.DataFrame:
+    """A table written by :func:`save_table` (or a CSV one)."""
+    if str(path).endswith(".csv"):
+        return pd.read_csv(path)
+    with np.load(path, allow_pickle=False) as z:
+        cols = [str(c) for c in z["__columns__"]]
+        data = {}
+        for c in cols:
+            data[c] = z[f"v_{c}"] if f"v_{c}" in z.files else \
+                z[f"u_{c}"].astype(object)[z[f"c_{c}"]]
+    return pd.DataFrame(data, columns=cols)
+
+
+def load_point(directory: str | os.PathLike, pmt: int, hv: int) -> PointResult | None:
+    """The saved result of a point, or None when it is missing or incomplete."""
+    d = Path(directory)
+    summ = d / f"pmt_{pmt}_{hv}_summary.json"
+    table = d / f"pmt_{pmt}_{hv}_flashes.npz"
+    if not (summ.exists() and table.exists()):
+        return None
+    try:
+        summary = json.loads(summ.read_text())
+        if not isinstance(summary, dict):
+            return None
+        tab = load_table(table)
+        # a table cut short (a crash, a full disk, a hand edit) is not a finished point
+        if "table_rows" in summary and len(tab) != summary["table_rows"]:
+            return None
+        return PointResult(summary=summary, table=tab,
+                           examples=load_examples(d / f"pmt_{pmt}_{hv}_examples.npz"))
+    except (ValueError, OSError, UnicodeDecodeError, KeyError, EOFError):
+        return None
 
 
 class Busy(RuntimeError):

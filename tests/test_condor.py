@@ -176,7 +176,7 @@ def test_every_good_point_matches_analysis_py(condor_run):
                 # the jobs run the pool root's numpy/scipy (Debian trixie), analysis.py
                 # the project's .venv: the same numbers to rounding
                 assert np.isclose(job[col], ref[col], rtol=1e-7, atol=0), (p.pmt, hv, col)
-            assert (work / "outputs/condor_lists" / f"pmt_{p.pmt}_{hv}_waveforms.csv").exists()
+            assert (work / "outputs/condor_lists" / f"pmt_{p.pmt}_{hv}_flashes.npz").exists()
             assert (work / "outputs/condor_outputs" / f"pmt_{p.pmt}_{hv}_analysis.out").exists()
     assert len(weak) < len(DEMO_PMTS) * len(HV) // 2, weak
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pmtgain.point import load_examples
 from pmtgain.simulate import DEMO_PMTS, simulate_campaign
+from pmtgain.store import load_examples, load_table
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,9 +38,9 @@ def test_job_body_writes_the_original_pickle_and_exit_codes(tmp_path):
     assert r.returncode == 0, r.stderr
     df = pd.read_pickle(job / "pmt_data_list.pkl")
     assert list(df.columns[:3]) == ["mean_charge", "std_dev_charge", "hv"] and len(df) == 1
-    assert (job / "pmt_waveforms.csv").exists() and "done: 40 of 40" in r.stdout
+    assert (job / "pmt_flashes.npz").exists() and "done: 40 of 40" in r.stdout
     ex = load_examples(job / "pmt_examples.npz")
-    assert ex is not None and set(ex["name"]) <= set(pd.read_csv(job / "pmt_waveforms.csv").file)
+    assert ex is not None and set(ex["name"]) <= set(load_table(job / "pmt_flashes.npz").file)
     # bad input is permanent (65)
     r = run("analysis_condor.py", str(tmp_path / "nowhere") + "/", "1", "1000", "5", cwd=job)
     assert r.returncode == 65 and "failed" in r.stderr
@@ -113,5 +113,5 @@ def test_failed_job_still_leaves_its_outputs(tmp_path):
     assert r.returncode == 65
     df = pd.read_pickle(job / "pmt_data_list.pkl")
     assert df.hv[0] == 900 and "none of the 5 files" in df.error[0] and not df.retryable[0]
-    assert (job / "pmt_waveforms.csv").exists()
+    assert (job / "pmt_flashes.npz").exists()
     assert (job / "pmt_examples.npz").exists() and load_examples(job / "pmt_examples.npz") is None

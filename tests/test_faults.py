@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from pmtgain.simulate import DEMO_PMTS, simulate_campaign
+from pmtgain.store import load_table, save_table
 from pmtgain.trcwrite import write_trc
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,7 +73,7 @@ def test_one_odd_first_file_never_wrecks_the_point(sim):
     s = summary(sim)
     assert s["n_used"] == 47 and s["rejected_unreadable"] == 3
     assert s["noise_V"] > 0 and s["gain"] > 0 and s["gain_flag"] == ""
-    tab = pd.read_csv(sim / "outputs/lists/points/pmt_1_1000_waveforms.csv")
+    tab = load_table(sim / "outputs/lists/points/pmt_1_1000_flashes.npz")
     bad = tab[tab.status == "unreadable"].set_index("file").reason
     assert "300 samples per segment" in bad["C1--n16deg--00000.trc"]
     assert bad["C1--n16deg--00001.trc"].startswith("HORIZ_INTERVAL is 0.0")
@@ -453,7 +454,7 @@ def test_flat_or_saturated_points_fail_with_their_reason(sim):
 
 def test_a_truncated_saved_table_is_not_a_finished_point(sim):
     assert analysis(sim).returncode == 0
-    t = sim / "outputs/lists/points/pmt_1_800_waveforms.csv"
-    t.write_text("\n".join(t.read_text().splitlines()[:20]) + "\n")
+    t = sim / "outputs/lists/points/pmt_1_800_flashes.npz"
+    save_table(load_table(t).iloc[:20], t)
     r = analysis(sim)
     assert r.returncode == 0 and "4 points done (3 from an earlier run)" in r.stdout

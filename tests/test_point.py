@@ -118,3 +118,17 @@ def test_sequence_files_give_the_same_point_as_single_files(tmp_path):
     assert b.table.segment.tolist()[:3] == [0, 1, 2]
     assert (b.table.file.to_numpy() == truth["file"]).all()
     np.testing.assert_allclose(b.table.trigger_time_s[:100], np.arange(100) * 1e-3)
+
+
+def test_a_point_in_chunks_gives_the_numbers_of_one_chunk(tmp_path):
+    """Flat memory: the same point in chunks of 700 flashes (the LED window and the noise
+    scale from the first chunk) gives the numbers of one chunk."""
+    pmt = DEMO_PMTS[1]
+    write_point(tmp_path, pmt, 800, 3000, seed=4, segments=50)
+    files = sorted(tmp_path.glob("*.trc"))
+    a = process_point(files, pmt=2, hv=800)
+    b = process_point(files, pmt=2, hv=800, chunk=700)
+    for k in ("mean_charge", "std_dev_charge", "gain", "gain_err", "tau_ns", "n_used",
+              "std_charge_corrected"):
+        assert b.summary[k] == pytest.approx(a.summary[k], rel=1e-8), k
+    np.testing.assert_allclose(b.table.charge_pC, a.table.charge_pC, rtol=1e-8)
