@@ -37,6 +37,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("--delay", type=float, default=0.02)
     ap.add_argument("--workers", type=int, default=32)
+    ap.add_argument("--json", action="store_true", help="also a last line of JSON")
     args = ap.parse_args()
     import requests
 
@@ -79,6 +80,10 @@ def main() -> None:
           f"{t_seq / t_ours:>10.1f}")
     print(f"{'pmtgain fetch_point, all cached (re-run)':<40}{t_cached:>10.2f}"
           f"{t_seq / t_cached:>10.1f}")
+    if args.json:
+        import json
+
+        print(json.dumps(dict(sequential_s=t_seq, threads_s=t_ours, speedup=t_seq / t_ours)))
 
 
 if __name__ == "__main__":

@@ -19,107 +19,18 @@ says what was kept and exits 130; a closed pipe (``| head``) ends quietly.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
 
 from .config import ENGINES
-from .trc import TrcError, read_trc
-
-
-class UserError(Exception):
-    """An input problem to report in one line (exit status 2)."""
-
-
-class _TolerantStdout:
-    """stdout that, once its reader has gone (``| head``), swallows the rest: the work
-    goes on and its files are written."""
-
-    def __init__(self, stream):
-        self._s, self._gone = stream, False
-
-    def write(self, text):
-        if not self._gone:
-            try:
-                return self._s.write(text)
-            except BrokenPipeError:
-                self._gone = True
-                import os
-
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, self._s.fileno())
-        return len(text)
-
-    def flush(self):
-        if not self._gone:
-            try:
-                self._s.flush()
-            except BrokenPipeError:
-                self._gone = True
-
-    def __getattr__(self, name):
-        return getattr(self._s, name)
-
-
-def guarded(prog: str, fn, *args) -> int:
-    """Run ``fn(*args)`` and turn every expected failure into one line and an exit status
-    (module docstring): never a traceback for bad input, a full disk or a closed pipe."""
-    import errno
-    import os
-
-    from .campaign import CampaignError
-    from .store import Busy
-
-    if not isinstance(sys.stdout, _TolerantStdout):
-        sys.stdout = _TolerantStdout(sys.stdout)
-    try:
-        return int(fn(*args) or 0)
-    except BrokenPipeError:
-        # the reader went away (| head): no traceback, no second error at exit
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 1
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
-    except (TrcError, UserError, CampaignError, Busy, FileNotFoundError, ValueError) as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
-        what = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
-        print(f"{prog}: error: {what}{where}", file=sys.stderr)
-        return 1
+from .console import UserError, guarded
 
 
 def _inspect(args) -> int:
-    tr = read_trc(args.file)
-    h = tr.header
-    info = {
-        "file": str(args.file),
-        "instrument": h.instrument,
-        "template": h.template,
-        "bits": h.bits,
-        "nominal_bits": h.nominal_bits,
-        "little_endian": h.little_endian,
-        "segments": h.segments,
-        "points_per_segment": h.points_per_segment,
-        "dt_s": h.horiz_interval,
-        "t0_s": float(tr.trigger_offsets[0]),
-        "vertical_gain": h.vertical_gain,
-        "vertical_offset": h.vertical_offset,
-        "vertical_unit": h.vertical_unit,
-        "horizontal_unit": h.horizontal_unit,
-        "trigger_time": h.trigger_time,
-        "trigger_times_s": [float(x) for x in tr.trigger_times],
-        "trigger_offsets_s": [float(x) for x in tr.trigger_offsets],
-        "user_text_bytes": h.user_text_bytes,
-        "ris_time_bytes": h.ris_time_bytes,
-        "record_type": h.record_type,
-        "volts_min": float(tr.volts.min()),
-        "volts_max": float(tr.volts.max()),
-    }
+    from .trc import describe
+
+    info = describe(args.file)
     if args.json:
         print(json.dumps(info, indent=1))
         return 0
@@ -132,16 +43,10 @@ def _inspect(args) -> int:
 
 
 def _export(args) -> int:
-    tr = read_trc(args.file)
-    t = tr.time
-    out = Path(args.csv)
-    with open(out, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["segment", "time_s", "volts"])
-        for k in range(tr.volts.shape[0]):
-            for ti, vi in zip(t[k], tr.volts[k], strict=True):
-                w.writerow([k, repr(float(ti)), repr(float(vi))])
-    print(f"wrote {out} ({tr.volts.size} rows)", file=sys.stderr)
+    from .trc import export_csv
+
+    n = export_csv(args.file, args.csv)
+    print(f"wrote {args.csv} ({n} rows)", file=sys.stderr)
     return 0
 
 
@@ -178,8 +83,8 @@ def _demo(args) -> int:
 
 
 def _report(args) -> int:
+    from .browser import screenshot
     from .pipeline import MergeOptions, merge
-    from .report import screenshot
 
     rc = merge(MergeOptions(outputs=args.outputs, source=args.source,
                             data_info=args.data_info, target=args.target, quantity="gain",
@@ -415,11 +320,101 @@ def gain_main(argv: list[str] | None = None) -> int:
     return guarded("gain_curve.py", go)
 
 
+# ---------------------------------------------------------------------- pmtgain condor
+def _add_condor_common(p: argparse.ArgumentParser) -> None:
+    from .condor_submit import SubmitOptions
+
+    d = SubmitOptions.from_env()
+    p.add_argument("--outputs", default="outputs", help="default: %(default)s")
+    p.add_argument("--data-info", default="data_info", help="default: %(default)s")
+    p.add_argument("--project", default=".",
+                   help="directory with exec_condor.sh, analysis_condor.py, pmtgain/")
+    p.add_argument("--name", dest="schedd", default=d.schedd, help="schedd (condor -name)")
+    p.add_argument("--pool", default=d.pool, help="central manager (condor -pool)")
+
+
+def condor_parser() -> argparse.ArgumentParser:
+    from .condor_submit import SubmitOptions
+
+    d = SubmitOptions.from_env()
+    ap = argparse.ArgumentParser(
+        prog="pmtgain condor",
+        description="Submit the campaign to HTCondor, watch it, bring results back.",
+        epilog="Typical shift: python3 list_directories_condor.py; source "
+        "submit_condor_jobs.sh; pmtgain condor status; pmtgain condor retrieve; "
+        "pmtgain condor resubmit (if some points failed); python3 gain_curve.py --plots "
+        "(gain curves, diagnostics and outputs/report.html)",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("submit", help="write analysis_pmt_<i>.sub per PMT and submit (-spool)")
+    _add_condor_common(s)
+    s.add_argument("--pmt", type=int, nargs="+", help="only these PMTs")
+    s.add_argument("--image", default=d.image, help="container image (+SingularityImage)")
+    s.add_argument("--request-cpus", type=int, default=d.request_cpus)
+    s.add_argument("--request-memory", default=d.request_memory)
+    s.add_argument("--request-disk", default=d.request_disk)
+    s.add_argument("--extra-attr", action="append", default=list(d.extra_attrs),
+                   metavar='"+Attr = value"', help="extra job attribute (repeatable)")
+    s.add_argument("--engine", default=d.engine, choices=["fast", "root", "integral"])
+    s.add_argument("--max-retries", type=int, default=d.max_retries)
+    s.add_argument("--job-python", default=d.job_python,
+                   help="interpreter on the execute node (default: python3 of the image)")
+    s.add_argument("--dry-run", action="store_true", help="write the submit files only")
+    for name, h in (("status", "jobs per PMT: idle, running, done, held (with reasons)"),
+                    ("wait", "block until every recorded job is done or held"),
+                    ("retrieve", "condor_transfer_data for all recorded clusters, then "
+                     "remove the completed jobs"),
+                    ("resubmit", "submit again the points that failed or have no result")):
+        p = sub.add_parser(name, help=h)
+        _add_condor_common(p)
+        if name == "resubmit":
+            p.add_argument("--dry-run", action="store_true")
+        if name == "wait":
+            p.add_argument("--timeout", type=float, default=3600, help="seconds")
+    return ap
+
+
+def condor_main(argv=None) -> int:
+    """``pmtgain condor ...`` / ``python3 -m pmtgain.condor ...``."""
+    from .campaign import CampaignError
+    from .condor_queue import resubmit, retrieve, status, wait
+    from .condor_submit import CondorError, SubmitOptions, submit_campaign
+
+    args = condor_parser().parse_args(argv)
+    opts = SubmitOptions.from_env()
+    opts.schedd, opts.pool = args.schedd, args.pool
+    if args.cmd == "submit":
+        opts.image, opts.engine = args.image, args.engine
+        opts.request_cpus, opts.request_memory = args.request_cpus, args.request_memory
+        opts.request_disk, opts.extra_attrs = args.request_disk, args.extra_attr
+        opts.max_retries, opts.job_python = args.max_retries, args.job_python
+    try:
+        if args.cmd == "submit":
+            recs = submit_campaign(Path(args.project), Path(args.data_info),
+                                   Path(args.outputs), opts, args.pmt, args.dry_run)
+            return 0 if recs or args.dry_run else 1
+        if args.cmd == "status":
+            return status(Path(args.outputs), opts)
+        if args.cmd == "wait":
+            counts = wait(Path(args.outputs), opts, args.timeout)
+            print(" ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+            return 0
+        if args.cmd == "retrieve":
+            retrieve(Path(args.outputs), opts)
+            return 0
+        if args.cmd == "resubmit":
+            resubmit(Path(args.project), Path(args.data_info), Path(args.outputs), opts,
+                     args.dry_run)
+            return 0
+    except (CondorError, CampaignError, OSError) as exc:
+        print(f"pmtgain condor: error: {exc}", file=sys.stderr)
+        return 2
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["condor"]:
-        from .condor import main as condor_main
-
         return condor_main(argv[1:])
     args = build_parser().parse_args(argv)
     return guarded("pmtgain", args.func, args)

@@ -148,19 +148,16 @@ def _stack(keep: list, npts: int, dt: float, errors: list) -> ManyTraces:
                           ok_index=np.zeros(0, np.int64), errors=errors,
                           segment=np.zeros(0, np.int64), trigger_time_s=np.zeros(0))
     nseg = np.array([rec[0].shape[0] for _, _, rec in keep])
-    n = int(nseg.sum())
-    volts = np.empty((n, npts))
-    clipped = np.empty(n, bool)
-    row = 0
-    for _, _, rec in keep:
-        raw, word, gain, voff = rec[:4]
-        m = raw.shape[0]
-        out = volts[row:row + m]
-        out[:] = raw  # one conversion per file, in place
-        clipped[row:row + m] = raw.min(axis=1) <= (-128 if word == 1 else -32768)
-        out *= gain
-        out -= voff
-        row += m
+    # one conversion for all files: stack the codes (8-bit promoted where 16-bit files are
+    # mixed in), then volts = gain * code - offset with per-flash gain and offset
+    raws = [rec[0] for _, _, rec in keep]
+    codes = np.concatenate(raws) if len({r.dtype.itemsize for r in raws}) == 1 else \
+        np.concatenate([r.astype(np.int16) for r in raws])
+    words = np.repeat([rec[1] for _, _, rec in keep], nseg)
+    clipped = codes.min(axis=1) <= np.where(words == 1, -128, -32768)
+    volts = codes.astype(np.float64)
+    volts *= np.repeat([rec[2] for _, _, rec in keep], nseg)[:, None]
+    volts -= np.repeat([rec[3] for _, _, rec in keep], nseg)[:, None]
     first_seg = [rec[7] if len(rec) > 7 else 0 for _, _, rec in keep]
     return ManyTraces(
         volts=volts,

@@ -239,12 +239,16 @@ def fit_fast(p: Prepared, config: FitConfig = DEFAULT_FIT, shape: Shape | None =
     active = np.ones(todo.size, bool)
     iters = np.zeros(todo.size, np.int16)
     converged = np.zeros(todo.size, bool)
+    # the onset is decided by the rise and the first fall times: Gauss-Newton on the samples
+    # up to 4 fall times after the latest onset (half the window, half the cost); the
+    # amplitude and the charge below use the whole window
+    t_gn, y_gn = t_w[:j_hi], yw[:, :j_hi]
     for _ in range(config.max_iterations):
         idx = np.nonzero(active)[0]
         if idx.size == 0:
             break
-        g, gp = _basis(t_w, c[idx], ts, tf)
-        yi = yw[idx]
+        g, gp = _basis(t_gn, c[idx], ts, tf)
+        yi = y_gn[idx]
         sgg = np.einsum("ij,ij->i", g, g)
         ai = np.einsum("ij,ij->i", g, yi) / sgg
         # residual y - a g(t - c): d/da = -g, d/dc = a g'

@@ -1,24 +1,15 @@
-"""Diagnostic plots for a whole run and the campaign report (``--plots``).
+"""The campaign report: ``outputs/report.html``, one self-contained page (``--plots``).
 
 What to use when
 ----------------
-- :func:`render_diagnostics` - every point's diagnostic page and every PMT's shape-vs-HV
-  plot as PNG under ``outputs/plots/pmt_<i>/``, in a process pool with a progress bar.
-  A PNG newer than the results it shows, and drawn from the same summary numbers, is
-  kept (a re-run only draws what changed, a new F redraws the pages that show the gain);
-  a point whose plot fails is named and the others are still drawn.
-- :func:`write_report` - ``outputs/report.html``: one self-contained page (images are
-  embedded, no network, no external files) with the problems first (failed, missing and
-  flagged points), the gain curves in pC and in electrons, the fit tables, and per PMT the
-  shape plot, the table of points with rejections by reason, and a thumbnail of every
-  point's diagnostic page (click to enlarge).
-- :func:`make_report` - both of the above from what ``gain_curve.py`` has collected.
-- :func:`screenshot` - a PNG of the report from headless Chromium (``pmtgain report
-  --screenshot``), for the logbook or a chat channel.
-
-Where the per-point inputs are: ``outputs/lists/points/pmt_<i>_<hv>_{flashes.npz,
-examples.npz}`` for ``analysis.py``, ``outputs/condor_lists/pmt_<i>_<hv>_{flashes.npz,
-examples.npz}`` for HTCondor jobs (see :func:`point_inputs`).
+- :func:`write_report` - the page: images embedded, no network, no external files; the
+  problems first (failed, missing and flagged points), the gain curves in pC and in
+  electrons, the fit tables, and per PMT the shape plot, the table of points (what was
+  left out and why, the cut's own mean) and a thumbnail of every point's diagnostic page
+  (click to enlarge), with the tables as CSV downloads inside the page.
+- :func:`make_report` - the diagnostics (:mod:`pmtgain.diagnostics`) and the page, from
+  what the merge has collected.
+- :mod:`pmtgain.browser` - a screenshot of the page from headless Chromium.
 """
 
 from __future__ import annotations
@@ -28,145 +19,13 @@ import datetime as _dt
 import html
 import io
 import os
-import shutil
-import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from . import store
-from .parallel import parallel_map
-
-PALETTE_COLOURS = 128  # PNGs quantised to a palette: ~4x smaller, no visible loss
-
-
-def point_inputs(outputs: str | os.PathLike, source: str, pmt: int, hv: int
-                 ) -> tuple[Path, Path]:
-    """(waveform table, examples) of a point for ``source`` ``lists`` or ``condor_lists``."""
-    if source == "lists":
-        paths = store.point_paths(Path(outputs) / source, pmt, hv)
-        return paths["table"], paths["examples"]
-    d = Path(outputs) / source
-    return (d / store.job_output("pmt_flashes.npz", pmt, hv),
-            d / store.job_output("pmt_examples.npz", pmt, hv))
-
-
-def plot_paths(outputs: str | os.PathLike, pmt: int, hv: int | None = None) -> Path:
-    """Where the diagnostic PNG of a point (or, with ``hv=None``, a PMT's shape plot) goes."""
-    d = Path(outputs) / "plots" / f"pmt_{pmt}"
-    return d / (f"pmt_{pmt}_{hv}V.png" if hv is not None else f"pmt_{pmt}_shape_vs_hv.png")
-
-
-ROW_KEY = "pmtgain-row"  # PNG text chunk: a digest of the summary row a plot shows
-
-
-def row_digest(row: Mapping) -> str:
-    """A short digest of a point's summary row: its diagnostic page is redrawn when the
-    numbers it shows change (e.g. the gain after a new excess noise factor)."""
-    import hashlib
-    import json
-
-    text = json.dumps({k: row[k] for k in sorted(row)}, default=str)
-    return hashlib.sha1(text.encode()).hexdigest()[:16]
-
-
-def _png_text(path: Path, key: str) -> str | None:
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            return im.text.get(key)
-    except (OSError, ValueError):
-        return None
-
-
-def _save_png(draw, path: Path, *args, digest: str | None = None, **kwargs) -> None:
-    """Draw into memory, quantise to a palette, write atomically (with ``digest`` as a
-    text chunk, see :func:`row_digest`)."""
-    from PIL import Image, PngImagePlugin
-
-    from .plots import RawImage
-
-    raw = RawImage()
-    draw(*args, raw, **kwargs)
-    im = Image.fromarray(raw.pixels, "RGB").quantize(PALETTE_COLOURS,
-                                                     method=Image.Quantize.FASTOCTREE)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    info = None
-    if digest is not None:
-        info = PngImagePlugin.PngInfo()
-        info.add_text(ROW_KEY, digest)
-    im.save(tmp, "PNG", optimize=True, pnginfo=info)
-    os.replace(tmp, path)
-
-
-def _render_point(summary: dict, table_path: str, examples_path: str, out: str
-                  ) -> tuple[int, int, str | None]:
-    """Worker: one point's diagnostic page. Returns (pmt, hv, error or None)."""
-    from .plots import point_diagnostics
-    from .store import load_examples, load_table
-
-    pmt, hv = int(summary["pmt"]), int(summary["hv"])
-    try:
-        table = load_table(table_path)
-        if "status" not in table.columns:
-            raise ValueError(f"{Path(table_path).name} has no status column")
-        _save_png(point_diagnostics, Path(out), summary, table, load_examples(examples_path),
-                  digest=row_digest(summary))
-        return pmt, hv, None
-    except Exception as exc:  # one bad point never stops the others
-        return pmt, hv, f"{type(exc).__name__}: {exc}".splitlines()[0]
-
-
-@dataclass
-class Rendered:
-    """What :func:`render_diagnostics` did."""
-
-    drawn: int = 0
-    kept: int = 0  # up to date from an earlier run
-    errors: dict[tuple[int, int], str] = field(default_factory=dict)
-
-
-def render_diagnostics(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
-                       source: str = "lists", jobs: int | None = None,
-                       progress: bool = True, force: bool = False) -> Rendered:
-    """Draw the diagnostic page of every point in ``df`` (rows from
-    :func:`pmtgain.gaincurve.collect`) and the shape-vs-HV plot of every PMT."""
-    from .plots import shape_vs_hv
-
-    out = Path(outputs)
-    done = Rendered()
-    todo = []
-    for row in df.to_dict("records"):
-        pmt, hv = int(row["pmt"]), int(row["hv"])
-        tab, ex = point_inputs(out, source, pmt, hv)
-        png = plot_paths(out, pmt, hv)
-        if not tab.exists():
-            done.errors[(pmt, hv)] = f"no per-waveform table {tab}"
-            continue
-        newest = max(p.stat().st_mtime for p in (tab, ex) if p.exists())
-        if (not force and png.exists() and png.stat().st_mtime >= newest
-                and _png_text(png, ROW_KEY) == row_digest(row)):
-            done.kept += 1
-            continue
-        todo.append((row, str(tab), str(ex), str(png)))
-    for pmt, sub in df.groupby("pmt"):
-        _save_png(shape_vs_hv, plot_paths(out, int(pmt)), sub, pmt=int(pmt))
-    if not todo:
-        return done
-    for pmt, hv, err in parallel_map(_render_point, todo, jobs=jobs,
-                                     desc="diagnostic plots", unit="point",
-                                     progress=progress):
-        if err:
-            done.errors[(pmt, hv)] = err
-        else:
-            done.drawn += 1
-    return done
-
+from .diagnostics import PALETTE_COLOURS, Rendered, plot_paths, render_diagnostics  # noqa: F401
 
 # ------------------------------------------------------------------------------ HTML
 _CSS = """
@@ -286,8 +145,8 @@ def _problems(df: pd.DataFrame, missing: list[tuple[int, int]],
             out.append(f'<li class="warn">{where}: {lost} of {n} left out '
                        f'({parts})</li>')
         elif r.get("rejected_unreadable"):
-            out.append(f'<li class="warn">{where}: {int(r["rejected_unreadable"])} of {n} '
-                       "files unreadable or not fetched</li>")
+            out.append(f'<li class="warn">{where}: {int(r["rejected_unreadable"])} of '
+                       f'{int(r.get("n_files") or 0)} files unreadable or not fetched</li>')
         flag = r.get("gain_flag")
         if isinstance(flag, str) and flag:
             out.append(f'<li class="warn">{where}: gain flagged ({html.escape(flag)})</li>')
@@ -470,42 +329,3 @@ def make_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
     return path, done
 
 
-# ---------------------------------------------------------------------------- browser
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--hide-scrollbars")
-
-
-def find_chromium() -> str | None:
-    """Debian's chromium (or a Chrome) on PATH, else None."""
-    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
-        exe = shutil.which(name)
-        if exe:
-            return exe
-    return None
-
-
-def chromium(args: list[str], profile: str | os.PathLike, timeout: float = 120
-             ) -> subprocess.CompletedProcess:
-    """Run headless Chromium with a throw-away profile directory."""
-    exe = find_chromium()
-    if exe is None:
-        raise FileNotFoundError("chromium is not installed (Debian: apt-get install "
-                                "chromium; or bash scripts/browser.sh)")
-    return subprocess.run([exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def screenshot(report: str | os.PathLike, png: str | os.PathLike, width: int = 1400,
-               height: int = 2000) -> Path:
-    """A PNG of the top ``width`` x ``height`` pixels of the report, from headless Chromium."""
-    import tempfile
-
-    png = Path(png).resolve()
-    with tempfile.TemporaryDirectory(prefix="pmtgain-chromium-") as prof:
-        r = chromium([f"--screenshot={png}", f"--window-size={width},{height}",
-                      "--virtual-time-budget=5000", Path(report).resolve().as_uri()], prof)
-    if not png.exists():
-        raise RuntimeError(f"chromium wrote no screenshot of {report}: "
-                           f"{(r.stderr or '').strip().splitlines()[-1:]}")
-    return png

@@ -326,3 +326,39 @@ def _read_file_fast(path: str) -> bytes:
         raise TrcError(path, exc.strerror or str(exc)) from None
     finally:
         os.close(fd)
+
+
+def describe(path: str | os.PathLike) -> dict:
+    """Everything ``pmtgain inspect`` shows about one file."""
+    tr = read_trc(path)
+    h = tr.header
+    return {
+        "file": str(path), "instrument": h.instrument, "template": h.template,
+        "bits": h.bits, "nominal_bits": h.nominal_bits, "little_endian": h.little_endian,
+        "segments": h.segments, "points_per_segment": h.points_per_segment,
+        "dt_s": h.horiz_interval, "t0_s": float(tr.trigger_offsets[0]),
+        "vertical_gain": h.vertical_gain, "vertical_offset": h.vertical_offset,
+        "vertical_unit": h.vertical_unit, "horizontal_unit": h.horizontal_unit,
+        "trigger_time": h.trigger_time,
+        "trigger_times_s": [float(x) for x in tr.trigger_times],
+        "trigger_offsets_s": [float(x) for x in tr.trigger_offsets],
+        "user_text_bytes": h.user_text_bytes, "ris_time_bytes": h.ris_time_bytes,
+        "record_type": h.record_type, "volts_min": float(tr.volts.min()),
+        "volts_max": float(tr.volts.max()),
+    }
+
+
+def export_csv(path: str | os.PathLike, out: str | os.PathLike) -> int:
+    """``segment,time_s,volts`` rows of one file into ``out``; returns the number of rows.
+    OSError (a directory, an unwritable place, a closed pipe) is the caller's to report."""
+    import csv
+
+    tr = read_trc(path)
+    t = tr.time
+    with open(out, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["segment", "time_s", "volts"])
+        for k in range(tr.volts.shape[0]):
+            w.writerows(zip([k] * t.shape[1], map(repr, t[k].tolist()),
+                            map(repr, tr.volts[k].tolist()), strict=True))
+    return int(tr.volts.size)

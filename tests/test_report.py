@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from pmtgain.report import chromium, find_chromium, screenshot
+from pmtgain.browser import chromium, find_chromium, screenshot
 from pmtgain.simulate import DEMO_PMTS, simulate_campaign
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,0 +1,220 @@
+"""HTCondor after submission: progress, retrieval and resubmission of recorded clusters.
+
+What to use when
+----------------
+- ``pmtgain condor status`` / :func:`status` - per PMT: idle, running, done, held (with
+  the hold reasons), and which points have a valid result in ``outputs/condor_lists``.
+- ``pmtgain condor wait`` / :func:`wait` - block (with a progress bar) until every
+  recorded job is done or held.
+- ``pmtgain condor retrieve`` / :func:`retrieve` - ``condor_transfer_data`` for every
+  recorded cluster, then ``condor_rm`` of the completed spooled jobs (they stay in the
+  queue, state Completed, until removed).
+- ``pmtgain condor resubmit`` / :func:`resubmit` - a new cluster with only the points
+  whose result is missing, failed or stale (:func:`pmtgain.store.stale_reason`, the rule
+  ``analysis.py`` uses); held jobs of those points are removed first.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from . import store
+from .campaign import campaign_files, parse_campaign_file
+from .condor_submit import (
+    CLUSTERS_FILE,
+    JOB_STATUS,
+    CondorError,
+    SubmitOptions,
+    _records,
+    _run,
+    _write_and_submit,
+)
+from .config import PointSpec
+
+# -- progress, retrieval, resubmission --------------------------------------------------
+
+def _jobs(opts: SubmitOptions, clusters: list[int]) -> list[dict]:
+    """Job ads (queue, then history) of the given clusters."""
+    if not clusters:
+        return []
+    constraint = " || ".join(f"ClusterId == {c}" for c in clusters)
+    attrs = ("ClusterId,ProcId,JobStatus,HoldReason,HoldReasonCode,ExitCode,PmtgainPMT,HV,"
+             "NumJobStarts")
+    ads: dict[tuple[int, int], dict] = {}
+    for cmd in (["condor_history", *opts.location_args(), "-constraint", constraint,
+                 "-json", "-attributes", attrs],
+                ["condor_q", *opts.location_args(), "-constraint", constraint, "-json",
+                 "-attributes", attrs]):
+        r = _run(cmd, check=False)
+        if r.returncode != 0 and cmd[0] == "condor_q":
+            msg = (r.stderr or r.stdout).strip().splitlines()
+            raise CondorError(f"condor_q failed: {msg[-1] if msg else r.returncode}")
+        text = r.stdout.strip()
+        for ad in (json.loads(text) if text else []):
+            ads[(ad["ClusterId"], ad["ProcId"])] = ad  # the queue's view wins
+    return sorted(ads.values(), key=lambda a: (a.get("PmtgainPMT", 0), a.get("HV", 0)))
+
+
+def _state(ad: dict) -> str:
+    """What a job ad means to a shifter: idle, running, done, failed, held, ..."""
+    s = JOB_STATUS.get(ad.get("JobStatus"), "?")
+    if s == "held" and ad.get("HoldReasonCode") == 16:  # -spool: inputs still coming
+        return "idle"
+    if s == "done" and ad.get("ExitCode", 0) != 0:
+        return "failed"
+    return s
+
+
+def _results(outputs: Path, points: list[PointSpec] | None = None,
+             engine: str | None = None) -> dict[tuple[int, int], str | None]:
+    """(pmt, hv) -> None if a result in condor_lists is still valid, else why not: the
+    job's error, why its file cannot be read, or (given ``points`` and ``engine``) why it
+    is stale (:func:`pmtgain.store.stale_reason`, the rule analysis.py uses too)."""
+    from .gaincurve import collect
+
+    try:
+        df = collect(outputs, "condor_lists")
+    except FileNotFoundError:
+        return {}
+    rows = {(int(r["pmt"]), int(r["hv"])): r for r in df.to_dict("records")}
+    found: dict[tuple[int, int], str | None] = dict.fromkeys(rows)
+    if points is not None and engine is not None:
+        for p in points:
+            if (p.pmt, p.hv) in rows:
+                found[(p.pmt, p.hv)] = store.stale_reason(rows[(p.pmt, p.hv)], p.cut_V, engine)
+    found.update({(p, h): reason for p, h, reason in df.attrs["failed"]})
+    return found
+
+
+def status(outputs: Path, opts: SubmitOptions, out=sys.stdout) -> int:
+    outputs = Path(outputs)
+    recs = _records(outputs)
+    if not recs:
+        print(f"no clusters recorded in {outputs / CLUSTERS_FILE} "
+              "(source submit_condor_jobs.sh first)", file=out)
+        return 1
+    ads = _jobs(opts, [r["cluster"] for r in recs])
+    results = _results(outputs)
+    by_pmt: dict[int, dict[str, int]] = {}
+    held = []
+    for ad in ads:
+        s = _state(ad)
+        by_pmt.setdefault(ad.get("PmtgainPMT", -1), {}).setdefault(s, 0)
+        by_pmt[ad.get("PmtgainPMT", -1)][s] += 1
+        if s == "held":
+            held.append(ad)
+    print(f"{'PMT':>4} {'idle':>5} {'running':>8} {'done':>5} {'failed':>7} {'held':>5} "
+          f"{'results':>8}", file=out)
+    for pmt in sorted(by_pmt):
+        c = by_pmt[pmt]
+        n_res = sum(1 for (p, _), e in results.items() if p == pmt and e is None)
+        print(f"{pmt:>4} {c.get('idle', 0):>5} {c.get('running', 0) + c.get('transferring', 0):>8}"
+              f" {c.get('done', 0):>5} {c.get('failed', 0):>7} {c.get('held', 0):>5}"
+              f" {n_res:>8}", file=out)
+    for ad in held:
+        print(f"held: PMT {ad.get('PmtgainPMT')} at {ad.get('HV')} V (job {ad['ClusterId']}."
+              f"{ad['ProcId']}): {ad.get('HoldReason', '')}", file=out)
+    for (pmt, hv), err in sorted(results.items()):
+        if err:
+            print(f"failed: PMT {pmt} at {hv} V: {err}", file=out)
+    return 0
+
+
+def wait(outputs: Path, opts: SubmitOptions, timeout: float = 3600, poll: float = 2.0,
+         progress: bool = True) -> dict[str, int]:
+    """Block until every job of the recorded clusters is done or held (not merely held
+    while its input is spooled). Shows a progress bar; returns the final counts."""
+    from tqdm import tqdm
+
+    clusters = [r["cluster"] for r in _records(Path(outputs))]
+    if not clusters:
+        raise CondorError(f"no clusters recorded in {Path(outputs) / CLUSTERS_FILE}")
+    t_end = time.monotonic() + timeout
+    bar = None
+    while True:
+        counts: dict[str, int] = {}
+        for ad in _jobs(opts, clusters):
+            st = _state(ad)
+            counts[st] = counts.get(st, 0) + 1
+        total = sum(counts.values())
+        finished = sum(counts.get(k, 0) for k in ("done", "failed", "held", "removed"))
+        if progress and bar is None and total:
+            bar = tqdm(total=total, unit="job", desc="condor", file=sys.stderr,
+                       disable=None)  # no bar when stderr is not a terminal (logs)
+        if bar is not None:
+            bar.n = finished
+            bar.set_postfix({k: v for k, v in counts.items() if v}, refresh=True)
+        if total and finished == total:
+            break
+        if time.monotonic() > t_end:
+            if bar is not None:
+                bar.close()
+            raise CondorError(f"not finished after {timeout:.0f} s: {counts}")
+        time.sleep(poll)
+    if bar is not None:
+        bar.close()
+    return counts
+
+
+def retrieve(outputs: Path, opts: SubmitOptions, out=sys.stdout) -> int:
+    """``condor_transfer_data`` for every recorded cluster with finished jobs, then
+    ``condor_rm`` of its completed jobs. Returns the number of clusters transferred."""
+    clusters = [r["cluster"] for r in _records(Path(outputs))]
+    queued_done: list[int] = []
+    if clusters:  # spooled jobs that completed stay in the queue until removed
+        ids = " || ".join(f"ClusterId == {c}" for c in clusters)
+        r = _run(["condor_q", *opts.location_args(), "-constraint",
+                  f"({ids}) && JobStatus == 4", "-af", "ClusterId"])
+        queued_done = sorted({int(c) for c in r.stdout.split()})
+    for c in queued_done:
+        _run(["condor_transfer_data", *opts.location_args(), str(c)])
+        _run(["condor_rm", *opts.location_args(), "-constraint",
+              f"ClusterId == {c} && JobStatus == 4"], check=False)
+        print(f"cluster {c}: outputs transferred, completed jobs removed from the queue",
+              file=out)
+    if not queued_done:
+        print("nothing to transfer (no completed jobs waiting in the queue)", file=out)
+    else:
+        print("next: python3 gain_curve.py --plots  (curves, diagnostics, "
+              "outputs/report.html)", file=out)
+    return len(queued_done)
+
+
+def resubmit(project: Path, data_info: Path, outputs: Path, opts: SubmitOptions,
+             dry_run: bool = False, out=sys.stdout) -> list[dict]:
+    """Submit again only the points without a good result and not idle or running."""
+    project, outputs = Path(project).resolve(), Path(outputs).resolve()
+    every = [p for f in campaign_files(data_info) for p in parse_campaign_file(f)]
+    results = _results(outputs, every, opts.engine)
+    recs = _records(outputs)
+    ads = _jobs(opts, [r["cluster"] for r in recs])
+    active = {(a.get("PmtgainPMT"), a.get("HV")) for a in ads
+              if _state(a) in ("idle", "running", "transferring")}
+    held = [a for a in ads if _state(a) == "held"]
+    new = []
+    for f in campaign_files(data_info):
+        points = [p for p in parse_campaign_file(f)
+                  if results.get((p.pmt, p.hv), "missing") is not None
+                  and (p.pmt, p.hv) not in active]
+        if not points:
+            continue
+        pmt = points[0].pmt
+        for a in held:
+            if a.get("PmtgainPMT") == pmt and a.get("HV") in {p.hv for p in points}:
+                if not dry_run:
+                    _run(["condor_rm", *opts.location_args(),
+                          f"{a['ClusterId']}.{a['ProcId']}"], check=False)
+        n = sum(1 for r in recs if r["pmt"] == pmt)
+        rec = _write_and_submit(pmt, points, project=project, outputs=outputs, info_file=f,
+                                opts=opts, name=f"analysis_pmt_{pmt}_resubmit{n}.sub",
+                                dry_run=dry_run, out=out)
+        if rec:
+            new.append(rec)
+    if not new and not dry_run:
+        print("every point has a result or a job in the queue: nothing to resubmit", file=out)
+    return new
+
+

@@ -1,0 +1,81 @@
+"""The command line's manners: one line per error, exit statuses, a closed pipe.
+
+- :func:`guarded` - run a command's work and turn every expected failure into one line on
+  stderr and an exit status: bad input (a file, a campaign line, a busy outputs
+  directory) 2; a failure of the machine (a full or unwritable disk) 1; Ctrl-C 130; a
+  closed pipe (``| head``) ends the output quietly while the work goes on.
+- :class:`UserError` - an input problem a command reports in one line.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from .trc import TrcError
+
+
+class UserError(Exception):
+    """An input problem to report in one line (exit status 2)."""
+
+
+class _TolerantStdout:
+    """stdout that, once its reader has gone (``| head``), swallows the rest: the work
+    goes on and its files are written."""
+
+    def __init__(self, stream):
+        self._s, self._gone = stream, False
+
+    def write(self, text):
+        if not self._gone:
+            try:
+                return self._s.write(text)
+            except BrokenPipeError:
+                self._gone = True
+                import os
+
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, self._s.fileno())
+        return len(text)
+
+    def flush(self):
+        if not self._gone:
+            try:
+                self._s.flush()
+            except BrokenPipeError:
+                self._gone = True
+
+    def __getattr__(self, name):
+        return getattr(self._s, name)
+
+
+def guarded(prog: str, fn, *args) -> int:
+    """Run ``fn(*args)`` and turn every expected failure into one line and an exit status
+    (module docstring): never a traceback for bad input, a full disk or a closed pipe."""
+    import errno
+    import os
+
+    from .campaign import CampaignError
+    from .store import Busy
+
+    if not isinstance(sys.stdout, _TolerantStdout):
+        sys.stdout = _TolerantStdout(sys.stdout)
+    try:
+        return int(fn(*args) or 0)
+    except BrokenPipeError:
+        # the reader went away (| head): no traceback, no second error at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except (TrcError, UserError, CampaignError, Busy, FileNotFoundError, ValueError) as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        what = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        print(f"{prog}: error: {what}{where}", file=sys.stderr)
+        return 1
+
+
