@@ -1,5 +1,4 @@
 import struct
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -126,20 +125,6 @@ def test_malformed_files_raise_one_error_type_naming_file_and_reason(tmp_path, r
     _raises(tmp_path, "is a directory")
 
 
-def test_read_many_reports_bad_files_and_keeps_the_rest(tmp_path, rng):
-    paths = [_good(tmp_path, rng, f"f{i}.trc") for i in range(5)]
-    paths[2].write_bytes(paths[2].read_bytes()[:400])
-    short = tmp_path / "short.trc"
-    write_trc(short, _wave(rng, 300), dt_s=DT)
-    many = read_many(paths + [short])
-    assert many.volts.shape == (4, 502)
-    assert [Path(p).name for p, _ in many.errors] == ["f2.trc", "short.trc"]
-    assert "truncated" in many.errors[0][1] and "300 samples" in many.errors[1][1]
-    np.testing.assert_array_equal(many.ok_index, [0, 1, 3, 4])
-    for i, k in enumerate(many.ok_index):
-        np.testing.assert_array_equal(many.volts[i], read_trc(paths[k]).volts[0])
-
-
 def test_clipping_is_flagged_only_at_the_lowest_code(tmp_path):
     v = np.zeros(100)
     v[50] = -1.0  # far below the range
@@ -152,73 +137,3 @@ def test_clipping_is_flagged_only_at_the_lowest_code(tmp_path):
     many = read_many([p, q])
     assert many.clipped.tolist() == [True, False]
     assert read_header(p).bits == 8
-
-
-def _patch_f32(path, offset_in_wavedesc, value):
-    """Overwrite a float32 of a written file's WAVEDESC (little endian, with the prefix)."""
-    b = bytearray(Path(path).read_bytes())
-    struct.pack_into("<f", b, 11 + offset_in_wavedesc, value)
-    Path(path).write_bytes(bytes(b))
-
-
-def _point(tmp_path, rng, n=20):
-    files = []
-    for i in range(n):
-        p = tmp_path / f"C1--n16deg--{i:05d}.trc"
-        write_trc(p, _wave(rng), dt_s=DT, bits=8, vertical_gain=2.5e-4)
-        files.append(p)
-    return files
-
-
-def test_one_odd_first_file_is_named_and_never_spoils_the_others(tmp_path, rng):
-    """The point's sampling is the one most flashes share, not the first file's."""
-    files = _point(tmp_path, rng)
-    write_trc(files[0], _wave(rng, 300), dt_s=DT, bits=8, vertical_gain=2.5e-4)
-    m = read_many(files)
-    assert m.volts.shape == (19, 502) and m.n_files == 19
-    assert m.errors == [(str(files[0]), "300 samples per segment, most files of this point "
-                                        "have 502")]
-
-
-@pytest.mark.parametrize("value, what", [(0.0, "HORIZ_INTERVAL is 0.0"),
-                                         (float("nan"), "HORIZ_INTERVAL is nan")])
-def test_a_bad_sample_spacing_in_file_0_is_named(tmp_path, rng, value, what):
-    files = _point(tmp_path, rng)
-    _patch_f32(files[0], 176, value)
-    m = read_many(files)
-    assert m.volts.shape == (19, 502)
-    assert m.errors[0][0] == str(files[0]) and m.errors[0][1].startswith(what)
-
-
-def test_a_nan_vertical_gain_is_named_not_counted(tmp_path, rng):
-    files = _point(tmp_path, rng)
-    _patch_f32(files[3], 156, float("nan"))
-    m = read_many(files)
-    assert np.isfinite(m.volts).all() and m.volts.shape[0] == 19
-    assert m.errors[0] == (str(files[3]), "VERTICAL_GAIN is nan, not a usable volts per "
-                                          "ADC step")
-
-
-def test_a_fifo_is_refused_without_blocking(tmp_path):
-    import os
-
-    fifo = tmp_path / "pipe.trc"
-    os.mkfifo(fifo)
-    with pytest.raises(TrcError, match="not a regular file"):
-        read_trc(fifo)
-    assert read_many([fifo]).errors == [(str(fifo), "is not a regular file")]
-
-
-def test_sequence_files_are_many_flashes_and_mix_with_single_ones(tmp_path, rng):
-    v = np.array([_wave(rng) for _ in range(7)])
-    write_trc(tmp_path / "seq.trc", v[:5], dt_s=DT, bits=8, vertical_gain=2.5e-4,
-              trigger_times=np.arange(5) * 1e-3, trigger_offsets=np.full(5, -2e-8))
-    write_trc(tmp_path / "one.trc", v[5], dt_s=DT, t0_s=-2e-8, bits=8, vertical_gain=2.5e-4)
-    write_trc(tmp_path / "two.trc", v[6], dt_s=DT, t0_s=-2e-8, bits=8, vertical_gain=2.5e-4)
-    m = read_many([tmp_path / "seq.trc", tmp_path / "one.trc", tmp_path / "two.trc"])
-    assert m.volts.shape == (7, 502) and m.n_files == 3 and not m.errors
-    assert m.segment.tolist() == [0, 1, 2, 3, 4, 0, 0]
-    assert m.ok_index.tolist() == [0, 0, 0, 0, 0, 1, 2]
-    np.testing.assert_allclose(m.trigger_time_s[:5], np.arange(5) * 1e-3)
-    np.testing.assert_allclose(m.t0_s, -2e-8)
-    np.testing.assert_allclose(m.volts, 2.5e-4 * np.clip(np.rint(v / 2.5e-4), -128, 127))
