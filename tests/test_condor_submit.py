@@ -1,0 +1,31 @@
+"""condor_submit.py: the submit file's text, its knobs and the inputs' size, directly
+(the dry run through submit_condor_jobs.sh: test_condor_scripts.py; a real pool:
+test_condor.py)."""
+
+from pathlib import Path
+
+from pmtgain.condor_submit import SubmitOptions, input_size, submit_description
+from pmtgain.config import PointSpec
+from pmtgain.store import JOB_OUTPUTS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_one_job_per_point_every_path_absolute_and_the_job_outputs(tmp_path):
+    pts = [PointSpec(pmt=2, hv=hv, n_files=10, dir_url=f"https://s3/x/PMT_2/{hv}/",
+                     cut_V=None if hv == 900 else -0.004) for hv in (800, 900)]
+    info = tmp_path / "data_info" / "data_directories_pmt_2.txt"
+    info.parent.mkdir()
+    info.write_text("x\n")
+    (info.parent / "shapes.csv").write_text("pmt,hv,tau_s_ns,tau_ns,jitter_ns\n")
+    opts = SubmitOptions.from_env({"PMTGAIN_ENGINE": "integral", "PMTGAIN_MAX_RETRIES": "2"})
+    sub = submit_description(2, pts, project=ROOT, outputs=tmp_path / "outputs",
+                             info_file=info, opts=opts)
+    assert f"executable              = {ROOT / 'exec_condor.sh'}" in sub
+    assert "--engine integral" in sub and "max_retries             = 2" in sub
+    items = sub.split("from (\n", 1)[1].split("\n)")[0].splitlines()
+    assert [i.split()[1:] for i in items] == [["2", "800", "10", "-0.004"],
+                                              ["2", "900", "10", "none"]]
+    assert f"transfer_output_files   = {', '.join(JOB_OUTPUTS)}" in sub
+    assert str(info.parent / "shapes.csv") in sub  # weak points get the shape table
+    assert input_size(ROOT) < 2_000_000

@@ -1,0 +1,39 @@
+"""executors.py: one point fetched, measured and saved; the local pool resumes, and redoes
+weak points with their PMT's shape table."""
+
+from pmtgain.campaign import load_campaign
+from pmtgain.executors import run_local, run_point, saved_outcomes, write_lists
+from pmtgain.simulate import REGIMES, simulate_campaign
+from pmtgain.store import load_point, read_json_records
+
+
+def test_run_point_saves_and_logs(tmp_path):
+    camp = simulate_campaign(tmp_path / "c", REGIMES["low-signal"][0][:1], hv=[1000], n=40)
+    pt = load_campaign(camp / "data_info")[0]
+    out = run_point(pt, data_dir=tmp_path / "d", lists_dir=tmp_path / "l",
+                    logs_dir=tmp_path / "g")
+    assert out.ok and out.summary["n_used"] == 40
+    assert load_point(tmp_path / "l" / "points", 1, 1000) is not None
+    log = (tmp_path / "g" / "pmt_1_1000V.log").read_text()
+    assert "done: 40 of 40 waveforms used" in log and "shape: own" in log
+
+
+def test_weak_points_are_redone_with_the_shape_table(tmp_path, capsys):
+    pmt = REGIMES["low-light"][0][1]
+    camp = simulate_campaign(tmp_path / "c", [pmt], hv=[700, 1300, 1400],
+                             n={(2, 700): 250, None: 1500}, seed=4)
+    points = load_campaign(camp / "data_info")
+    outs = run_local(points, data_dir=tmp_path / "d", outputs=tmp_path / "o", jobs=1,
+                     progress=False)
+    src = {o.hv: o.summary["shape_source"] for o in outs}
+    assert src == {700: "table", 1300: "own", 1400: "own"}
+    assert "redoing 1 point(s) whose own mean pulse is too weak" in capsys.readouterr().out
+    assert (tmp_path / "o" / "lists" / "shapes.csv").exists()
+    # resume: nothing is redone; the lists are data
+    again = run_local(points, data_dir=tmp_path / "d", outputs=tmp_path / "o", jobs=1,
+                      progress=False)
+    assert all(o.skipped for o in again)
+    write_lists(again, tmp_path / "o" / "lists")
+    df = read_json_records(tmp_path / "o" / "lists" / "pmt_2_data_list.json")
+    assert df.hv.tolist() == [700, 1300, 1400]
+    assert len(saved_outcomes(points, tmp_path / "o" / "lists", "fast")) == 3

@@ -1,0 +1,34 @@
+"""job.py: one HTCondor job's body, called directly (the door is tested through
+exec_condor.sh in test_condor_scripts.py and on a real pool in test_condor.py)."""
+
+import json
+
+import pytest
+
+from pmtgain.job import main, run_job
+from pmtgain.simulate import DEMO_PMTS, simulate_campaign
+from pmtgain.store import JOB_OUTPUTS, load_table
+
+
+@pytest.fixture
+def job_dir(tmp_path, monkeypatch):
+    d = tmp_path / "job"
+    d.mkdir()
+    monkeypatch.chdir(d)
+    return d
+
+
+def test_a_job_leaves_every_output_and_a_json_summary(tmp_path, job_dir):
+    camp = simulate_campaign(tmp_path / "camp", DEMO_PMTS[:1], hv=[1000], n=30, segments=10)
+    url = (camp / "data_info/data_directories_pmt_1.txt").read_text().split()[0]
+    assert run_job(url, 1, 1000, 3, None) == 0
+    assert all((job_dir / f).exists() for f in JOB_OUTPUTS)
+    s = json.loads((job_dir / "pmt_summary.json").read_text())[0]
+    assert s["n_files"] == 3 and s["n_used"] == 30 and s["mean_charge"] < 0
+    assert load_table(job_dir / "pmt_flashes.npz").segment.max() == 9
+
+
+def test_bad_arguments_are_a_permanent_failure(job_dir, capsys):
+    assert main(["http://x/", "1", "900", "5", "notanumber"]) == 65
+    assert "cut_V 'notanumber' is not a number" in capsys.readouterr().err
+    assert main(["--help"]) == 0
