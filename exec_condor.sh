@@ -8,7 +8,7 @@ PY=${PMTGAIN_JOB_PYTHON:-python3}
 
 # HTCondor holds a job whose listed output is missing before any exit policy applies
 touch_outputs() {
-    for f in pmt_data_list.pkl pmt_summary.json pmt_flashes.npz pmt_examples.npz; do
+    for f in pmt_data_list.pkl pmt_summary.json pmt_flashes.npz pmt_examples.npz pmt_spectra.npz; do
         [ -e "$f" ] || : > "$f"
     done
 }

@@ -258,3 +258,21 @@ def load_shapes(path: str | os.PathLike = "data_info"):
         raise CampaignError(f"{f}: cannot be read ({exc})") from None
     except ValueError as exc:
         raise CampaignError(str(exc)) from None
+
+
+SPE_PATTERN = "spe_pmt_*.txt"
+
+
+def load_spe(path: str | os.PathLike = "data_info") -> list[PointSpec]:
+    """The low-light runs of a campaign: ``spe_pmt_<i>.txt`` beside its data_directories
+    files, the same line format (``<dir_url> <pmt> <hv> <n_files>``); [] without any.
+    Each run's ``extra`` is ``{"kind": "spe"}``."""
+    p = Path(path)
+    d = p if p.is_dir() else p.parent
+    out = []
+    for f in sorted(d.glob(SPE_PATTERN)):
+        for pt in parse_campaign_file(f):
+            out.append(PointSpec(pmt=pt.pmt, hv=pt.hv, n_files=pt.n_files,
+                                 dir_url=pt.dir_url, cut_V=None,
+                                 folder=f"{pt.folder}_spe", extra={"kind": "spe"}))
+    return sorted(out, key=lambda q: (q.pmt, q.hv))

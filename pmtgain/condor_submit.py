@@ -104,15 +104,19 @@ def _item(p: PointSpec) -> str:
 
 
 def submit_description(pmt: int, points: list[PointSpec], *, project: Path,
-                       outputs: Path, info_file: Path, opts: SubmitOptions) -> str:
-    """The submit file of one PMT: one job per point, every path absolute."""
+                       outputs: Path, info_file: Path, opts: SubmitOptions,
+                       spe: bool = False) -> str:
+    """The submit file of one PMT: one job per point, every path absolute. ``spe``: the
+    PMT's low-light runs (``spe_pmt_<i>.txt``; outputs ``spe_<i>_<hv>_*``)."""
     project, outputs = project.resolve(), outputs.resolve()
     info_rel = info_file.resolve()
     inputs = [project / "analysis_condor.py", project / "pmtgain", info_rel]
     shapes = info_rel.parent / "shapes.csv"
     if shapes.is_file():  # the shape of better-measured points, for weak ones (shape.py)
         inputs.append(shapes)
-    key = f"pmt_{pmt}_$(hv)"
+    key = f"{'spe' if spe else 'pmt'}_{pmt}_$(hv)"
+    outs = store.SPE_JOB_OUTPUTS if spe else store.JOB_OUTPUTS
+    remaps = store.job_remaps(pmt, "$(hv)", spe=spe)
     attrs = list(opts.extra_attrs)
     lines = [
         f"# pmtgain: PMT {pmt}, {len(points)} HV points from {info_file}",
@@ -120,7 +124,7 @@ def submit_description(pmt: int, points: list[PointSpec], *, project: Path,
         "universe                = vanilla",
         f"executable              = {project / 'exec_condor.sh'}",
         "arguments               = $(dir_url) $(i_pmt) $(hv) $(n_files) $(cut_V)"
-        f" --engine {opts.engine}",
+        f" --engine {opts.engine}" + (" --spe" if spe else ""),
         f"initialdir              = {outputs / 'condor_logs'}",
         f"output                  = ../condor_outputs/{key}_analysis.out",
         f"error                   = ../condor_errors/{key}_analysis.error",
@@ -129,8 +133,8 @@ def submit_description(pmt: int, points: list[PointSpec], *, project: Path,
         "should_transfer_files   = YES",
         "when_to_transfer_output = ON_EXIT",
         f"transfer_input_files    = {', '.join(str(p) for p in inputs)}",
-        f"transfer_output_files   = {', '.join(store.JOB_OUTPUTS)}",
-        f'transfer_output_remaps = "{store.job_remaps(pmt, "$(hv)")}"',
+        f"transfer_output_files   = {', '.join(outs)}",
+        f'transfer_output_remaps = "{remaps}"',
         "",
         f"request_cpus            = {opts.request_cpus}",
         f"request_memory          = {opts.request_memory}",
@@ -204,9 +208,9 @@ def submit_file(sub: Path, opts: SubmitOptions) -> int:
 
 
 def _write_and_submit(pmt, points, *, project, outputs, info_file, opts, name, dry_run,
-                      out=sys.stdout) -> dict | None:
+                      out=sys.stdout, spe: bool = False) -> dict | None:
     text = submit_description(pmt, points, project=project, outputs=outputs,
-                              info_file=info_file, opts=opts)
+                              info_file=info_file, opts=opts, spe=spe)
     sub = project / name
     sub.write_text(text)
     if dry_run:
@@ -246,6 +250,14 @@ def submit_campaign(project: Path, data_info: Path, outputs: Path, opts: SubmitO
                                 opts=opts, name=f"analysis_pmt_{pmt}.sub", dry_run=dry_run)
         if rec:
             recs.append(rec)
+    for f in sorted(Path(data_info).glob("spe_pmt_*.txt")) if Path(data_info).is_dir() else []:
+        runs = parse_campaign_file(f)
+        if runs and (not pmts or runs[0].pmt in pmts):
+            rec = _write_and_submit(runs[0].pmt, runs, project=project, outputs=outputs,
+                                    info_file=f, opts=opts, dry_run=dry_run, spe=True,
+                                    name=f"analysis_pmt_{runs[0].pmt}_spe.sub")
+            if rec:
+                recs.append(rec)
     if recs:
         print("clusters: " + " ".join(str(r["cluster"]) for r in recs)
               + f"  (recorded in {outputs / CLUSTERS_FILE})")

@@ -20,7 +20,7 @@ import pandas as pd
 
 from .campaign import write_enf
 from .pipeline import AnalysisOptions, analyse
-from .simulate import DEMO_PMTS, simulate_campaign
+from .simulate import DEMO_PMTS, simulate_campaign, simulate_spe_runs
 
 DEMO_HV = (700, 800, 900, 1000, 1100, 1200, 1300, 1400)
 
@@ -53,12 +53,24 @@ def serve_directory(root: str | Path, handler=_QuietHandler):
     return f"http://127.0.0.1:{server.server_address[1]}/", server
 
 
+#: PMTs whose F the demo's lab takes from the data sheet (``enf.txt``): with 1.6 mV of
+#: noise their single photoelectron is not resolved at the HV of the low-light run, which
+#: says so; PMTs 1 and 3 get F measured from theirs (pmtgain.spe)
+ENF_FROM_SHEET = (2, 4)
+SPE_HV = {1: 1400, 2: 1300, 3: 1400, 4: 1300}
+
+
 def write_data_info(campaign: Path, base_url: str, dest: Path) -> Path:
     """Rewrite the campaign's data_info with ``base_url`` as the files' location."""
     dest.mkdir(parents=True, exist_ok=True)
-    for f in sorted((campaign / "data_info").glob("data_directories_pmt_*.txt")):
+    files = sorted((campaign / "data_info").glob("data_directories_pmt_*.txt")) + sorted(
+        (campaign / "data_info").glob("spe_pmt_*.txt"))
+    for f in files:
         lines = []
         for line in f.read_text().splitlines():
+            if line.startswith("#"):
+                lines.append(line)
+                continue
             url, *rest = line.split()
             rel = url[url.index(campaign.name) + len(campaign.name) + 1:] if "://" not in url \
                 else url.split("/", 3)[3]
@@ -66,7 +78,9 @@ def write_data_info(campaign: Path, base_url: str, dest: Path) -> Path:
         (dest / f.name).write_text("\n".join(lines) + "\n")
     # from the truth table: campaigns simulated before enf.txt existed have it too
     truth = pd.read_csv(campaign / "truth" / "summary.csv").groupby("pmt").enf.first()
-    write_enf(dest, {int(p): float(f) for p, f in truth.items()}, "the simulated truth")
+    sheet = {int(p): float(f) for p, f in truth.items()
+             if int(p) in ENF_FROM_SHEET or not (campaign / "truth" / "spe_summary.csv").exists()}
+    write_enf(dest, sheet, "the data sheet (the simulated truth)")
     return dest
 
 
@@ -78,6 +92,9 @@ def ensure_campaign(workdir: Path, n: int | None = None) -> Path:
     print(f"simulating the demo campaign ({sum(counts.values())} files) in {campaign}")
     simulate_campaign(campaign, DEMO_PMTS, list(DEMO_HV), n=counts, seed=2024,
                       base_url="http://placeholder/", progress=True)
+    print("simulating one low-light run per PMT (20,000 flashes, 1.5 photoelectrons each)")
+    simulate_spe_runs(campaign, DEMO_PMTS, hv=SPE_HV, n=20000, mu=1.5, seed=2024,
+                      base_url="http://placeholder/")
     return campaign
 
 
@@ -121,8 +138,10 @@ def compare_gain_with_truth(outputs: Path, campaign: Path, info: Path
     fits with the fitted gain at 1000 V and exponent b beside the true ones, and pulls."""
     from .campaign import load_enf
     from .gaincurve import apply_enf, build, collect
+    from .pipeline import enf_per_pmt
 
-    df = apply_enf(collect(outputs, "lists"), load_enf(info))
+    enf, _, _ = enf_per_pmt(outputs / "lists", source="lists", enf_file=load_enf(info))
+    df = apply_enf(collect(outputs, "lists"), enf)
     truth = pd.read_csv(campaign / "truth" / "summary.csv")
     pts = df[["pmt", "hv", "n_used", "enf", "gain", "gain_err", "n_pe"]].merge(
         truth[["pmt", "hv", "gain"]].rename(columns={"gain": "true_gain"}), on=["pmt", "hv"])
@@ -140,6 +159,24 @@ def compare_gain_with_truth(outputs: Path, campaign: Path, info: Path
                          b_err=r["b_err"], true_b=p.k, b_pull=(r["b"] - p.k) / r["b_err"],
                          points_within_2sigma=f"{int((sub.pull.abs() < 2).sum())}/{len(sub)}"))
     return pts, pd.DataFrame(rows)
+
+
+def compare_spe_with_truth(outputs: Path, campaign: Path) -> pd.DataFrame | None:
+    """Each low-light run's G and F against the simulation's."""
+    f = campaign / "truth" / "spe_summary.csv"
+    got = outputs / "lists" / "spe.csv"
+    if not (f.exists() and got.exists()):
+        return None
+    t = pd.read_csv(f)
+    m = pd.read_csv(got).merge(t[["pmt", "hv", "gain", "enf"]].rename(
+        columns={"gain": "true_gain", "enf": "true_enf"}), on=["pmt", "hv"])
+    m["gain_dev_pct"] = 100 * (m.gain / m.true_gain - 1)
+    m["gain_pull"] = (m.gain - m.true_gain) / m.gain_err
+    m["enf_pull"] = (m.enf - m.true_enf) / m.enf_err
+    m["flag"] = m.flag.fillna("").astype(str).str.slice(0, 40)
+    return m[["pmt", "hv", "occupancy", "gain", "gain_err", "gain_sys", "true_gain",
+              "gain_dev_pct", "gain_pull", "enf", "enf_err", "enf_sys", "true_enf",
+              "enf_pull", "flag"]]
 
 
 def run_demo(workdir: str | Path = "demo", n: int | None = None,
@@ -169,8 +206,14 @@ def run_demo(workdir: str | Path = "demo", n: int | None = None,
     print(cmp.to_string(index=False, float_format="%.4g"))
     worst = cmp.deviation_pct.abs().max()
     _, gfit = compare_gain_with_truth(outputs, campaign, info)
-    print("\nGain in electrons (photostatistics, F from data_info/enf.txt): the fitted "
-          "G = a (V/1000 V)^b against the simulated gain law")
+    spe = compare_spe_with_truth(outputs, campaign)
+    if spe is not None:
+        print("\nLow-light runs (Saldanha et al. 2017): G and F measured without an "
+              "assumed F, against the simulated ones (errors: statistical; threshold)")
+        print(spe.to_string(index=False, float_format="%.4g"))
+    print("\nGain in electrons (photostatistics, F measured from the low-light runs, or "
+          "from data_info/enf.txt where a run is flagged): the fitted G = a (V/1000 V)^b "
+          "against the simulated gain law")
     print(gfit.to_string(index=False, float_format="%.4g"))
     print(f"\nlargest deviation from truth: {worst:.3f} %; plot: {outputs / 'gain_curves.png'}"
           f"; report: {outputs / 'report.html'}")

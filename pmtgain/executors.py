@@ -81,7 +81,9 @@ def run_point(
 ) -> PointOutcome:
     """Fetch, process and save one point. Never raises: a failure is an outcome."""
     t0 = time.perf_counter()
-    logger = _point_logger(Path(logs_dir) / f"pmt_{point.pmt}_{point.hv}V.log", verbose)
+    spe = point.extra.get("kind") == "spe"
+    stem = f"{'spe' if spe else 'pmt'}_{point.pmt}_{point.hv}V"
+    logger = _point_logger(Path(logs_dir) / f"{stem}.log", verbose)
     logger.info("PMT %d at %d V: %d files from %s (engine %s, cut %s V)", point.pmt,
                 point.hv, point.n_files, redact(point.dir_url), engine, point.cut_V)
     transient = 0
@@ -97,6 +99,8 @@ def run_point(
         logger.info("files: %d fetched, %d already complete, %d failed", rep.fetched,
                     rep.cached, rep.n_failed)
         transient = sum(1 for _, reason in rep.failed if is_transient(reason))
+        if spe:
+            return _finish_spe(point, rep, lists_dir, logger, t0, transient)
         res = process_point(rep.paths, pmt=point.pmt, hv=point.hv, cut_V=point.cut_V,
                             engine=engine, config=config, missing=rep.failed,
                             shapes=shapes)
@@ -133,6 +137,23 @@ def run_point(
         for h in logger.handlers:
             h.close()
         logger.handlers.clear()
+
+
+def _finish_spe(point, rep, lists_dir, logger, t0, transient) -> PointOutcome:
+    """A low-light run (:mod:`pmtgain.spe`): measured, saved under ``<lists>/spe/``."""
+    from .spe import process_spe
+
+    res = process_spe(rep.paths, pmt=point.pmt, hv=point.hv)
+    s = res.summary
+    s.update(n_fetch_failed=rep.n_failed, n_fetch_transient=transient,
+             dir_url=redact(point.dir_url), analysis_version=store.ANALYSIS_VERSION)
+    store.save_spe(lists_dir, s, res.spectra)
+    logger.info("low-light run: occupancy %.3f +- %.3f, G %.4g +- %.2g (threshold %.2g), "
+                "F %.3f +- %.3f (threshold %.2g)%s", s["occupancy"], s["occupancy_err"],
+                s["gain"], s["gain_err"], s["gain_sys"], s["enf"], s["enf_err"],
+                s["enf_sys"], f"; flag: {s['flag']}" if s["flag"] else "")
+    return PointOutcome(point.pmt, point.hv, True, summary=s,
+                        seconds=time.perf_counter() - t0, transient=transient)
 
 
 def stale_reason(summary: dict, point: PointSpec, engine: str) -> str | None:

@@ -104,6 +104,8 @@ def main(argv=None) -> int:
                     help="amplitude cut in volts, or 'none'")
     ap.add_argument("--engine", default="fast", choices=["fast", "root", "integral"])
     ap.add_argument("--data-dir", default="data")
+    ap.add_argument("--spe", action="store_true",
+                    help="a low-light run (spe_pmt_<i>.txt): G and F without an assumed F")
     try:
         args = ap.parse_args(argv)
         cut = None if args.cut_V.lower() in ("none", "nan", "") else float(args.cut_V)
@@ -114,13 +116,16 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return EX_DATAERR
     return run_job(args.dir_url, args.pmt, args.hv, args.n_files, cut, engine=args.engine,
-                   data_dir=args.data_dir)
+                   data_dir=args.data_dir, spe=args.spe)
 
 
 def run_job(dir_url: str, pmt: int, hv: int, n_files: int, cut: float | None, *,
-            engine: str = "fast", data_dir: str = "data") -> int:
+            engine: str = "fast", data_dir: str = "data", spe: bool = False) -> int:
     """One point in the job's working directory; returns the exit status (module
-    docstring)."""
+    docstring). ``spe``: a low-light run (outputs ``pmt_summary.json``,
+    ``pmt_spectra.npz``)."""
+    if spe:
+        return _spe_job(dir_url, pmt, hv, n_files, data_dir)
     args = argparse.Namespace(dir_url=dir_url, pmt=pmt, hv=hv, n_files=n_files,
                               engine=engine, data_dir=data_dir)
     from pmtgain.campaign import CampaignError, folder_of, parse_campaign_file
@@ -174,4 +179,26 @@ def run_job(dir_url: str, pmt: int, hv: int, n_files: int, cut: float | None, *,
     saved = point_paths(".", args.pmt, args.hv)
     saved["table"].replace("pmt_flashes.npz")
     saved["examples"].replace("pmt_examples.npz")
+    return 0
+
+
+def _spe_job(dir_url: str, pmt: int, hv: int, n_files: int, data_dir: str) -> int:
+    from pmtgain.campaign import folder_of
+    from pmtgain.config import PointSpec
+    from pmtgain.executors import run_point
+    from pmtgain.store import spe_paths
+
+    point = PointSpec(pmt=pmt, hv=hv, n_files=n_files, dir_url=dir_url,
+                      folder=folder_of(dir_url, hv, pmt) + "_spe", extra={"kind": "spe"})
+    out = run_point(point, data_dir=data_dir, lists_dir=".", logs_dir=".")
+    where = f"PMT {pmt} at {hv} V (low light)"
+    if not out.ok:
+        write_failure(pmt, hv, n_files, out.error, out.transient > 0)
+        Path("pmt_spectra.npz").write_bytes(b"")
+        print(f"analysis_condor.py: {where} failed: {out.error}", file=sys.stderr)
+        tell_condor(f"{where}: {out.error}")
+        return EX_TEMPFAIL if out.transient and not last_attempt() else EX_DATAERR
+    saved = spe_paths(".", pmt, hv)
+    saved["summary"].replace("pmt_summary.json")
+    saved["spectra"].replace("pmt_spectra.npz")
     return 0

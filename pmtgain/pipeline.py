@@ -59,6 +59,7 @@ class RunResult:
 
     outcomes: list = field(default_factory=list)
     merged: MergeResult | None = None
+    spe: list = field(default_factory=list)  # the low-light runs' outcomes
 
     @property
     def failed(self) -> list:
@@ -82,7 +83,7 @@ def analyse(campaign: str | Path, options: AnalysisOptions | None = None, *,
     :class:`pmtgain.campaign.CampaignError` for a bad campaign, ``ValueError`` when no
     point matches, :class:`pmtgain.store.Busy` when another run holds the outputs."""
     from . import store
-    from .campaign import load_campaign, load_enf, load_shapes, select
+    from .campaign import load_campaign, load_enf, load_shapes, load_spe, select
     from .executors import run_local, saved_outcomes, write_lists
 
     o = options or AnalysisOptions()
@@ -115,6 +116,11 @@ def analyse(campaign: str | Path, options: AnalysisOptions | None = None, *,
         res = RunResult(outcomes=outcomes)
         say(f"{len(res.done)} points done ({sum(x.skipped for x in outcomes)} from an "
             f"earlier run), {len(res.failed)} failed")
+        spe_runs = [p for p in load_spe(campaign) if not pmts or p.pmt in pmts]
+        if spe_runs:
+            res.spe = _run_spe(spe_runs, o, out, say)
+            res.outcomes += [x for x in res.spe if not x.ok]
+        enf = enf_per_pmt(out / "lists", source="lists", enf_file=enf)[0]
         # the lists hold every point of the campaign with a valid saved result, not only
         # the ones this run selected (--pmt/--hv)
         write_lists(outcomes + saved_outcomes([p for p in every if p not in points],
@@ -133,6 +139,64 @@ def analyse(campaign: str | Path, options: AnalysisOptions | None = None, *,
         for x in res.failed:
             warn(f"FAILED PMT {x.pmt} at {x.hv} V: {x.error}")
         return res
+
+
+def _run_spe(runs: list, o: AnalysisOptions, out: Path, say) -> list:
+    """The campaign's low-light runs (:mod:`pmtgain.spe`), in the pool; ``lists/spe.csv``."""
+    import functools
+
+    from .executors import run_point
+    from .parallel import parallel_map
+
+    fn = functools.partial(run_point, data_dir=o.data_dir, lists_dir=out / "lists",
+                           logs_dir=out / "logs", fetch_workers=o.fetch_workers)
+    outs = list(parallel_map(fn, [(p,) for p in runs], jobs=o.jobs, unit="run",
+                             desc="low-light runs", progress=o.progress))
+    write_spe_list(out / "lists")
+    for x in sorted(outs, key=lambda x: (x.pmt, x.hv)):
+        if x.ok:
+            s = x.summary
+            say(f"  low-light run PMT {x.pmt} {x.hv} V: occupancy {s['occupancy']:.3f}, "
+                f"G {s['gain']:.4g} +- {s['gain_err']:.2g}, F {s['enf']:.3f} +- "
+                f"{s['enf_err']:.3f}" + (f" (flag: {s['flag']})" if s["flag"] else ""))
+    return outs
+
+
+def write_spe_list(lists_dir: Path, runs: pd.DataFrame | None = None) -> Path | None:
+    """``lists/spe.csv``: one row per low-light run, the issue's columns first."""
+    from .spe import SPE_COLUMNS
+    from .store import SPE_DIR, load_spe_runs
+
+    df = load_spe_runs(Path(lists_dir) / SPE_DIR) if runs is None else runs
+    if df.empty:
+        return None
+    df = df[list(SPE_COLUMNS) + [c for c in df.columns if c not in SPE_COLUMNS]]
+    df = df.sort_values(["pmt", "hv"])
+    path = Path(lists_dir) / "spe.csv"
+    Path(lists_dir).mkdir(parents=True, exist_ok=True)
+    df.to_csv(path, index=False, float_format="%.6g")
+    return path
+
+
+def enf_per_pmt(outputs_or_lists: Path, *, source: str, enf_file: dict[int, float],
+                flags: dict[int, float] | None = None
+                ) -> tuple[dict[int, float], dict[int, str], pd.DataFrame]:
+    """F per PMT and where it came from: ``--enf`` over ``enf.txt`` over the PMT's
+    measured F from its unflagged low-light runs (:func:`pmtgain.spe.measured_enf`);
+    PMTs in none of them get the default at the merge. Also the runs themselves."""
+    from .spe import measured_enf
+    from .store import SPE_DIR, load_spe_runs
+
+    d = Path(outputs_or_lists)
+    runs = load_spe_runs(d / SPE_DIR if source == "lists" else d)
+    measured = measured_enf(runs.to_dict("records")) if not runs.empty else {}
+    enf = {p: f for p, (f, _) in measured.items()}
+    where = {p: f"low-light run, +- {e:.3f}" for p, (_, e) in measured.items()}
+    for p, f in enf_file.items():
+        enf[p], where[p] = f, "enf.txt"
+    for p, f in (flags or {}).items():
+        enf[p], where[p] = f, "--enf"
+    return enf, where, runs
 
 
 @dataclass
@@ -196,19 +260,24 @@ def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _
     except CampaignError:
         pass
     enf_file = load_enf(info)
+    spe_dir = out / "lists" if source == "lists" else out / source
+    merged, where, spe_runs = enf_per_pmt(spe_dir, source=source, enf_file=enf_file,
+                                          flags=o.enf)
+    if not spe_runs.empty:
+        write_spe_list(out / "lists", spe_runs)
     enf: dict[int, float] = {}
     if not df.empty:
-        merged = {**enf_file, **o.enf}
         pmts = sorted(int(p) for p in set(df.pmt))
         enf = {p: merged.get(p, DEFAULT_ENF) for p in pmts}
         if o.quantity == "gain" or o.plots:
-            src = {p: "--enf" if p in o.enf else enf_path(info).name if p in enf_file
-                   else "default" for p in pmts}
+            src = {p: where.get(p, "default").replace("enf.txt", enf_path(info).name)
+                   for p in pmts}
             say("excess noise factor F: " + ", ".join(
-                f"PMT {p} {enf[p]:g} ({src[p]})" for p in pmts))
+                f"PMT {p} {enf[p]:.4g} ({src[p]})" for p in pmts))
     df = apply_enf(df, enf)
     fits, table, missing = build(df, expected, o.target, o.quantity)
     res = MergeResult(df=df, table=table, missing=missing)
+    df.attrs["spe"] = spe_runs
     if df.empty:  # every point failed: say why, and still write the report if asked
         _print_missing(df, missing, warn)
         if o.plots:

@@ -84,6 +84,15 @@ def gain_curves(df: pd.DataFrame, fits: dict, path: str | os.PathLike | IO[bytes
         if fit is not None:
             v = np.linspace(sub.hv.min() * 0.97, sub.hv.max() * 1.03, 200)
             ax.plot(v, fit(v), "-", lw=1.2, color=c, alpha=0.8)
+        spe = df.attrs.get("spe")
+        if quantity == "gain" and spe is not None and len(spe):
+            runs = spe[(spe.pmt == pmt)]
+            for r in runs.to_dict("records"):  # the absolute anchor: a low-light run
+                err = np.hypot(r["gain_err"], r.get("gain_sys") or 0.0)
+                ax.errorbar([r["hv"]], [r["gain"]], yerr=[err], fmt="*" if not r["flag"]
+                            else "x", ms=11, color=c, mec="k", capsize=3,
+                            label=f"PMT {pmt} low-light run" + (" (flagged)" if r["flag"]
+                                                                 else ""))
     ax.set_yscale("log")
     ax.set_xlabel("HV [V]")
     ax.set_ylabel("|mean charge| [pC]" if quantity == "charge"
@@ -293,5 +302,35 @@ def shape_vs_hv(df: pd.DataFrame, path: str | os.PathLike | IO[bytes], pmt: int 
     fig.suptitle(f"PMT {pmt if pmt is not None else d['pmt'].iloc[0]}: fitted pulse shape "
                  "against HV", fontsize=11)
     fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+
+
+def spe_spectrum(run: Mapping, spectra: Mapping, path: str | os.PathLike | IO[bytes]) -> None:
+    """A low-light run: the charge spectra of the LED and pedestal windows with the chosen
+    threshold, and the occupancy against the threshold (the stability check)."""
+    plt = _plt()
+    fig, (ax, axs) = plt.subplots(1, 2, figsize=(8.8, 3.4), dpi=100,
+                                  gridspec_kw=dict(width_ratios=[1.6, 1]))
+    t, b = -np.asarray(spectra["T"], float), -np.asarray(spectra["B"], float)
+    lo, hi = np.percentile(np.concatenate([t, b]), [0.2, 99.8])
+    bins = np.linspace(lo, hi, 120)
+    ax.hist(b, bins=bins, histtype="step", color="#868e96", label="pedestal window")
+    ax.hist(t, bins=bins, histtype="step", color="#1c7ed6", label="LED window")
+    ax.axvline(run["threshold_pC"], color="k", ls="--", lw=1, label="threshold")
+    ax.set_yscale("log")
+    ax.set_xlabel("|charge| [pC]")
+    ax.set_ylabel("flashes")
+    ax.set_title(f"PMT {run['pmt']} at {run['hv']} V: λ = {run['occupancy']:.3f}, "
+                 f"G = {run['gain']:.3g}, F = {run['enf']:.3f}", fontsize=9)
+    ax.legend(fontsize=7)
+    grid = np.asarray(spectra["threshold_grid"], float)
+    axs.plot(grid / run["pedestal_rms_pC"], spectra["occupancy_scan"], "o-", ms=3)
+    axs.axvline(run["threshold_pC"] / run["pedestal_rms_pC"], color="k", ls="--", lw=1)
+    axs.set_xlabel("threshold [pedestal rms]")
+    axs.set_ylabel("occupancy λ")
+    axs.set_title("stability against the threshold", fontsize=9)
+    axs.grid(alpha=0.3)
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.88, wspace=0.3)
     _save(fig, path)
     plt.close(fig)

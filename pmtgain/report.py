@@ -159,6 +159,36 @@ def _problems(df: pd.DataFrame, missing: list[tuple[int, int]],
     return out
 
 
+def _spe_section(spe, pmt: int, out: Path, source: str) -> list[str]:
+    """A PMT's low-light runs: spectra, occupancy, G and F with both errors, the flag."""
+    from .plots import spe_spectrum
+    from .store import SPE_DIR, load_spectra
+
+    where = out / "lists" / SPE_DIR if source == "lists" else out / source
+    if spe is None or not len(spe) or not (spe.pmt == pmt).any():
+        return []
+    parts = ["<h3>Low-light runs: gain and F without an assumed F (Saldanha et al. "
+             "2017)</h3>"]
+    rows = []
+    for r in spe[spe.pmt == pmt].sort_values("hv").to_dict("records"):
+        spectra = load_spectra(where, pmt, r["hv"])
+        if spectra is not None:
+            buf = io.BytesIO()
+            spe_spectrum(r, spectra, buf)
+            parts.append(_img(buf.getvalue(), f"PMT {pmt} low-light run at {r['hv']} V"))
+        rows.append(dict(hv=r["hv"], lam=_pm(r["occupancy"], r["occupancy_err"], ".3f",
+                                              ".3f"),
+                         g=_pm(r["gain"], r["gain_err"], ".4g", ".2g")
+                         + f" ± {_fmt(r.get('gain_sys'), '.2g')} (thr.)",
+                         f=_pm(r["enf"], r["enf_err"], ".3f", ".3f")
+                         + f" ± {_fmt(r.get('enf_sys'), '.2g')} (thr.)",
+                         flag=html.escape(str(r.get("flag") or ""))))
+    parts.append(_table(rows, [("hv", "HV [V]"), ("lam", "occupancy λ"), ("g", "G"),
+                               ("f", "F"), ("flag", "flag")],
+                        row_class=lambda x: "flag" if x["flag"] else ""))
+    return parts
+
+
 def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
                  source: str = "lists", missing: list[tuple[int, int]] = (),
                  failed: list[tuple[int, int, str]] = (), target: float | None = None,
@@ -263,6 +293,7 @@ def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
         shape_png = plot_paths(out, pmt)
         if len(sub) and shape_png.exists():
             parts.append(_img(shape_png, f"PMT {pmt} pulse shape against HV"))
+        parts += _spe_section(df.attrs.get("spe"), pmt, out, source)
         rows = []
         for r in sub.to_dict("records"):
             rows.append(dict(

@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .config import ANALYSIS_VERSION
+
 POINTS_DIR = "points"
 #: what one HTCondor job leaves in its sandbox (exec_condor.sh creates any that is missing,
 #: since HTCondor holds a job whose listed output does not exist)
@@ -59,8 +61,16 @@ def job_output(name: str, pmt: int | str, hv: int | str) -> str:
     return f"pmt_{pmt}_{hv}_{_JOB_SUFFIX[name]}"
 
 
-def job_remaps(pmt: int | str, hv: int | str, to: str = "../condor_lists") -> str:
-    """The ``transfer_output_remaps`` value of a job."""
+#: what a low-light run's job leaves (:mod:`pmtgain.spe`)
+SPE_JOB_OUTPUTS = ("pmt_summary.json", "pmt_spectra.npz")
+
+
+def job_remaps(pmt: int | str, hv: int | str, to: str = "../condor_lists",
+               spe: bool = False) -> str:
+    """The ``transfer_output_remaps`` value of a job (of a low-light run's with ``spe``:
+    ``spe_<i>_<hv>_summary.json`` and ``_spectra.npz``)."""
+    if spe:
+        return "; ".join(f"{n} = {to}/spe_{pmt}_{hv}_{n[4:]}" for n in SPE_JOB_OUTPUTS)
     return "; ".join(f"{n} = {to}/{job_output(n, pmt, hv)}" for n in JOB_OUTPUTS)
 
 
@@ -68,8 +78,6 @@ def stale_reason(summary: dict, cut_V: float | None, engine: str,
                  version: int | None = None) -> str | None:
     """Why a saved point cannot be reused for a campaign line with ``cut_V`` and
     ``engine`` (None: it can). The one rule for local runs and HTCondor resubmits."""
-    from .config import ANALYSIS_VERSION
-
     if summary.get("error"):
         return f"it failed ({summary['error']})"
     if summary.get("engine") != engine:
@@ -277,6 +285,49 @@ def load_point(directory: str | os.PathLike, pmt: int, hv: int) -> PointResult |
         return PointResult(summary=summary, table=tab,
                            examples=load_examples(d / f"pmt_{pmt}_{hv}_examples.npz"))
     except (ValueError, OSError, UnicodeDecodeError, KeyError, EOFError):
+        return None
+
+
+SPE_DIR = "spe"
+
+
+def spe_paths(lists_dir: str | os.PathLike, pmt: int, hv: int) -> dict[str, Path]:
+    """The files of a saved low-light run: ``summary`` (JSON), ``spectra`` (npz)."""
+    d = Path(lists_dir) / SPE_DIR
+    return dict(summary=d / f"spe_{int(pmt)}_{int(hv)}_summary.json",
+                spectra=d / f"spe_{int(pmt)}_{int(hv)}_spectra.npz")
+
+
+def save_spe(lists_dir: str | os.PathLike, summary: dict, spectra: dict) -> None:
+    """A low-light run's summary and charge spectra, atomically, the summary last."""
+    paths = spe_paths(lists_dir, summary["pmt"], summary["hv"])
+    paths["summary"].parent.mkdir(parents=True, exist_ok=True)
+    tmp = paths["spectra"].with_name(f".{paths['spectra'].name}.{os.getpid()}.part")
+    with open(tmp, "wb") as f:
+        np.savez(f, **spectra)
+    os.replace(tmp, paths["spectra"])
+    write_json_records(pd.DataFrame([summary]), paths["summary"])
+
+
+def load_spe_runs(directory: str | os.PathLike) -> pd.DataFrame:
+    """Every saved low-light run under ``directory`` (``<lists>/spe`` or ``condor_lists``
+    with its ``spe_*_summary.json`` files), one row each; empty without any."""
+    rows = []
+    for f in sorted(Path(directory).glob("spe_*_summary.json")):
+        try:
+            rows.append(read_json_records(f))
+        except (OSError, ValueError):
+            continue
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+def load_spectra(directory: str | os.PathLike, pmt: int, hv: int) -> dict | None:
+    """A run's spectra from ``directory`` (``<lists>/spe`` or ``condor_lists``)."""
+    try:
+        with np.load(Path(directory) / f"spe_{int(pmt)}_{int(hv)}_spectra.npz",
+                     allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError):
         return None
 
 

@@ -1,0 +1,91 @@
+"""Single-photoelectron runs (Saldanha et al. 2017) against simulated truth: G within 3
+sigma and 5 % and F within 3 sigma where the single photoelectron is resolved,
+unresolved runs flagged, and the high-light photostatistics gains with the measured F
+within 3 sigma; a campaign's low-light runs through analysis.py."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pmtgain.simulate import (
+    DEMO_PMTS,
+    simulate_campaign,
+    simulate_spe_runs,
+    spe_pmt,
+    write_point,
+)
+from pmtgain.spe import SPE_COLUMNS, measured_enf, process_spe
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(tmp_path, pmt, hv, mu, n=20000, seed=3, **kw):
+    d = tmp_path / f"{pmt.pmt}_{hv}_{mu}"
+    write_point(d, spe_pmt(pmt, mu), hv, n, seed=seed, segments=1000)
+    return process_spe(sorted(d.glob("*.trc")), pmt=pmt.pmt, hv=hv, **kw).summary
+
+
+@pytest.mark.parametrize("pmt, hv, mu", [(DEMO_PMTS[0], 1300, 1.5), (DEMO_PMTS[0], 1200, 0.7),
+                                         (DEMO_PMTS[0], 1400, 3.0), (DEMO_PMTS[2], 1300, 1.5),
+                                         (DEMO_PMTS[2], 1100, 1.0)],
+                         ids=lambda x: str(getattr(x, "pmt", x)))
+def test_resolved_runs_give_g_and_f(tmp_path, pmt, hv, mu):
+    s = _run(tmp_path, pmt, hv, mu)
+    g = pmt.gain(hv)
+    assert s["flag"] == "", s["flag"]
+    assert abs(s["gain"] / g - 1) < 0.05 and abs(s["gain"] - g) < 3 * s["gain_err"]
+    assert abs(s["enf"] - pmt.enf) < 3 * s["enf_err"]
+    assert abs(s["occupancy"] / mu - 1) < 0.05
+    assert 0 <= s["gain_sys"] < 0.02 * g  # the threshold systematic, apart
+    assert s["window_held"] > 0.99
+
+
+@pytest.mark.parametrize("pmt, hv", [(DEMO_PMTS[1], 1300), (DEMO_PMTS[3], 1100),
+                                     (DEMO_PMTS[3], 1300)])
+def test_unresolved_runs_are_flagged(tmp_path, pmt, hv):
+    s = _run(tmp_path, pmt, hv, 1.5)
+    assert "not resolved" in s["flag"] or "outside" in s["flag"], s
+
+
+def test_occupancy_out_of_range_is_flagged(tmp_path):
+    s = _run(tmp_path, DEMO_PMTS[0], 1300, 6.0, n=8000)
+    assert "occupancy" in s["flag"] or "pedestal-like" in s["flag"]
+
+
+def test_measured_f_per_pmt():
+    rows = [dict(pmt=1, enf=1.2, enf_err=0.01, enf_sys=0.0, flag=""),
+            dict(pmt=1, enf=1.24, enf_err=0.02, enf_sys=0.0, flag=""),
+            dict(pmt=2, enf=1.5, enf_err=0.01, enf_sys=0.0, flag="not resolved")]
+    m = measured_enf(rows)
+    assert set(m) == {1} and m[1][0] == pytest.approx(1.208) and m[1][1] < 0.01
+
+
+def test_a_campaign_with_low_light_runs(tmp_path):
+    """analysis.py: spe.csv with the issue's columns; the high-light gains use the measured
+    F (no enf.txt) and their pulls are within 3 sigma."""
+    pmts = [DEMO_PMTS[0], DEMO_PMTS[2]]
+    camp = simulate_campaign(tmp_path / "c", pmts, hv=[1000, 1200, 1400], n=3000, seed=5)
+    (camp / "data_info" / "enf.txt").unlink()
+    simulate_spe_runs(camp, pmts, hv=1300, n=20000, mu=1.5, seed=5)
+    r = subprocess.run([sys.executable, str(ROOT / "analysis.py"), "--data-info",
+                        str(camp / "data_info"), "--no-progress"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr
+    spe = pd.read_csv(tmp_path / "outputs/lists/spe.csv")
+    assert list(spe.columns[:len(SPE_COLUMNS)]) == list(SPE_COLUMNS)
+    assert spe.pmt.tolist() == [1, 3] and (spe.flag.isna() | (spe.flag == "")).all()
+    g = subprocess.run([sys.executable, str(ROOT / "gain_curve.py"), "--quantity", "gain"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert g.returncode == 0 and "(low-light run" in g.stdout, g.stdout + g.stderr
+    lst = pd.concat(pd.read_csv(f) for f in (tmp_path / "outputs/lists").glob(
+        "pmt_*_data_list.csv"))
+    for p in pmts:
+        f_meas = float(spe[spe.pmt == p.pmt].enf.iloc[0])
+        sub = lst[lst.pmt == p.pmt]
+        assert np.allclose(sub.enf, f_meas)
+        pulls = (sub.gain - p.gain(sub.hv.to_numpy())) / sub.gain_err
+        assert (pulls.abs() < 3).all(), pulls.tolist()
