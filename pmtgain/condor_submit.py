@@ -44,6 +44,7 @@ from pathlib import Path
 from . import store
 from .campaign import campaign_files, parse_campaign_file
 from .config import PointSpec
+from .parallel import THREAD_VARS
 
 ROOT_FILES = ("analysis_condor.py", "exec_condor.sh")
 CLUSTERS_FILE = "condor_clusters.json"
@@ -150,7 +151,7 @@ def submit_description(pmt: int, points: list[PointSpec], *, project: Path,
         "+PmtgainPMT             = " + str(pmt),
         "+HV                     = $(hv)",
     ]
-    env = ["OPENBLAS_NUM_THREADS=1", "OMP_NUM_THREADS=1", "MKL_NUM_THREADS=1"]
+    env = [f"{v}=1" for v in THREAD_VARS]
     if opts.job_python:
         env.append(f"PMTGAIN_JOB_PYTHON={opts.job_python}")
     lines.append(f'environment             = "{" ".join(env)}"')

@@ -64,6 +64,8 @@ class FitConfig:
     max_iterations: int = 8
     # the fit "converged" when the onset step is below this (ns)
     onset_tolerance_ns: float = 1e-3
+    # the largest onset step of one Gauss-Newton iteration (ns)
+    onset_max_step_ns: float = 0.25
     # a waveform whose fit is bad gets a model-free window integral as its charge
     # (so dropping it does not bias the mean); reduced chi2 above this is "bad"
     max_chi2_ndf: float = 5.0

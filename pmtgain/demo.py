@@ -123,6 +123,7 @@ def compare_with_truth(outputs: Path, campaign: Path) -> pd.DataFrame:
                                                     + s.get("mean_charge_shape_err_pC", 0) ** 2))
                    / abs(qt))
         mc = s.get("mean_charge_cut")
+        row["cut_removed_pct"] = 100 * (s.get("cut_removed_fraction") or 0.0)
         row["cut_deviation_pct"] = 100 * (mc / qt - 1) if mc is not None and \
             np.isfinite(mc) else np.nan
         rows.append(row)

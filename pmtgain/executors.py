@@ -36,7 +36,7 @@ import pandas as pd  # noqa: E402
 from . import store  # noqa: E402
 from .campaign import local_dir, redact  # noqa: E402
 from .config import DEFAULT_FIT, FitConfig, PointSpec  # noqa: E402
-from .fetch import fetch_point, is_transient  # noqa: E402
+from .fetch import DEFAULT_WORKERS, fetch_point, is_transient  # noqa: E402
 from .point import load_point, process_point  # noqa: E402
 from .shape import ShapeTable  # noqa: E402
 
@@ -76,10 +76,12 @@ def run_point(
     engine: str = "fast",
     config: FitConfig = DEFAULT_FIT,
     verbose: bool = False,
-    fetch_workers: int = 32,
+    fetch_workers: int = DEFAULT_WORKERS,
     shapes: ShapeTable | None = None,
+    csv: bool = False,
 ) -> PointOutcome:
-    """Fetch, process and save one point. Never raises: a failure is an outcome."""
+    """Fetch, process and save one point (``csv``: the per-flash table also as CSV).
+    Never raises: a failure is an outcome."""
     t0 = time.perf_counter()
     spe = point.extra.get("kind") == "spe"
     stem = f"{'spe' if spe else 'pmt'}_{point.pmt}_{point.hv}V"
@@ -114,7 +116,7 @@ def run_point(
         bad = res.table[res.table.status == "unreadable"]
         for row in bad.itertuples():
             logger.warning("%s unreadable: %s", row.file, row.reason)
-        res.save(Path(lists_dir) / "points")
+        res.save(Path(lists_dir) / "points", csv=csv)
         s = res.summary
         logger.info("done: %d of %d waveforms used, mean charge %.5g pC, std %.4g pC "
                     "(left out: clipped %d, pulse in the baseline region %d, unreadable %d);"
@@ -173,8 +175,9 @@ def run_local(
     verbose: bool = False,
     force: bool = False,
     progress: bool = True,
-    fetch_workers: int = 32,
+    fetch_workers: int = DEFAULT_WORKERS,
     shapes: ShapeTable | None = None,
+    csv: bool = False,
 ) -> list[PointOutcome]:
     """Run every point in a process pool; skip points already done unless ``force``.
 
@@ -184,7 +187,8 @@ def run_local(
     also written to ``outputs/lists/shapes.csv`` for HTCondor jobs."""
     outcomes = _run_pass(points, data_dir=data_dir, outputs=outputs, engine=engine,
                          config=config, jobs=jobs, verbose=verbose, force=force,
-                         progress=progress, fetch_workers=fetch_workers, shapes=shapes)
+                         progress=progress, fetch_workers=fetch_workers, shapes=shapes,
+                         csv=csv)
     good = [o.summary for o in outcomes if o.ok and o.summary]
     table = ShapeTable.from_summaries(good, source="this campaign's well-measured points")
     if shapes is not None:
@@ -203,7 +207,7 @@ def run_local(
     again = _run_pass([p for p in points if (p.pmt, p.hv) in weak], data_dir=data_dir,
                       outputs=outputs, engine=engine, config=config, jobs=jobs,
                       verbose=verbose, force=True, progress=progress,
-                      fetch_workers=fetch_workers, shapes=table)
+                      fetch_workers=fetch_workers, shapes=table, csv=csv)
     redone = {(o.pmt, o.hv): o for o in again}
     return [redone.get((o.pmt, o.hv), o) for o in outcomes]
 
@@ -221,6 +225,7 @@ def _run_pass(
     progress: bool,
     fetch_workers: int,
     shapes: ShapeTable | None,
+    csv: bool = False,
 ) -> list[PointOutcome]:
     outputs = Path(outputs)
     lists_dir, logs_dir = outputs / "lists", outputs / "logs"
@@ -241,7 +246,8 @@ def _run_pass(
         print(f"redoing {k} point(s) saved earlier: {why}")
     jobs = jobs or default_jobs()
     kw = dict(data_dir=data_dir, lists_dir=lists_dir, logs_dir=logs_dir, engine=engine,
-              config=config, verbose=verbose, fetch_workers=fetch_workers, shapes=shapes)
+              config=config, verbose=verbose, fetch_workers=fetch_workers, shapes=shapes,
+              csv=csv)
     n_wf = 0
 
     def postfix(out: PointOutcome) -> dict:

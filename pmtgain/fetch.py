@@ -53,6 +53,10 @@ class FetchReport:
         return len(self.failed)
 
 
+#: parallel downloads per point (an object store answers many at once; measured in
+#: bench/bench_fetch.py)
+DEFAULT_WORKERS = 32
+
 TRANSIENT_PREFIXES = ("connection error", "timed out", "HTTP 5", "HTTP 429", "truncated body",
                       "disk full")
 
@@ -234,7 +238,7 @@ def fetch_point(
     dest: str | os.PathLike | None,
     *,
     session=None,
-    workers: int = 32,
+    workers: int = DEFAULT_WORKERS,
     timeout=DEFAULT_TIMEOUT,
     on_file: Callable[[str, str], None] | None = None,
 ) -> FetchReport:

@@ -94,6 +94,8 @@ def write_failure(pmt: int, hv: int, n_files: int, error: str, retryable: bool) 
 
 
 def main(argv=None) -> int:
+    from pmtgain.config import ENGINES
+
     ap = argparse.ArgumentParser(prog="analysis_condor.py",
                                  description=__doc__.splitlines()[0])
     ap.add_argument("dir_url")
@@ -102,7 +104,7 @@ def main(argv=None) -> int:
     ap.add_argument("n_files", type=int)
     ap.add_argument("cut_V", nargs="?", default="none",
                     help="amplitude cut in volts, or 'none'")
-    ap.add_argument("--engine", default="fast", choices=["fast", "root", "integral"])
+    ap.add_argument("--engine", default="fast", choices=ENGINES)
     ap.add_argument("--data-dir", default="data")
     ap.add_argument("--spe", action="store_true",
                     help="a low-light run (spe_pmt_<i>.txt): G and F without an assumed F")

@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from .config import DEFAULT_FIT, FitConfig
+from .fetch import DEFAULT_WORKERS
 
 
 def _say(msg: str) -> None:
@@ -46,9 +47,10 @@ class AnalysisOptions:
     verbose: bool = False  # every file in the point logs
     force: bool = False  # redo points already done
     progress: bool = True  # a progress bar on a terminal
-    fetch_workers: int = 32  # parallel downloads per point
+    fetch_workers: int = DEFAULT_WORKERS  # parallel downloads per point
     plots: bool = False  # diagnostics and the report after the merge
     merge: bool = True  # build the gain curves at the end
+    csv_tables: bool = False  # per-flash tables also as CSV (npz always)
     config: FitConfig = DEFAULT_FIT
 
 
@@ -104,7 +106,8 @@ def analyse(campaign: str | Path, options: AnalysisOptions | None = None, *,
             outcomes = run_local(points, data_dir=o.data_dir, outputs=out, engine=o.engine,
                                  config=o.config, jobs=o.jobs, verbose=o.verbose,
                                  force=o.force, progress=o.progress,
-                                 fetch_workers=o.fetch_workers, shapes=shapes)
+                                 fetch_workers=o.fetch_workers, shapes=shapes,
+                                 csv=o.csv_tables)
         except KeyboardInterrupt:
             kept = saved_outcomes(points, out / "lists", o.engine)
             write_lists(kept + saved_outcomes([p for p in every if p not in points],

@@ -57,6 +57,7 @@ from .charge import (
     shape_error_pC,
 )
 from .config import ANALYSIS_VERSION, DEFAULT_FIT, FitConfig
+from .engines import engine as get_engine
 from .flashes import ChunkReader
 from .model import USED, Status, charge_pC
 from .prepare import Prepared, locate, prepare, pulse_snr
@@ -206,20 +207,12 @@ def _linear_fit_result(prep: Prepared, shape: Shape, q: np.ndarray) -> _pulse.Fi
 
 def _fit_chunk(p: Prepared, shape: Shape, q: np.ndarray, engine: str,
                config: FitConfig) -> _pulse.FitResult:
-    """The per-flash fit columns of one chunk (see :func:`process_point`)."""
+    """The per-flash fit columns of one chunk: the engine where each flash stands clear
+    of the noise (a free onset), else the linear charge itself (the integral engine is
+    linear and always runs)."""
     if not shape.free_onset and engine != "integral":
         return _linear_fit_result(p, shape, q)
-    if engine == "fast":
-        return _pulse.fit_fast(p, config, shape)
-    if engine == "integral":
-        res = _pulse.fit_integral(p, config)
-        res.shape = shape
-        return res
-    if engine == "root":
-        from . import rootfit  # ROOT is imported only in processes that fit with it
-
-        return rootfit.fit_root(p, config, shape)
-    raise ValueError(f"unknown engine {engine!r} (choose fast, root or integral)")
+    return get_engine(engine)(p, config, shape)
 
 
 def process_point(

@@ -258,7 +258,8 @@ def fit_fast(p: Prepared, config: FitConfig = DEFAULT_FIT, shape: Shape | None =
         denom = np.einsum("ij,ij->i", jc, jc) - sgjc * sgjc / sgg  # Schur complement
         with np.errstate(invalid="ignore", divide="ignore"):
             dc = np.where(denom > 0, -s_rc / denom, 0.0)
-        cnew = np.clip(c[idx] + np.clip(dc, -0.25, 0.25), c_lo[idx], c_hi[idx])
+        max_step = config.onset_max_step_ns
+        cnew = np.clip(c[idx] + np.clip(dc, -max_step, max_step), c_lo[idx], c_hi[idx])
         step_taken = np.abs(cnew - c[idx])
         c[idx] = cnew
         iters[idx] += 1

@@ -124,6 +124,8 @@ def _curve_png(df: pd.DataFrame, fits: dict, quantity: str) -> bytes:
 
 
 REJECTIONS = ("clipped", "pre_pulse", "unreadable")
+#: a point that left out more than this share of its flashes is listed among the problems
+LOST_WARNING = 0.1
 
 
 def _problems(df: pd.DataFrame, missing: list[tuple[int, int]],
@@ -139,7 +141,7 @@ def _problems(df: pd.DataFrame, missing: list[tuple[int, int]],
         where = f'<a href="#pt-{r["pmt"]}-{r["hv"]}">PMT {r["pmt"]} at {r["hv"]} V</a>'
         n = r.get("n_flashes") or r.get("n_files") or 0
         lost = sum(int(r.get(f"rejected_{k}") or 0) for k in REJECTIONS)
-        if n and lost / n > 0.1:
+        if n and lost / n > LOST_WARNING:
             parts = ", ".join(f"{int(r.get(f'rejected_{k}') or 0)} {k.replace('_', ' ')}"
                               for k in REJECTIONS if r.get(f"rejected_{k}"))
             out.append(f'<li class="warn">{where}: {lost} of {n} left out '

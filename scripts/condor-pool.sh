@@ -22,7 +22,7 @@
 #
 # Needs root, debootstrap (installed from the host's apt sources if missing: it is the
 # only package added to the host) and the network for the first install (~25 s
-# debootstrap + ~25 s packages, ~700 MB on disk).
+# debootstrap + ~25 s packages, ~850 MB on disk).
 set -euo pipefail
 
 POOL_ROOT=${PMTGAIN_POOL_ROOT:-/var/lib/pmtgain-pool}
@@ -110,7 +110,8 @@ install_pool() {
         log "installing minicondor and the jobs' Python inside (about 25 s)"
         # shellcheck disable=SC2086
         inside sh -c "apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
-            apt-get install -y -qq --no-install-recommends $(echo $PACKAGES) >/dev/null" \
+            apt-get install -y -qq --no-install-recommends $(echo $PACKAGES) >/dev/null \
+            && apt-get clean" \
             || die "apt-get inside $POOL_ROOT failed"
         touch "$POOL_ROOT/.pmtgain-ready"
     fi

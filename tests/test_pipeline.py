@@ -116,14 +116,24 @@ def test_demo_end_to_end_within_0p3_percent_of_truth(tmp_path):
     assert (cmp.deviation_pct.abs() < 0.3).all(), cmp.to_string()
     assert "largest deviation from truth" in r.stdout
     # gain in electrons from the same run: curves, equalisation, and the true gain law,
-    # with each PMT's F from the campaign's enf.txt (the demo writes the simulated ones)
+    # with F measured by the low-light runs of PMTs 1 and 3, and from enf.txt for PMTs 2
+    # and 4 (their single photoelectron is not resolved: their runs are flagged)
     from pmtgain.simulate import DEMO_PMTS
 
     assert "Gain in electrons (photostatistics" in r.stdout
+    assert "Low-light runs (Saldanha et al. 2017)" in r.stdout
     info = tmp_path / "demo" / "data_info"
+    spe = pd.read_csv(out / "lists" / "spe.csv").set_index("pmt")
+    assert spe.flag.isna()[[1, 3]].all() and spe.flag.notna()[[2, 4]].all()
     lists = pd.concat(pd.read_pickle(f) for f in sorted((out / "lists").glob("pmt_*.pkl")))
-    for p in DEMO_PMTS:  # the lists analysis.py wrote carry the campaign's F already
-        assert (lists[lists.pmt == p.pmt].enf == p.enf).all(), p.pmt
+    for p in DEMO_PMTS:  # the lists analysis.py wrote carry each PMT's F already
+        f = lists[lists.pmt == p.pmt].enf
+        if p.pmt in (1, 3):
+            assert np.allclose(f, spe.enf[p.pmt])
+            assert abs(spe.enf[p.pmt] - p.enf) < 3 * spe.enf_err[p.pmt]
+            assert abs(spe.gain[p.pmt] / p.gain(spe.hv[p.pmt]) - 1) < 0.05
+        else:
+            assert (f == p.enf).all(), p.pmt
     r = run("gain_curve.py", "--outputs", str(out), "--data-info", str(info),
             "--quantity", "gain", "--target", "2e6", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
@@ -138,7 +148,8 @@ def test_demo_end_to_end_within_0p3_percent_of_truth(tmp_path):
     r = run("gain_curve.py", "--outputs", str(out), "--data-info", str(info),
             "--quantity", "gain", "--enf", "2:1.5", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert "PMT 2 1.5 (--enf)" in r.stdout and "PMT 1 1.2 (enf.txt)" in r.stdout
+    assert "PMT 2 1.5 (--enf)" in r.stdout and "PMT 1 1.2" in r.stdout
+    assert "(low-light run" in r.stdout
     g2 = pd.read_csv(out / "gain_curves_electrons.csv").set_index("pmt")
     assert g2.q0_at_1000V[2] == pytest.approx(g.q0_at_1000V[2] * 1.25 / 1.5, rel=1e-4)
     assert g2.q0_at_1000V[1] == pytest.approx(g.q0_at_1000V[1], rel=1e-9)
