@@ -69,8 +69,9 @@ double pulse_smeared(double* x, double* p) {   // a, c, tau_s, tau, jitter
 }
 }
 """
-if not hasattr(ROOT, "pmtgain"):
-    ROOT.gInterpreter.Declare(_CPP)
+if not hasattr(ROOT, "pmtgain") and not ROOT.gInterpreter.Declare(_CPP):
+    raise ImportError("ROOT's interpreter could not compile the pulse model (cling needs a "
+                      "C++ toolchain with its headers: apt-get install g++)")
 
 
 def _graph(t, y, err):

@@ -8,7 +8,9 @@ from pmtgain.pulse import USED, fit_fast, prepare
 from pmtgain.simulate import DEMO_PMTS, DT_NS, T0_NS, simulate_point
 
 pytestmark = [pytest.mark.root,
-              pytest.mark.skipif(not root_available(), reason="PyROOT not installed")]
+              pytest.mark.skipif(not root_available(),
+                                 reason="PyROOT not installed, or cling cannot compile "
+                                 "(needs g++)")]
 
 
 @pytest.mark.parametrize("pmt", DEMO_PMTS, ids=lambda p: f"pmt{p.pmt}")
