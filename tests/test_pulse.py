@@ -125,15 +125,3 @@ def test_free_onsets_follow_the_true_jitter_at_high_signal():
     err = r.c_ns - truth["onset_ns"]
     assert np.std(err) < 0.05  # ns; the true jitter is 0.2 ns
     assert abs(np.mean(err)) < 0.01
-
-
-def test_engines_are_chosen_by_name_behind_one_interface():
-    from pmtgain.config import ENGINES
-    from pmtgain.engines import engine
-
-    assert set(ENGINES) == {"fast", "integral", "root"}
-    p, _ = _prep(DEMO_PMTS[0], 1200, 40)
-    r = engine("integral")(p, DEFAULT_FIT, None)
-    assert r.charge_pC.shape == (40,)
-    with pytest.raises(ValueError, match="unknown engine 'nope'"):
-        engine("nope")
