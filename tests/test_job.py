@@ -32,3 +32,14 @@ def test_bad_arguments_are_a_permanent_failure(job_dir, capsys):
     assert main(["http://x/", "1", "900", "5", "notanumber"]) == 65
     assert "cut_V 'notanumber' is not a number" in capsys.readouterr().err
     assert main(["--help"]) == 0
+
+
+def test_a_low_light_job_leaves_its_summary_and_spectra(tmp_path, job_dir):
+    from pmtgain.simulate import simulate_spe_runs
+
+    simulate_spe_runs(tmp_path / "c", DEMO_PMTS[:1], hv=1300, n=3000, segments=1000)
+    url = (tmp_path / "c/data_info/spe_pmt_1.txt").read_text().splitlines()[1].split()[0]
+    assert main([url, "1", "1300", "3", "none", "--spe"]) == 0
+    s = json.loads((job_dir / "pmt_summary.json").read_text())[0]
+    assert s["kind"] == "spe" and s["n_flashes"] == 3000 and 1.2 < s["occupancy"] < 1.8
+    assert (job_dir / "pmt_spectra.npz").stat().st_size > 1000
