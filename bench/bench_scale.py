@@ -12,7 +12,7 @@ sequential requests.
 - sequence files against single files: the per-flash cost of the same flashes;
 - fetching: ``bench/bench_fetch.py``'s 500 files at 20 ms per request, threads against
   sequential (goal >= 25x).
-Every analysis runs in its own process (``resource.getrusage`` of that process).
+Every analysis runs in its own process (its peak RSS: ``VmHWM`` in /proc/self/status).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ORIGINAL_US = 31_000.0
 
 _RUN = r"""
-import json, resource, sys, time
+import json, sys, time
 sys.argv = ["analysis.py", "--data-info", sys.argv[1], "--outputs", sys.argv[2],
             "--jobs", "1", "--no-progress", "--force"]
 sys.path.insert(0, {root!r})
@@ -40,8 +40,9 @@ import io, contextlib
 with contextlib.redirect_stdout(io.StringIO()):
     rc = run_analysis()
 dt = time.perf_counter() - t
-print(json.dumps(dict(rc=rc, seconds=dt,
-                      rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
+# VmHWM: this process's peak RSS (ru_maxrss would carry the parent's across exec)
+hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM"))
+print(json.dumps(dict(rc=rc, seconds=dt, rss_mb=hwm / 1024)))
 """
 
 

@@ -206,7 +206,7 @@ class ChunkReader:
     ``errors`` (files that could not be read) is complete after the first iteration.
     """
 
-    def __init__(self, paths: Sequence[str | os.PathLike], chunk: int = 4096,
+    def __init__(self, paths: Sequence[str | os.PathLike], chunk: int = 1024,
                  cache_bytes: int = 16 << 20):
         self.paths = [os.fspath(p) for p in paths]
         self.chunk = max(int(chunk), 1)

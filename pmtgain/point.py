@@ -69,9 +69,9 @@ WAVEFORM_COLUMNS = ("file", "segment", "trigger_time_s", "status", "reason", "ch
                     "fit_status", "fit_charge_pC", "a_V", "c_ns", "tau_s_ns", "tau_ns",
                     "chi2_ndf", "amplitude_V", "baseline_V", "noise_V")
 #: flashes processed at once: memory stays flat however many a point has
-CHUNK_FLASHES = 4096
+CHUNK_FLASHES = 1024
 #: counted flashes kept for the sandwich errors of the shape fit (a covariance estimate)
-SHAPE_SAMPLE = 4000
+SHAPE_SAMPLE = 1000
 _FIT_KEYS = ("charge_full_pC", "a_V", "c_ns", "tau_s_ns", "tau_ns", "chi2_ndf")
 
 

@@ -126,7 +126,7 @@ def test_a_point_in_chunks_gives_the_numbers_of_one_chunk(tmp_path):
     pmt = DEMO_PMTS[1]
     write_point(tmp_path, pmt, 800, 3000, seed=4, segments=50)
     files = sorted(tmp_path.glob("*.trc"))
-    a = process_point(files, pmt=2, hv=800)
+    a = process_point(files, pmt=2, hv=800, chunk=10**6)  # one chunk
     b = process_point(files, pmt=2, hv=800, chunk=700)
     for k in ("mean_charge", "std_dev_charge", "gain", "gain_err", "tau_ns", "n_used",
               "std_charge_corrected"):
