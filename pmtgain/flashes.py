@@ -62,6 +62,10 @@ _FAST = {order: struct.Struct(order + _FAST_FMT) for order in "<>"}
 assert _FAST["<"].size == 188 - 32
 
 
+_ZERO1 = np.zeros(1)
+_ZERO1.flags.writeable = False  # shared by every single-segment file: the trigger time
+
+
 def _parse_fast(buf: bytes, path: str):
     """(raw segments x points, gain, offset, dt, trigger times, trigger offsets) of one
     file, every number checked; TrcError naming the file and the reason."""
@@ -103,7 +107,7 @@ def _parse_fast(buf: bytes, path: str):
     else:
         if not math.isfinite(t0):
             raise TrcError(path, f"HORIZ_OFFSET is {t0!r}")
-        times, offsets = np.zeros(1), np.array([t0])
+        times, offsets = _ZERO1, np.array([t0])
     raw = np.frombuffer(buf, dtype=order + ("i1" if word == 1 else "i2"), count=count,
                         offset=start).reshape(nseg, count // nseg)
     return raw, word, float(gain), float(voff), float(dt_i), times, offsets
@@ -139,8 +143,10 @@ def _check_sampling(parsed, npts, dt, errors) -> list:
     return keep
 
 
-def _stack(keep: list, npts: int, dt: float, errors: list) -> ManyTraces:
-    """One ManyTraces from checked records (one vectorised conversion per file)."""
+def _stack(keep: list, npts: int, dt: float, errors: list, paths: bool = True
+           ) -> ManyTraces:
+    """One ManyTraces from checked records (one vectorised conversion for all files);
+    ``paths=False`` leaves ``ok_paths`` empty (``ok_index`` names the files)."""
     if not keep:
         return ManyTraces(volts=np.empty((0, npts or 0)), t0_s=np.zeros(0),
                           dt_s=float(dt) if dt is not None else float("nan"),
@@ -164,12 +170,12 @@ def _stack(keep: list, npts: int, dt: float, errors: list) -> ManyTraces:
         t0_s=np.concatenate([rec[6] for _, _, rec in keep]),
         dt_s=float(dt),
         clipped=clipped,
-        ok_paths=[path for _, path, rec in keep for _ in range(rec[0].shape[0])],
+        ok_paths=[path for _, path, rec in keep for _ in range(rec[0].shape[0])]
+        if paths else [],
         ok_index=np.repeat(np.array([k for k, _, _ in keep], np.int64), nseg),
         errors=errors,
-        segment=np.concatenate([s0 + np.arange(m) for s0, m in zip(first_seg, nseg,
-                                                                   strict=True)]
-                               ).astype(np.int64),
+        segment=(np.arange(int(nseg.sum())) - np.repeat(np.cumsum(nseg) - nseg, nseg)
+                 + np.repeat(np.asarray(first_seg, np.int64), nseg)).astype(np.int64),
         trigger_time_s=np.concatenate([rec[5] for _, _, rec in keep]),
     )
 
@@ -254,9 +260,20 @@ class ChunkReader:
         first = self._passes == 0
         errors = self.errors if first else []
         total = 0
+        chunk = self.chunk
         for k, path, rec in self._records():
             raw = rec[0]
-            for s0 in range(0, raw.shape[0], self.chunk):
+            m = raw.shape[0]
+            if m <= chunk:  # the usual case (one flash per file): no slicing
+                pending.append((k, path, rec))
+                n_pending += m
+                if n_pending >= chunk:
+                    mt = self._emit(pending, errors)
+                    total += mt.volts.shape[0]
+                    yield mt
+                    pending, n_pending = [], 0
+                continue
+            for s0 in range(0, m, chunk):
                 part = (raw[s0:s0 + self.chunk], *rec[1:5], rec[5][s0:s0 + self.chunk],
                         rec[6][s0:s0 + self.chunk], s0)
                 pending.append((k, path, part))
@@ -279,4 +296,4 @@ class ChunkReader:
             self.npts, self.dt = _sampling(pending)
         keep = _check_sampling(pending, self.npts, self.dt, errors if self._passes == 0
                                else [])
-        return _stack(keep, self.npts, self.dt, errors)
+        return _stack(keep, self.npts, self.dt, errors, paths=False)
