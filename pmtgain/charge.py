@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .model import charge_pC, pulse_smeared, tail_fraction
+from .model import Status, charge_pC, pulse_smeared, tail_fraction
 from .prepare import Prepared
 from .shape import Shape
 
@@ -195,7 +195,7 @@ def measure(p: Prepared, shape: Shape) -> tuple[np.ndarray, dict]:
     ped = pedestal_variance(p, est.weights, p.counted)
     stats = charge_statistics(q[p.counted], ped)
     stats.update(tail_missing_fraction=est.tail_missing_fraction,
-                 ps_clipped_fraction=float((p.status == 4).mean()))
+                 ps_clipped_fraction=float((p.status == Status.CLIPPED).mean()))
     return q, stats
 
 

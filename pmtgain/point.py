@@ -264,10 +264,8 @@ def process_point(
             dt_s = mt.dt_s
             geom = locate(mt.volts, mt.clipped, dt_s, config)
         p = prepare(mt.volts, mt.t0_s, dt_s, cut_V, mt.clipped, config, geom, noise_ref)
-        if noise_ref is None:
-            noise_ref = float(np.median(p.noise_V[p.status != Status.CLIPPED])) \
-                if (p.status != Status.CLIPPED).any() else float(np.median(p.noise_V))
-            t0_first = p.t0_ns
+        if noise_ref is None:  # the first chunk's scale serves every chunk
+            noise_ref, t0_first = p.noise_ref, p.t0_ns
         c = p.counted
         s_sum = p.y[c].sum(axis=0) if s_sum is None else s_sum + p.y[c].sum(axis=0)
         n_all += p.n

@@ -56,6 +56,7 @@ class Prepared:
     k_edge: int = 0  # the baseline is the mean of samples k_edge .. k_base-1
     passed_cut: np.ndarray | None = None  # the original's cut (None: no cut column)
     mean_snr: float = 0.0  # |min mean pulse| / its own noise: how well the mean is measured
+    noise_ref: float = 0.0  # the median noise the pre-pulse test scaled with
 
     @property
     def n(self) -> int:
@@ -65,9 +66,6 @@ class Prepared:
     def counted(self) -> np.ndarray:
         """Flashes that enter the point's statistics."""
         return self.status == Status.OK
-
-    # the name engines used before the cut stopped removing flashes
-    passed = counted
 
     @property
     def n_base(self) -> int:
@@ -188,6 +186,7 @@ def prepare(
         noise_V=noise, amplitude_V=amplitude, raw_min_V=raw_min, kmin=kmin, status=status,
         k_lo=g.k_lo, k_hi=g.k_hi, k_base=k_base, k_edge=k_edge, mean_pulse=mean_pulse,
         onset_ns=g.k_on * dt_ns, snr=snr, passed_cut=passed_cut, mean_snr=mean_snr,
+        noise_ref=noise_ref,
     )
 
 

@@ -101,7 +101,7 @@ def fit_shape_root(p: Prepared, config: FitConfig = DEFAULT_FIT) -> Shape:
     f.SetParLimits(2, config.tau_min_ns, config.tau_max_ns)
     f.SetParLimits(3, config.tau_min_ns, config.tau_max_ns)
     f.SetParLimits(4, 0.0, config.jitter_max_ns)
-    err = float(np.median(p.noise_V)) / np.sqrt(max(int(p.passed.sum()), 1))
+    err = float(np.median(p.noise_V)) / np.sqrt(max(int(p.counted.sum()), 1))
     g = _graph(t[p.k_lo:p.k_hi], p.mean_pulse[p.k_lo:p.k_hi], max(err, 1e-9))
     res = g.Fit(f, "QNSR")
     a, c, ts, tf, sig = (f.GetParameter(i) for i in range(5))

@@ -92,13 +92,13 @@ def windows(volts: np.ndarray, dt_s: float, clipped, config: FitConfig = DEFAULT
     pre = int(round(config.pre_ns / dt_ns))
     start = max(g.k_on - pre, 0)
     need = g.k_end + int(round(config.post_ns / dt_ns)) - start
-    room = start - g.e - int(round(config.baseline_gap_ns / dt_ns))
-    length = max(min(need, room, N - start), 8)
+    gap = int(round(config.baseline_gap_ns / dt_ns))
+    length = max(min(need, start - g.e - gap, N - start), 8)
     led = slice(start, start + length)
-    ped = slice(max(start - length - int(round(config.baseline_gap_ns / dt_ns)), 0),
-                max(start - int(round(config.baseline_gap_ns / dt_ns)), length))
-    ped = slice(ped.start, ped.start + length)
-    m = volts.mean(axis=0) - np.median(volts.mean(axis=0))
+    ped_start = max(start - length - gap, 0)
+    ped = slice(ped_start, ped_start + length)
+    mean = volts.mean(axis=0)
+    m = mean - np.median(mean)
     total = m[start:].sum()
     held = float(m[led].sum() / total) if total < 0 else float("nan")
     return led, ped, held
@@ -138,7 +138,7 @@ def _analyse(t, b, sig_b, traces, led, ped, held, k, pmt, hv, n_files, n_boot, s
     ok = np.isfinite(d)
     i_best = int(np.nanargmin(np.where(ok, d, np.inf))) if ok.any() else len(grid) // 2
     thr = float(grid[i_best])
-    lam0, m0, v0 = _estimate(t, b, thr)
+    lam0, m0, v0 = scan[i_best]
     g0, f0 = _g_f(m0, v0)
     near = (grid >= thr / 1.5) & (grid <= thr * 1.5)
     gf = np.array([_g_f(m, vv) for _, m, vv in scan[near]])

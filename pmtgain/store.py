@@ -46,6 +46,11 @@ def point_key(pmt: int, hv: int) -> str:
     return f"pmt_{int(pmt)}_{int(hv)}"
 
 
+def spe_key(pmt: int | str, hv: int | str) -> str:
+    """The name of a low-light run's files (``spe_<i>_<hv>``; ``hv`` may be ``$(hv)``)."""
+    return f"spe_{pmt}_{hv}"
+
+
 def point_paths(lists_dir: str | os.PathLike, pmt: int, hv: int) -> dict[str, Path]:
     """The files of a saved point: ``summary`` (JSON), ``table`` (per-flash, npz),
     ``csv`` (the same on request), ``examples`` (npz)."""
@@ -70,7 +75,7 @@ def job_remaps(pmt: int | str, hv: int | str, to: str = "../condor_lists",
     """The ``transfer_output_remaps`` value of a job (of a low-light run's with ``spe``:
     ``spe_<i>_<hv>_summary.json`` and ``_spectra.npz``)."""
     if spe:
-        return "; ".join(f"{n} = {to}/spe_{pmt}_{hv}_{n[4:]}" for n in SPE_JOB_OUTPUTS)
+        return "; ".join(f"{n} = {to}/{spe_key(pmt, hv)}_{n[4:]}" for n in SPE_JOB_OUTPUTS)
     return "; ".join(f"{n} = {to}/{job_output(n, pmt, hv)}" for n in JOB_OUTPUTS)
 
 
@@ -134,7 +139,7 @@ class PointResult:
 
     @property
     def key(self) -> str:
-        return f"pmt_{self.summary['pmt']}_{self.summary['hv']}"
+        return point_key(self.summary["pmt"], self.summary["hv"])
 
     def save(self, directory: str | os.PathLike, csv: bool = False) -> tuple[Path, Path]:
         """Write ``<key>_flashes.npz`` (the per-flash table; also ``_waveforms.csv`` with
@@ -294,8 +299,8 @@ SPE_DIR = "spe"
 def spe_paths(lists_dir: str | os.PathLike, pmt: int, hv: int) -> dict[str, Path]:
     """The files of a saved low-light run: ``summary`` (JSON), ``spectra`` (npz)."""
     d = Path(lists_dir) / SPE_DIR
-    return dict(summary=d / f"spe_{int(pmt)}_{int(hv)}_summary.json",
-                spectra=d / f"spe_{int(pmt)}_{int(hv)}_spectra.npz")
+    k = spe_key(int(pmt), int(hv))
+    return dict(summary=d / f"{k}_summary.json", spectra=d / f"{k}_spectra.npz")
 
 
 def save_spe(lists_dir: str | os.PathLike, summary: dict, spectra: dict) -> None:
@@ -324,7 +329,7 @@ def load_spe_runs(directory: str | os.PathLike) -> pd.DataFrame:
 def load_spectra(directory: str | os.PathLike, pmt: int, hv: int) -> dict | None:
     """A run's spectra from ``directory`` (``<lists>/spe`` or ``condor_lists``)."""
     try:
-        with np.load(Path(directory) / f"spe_{int(pmt)}_{int(hv)}_spectra.npz",
+        with np.load(Path(directory) / f"{spe_key(int(pmt), int(hv))}_spectra.npz",
                      allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
     except (OSError, ValueError, EOFError):
