@@ -33,7 +33,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from .config import PointSpec
-from .trc import MAX_TRC_BYTES, TrcError, _check_sizes, parse_header, read_header
+from .trc import MAX_TRC_BYTES, TrcError, check_bytes, read_header
 
 log = logging.getLogger("pmtgain.fetch")
 
@@ -266,8 +266,7 @@ def _download(client: Client, url: str, target: Path, timeout, attempts: int = 4
                     continue
                 body = b"".join(parts)
                 try:  # checked in memory: a file on disk is always complete and valid
-                    h = parse_header(body, target.name)
-                    _check_sizes(h, len(body), target.name)
+                    check_bytes(body, target.name)
                 except TrcError:
                     reason = "downloaded bytes are not a complete .trc file"
                     time.sleep(0.2 * 2**attempt)

@@ -189,15 +189,8 @@ def read_many(paths: Sequence[str | os.PathLike] | Iterable[str | os.PathLike]) 
     reason and never makes the others "unreadable". Files whose header numbers cannot be
     used (a spacing of 0 or NaN, a NaN gain) are reported the same way.
     """
-    paths = [os.fspath(p) for p in paths]
-    parsed, errors = [], []
-    for k, path in enumerate(paths):
-        try:
-            parsed.append((k, path, _parse_fast(_read_file_fast(path), path)))
-        except TrcError as exc:
-            errors.append((path, exc.reason))
-    npts, dt = _sampling(parsed)
-    return _stack(_check_sampling(parsed, npts, dt, errors), npts, dt, errors)
+    reader = ChunkReader(paths, chunk=1 << 62, cache_bytes=0, with_paths=True)
+    return next(iter(reader))  # one chunk: the sampling is the majority of all files
 
 
 class ChunkReader:
@@ -213,10 +206,11 @@ class ChunkReader:
     """
 
     def __init__(self, paths: Sequence[str | os.PathLike], chunk: int = 1024,
-                 cache_bytes: int = 16 << 20):
+                 cache_bytes: int = 16 << 20, with_paths: bool = False):
         self.paths = [os.fspath(p) for p in paths]
         self.chunk = max(int(chunk), 1)
         self.cache_bytes = cache_bytes
+        self.with_paths = with_paths  # fill ok_paths (ok_index names the files anyway)
         self.errors: list[tuple[str, str]] = []
         self.npts: int | None = None
         self.dt: float | None = None
@@ -296,4 +290,4 @@ class ChunkReader:
             self.npts, self.dt = _sampling(pending)
         keep = _check_sampling(pending, self.npts, self.dt, errors if self._passes == 0
                                else [])
-        return _stack(keep, self.npts, self.dt, errors, paths=False)
+        return _stack(keep, self.npts, self.dt, errors, paths=self.with_paths)

@@ -295,12 +295,17 @@ def read_trc(path: str | os.PathLike) -> Trace:
     return parse_trc(_read_bytes(path), path)
 
 
-def read_header(path: str | os.PathLike) -> TrcHeader:
-    """Read and check one file's header (the array sizes are checked against the file)."""
-    buf = _read_bytes(path)
+def check_bytes(buf: bytes, path: str | os.PathLike | None = None) -> TrcHeader:
+    """The header of a file's bytes, its array sizes checked against their length:
+    :class:`TrcError` unless they are a complete file."""
     h = parse_header(buf, path)
     _check_sizes(h, len(buf), path)
     return h
+
+
+def read_header(path: str | os.PathLike) -> TrcHeader:
+    """Read and check one file's header (the array sizes are checked against the file)."""
+    return check_bytes(_read_bytes(path), path)
 
 
 def _read_file_fast(path: str) -> bytes:

@@ -47,6 +47,13 @@ def analysis(cwd, *extra, timeout=300):
                 "--jobs", "2", *extra], cwd, timeout=timeout)
 
 
+def start_analysis(cwd, *extra, **popen):
+    """analysis.py on the sim campaign in the background (output discarded by default)."""
+    popen = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, **popen}
+    return subprocess.Popen([PY, str(ROOT / "analysis.py"), "--data-info", "sim/data_info",
+                             "--no-progress", *extra], cwd=cwd, **popen)
+
+
 def point_dir(cwd, pmt=1, hv=1000):
     folder = {1: "PMT_1_2", 2: "PMT_2_2"}[pmt]
     return cwd / "sim" / folder / str(hv) / "Autosave"
@@ -158,10 +165,8 @@ def test_ctrl_c_stops_within_seconds_keeps_finished_points_and_leaves_no_worker(
     srv = SlowServer(sim / "sim", 0.2)
     try:
         _remote_campaign(sim, srv.url)
-        p = subprocess.Popen([PY, str(ROOT / "analysis.py"), "--data-info", "sim/data_info",
-                              "--no-progress", "--jobs", "2", "--fetch-workers", "2"],
-                             cwd=sim, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
+        p = start_analysis(sim, "--jobs", "2", "--fetch-workers", "2",
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(4)
         workers = _children(p.pid)
         assert workers
@@ -182,9 +187,7 @@ def test_sigkill_of_the_main_process_leaves_no_orphan(sim):
     srv = SlowServer(sim / "sim", 0.2)
     try:
         _remote_campaign(sim, srv.url)
-        p = subprocess.Popen([PY, str(ROOT / "analysis.py"), "--data-info", "sim/data_info",
-                              "--no-progress", "--jobs", "2", "--fetch-workers", "1"],
-                             cwd=sim, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        p = start_analysis(sim, "--jobs", "2", "--fetch-workers", "1")
         time.sleep(4)
         workers = _children(p.pid)
         assert workers
@@ -201,10 +204,7 @@ def test_a_second_run_on_the_same_outputs_refuses_in_one_line(sim):
     srv = SlowServer(sim / "sim", 0.2)
     try:
         _remote_campaign(sim, srv.url)
-        first = subprocess.Popen([PY, str(ROOT / "analysis.py"), "--data-info",
-                                  "sim/data_info", "--no-progress", "--fetch-workers", "4"],
-                                 cwd=sim,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        first = start_analysis(sim, "--fetch-workers", "4")
         time.sleep(3)
         r = analysis(sim, "--force")
         first.wait(timeout=300)
