@@ -96,15 +96,6 @@ def fit_integral(p: Prepared, config: FitConfig = DEFAULT_FIT) -> FitResult:
     return FitResult(status=p.status.copy(), shape=None, **r)
 
 
-def _scan_onsets(yw, t_w, shape: Shape, c_grid):
-    """Matched filter: correlation of each trace with templates at onsets ``c_grid``."""
-    G = pulse(t_w[None, :], 1.0, c_grid[:, None], shape.tau_s_ns, shape.tau_ns)  # (K, W)
-    C = yw @ G.T  # (n, K): one matrix product for the whole point
-    gg = np.einsum("kw,kw->k", G, G)
-    score = np.where(C < 0, C * C / gg, -np.inf)
-    return C, gg, score
-
-
 def jitter_var_rel(t_w: np.ndarray, shape: Shape) -> float:
     """Relative variance of a fixed-onset amplitude caused by the onset jitter: a pulse
     shifted by d projects onto the point's template with weight rho(d); Var[rho]/E[rho]^2
@@ -178,16 +169,82 @@ def _fit_fixed_onset(p, config, shape, todo, yw, t_w, status, r) -> FitResult:
     return FitResult(status=status, shape=shape, **r)
 
 
-def _basis(t_w: np.ndarray, c: np.ndarray, tau_s: float, tau: float):
-    """g(t - c) and g'(t - c) for many onsets, with exp evaluated only on 1-D arrays:
-    exp(-(t-c)/tau) = exp(-(t-t_w0)/tau) * exp((c-t_w0)/tau)."""
-    ci = c[:, None]
-    E = np.exp(-(t_w - t_w[0]) / tau)[None, :]
-    F = np.exp(-(t_w - t_w[0]) / tau_s)[None, :]
-    mask = t_w[None, :] >= ci
-    eu = np.where(mask, np.exp((ci - t_w[0]) / tau) * E, 0.0)
-    fv = np.where(mask, np.exp((ci - t_w[0]) / tau_s) * F, 0.0)
-    return eu - fv, fv / tau_s - eu / tau
+class _Sums:
+    """Every sum the free-onset fit needs, for any onset ``c`` in ``[c_a, c_b]``, in O(1)
+    per flash.
+
+    For ``t >= c`` the model is ``g(t - c) = A(c) E(t) - B(c) F(t)`` with
+    ``E = exp(-(t - c_ref)/tau)``, ``F = exp(-(t - c_ref)/tau_s)``, ``A = exp((c - c_ref)/tau)``,
+    ``B = exp((c - c_ref)/tau_s)`` (and 0 before ``c``), and its derivative
+    ``g' = B F / tau_s - A E / tau``. So each sum over the samples from ``c`` to a window's
+    end (``sum g y``, ``sum g' y``, ``sum g^2`` ...) is ``A`` and ``B`` times suffix sums of
+    ``E y`` and ``F y`` (data) or of ``E^2``, ``E F``, ``F^2`` (data-free). The data sums are
+    needed only where an onset can fall (``k_a .. k_b``): a cumulative sum over those few
+    samples plus one matrix product for the rest of the window, once per flash; the onset
+    scan and every Gauss-Newton step then cost O(1) per flash instead of O(window). Suffix
+    sums run towards the window's start, so that the large values of ``E`` and ``F`` before
+    ``c_ref`` never enter a sum that starts at or after ``c``.
+    """
+
+    def __init__(self, t_w: np.ndarray, yw: np.ndarray, c_ref: float, tau_s: float,
+                 tau: float, c_a: float, c_b: float, j_hi: int):
+        self.t_w, self.c_ref, self.ts, self.tf = t_w, c_ref, tau_s, tau
+        W = t_w.size
+        x = t_w - c_ref
+        E = np.exp(np.clip(-x / tau, -745.0, 700.0))
+        F = np.exp(np.clip(-x / tau_s, -745.0, 700.0))
+
+        def suffix(v: np.ndarray) -> np.ndarray:  # S[k] = sum_{j >= k} v[j], S[W] = 0
+            s = np.zeros(v.size + 1)
+            s[:-1] = np.cumsum(v[::-1])[::-1]
+            return s
+
+        self.SE, self.SF = suffix(E), suffix(F)
+        self.SEE, self.SEF, self.SFF = suffix(E * E), suffix(E * F), suffix(F * F)
+        # data: samples k_a .. k_b-1 by a cumulative sum, k_b .. end by a matrix product
+        k_a = int(np.searchsorted(t_w, c_a, side="left"))
+        k_b = max(min(int(np.searchsorted(t_w, c_b, side="left")) + 1, j_hi), k_a)
+        self.k_a, self.k_b, self.j_hi = k_a, k_b, j_hi
+        inner = np.arange(k_b, W) < j_hi
+        M = np.stack([E[k_b:], F[k_b:], E[k_b:] * inner, F[k_b:] * inner], axis=1)
+        self.tail = yw[:, k_b:] @ M  # (n, 4): E y, F y to W; E y, F y to j_hi
+        blk = yw[:, k_a:k_b]
+        self.PE = np.zeros((yw.shape[0], k_b - k_a + 1))
+        self.PF = np.zeros_like(self.PE)
+        if k_b > k_a:
+            self.PE[:, :-1] = np.cumsum((blk * E[k_a:k_b])[:, ::-1], axis=1)[:, ::-1]
+            self.PF[:, :-1] = np.cumsum((blk * F[k_a:k_b])[:, ::-1], axis=1)[:, ::-1]
+
+    def _k(self, c):
+        return np.searchsorted(self.t_w, c, side="left")
+
+    def data(self, c, rows, end_hi: bool = False):
+        """(sum g y, sum g' y) of flashes ``rows`` at onsets ``c`` (arrays of one shape
+        after broadcasting), to the window's end or, ``end_hi``, to sample ``j_hi``."""
+        k = np.clip(self._k(c), self.k_a, self.k_b) - self.k_a
+        A = np.exp((c - self.c_ref) / self.tf)
+        B = np.exp((c - self.c_ref) / self.ts)
+        t = 2 if end_hi else 0
+        sey = self.PE[rows, k] + self.tail[rows, t]
+        sfy = self.PF[rows, k] + self.tail[rows, t + 1]
+        return A * sey - B * sfy, B * sfy / self.ts - A * sey / self.tf
+
+    def model(self, c, end_hi: bool = False):
+        """(sum g^2, sum g g', sum g'^2, sum g) at onsets ``c`` (data-free)."""
+        end = self.j_hi if end_hi else self.t_w.size
+        k = np.minimum(self._k(c), end)
+        A = np.exp((c - self.c_ref) / self.tf)
+        B = np.exp((c - self.c_ref) / self.ts)
+        ee = self.SEE[k] - self.SEE[end]
+        ef = self.SEF[k] - self.SEF[end]
+        ff = self.SFF[k] - self.SFF[end]
+        ts, tf = self.ts, self.tf
+        AA, AB, BB = A * A, A * B, B * B
+        sgg = AA * ee - 2 * AB * ef + BB * ff
+        sggp = -AA * ee / tf - BB * ff / ts + AB * ef * (1 / tf + 1 / ts)
+        sgpgp = BB * ff / ts**2 - 2 * AB * ef / (tf * ts) + AA * ee / tf**2
+        sg = A * (self.SE[k] - self.SE[end]) - B * (self.SF[k] - self.SF[end])
+        return sgg, sggp, sgpgp, sg
 
 
 def fit_fast(p: Prepared, config: FitConfig = DEFAULT_FIT, shape: Shape | None = None
@@ -199,6 +256,8 @@ def fit_fast(p: Prepared, config: FitConfig = DEFAULT_FIT, shape: Shape | None =
     parabolic refinement, then Gauss-Newton on (a, c) with a convergence test per
     waveform) when the point's signal to noise is at least ``free_onset_snr``, else fixed
     at the point's onset. Unweighted least squares within a waveform, as in the original.
+    Every sum over samples comes from cumulative sums computed once per flash
+    (:class:`_Sums`), so that the scan and the iterations cost O(1) per flash.
     """
     if shape is None:
         shape = point_shape(p, config)
@@ -226,10 +285,14 @@ def fit_fast(p: Prepared, config: FitConfig = DEFAULT_FIT, shape: Shape | None =
     offs = np.arange(-config.onset_range_ns, config.onset_range_ns + step / 2, step)
     c_grid = c_point + offs
     j_hi = min(W, int(np.searchsorted(t_w, c_point + config.onset_range_ns + 4 * tf)))
-    C, gg, score = _scan_onsets(yw[:, :j_hi], t_w[:j_hi], shape, c_grid)
+    # every onset (grid, c_lo .. c_hi) lies within c_point +- onset_range_ns
+    S = _Sums(t_w, yw, c_point, ts, tf, c_grid[0], c_grid[-1], j_hi)
+    rows = np.arange(todo.size)
+    C = S.data(c_grid[None, :], rows[:, None], end_hi=True)[0]
+    gg = S.model(c_grid, end_hi=True)[0]
+    score = np.where(C < 0, C * C / gg, -np.inf)
     j = np.argmax(score, axis=1)
     jj = np.clip(j, 1, len(c_grid) - 2)
-    rows = np.arange(todo.size)
     s0, s1, s2 = score[rows, jj - 1], score[rows, jj], score[rows, jj + 1]
     with np.errstate(invalid="ignore", divide="ignore"):
         den = s0 - 2 * s1 + s2
@@ -240,39 +303,38 @@ def fit_fast(p: Prepared, config: FitConfig = DEFAULT_FIT, shape: Shape | None =
     iters = np.zeros(todo.size, np.int16)
     converged = np.zeros(todo.size, bool)
     # the onset is decided by the rise and the first fall times: Gauss-Newton on the samples
-    # up to 4 fall times after the latest onset (half the window, half the cost); the
-    # amplitude and the charge below use the whole window
-    t_gn, y_gn = t_w[:j_hi], yw[:, :j_hi]
+    # up to 4 fall times after the latest onset; the amplitude and the charge below use the
+    # whole window
     for _ in range(config.max_iterations):
         idx = np.nonzero(active)[0]
         if idx.size == 0:
             break
-        g, gp = _basis(t_gn, c[idx], ts, tf)
-        yi = y_gn[idx]
-        sgg = np.einsum("ij,ij->i", g, g)
-        ai = np.einsum("ij,ij->i", g, yi) / sgg
+        ci = c[idx]
+        sgy, sgpy = S.data(ci, idx, end_hi=True)
+        sgg, sggp, sgpgp, _ = S.model(ci, end_hi=True)
+        ai = sgy / sgg
         # residual y - a g(t - c): d/da = -g, d/dc = a g'
-        jc = ai[:, None] * gp
-        s_rc = np.einsum("ij,ij->i", jc, yi - ai[:, None] * g)
-        sgjc = np.einsum("ij,ij->i", g, jc)
-        denom = np.einsum("ij,ij->i", jc, jc) - sgjc * sgjc / sgg  # Schur complement
+        s_rc = ai * (sgpy - ai * sggp)  # sum jc (y - a g), jc = a g'
+        sgjc = ai * sggp
+        denom = ai * ai * sgpgp - sgjc * sgjc / sgg  # Schur complement
         with np.errstate(invalid="ignore", divide="ignore"):
             dc = np.where(denom > 0, -s_rc / denom, 0.0)
         max_step = config.onset_max_step_ns
-        cnew = np.clip(c[idx] + np.clip(dc, -max_step, max_step), c_lo[idx], c_hi[idx])
-        step_taken = np.abs(cnew - c[idx])
+        cnew = np.clip(ci + np.clip(dc, -max_step, max_step), c_lo[idx], c_hi[idx])
+        step_taken = np.abs(cnew - ci)
         c[idx] = cnew
         iters[idx] += 1
         done = step_taken < config.onset_tolerance_ns
         converged[idx[done]] = True
         active[idx[done]] = False
-    # 3. amplitude, chi2, charge and its noise error at the final onset
-    g, gp = _basis(t_w, c, ts, tf)
-    sgg = np.einsum("ij,ij->i", g, g)
-    a = np.einsum("ij,ij->i", g, yw) / sgg
-    resid = yw - a[:, None] * g
+    # 3. amplitude, chi2, charge and its noise error at the final onset (whole window)
+    sgy, _ = S.data(c, rows)
+    sgg, sggp, sgpgp, sg = S.model(c)
+    a = sgy / sgg
     noise = p.noise_V[todo]
-    chi2_ndf = np.einsum("ij,ij->i", resid, resid) / np.maximum(noise, 1e-12) ** 2 / max(W - 2, 1)
+    # sum (y - a g)^2 = sum y^2 - a sum g y (a = sum g y / sum g^2)
+    resid2 = np.maximum(np.einsum("ij,ij->i", yw, yw) - a * sgy, 0.0)
+    chi2_ndf = resid2 / np.maximum(noise, 1e-12) ** 2 / max(W - 2, 1)
     t_lo_w, t_hi_w = t_w[0], t_w[-1]
     I = pulse_integral(t_lo_w, t_hi_w, 1.0, c, ts, tf)
     q = charge_pC(a * I)
@@ -280,15 +342,14 @@ def fit_fast(p: Prepared, config: FitConfig = DEFAULT_FIT, shape: Shape | None =
     # linearised covariance of (a, c): sigma^2 (J^T J)^-1, propagated to Q = a I(c);
     # d/dc of integral_{max(lo,c)}^{hi} g(t-c) dt = g(lo-c) - g(hi-c)   (g(x<=0) = 0)
     dI_dc = pulse(t_lo_w, 1.0, c, ts, tf) - pulse(t_hi_w, 1.0, c, ts, tf)
-    jc = -a[:, None] * gp  # d(model)/dc
-    sac = np.einsum("ij,ij->i", g, jc)
-    scc = np.einsum("ij,ij->i", jc, jc)
+    sac = -a * sggp  # sum g jc, jc = -a g' = d(model)/dc
+    scc = a * a * sgpgp
     det = sgg * scc - sac * sac
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):  # a flat flash: det = 0
         var_a, var_c, cov_ac = scc / det, sgg / det, -sac / det
-    var_q = I * I * var_a + (a * dI_dc) ** 2 * var_c + 2 * I * a * dI_dc * cov_ac
+        var_q = I * I * var_a + (a * dI_dc) ** 2 * var_c + 2 * I * a * dI_dc * cov_ac
     n_base = p.n_base
-    var_q = var_q + (I * g.sum(axis=1) / sgg) ** 2 / n_base  # the fixed baseline's error
+    var_q = var_q + (I * sg / sgg) ** 2 / n_base  # the fixed baseline's error
     sigma_q = np.abs(charge_pC(np.sqrt(np.maximum(var_q, 0)) * noise))
     # statuses; a failed fit gets the window integral as its charge (no bias by dropping)
     st = np.full(todo.size, Status.OK, np.int8)
