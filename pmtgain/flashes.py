@@ -21,7 +21,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .trc import TrcError, _byte_order, _cstr, _find_wavedesc, _read_file_fast
+from .trc import (
+    WAVEDESC_LENGTH,
+    TrcError,
+    _byte_order,
+    _cstr,
+    _find_wavedesc,
+    _read_file_fast,
+)
 
 
 @dataclass
@@ -113,71 +120,189 @@ def _parse_fast(buf: bytes, path: str):
     return raw, word, float(gain), float(voff), float(dt_i), times, offsets
 
 
-def _sampling(parsed: list) -> tuple[int | None, float | None]:
-    """(points per segment, spacing) most flashes of ``parsed`` share (ties: the first)."""
+# a standard header: 11 bytes of prefix, then WAVEDESC; the fields a batch needs, by offset
+_HEAD = 11 + WAVEDESC_LENGTH
+_HDR = np.dtype({
+    "names": ["wavedesc", "template", "comm_type", "comm_order", "wdesc", "utext", "trig",
+              "ris", "wa1", "wa2", "count", "gain", "voff", "dt", "t0"],
+    "formats": ["S8", "S11", "<i2", "<i2", "<i4", "<i4", "<i4", "<i4", "<i4", "<i4", "<i4",
+                "<f4", "<f4", "<f4", "<f8"],
+    "offsets": [11 + x for x in (0, 16, 32, 34, 36, 40, 48, 52, 60, 64, 116, 156, 160, 176,
+                                 180)],
+    "itemsize": _HEAD})
+
+
+@dataclass
+class _Block:
+    """Flashes of consecutive files that share their points per segment and word size:
+    the unit the reader parses, checks, chunks and caches (``codes`` are the raw ADC codes,
+    every other array has one value per flash)."""
+
+    idx: np.ndarray  # the file of each flash (position in the reader's list)
+    codes: np.ndarray  # (n, points) int8 or int16
+    gain: np.ndarray
+    voff: np.ndarray
+    dt: np.ndarray
+    times: np.ndarray  # trigger times
+    offsets: np.ndarray  # time of sample 0
+    segment: np.ndarray
+    clipped: np.ndarray | None = None  # filled when packed
+
+    def __len__(self) -> int:
+        return self.codes.shape[0]
+
+    def rows(self, sel) -> _Block:
+        return _Block(*(None if v is None else v[sel] for v in (
+            self.idx, self.codes, self.gain, self.voff, self.dt, self.times, self.offsets,
+            self.segment, self.clipped)))
+
+    @property
+    def nbytes(self) -> int:
+        return sum(v.nbytes for v in (self.idx, self.codes, self.gain, self.voff, self.dt,
+                                      self.times, self.offsets, self.segment))
+
+
+def _one_file(k: int, rec) -> _Block:
+    raw, word, gain, voff, dt, times, offsets = rec
+    n = raw.shape[0]
+    return _Block(idx=np.full(n, k, np.int64), codes=raw, gain=np.full(n, gain),
+                  voff=np.full(n, voff), dt=np.full(n, dt), times=np.asarray(times, float),
+                  offsets=np.asarray(offsets, float), segment=np.arange(n, dtype=np.int64))
+
+
+def _parse_batch(batch: list[tuple[int, str, bytes | str]], errors: list | None
+                 ) -> list[_Block]:
+    """The files of ``batch`` (index, path, bytes or the reason they could not be read)
+    as blocks, in order. Standard single-segment files are checked and converted together
+    (one header array, one ``frombuffer`` per run of alike files); any other file, and any
+    file that fails a check, goes through :func:`_parse_fast`, which names the reason."""
+    bufs = [b for _, _, b in batch]
+    ok = np.fromiter((isinstance(b, bytes) and len(b) >= _HEAD for b in bufs), bool,
+                     len(bufs))
+    n = len(bufs)
+    fast = np.zeros(n, bool)
+    key, start_all, word_all = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, int)
+    hdr = np.zeros(n, _HDR)
+    if ok.any():
+        pos = np.flatnonzero(ok)
+        h = np.frombuffer(b"".join([bufs[i][:_HEAD] for i in pos]), _HDR)
+        ct = h["comm_type"]
+        word = np.where(ct == 0, 1, np.where(ct == 1, 2, 0))
+        wdesc, utext, ris, wa1, wa2 = (h[k].astype(np.int64) for k in
+                                       ("wdesc", "utext", "ris", "wa1", "wa2"))
+        start = 11 + wdesc + utext + ris
+        lens = np.fromiter((len(bufs[i]) for i in pos), np.int64, pos.size)
+        with np.errstate(invalid="ignore", over="ignore"):
+            good = ((h["wavedesc"] == b"WAVEDESC") & (h["template"] == b"LECROY_2_3")
+                    & (h["comm_order"] == 1) & (word > 0) & (h["count"] > 0)
+                    & (wa1 == h["count"] * word) & (h["trig"] == 0)
+                    & (np.minimum.reduce([wdesc, utext, ris, wa2]) >= 0)
+                    & np.isfinite(h["dt"]) & (h["dt"] > 0) & np.isfinite(h["gain"])
+                    & (h["gain"] != 0) & np.isfinite(h["voff"]) & np.isfinite(h["t0"])
+                    & (lens >= start + wa1 + wa2))
+        fast[pos[good]] = True
+        key[pos] = h["count"].astype(np.int64) * 4 + word
+        start_all[pos], word_all[pos], hdr[pos] = start, word, h
+    # runs of consecutive fast files alike in points and word; each other file alone
+    run_key = np.where(fast, key, -1 - np.arange(n))
+    cuts = [0, *(np.flatnonzero(np.diff(run_key)) + 1).tolist(), n]
+    blocks = []
+    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+        if fast[a]:
+            w, count = int(word_all[a]), int(hdr["count"][a])
+            data = b"".join([bufs[i][s:s + count * w] for i, s in
+                             zip(range(a, b), start_all[a:b].tolist(), strict=True)])
+            hh = hdr[a:b]
+            blocks.append(_Block(
+                idx=np.array([k for k, _, _ in batch[a:b]], np.int64),
+                codes=np.frombuffer(data, "i1" if w == 1 else "<i2").reshape(b - a, count),
+                gain=hh["gain"].astype(float), voff=hh["voff"].astype(float),
+                dt=hh["dt"].astype(float), times=np.zeros(b - a),
+                offsets=hh["t0"].astype(float), segment=np.zeros(b - a, np.int64)))
+            continue
+        k, path, buf = batch[a]
+        try:
+            if not isinstance(buf, bytes):
+                raise TrcError(path, buf)
+            blocks.append(_one_file(k, _parse_fast(buf, path)))
+        except TrcError as exc:
+            if errors is not None:
+                errors.append((path, exc.reason))
+    return blocks
+
+
+def _sampling(blocks: list[_Block]) -> tuple[int | None, float | None]:
+    """(points per segment, spacing) most flashes of ``blocks`` share (ties: the first)."""
     votes: dict[tuple[int, float], int] = {}
-    for _, _, rec in parsed:
-        raw, dt_i = rec[0], rec[4]
-        key = (raw.shape[1], float(np.float32(dt_i)))
-        votes[key] = votes.get(key, 0) + raw.shape[0]
+    first: dict[tuple[int, float], float] = {}
+    for b in blocks:
+        d32 = b.dt.astype(np.float32)
+        u, at, cnt = np.unique(d32, return_index=True, return_counts=True)
+        for j in np.argsort(at, kind="stable"):
+            key = (b.codes.shape[1], float(u[j]))
+            votes[key] = votes.get(key, 0) + int(cnt[j])
+            first.setdefault(key, float(b.dt[at[j]]))
     if not votes:
         return None, None
-    npts, dt32 = max(votes, key=votes.get)  # dict order: the first file wins a tie
-    dt = next(rec[4] for _, _, rec in parsed
-              if rec[0].shape[1] == npts and float(np.float32(rec[4])) == dt32)
-    return npts, dt
+    best = max(votes, key=votes.get)  # dict order: the first file wins a tie
+    return best[0], first[best]
 
 
-def _check_sampling(parsed, npts, dt, errors) -> list:
+def _check_sampling(blocks: list[_Block], npts: int, dt: float, paths: list[str],
+                    errors: list | None) -> list[_Block]:
+    """The flashes of ``blocks`` sampled like the point; the others' files reported."""
     keep = []
-    for k, path, rec in parsed:
-        raw, dt_i = rec[0], rec[4]
-        if raw.shape[1] != npts:
-            errors.append((path, f"{raw.shape[1]} samples per segment, most files of this "
-                                 f"point have {npts}"))
-        elif abs(dt_i - dt) > 1e-6 * abs(dt):
-            errors.append((path, f"sample spacing {dt_i:g} s, most files of this point "
-                                 f"have {dt:g} s"))
+    for b in blocks:
+        if b.codes.shape[1] != npts:
+            bad = b.idx
+            why = [f"{b.codes.shape[1]} samples per segment, most files of this point "
+                   f"have {npts}"] * len(b)
         else:
-            keep.append((k, path, rec))
+            off = np.abs(b.dt - dt) > 1e-6 * abs(dt)
+            if not off.any():
+                keep.append(b)
+                continue
+            bad = b.idx[off]
+            why = [f"sample spacing {x:g} s, most files of this point have {dt:g} s"
+                   for x in b.dt[off]]
+            keep.append(b.rows(~off))
+        if errors is not None:
+            _, at = np.unique(bad, return_index=True)
+            errors.extend((paths[bad[j]], why[j]) for j in np.sort(at))
     return keep
 
 
-def _stack(keep: list, npts: int, dt: float, errors: list, paths: bool = True
-           ) -> ManyTraces:
-    """One ManyTraces from checked records (one vectorised conversion for all files);
-    ``paths=False`` leaves ``ok_paths`` empty (``ok_index`` names the files)."""
-    if not keep:
-        return ManyTraces(volts=np.empty((0, npts or 0)), t0_s=np.zeros(0),
-                          dt_s=float(dt) if dt is not None else float("nan"),
-                          clipped=np.zeros(0, bool), ok_paths=[],
-                          ok_index=np.zeros(0, np.int64), errors=errors,
-                          segment=np.zeros(0, np.int64), trigger_time_s=np.zeros(0))
-    nseg = np.array([rec[0].shape[0] for _, _, rec in keep])
-    # one conversion for all files: stack the codes (8-bit promoted where 16-bit files are
-    # mixed in), then volts = gain * code - offset with per-flash gain and offset
-    raws = [rec[0] for _, _, rec in keep]
-    codes = np.concatenate(raws) if len({r.dtype.itemsize for r in raws}) == 1 else \
+def _pack(blocks: list[_Block]) -> _Block:
+    """One block of a chunk's blocks (8-bit codes promoted where 16-bit files are mixed
+    in), with ``clipped``: a sample at the ADC's lowest code."""
+    clipped = np.concatenate([b.codes.min(axis=1) <= (-128 if b.codes.itemsize == 1
+                                                      else -32768) for b in blocks])
+    raws = [b.codes for b in blocks]
+    codes = raws[0] if len(raws) == 1 else np.concatenate(raws) \
+        if len({r.dtype.itemsize for r in raws}) == 1 else \
         np.concatenate([r.astype(np.int16) for r in raws])
-    words = np.repeat([rec[1] for _, _, rec in keep], nseg)
-    clipped = codes.min(axis=1) <= np.where(words == 1, -128, -32768)
-    volts = codes.astype(np.float64)
-    volts *= np.repeat([rec[2] for _, _, rec in keep], nseg)[:, None]
-    volts -= np.repeat([rec[3] for _, _, rec in keep], nseg)[:, None]
-    first_seg = [rec[7] if len(rec) > 7 else 0 for _, _, rec in keep]
-    return ManyTraces(
-        volts=volts,
-        t0_s=np.concatenate([rec[6] for _, _, rec in keep]),
-        dt_s=float(dt),
-        clipped=clipped,
-        ok_paths=[path for _, path, rec in keep for _ in range(rec[0].shape[0])]
-        if paths else [],
-        ok_index=np.repeat(np.array([k for k, _, _ in keep], np.int64), nseg),
-        errors=errors,
-        segment=(np.arange(int(nseg.sum())) - np.repeat(np.cumsum(nseg) - nseg, nseg)
-                 + np.repeat(np.asarray(first_seg, np.int64), nseg)).astype(np.int64),
-        trigger_time_s=np.concatenate([rec[5] for _, _, rec in keep]),
-    )
+
+    def cat(name: str) -> np.ndarray:
+        return np.concatenate([getattr(b, name) for b in blocks])
+
+    return _Block(idx=cat("idx"), codes=codes, gain=cat("gain"), voff=cat("voff"),
+                  dt=cat("dt"), times=cat("times"), offsets=cat("offsets"),
+                  segment=cat("segment"), clipped=clipped)
+
+
+def _take(pending: list[_Block], n: int) -> tuple[list[_Block], list[_Block]]:
+    """The first ``n`` flashes of ``pending`` and the rest (a block split if need be)."""
+    out, got = [], 0
+    for i, b in enumerate(pending):
+        if got + len(b) <= n:
+            out.append(b)
+            got += len(b)
+            if got == n:
+                return out, pending[i + 1:]
+            continue
+        r = n - got
+        return out + [b.rows(slice(0, r))], [b.rows(slice(r, None))] + pending[i + 1:]
+    return out, []
 
 
 def read_many(paths: Sequence[str | os.PathLike] | Iterable[str | os.PathLike]) -> ManyTraces:
@@ -194,28 +319,34 @@ def read_many(paths: Sequence[str | os.PathLike] | Iterable[str | os.PathLike]) 
 
 
 class ChunkReader:
-    """A point's flashes in chunks of at most ``chunk`` flashes (a sequence file larger
-    than that is split by segments), each a :class:`ManyTraces` whose ``ok_index`` refers
-    to ``paths``; iterate as often as needed, the flashes come in the same order.
+    """A point's flashes in chunks of ``chunk`` flashes (the last one shorter; a sequence
+    file may be split between chunks by segments), each a :class:`ManyTraces` whose
+    ``ok_index`` refers to ``paths``; iterate as often as needed, the flashes come in the
+    same order.
 
-    The point's sampling is the one most flashes of the first chunk share (a chunk holds
-    thousands of flashes). The raw ADC codes are kept between iterations while they fit
-    ``cache_bytes`` (1 byte per 8-bit sample: 16 MB hold 30,000 GIN flashes); beyond, every
-    iteration reads the files again, so that memory stays flat at any number of flashes.
-    ``errors`` (files that could not be read) is complete after the first iteration.
+    Files are read in batches (at most ``chunk`` files or ``batch_bytes``) and the standard
+    single-segment ones parsed together (:func:`_parse_batch`). The point's sampling is
+    the one most flashes of the first chunk share (a chunk holds thousands of flashes).
+    The first pass keeps each chunk's raw ADC codes while they fit ``cache_bytes`` (about
+    1 byte per 8-bit sample: 16 MB hold 30,000 GIN flashes), so that later passes only
+    convert them to volts; beyond, every pass reads the files again, so that memory stays
+    flat at any number of flashes. ``errors`` (files that could not be read) is complete
+    after the first pass.
     """
 
     def __init__(self, paths: Sequence[str | os.PathLike], chunk: int = 1024,
-                 cache_bytes: int = 16 << 20, with_paths: bool = False):
+                 cache_bytes: int = 16 << 20, with_paths: bool = False,
+                 batch_bytes: int = 8 << 20):
         self.paths = [os.fspath(p) for p in paths]
         self.chunk = max(int(chunk), 1)
         self.cache_bytes = cache_bytes
+        self.batch_bytes = batch_bytes
         self.with_paths = with_paths  # fill ok_paths (ok_index names the files anyway)
         self.errors: list[tuple[str, str]] = []
         self.npts: int | None = None
         self.dt: float | None = None
         self.n_flashes = 0
-        self._cache: list | None = None
+        self._cache: list[_Block] | None = None
         self._passes = 0
 
     @property
@@ -223,71 +354,79 @@ class ChunkReader:
         bad = {p for p, _ in self.errors}
         return sum(1 for p in self.paths if p not in bad)
 
-    def _records(self) -> Iterator[tuple]:
-        """(index, path, parsed) per readable file, from the cache or the disk."""
-        if self._cache is not None:
-            yield from self._cache
-            return
-        first = self._passes == 0
-        cache: list | None = [] if first else None
+    def _batches(self, errors: list | None) -> Iterator[list[_Block]]:
+        batch: list = []
         size = 0
         for k, path in enumerate(self.paths):
             try:
-                rec = _parse_fast(_read_file_fast(path), path)
+                buf: bytes | str = _read_file_fast(path)
             except TrcError as exc:
-                if first:
-                    self.errors.append((path, exc.reason))
-                continue
-            if cache is not None:
-                size += rec[0].nbytes
-                if size <= self.cache_bytes:
-                    cache.append((k, path, rec))
-                else:
-                    cache = None
-            yield k, path, rec
-        if first and cache is not None:
-            self._cache = cache
+                buf = exc.reason
+            batch.append((k, path, buf))
+            size += len(buf)
+            if len(batch) >= self.chunk or size >= self.batch_bytes:
+                yield _parse_batch(batch, errors)
+                batch, size = [], 0
+        if batch:
+            yield _parse_batch(batch, errors)
+
+    def _traces(self, pack: _Block, errors: list) -> ManyTraces:
+        volts = pack.codes.astype(np.float64)
+        volts *= pack.gain[:, None]
+        volts -= pack.voff[:, None]
+        return ManyTraces(
+            volts=volts, t0_s=pack.offsets, dt_s=float(self.dt), clipped=pack.clipped,
+            ok_paths=[self.paths[k] for k in pack.idx.tolist()] if self.with_paths else [],
+            ok_index=pack.idx, errors=errors, segment=pack.segment,
+            trigger_time_s=pack.times)
+
+    def _empty(self, errors: list) -> ManyTraces:
+        npts = self.npts or 0
+        return ManyTraces(volts=np.empty((0, npts)), t0_s=np.zeros(0),
+                          dt_s=float(self.dt) if self.dt is not None else float("nan"),
+                          clipped=np.zeros(0, bool), ok_paths=[],
+                          ok_index=np.zeros(0, np.int64), errors=errors,
+                          segment=np.zeros(0, np.int64), trigger_time_s=np.zeros(0))
 
     def __iter__(self) -> Iterator[ManyTraces]:
-        pending: list = []
-        n_pending = 0
         first = self._passes == 0
+        if self._cache is not None:
+            for pack in self._cache:
+                yield self._traces(pack, [])
+            self._passes += 1
+            return
         errors = self.errors if first else []
-        total = 0
-        chunk = self.chunk
-        for k, path, rec in self._records():
-            raw = rec[0]
-            m = raw.shape[0]
-            if m <= chunk:  # the usual case (one flash per file): no slicing
-                pending.append((k, path, rec))
-                n_pending += m
-                if n_pending >= chunk:
-                    mt = self._emit(pending, errors)
-                    total += mt.volts.shape[0]
-                    yield mt
-                    pending, n_pending = [], 0
-                continue
-            for s0 in range(0, m, chunk):
-                part = (raw[s0:s0 + self.chunk], *rec[1:5], rec[5][s0:s0 + self.chunk],
-                        rec[6][s0:s0 + self.chunk], s0)
-                pending.append((k, path, part))
-                n_pending += part[0].shape[0]
-                if n_pending >= self.chunk:
-                    mt = self._emit(pending, errors)
-                    total += mt.volts.shape[0]
-                    yield mt
-                    pending, n_pending = [], 0
+        cache: list[_Block] | None = [] if first and self.cache_bytes > 0 else None
+        size = total = 0
+        pending: list[_Block] = []
+        n_pending = 0
+
+        def emit(blocks: list[_Block]) -> ManyTraces:
+            nonlocal cache, size, total
+            if self.npts is None:
+                self.npts, self.dt = _sampling(blocks)
+            keep = _check_sampling(blocks, self.npts, self.dt, self.paths,
+                                   errors if first else None)
+            keep = [b for b in keep if len(b)]
+            if not keep:
+                return self._empty(errors)
+            pack = _pack(keep)
+            total += len(pack)
+            if cache is not None:
+                size += pack.nbytes
+                cache = cache + [pack] if size <= self.cache_bytes else None
+            return self._traces(pack, errors)
+
+        for blocks in self._batches(errors if first else None):
+            pending += blocks
+            n_pending += sum(len(b) for b in blocks)
+            while n_pending >= self.chunk:
+                out, pending = _take(pending, self.chunk)
+                n_pending -= self.chunk
+                yield emit(out)
         if pending or total == 0:
-            mt = self._emit(pending, errors)
-            total += mt.volts.shape[0]
-            yield mt
+            yield emit(pending) if pending else self._empty(errors)
         if first:
             self.n_flashes = total
+            self._cache = cache
         self._passes += 1
-
-    def _emit(self, pending: list, errors: list) -> ManyTraces:
-        if self.npts is None:
-            self.npts, self.dt = _sampling(pending)
-        keep = _check_sampling(pending, self.npts, self.dt, errors if self._passes == 0
-                               else [])
-        return _stack(keep, self.npts, self.dt, errors, paths=self.with_paths)

@@ -59,8 +59,8 @@ from .charge import (
 from .config import ANALYSIS_VERSION, DEFAULT_FIT, FitConfig
 from .engines import engine as get_engine
 from .flashes import ChunkReader
-from .model import USED, Status, charge_pC
-from .prepare import Prepared, locate, prepare, pulse_snr
+from .model import NS, USED, Status, charge_pC
+from .prepare import Prepared, locate, prepare, pulse_snr, tally
 from .shape import Shape, ShapeTable, is_weak, point_shape, shape_from_table
 from .store import PointResult, load_point  # noqa: F401  (re-exported)
 
@@ -263,18 +263,18 @@ def process_point(
         if geom is None:
             dt_s = mt.dt_s
             geom = locate(mt.volts, mt.clipped, dt_s, config)
-        p = prepare(mt.volts, mt.t0_s, dt_s, cut_V, mt.clipped, config, geom, noise_ref)
+        t = tally(mt.volts, mt.clipped, geom, noise_ref, config)
         if noise_ref is None:  # the first chunk's scale serves every chunk
-            noise_ref, t0_first = p.noise_ref, p.t0_ns
-        c = p.counted
-        s_sum = p.y[c].sum(axis=0) if s_sum is None else s_sum + p.y[c].sum(axis=0)
-        n_all += p.n
-        n_c += int(c.sum())
-        n_clip += int((p.status == Status.CLIPPED).sum())
-        n_pre += int((p.status == Status.PRE_PULSE).sum())
+            noise_ref, t0_first = t.noise_ref, np.asarray(mt.t0_s, float) / NS
+        c = t.counted
+        s_sum = t.y_sum if s_sum is None else s_sum + t.y_sum
+        n_all += c.size
+        n_c += t.n_counted
+        n_clip += int((t.status == Status.CLIPPED).sum())
+        n_pre += int((t.status == Status.PRE_PULSE).sum())
         room = SHAPE_SAMPLE - sum(len(x) for x in sample)
         if room > 0:
-            sample.append(p.y[c][:room])
+            sample.append(mt.volts[c][:room] - t.baseline_V[c][:room, None])
     rows_bad = [(os.path.basename(f), r) for f, r in reader.errors] + [
         (os.path.basename(n), r) for n, r in missing]
     if n_all == 0:
@@ -312,7 +312,8 @@ def process_point(
     for mt in reader:
         if mt.volts.shape[0] == 0:
             continue
-        p = prepare(mt.volts, mt.t0_s, dt_s, cut_V, mt.clipped, config, geom, noise_ref)
+        p = prepare(mt.volts, mt.t0_s, dt_s, cut_V, mt.clipped, config, geom, noise_ref,
+                    overwrite=True)  # the chunk's volts are its own
         q = est.apply(p.y)
         c = p.counted
         z = p.y[c, p.k_edge:p.k_base]

@@ -308,9 +308,14 @@ def read_header(path: str | os.PathLike) -> TrcHeader:
     return check_bytes(_read_bytes(path), path)
 
 
+_FIRST_READ = 1 << 16
+
+
 def _read_file_fast(path: str) -> bytes:
-    """open + fstat + one read: about half the cost of ``open(path, 'rb').read()``.
-    Only regular files (a FIFO would block forever), at most :data:`MAX_TRC_BYTES`."""
+    """open + one read for a file under 64 KiB (a single-flash ``.trc`` is about 1 KiB):
+    about a third of the cost of ``open(path, 'rb').read()``. A larger file, an empty read
+    or a failed one is looked at with ``fstat``: only regular files (a FIFO would block
+    forever, so it is opened non-blocking), at most :data:`MAX_TRC_BYTES`."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
@@ -318,6 +323,12 @@ def _read_file_fast(path: str) -> bytes:
     except OSError as exc:
         raise TrcError(path, exc.strerror or str(exc)) from None
     try:
+        try:
+            buf = os.read(fd, _FIRST_READ)
+            if 0 < len(buf) < _FIRST_READ:
+                return buf  # the whole file (a FIFO without a writer gives 0 bytes)
+        except OSError:
+            buf = b""
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
             raise TrcError(path, "is a directory")
@@ -326,7 +337,7 @@ def _read_file_fast(path: str) -> bytes:
         if st.st_size > MAX_TRC_BYTES:
             raise TrcError(path, f"{st.st_size} bytes, more than the {MAX_TRC_BYTES} a .trc "
                            "may have here")
-        return os.read(fd, st.st_size + 1)
+        return os.pread(fd, st.st_size + 1, 0)  # the whole file, from its start
     except OSError as exc:
         raise TrcError(path, exc.strerror or str(exc)) from None
     finally:
