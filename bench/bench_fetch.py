@@ -1,5 +1,7 @@
 """Fetching 500 files from a loopback server that adds ~20 ms per request: this project's
-fetcher against sequential ``requests.get``, measured in one run.
+fetcher against sequential ``requests.get``, and its lean first attempt
+(:class:`pmtgain.httpclient.LeanGet`) against urllib3 alone (wall time and this process's
+CPU per file), measured in one run.
 
     python bench/bench_fetch.py [--n 500] [--delay 0.02] [--workers 8]
 """
@@ -7,7 +9,6 @@ fetcher against sequential ``requests.get``, measured in one run.
 from __future__ import annotations
 
 import argparse
-import http.server
 import multiprocessing
 import tempfile
 import time
@@ -15,7 +16,8 @@ from pathlib import Path
 
 
 def _serve(root: str, delay: float, ready) -> None:
-    from pmtgain.demo import _QuietHandler  # keep-alive and TCP_NODELAY, as object stores
+    # keep-alive, TCP_NODELAY and a listen backlog for many connections, as object stores
+    from pmtgain.demo import StoreServer, _QuietHandler
 
     class Slow(_QuietHandler):
         def __init__(self, *a, **kw):
@@ -25,9 +27,7 @@ def _serve(root: str, delay: float, ready) -> None:
             time.sleep(delay)  # a distant object store
             super().do_GET()
 
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
-    srv.daemon_threads = True
-    srv.request_queue_size = 128
+    srv = StoreServer(("127.0.0.1", 0), Slow)
     ready.put(srv.server_address[1])
     srv.serve_forever()
 
@@ -42,7 +42,7 @@ def main() -> None:
     import requests
 
     from pmtgain.config import PointSpec
-    from pmtgain.fetch import fetch_point
+    from pmtgain.fetch import fetch_point, make_session
     from pmtgain.simulate import DEMO_PMTS, write_point
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -65,20 +65,29 @@ def main() -> None:
             (seq_dir / name).write_bytes(requests.get(url + name).content)
         t_seq = time.perf_counter() - t
         point = PointSpec(pmt=1, hv=1000, n_files=args.n, dir_url=url)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         rep = fetch_point(point, Path(tmp) / "ours", workers=args.workers)
-        t_ours = time.perf_counter() - t
+        t_ours, c_ours = time.perf_counter() - t, time.process_time() - c
+        # the same with every request through urllib3 (no lean first attempt)
+        session = make_session(pool=args.workers, lean=False)
+        t, c = time.perf_counter(), time.process_time()
+        rep_u3 = fetch_point(point, Path(tmp) / "urllib3", workers=args.workers,
+                             session=session)
+        t_u3, c_u3 = time.perf_counter() - t, time.process_time() - c
+        session.close()
         t = time.perf_counter()
         again = fetch_point(point, Path(tmp) / "ours", workers=args.workers)
         t_cached = time.perf_counter() - t
         proc.terminate()
-    assert rep.fetched == args.n and again.cached == args.n
+    assert rep.fetched == args.n and again.cached == args.n and rep_u3.fetched == args.n
     print(f"{args.n} files, {delay * 1e3:.0f} ms per request added by the server")
-    print(f"{'method':<40}{'seconds':>10}{'speed-up':>10}")
-    print(f"{'sequential requests.get':<40}{t_seq:>10.2f}{1:>10.1f}")
-    print(f"{f'pmtgain fetch_point ({args.workers} threads)':<40}{t_ours:>10.2f}"
-          f"{t_seq / t_ours:>10.1f}")
-    print(f"{'pmtgain fetch_point, all cached (re-run)':<40}{t_cached:>10.2f}"
+    print(f"{'method':<44}{'seconds':>9}{'speed-up':>10}{'CPU ms/file':>13}")
+    print(f"{'sequential requests.get':<44}{t_seq:>9.2f}{1:>10.1f}")
+    print(f"{f'pmtgain fetch_point ({args.workers} threads)':<44}{t_ours:>9.2f}"
+          f"{t_seq / t_ours:>10.1f}{1e3 * c_ours / args.n:>13.3f}")
+    print(f"{'  the same, every request through urllib3':<44}{t_u3:>9.2f}"
+          f"{t_seq / t_u3:>10.1f}{1e3 * c_u3 / args.n:>13.3f}")
+    print(f"{'pmtgain fetch_point, all cached (re-run)':<44}{t_cached:>9.2f}"
           f"{t_seq / t_cached:>10.1f}")
     if args.json:
         import json

@@ -42,11 +42,20 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class StoreServer(http.server.ThreadingHTTPServer):
+    """A threading HTTP server with an object store's listen backlog: with the default of
+    5, the fetcher's 32 simultaneous connections overflow it and the dropped SYNs wait 1 s
+    for their retransmission (``listen`` runs in the constructor: a class attribute)."""
+
+    request_queue_size = 128
+    daemon_threads = True
+
+
 def serve_directory(root: str | Path, handler=_QuietHandler):
     """Serve ``root`` on 127.0.0.1 (a free port). Returns (base_url, server); stop it
     with ``server.shutdown()``."""
     h = functools.partial(handler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), h)
+    server = StoreServer(("127.0.0.1", 0), h)
     server.daemon_threads = True
     t = threading.Thread(target=server.serve_forever, daemon=True)
     t.start()

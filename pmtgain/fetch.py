@@ -33,6 +33,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from .config import PointSpec
+from .httpclient import Client, LeanGet, _Watchdog
 from .trc import MAX_TRC_BYTES, TrcError, check_bytes, read_header
 
 log = logging.getLogger("pmtgain.fetch")
@@ -75,98 +76,11 @@ def is_complete(path: Path) -> bool:
         return False
 
 
-class Client:
-    """urllib3 directly: connection reuse, urllib3 ``Retry`` (connection errors, 429 and
-    5xx, exponential backoff), credentials from the environment or the URL (sent as a
-    header, the URL without them). ``requests`` costs ~1.5 ms of CPU per request under
-    the GIL, which capped 32 download threads at ~12x sequential on a 20 ms store
-    (``bench/bench_fetch.py``); urllib3 alone reaches ~25x."""
-
-    def __init__(self, retries: int = 5, backoff: float = 0.2, pool: int = 16):
-        import urllib3
-        from urllib3.util.retry import Retry
-
-        retry = Retry(
-            total=retries, connect=retries, read=retries, status=retries, other=retries,
-            backoff_factor=backoff, status_forcelist=(429, 500, 502, 503, 504),
-            allowed_methods=frozenset({"GET"}), raise_on_status=False,
-            respect_retry_after_header=True,
-        )
-        self.headers: dict[str, str] = {}
-        token = os.environ.get("PMTGAIN_HTTP_TOKEN")
-        if token:
-            self.headers["Authorization"] = f"Bearer {token}"
-        elif os.environ.get("PMTGAIN_HTTP_USER"):
-            self.headers.update(urllib3.util.make_headers(basic_auth=(
-                f"{os.environ['PMTGAIN_HTTP_USER']}:"
-                f"{os.environ.get('PMTGAIN_HTTP_PASSWORD', '')}")))
-        ca = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-        kw = dict(num_pools=8, maxsize=pool, retries=retry, headers=self.headers)
-        if ca:
-            kw["ca_certs"] = ca
-        proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy") or \
-            os.environ.get("HTTP_PROXY") or os.environ.get("http_proxy")
-        self.pm = urllib3.ProxyManager(proxy, **kw) if proxy else urllib3.PoolManager(**kw)
-
-    def get(self, url: str, timeout):
-        """A streaming GET (``preload_content=False``); credentials in the URL become a
-        basic-auth header."""
-        import urllib3
-
-        headers = None
-        u = urlparse(url)
-        if u.username is not None:
-            headers = dict(self.headers)
-            headers.update(urllib3.util.make_headers(
-                basic_auth=f"{unquote(u.username)}:{unquote(u.password or '')}"))
-            url = u._replace(netloc=u.netloc.rsplit("@", 1)[1]).geturl()
-        t = timeout if isinstance(timeout, tuple) else (timeout, timeout)
-        return self.pm.request("GET", url, headers=headers, preload_content=False,
-                               timeout=urllib3.Timeout(connect=t[0], read=t[1]))
-
-    def close(self) -> None:
-        self.pm.clear()
-
-
-def make_session(retries: int = 5, backoff: float = 0.2, pool: int = 16) -> Client:
-    """A :class:`Client`; pass one to :func:`fetch_point` to reuse it across points."""
-    return Client(retries, backoff, pool)
-
-
-class _Watchdog:
-    """One thread for every download of a run: a response still open after its deadline
-    has its socket shut down (a server trickling bytes is given up)."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.items: dict[int, tuple[float, object, threading.Event]] = {}
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        while not self.stop.wait(0.25):
-            now = time.monotonic()
-            with self.lock:
-                late = [(k, v) for k, v in self.items.items() if v[0] < now]
-                for k, _ in late:
-                    del self.items[k]
-            for _, (_, resp, flag) in late:
-                flag.set()
-                _shutdown(resp)
-
-    def watch(self, resp, seconds: float) -> threading.Event:
-        flag = threading.Event()
-        with self.lock:
-            self.items[id(resp)] = (time.monotonic() + seconds, resp, flag)
-        return flag
-
-    def done(self, resp) -> None:
-        with self.lock:
-            self.items.pop(id(resp), None)
-
-    def close(self) -> None:
-        self.stop.set()
+def make_session(retries: int = 5, backoff: float = 0.2, pool: int = 16,
+                 lean: bool = True) -> Client:
+    """A :class:`Client`; pass one to :func:`fetch_point` to reuse it across points.
+    ``lean=False``: every request through urllib3 (no :class:`LeanGet` first attempt)."""
+    return Client(retries, backoff, pool, lean)
 
 
 def _is_remote(url: str) -> bool:
@@ -197,21 +111,45 @@ MAX_BODY_BYTES = MAX_TRC_BYTES
 DEADLINE_S = 300.0
 
 
-def _shutdown(resp) -> None:
-    """Wake a read blocked in another thread: shut the response's socket down (closing
-    the file object alone does not interrupt a blocked recv on Linux)."""
-    import socket
-
-    for get in (lambda r: r.connection.sock, lambda r: r._fp.fp.raw._sock):
-        try:
-            get(resp).shutdown(socket.SHUT_RDWR)
-            break
-        except (AttributeError, OSError):
-            continue
+def _is_trc(body: bytes, name: str) -> bool:
+    """Whether downloaded bytes are one complete .trc file (checked in memory, so that a
+    file on disk is always complete and valid)."""
     try:
-        resp.close()
-    except Exception:  # noqa: BLE001 - best effort from a watchdog thread
-        pass
+        check_bytes(body, name)
+        return True
+    except TrcError:
+        return False
+
+
+def _write(body: bytes, tmp: Path, target: Path) -> str | None:
+    """Write ``body`` to ``target`` atomically (``tmp``, then a rename); the reason if not."""
+    try:
+        with open(tmp, "wb") as f:
+            f.write(body)
+        os.replace(tmp, target)
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            return f"disk full: cannot write {target.name}"
+        return f"cannot write {target.name}: {exc.strerror}"
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _lean_get(lean: LeanGet, url: str, timeout, max_bytes: int, deadline_s: float,
+              watchdog: _Watchdog) -> tuple[bytes | None, bool]:
+    """(body or None, whether the deadline passed) of :meth:`LeanGet.get`, its socket
+    watched like urllib3's."""
+    watched: list = []
+
+    def started(conn) -> None:
+        watched.append((conn, watchdog.watch(conn, deadline_s)))
+
+    t = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+    body = lean.get(url, t, max_bytes, started)
+    for conn, _ in watched:
+        watchdog.done(conn)
+    return body, any(flag.is_set() for _, flag in watched)
 
 
 def _download(client: Client, url: str, target: Path, timeout, attempts: int = 4,
@@ -237,6 +175,13 @@ def _download(client: Client, url: str, target: Path, timeout, attempts: int = 4
     reason = "not attempted"
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.part")
     try:
+        if client.lean is not None:  # the plain case, lean; anything else: urllib3 below
+            body, late = _lean_get(client.lean, url, timeout, max_bytes, deadline_s,
+                                   watchdog)
+            if late:
+                return f"timed out (not complete after {deadline_s:g} s)"
+            if body is not None and _is_trc(body, target.name):
+                return _write(body, tmp, target)
         for attempt in range(attempts):
             late = None
             resp = None
@@ -265,16 +210,11 @@ def _download(client: Client, url: str, target: Path, timeout, attempts: int = 4
                     reason = f"truncated body ({n} of {expected} bytes)"
                     continue
                 body = b"".join(parts)
-                try:  # checked in memory: a file on disk is always complete and valid
-                    check_bytes(body, target.name)
-                except TrcError:
+                if not _is_trc(body, target.name):
                     reason = "downloaded bytes are not a complete .trc file"
                     time.sleep(0.2 * 2**attempt)
                     continue
-                with open(tmp, "wb") as f:
-                    f.write(body)
-                os.replace(tmp, target)
-                return None
+                return _write(body, tmp, target)
             except MaxRetryError as exc:  # after urllib3's retries
                 if late is not None and late.is_set():
                     return f"timed out (not complete after {deadline_s:g} s)"
@@ -290,16 +230,12 @@ def _download(client: Client, url: str, target: Path, timeout, attempts: int = 4
                 if isinstance(exc, ReadTimeoutError):
                     return "timed out"
                 reason = "truncated body (the connection broke while reading it)"
-            except OSError as exc:
-                if exc.errno == errno.ENOSPC:
-                    return f"disk full: cannot write {target.name}"
-                reason = f"cannot write {target.name}: {exc.strerror}"
-                break
+            except OSError:  # a socket error urllib3 did not wrap: try again
+                reason = "connection error"
             finally:
                 if resp is not None:
                     watchdog.done(resp)
                     resp.release_conn()
-                tmp.unlink(missing_ok=True)
             time.sleep(0.2 * 2**attempt)
         return reason
     finally:
