@@ -125,3 +125,38 @@ def test_chunks_give_every_flash_in_order_cached_or_not(tmp_path):
                                           m.segment)
         assert r.n_flashes == 280 and r.n_files == 33
         assert (r._cache is not None) == (cache > 0)
+
+
+def test_batches_read_every_kind_of_file_as_the_one_file_reader_does(tmp_path, rng):
+    """Standard files are parsed a batch at a time; anything else (16-bit, big endian, a
+    user text, no prefix, sequence mode) alone. Every flash must equal ``read_trc``'s, in
+    file order, and a bad file in the middle of a batch is named without losing the rest."""
+    kinds = [dict(), dict(bits=16), dict(little_endian=False), dict(user_text=b"note" * 9),
+             dict(prefix=False), dict(), dict(bits=16, little_endian=False), dict()]
+    files = []
+    for i, kw in enumerate(kinds * 3):
+        p = tmp_path / f"f{i:03d}.trc"
+        write_trc(p, _wave(rng), dt_s=DT, t0_s=-2e-8 + 1e-12 * i, vertical_offset=1e-3 * i,
+                  **kw)
+        files.append(p)
+    write_trc(tmp_path / "seq.trc", np.array([_wave(rng) for _ in range(4)]), dt_s=DT,
+              trigger_times=np.arange(4) * 1e-3, trigger_offsets=np.full(4, -2e-8))
+    files.insert(5, tmp_path / "seq.trc")
+    files[9].write_bytes(files[9].read_bytes()[:-7])  # truncated
+    _patch_f32(files[12], 156, float("nan"))  # VERTICAL_GAIN
+    for chunk in (1 << 30, 5):
+        parts = list(ChunkReader(files, chunk=chunk, cache_bytes=0))
+        errors = parts[0].errors
+        assert [Path(p).name for p, _ in errors] == [files[9].name, files[12].name]
+        assert "truncated" in errors[0][1] and "VERTICAL_GAIN" in errors[1][1]
+        volts = np.concatenate([m.volts for m in parts])
+        idx = np.concatenate([m.ok_index for m in parts])
+        seg = np.concatenate([m.segment for m in parts])
+        t0 = np.concatenate([m.t0_s for m in parts])
+        good = [k for k in range(len(files)) if k not in (9, 12)]
+        assert idx.tolist() == [k for k in good for _ in range(4 if k == 5 else 1)]
+        assert seg.tolist()[5:9] == [0, 1, 2, 3]
+        expect = np.concatenate([read_trc(files[k]).volts for k in good])
+        np.testing.assert_array_equal(volts, expect)
+        np.testing.assert_array_equal(
+            t0, np.concatenate([read_trc(files[k]).trigger_offsets for k in good]))

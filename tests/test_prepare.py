@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from pmtgain.model import Status, pulse
-from pmtgain.prepare import locate, prepare, pulse_snr
+from pmtgain.prepare import locate, prepare, pulse_snr, tally
 from pmtgain.simulate import DEMO_PMTS, simulate_point
 
 
@@ -50,3 +50,26 @@ def test_pulse_snr_without_noise():
     snr, mean_snr = pulse_snr(0.0, 0.0, 10)
     assert np.isnan(snr) and np.isnan(mean_snr)
     assert pulse_snr(-1.0, 0.0, 10)[1] == float("inf")
+
+
+def test_the_shape_pass_tally_decides_exactly_as_prepare():
+    """tally (the first pass of a point in chunks) keeps no traces, yet decides which
+    flashes count exactly as prepare does, and sums the same traces; prepare with
+    ``overwrite`` gives the same result as without."""
+    from dataclasses import replace
+
+    pmt = replace(DEMO_PMTS[0], dark_prob=0.2, range_V=0.5)  # pre-pulses and clipping
+    v, _ = simulate_point(pmt, 1300, 600, seed=6)
+    clipped = v.min(axis=1) <= v.min() + 1e-12
+    t0 = np.full(600, pmt.t0_ns * 1e-9)
+    g = locate(v, clipped, 1e-10)
+    p = prepare(v, t0, 1e-10, None, clipped, geometry=g)
+    t = tally(v, clipped, g)
+    assert (p.status == Status.PRE_PULSE).sum() > 3 and clipped.sum() > 5
+    np.testing.assert_array_equal(t.status, p.status)
+    assert t.noise_ref == p.noise_ref and t.n_counted == p.counted.sum()
+    np.testing.assert_allclose(t.y_sum, p.y[p.counted].sum(axis=0), rtol=1e-12,
+                               atol=1e-12 * np.abs(p.y).max() * t.n_counted)
+    q = prepare(v.copy(), t0, 1e-10, None, clipped, geometry=g, overwrite=True)
+    for k in ("y", "baseline_V", "noise_V", "amplitude_V", "status", "mean_pulse"):
+        np.testing.assert_array_equal(getattr(q, k), getattr(p, k))

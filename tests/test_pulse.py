@@ -125,3 +125,54 @@ def test_free_onsets_follow_the_true_jitter_at_high_signal():
     err = r.c_ns - truth["onset_ns"]
     assert np.std(err) < 0.05  # ns; the true jitter is 0.2 ns
     assert abs(np.mean(err)) < 0.01
+
+
+@pytest.mark.parametrize("tau_s,tau", [(0.93, 3.5), (2.0, 2.5), (0.3, 10.0)])
+def test_the_fits_cumulative_sums_equal_the_sums_over_samples(tau_s, tau, rng):
+    """fit_fast's O(1) sums (_Sums) against the sums over the samples they stand for, for
+    onsets anywhere in the scan range, sharp and slow pulses, to the window's end and to
+    j_hi."""
+    from pmtgain.model import pulse
+    from pmtgain.pulse import _Sums
+
+    t = np.arange(300) * 0.1 + 3.0
+    y = rng.standard_normal((7, 300))
+    c_ref, j_hi = 12.0, 200
+    S = _Sums(t, y, c_ref, tau_s, tau, c_ref - 2.0, c_ref + 2.0, j_hi)
+    c = c_ref + rng.uniform(-2.0, 2.0, 7)
+    for end, hi in ((300, False), (j_hi, True)):
+        g = pulse(t[None, :end], 1.0, c[:, None], tau_s, tau)
+        x = np.maximum(t[None, :end] - c[:, None], 0.0)
+        gp = np.where(t[None, :end] >= c[:, None],
+                      np.exp(-x / tau_s) / tau_s - np.exp(-x / tau) / tau, 0.0)
+        sgy, sgpy = S.data(c, np.arange(7), end_hi=hi)
+        sgg, sggp, sgpgp, sg = S.model(c, end_hi=hi)
+        yy = y[:, :end]
+        for got, want in ((sgy, (g * yy).sum(1)), (sgpy, (gp * yy).sum(1)),
+                          (sgg, (g * g).sum(1)), (sggp, (g * gp).sum(1)),
+                          (sgpgp, (gp * gp).sum(1)), (sg, g.sum(1))):
+            np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9 * np.abs(want).max())
+
+
+def test_fast_fit_finds_the_least_squares_minimum_of_each_flash():
+    """(a, c) of fit_fast against a direct minimisation of each flash's sum of squares
+    (scipy, from the truth) in the same window: the same minimum."""
+    from scipy.optimize import least_squares
+
+    from pmtgain.model import pulse
+
+    p, truth = _prep(DEMO_PMTS[0], 1300, 60)
+    r = fit_fast(p)
+    assert r.shape.free_onset
+    t_w = np.arange(p.k_lo, p.k_hi) * p.dt_ns
+    ok = np.nonzero(r.status == Status.OK)[0][:20]
+    assert ok.size == 20
+    for i in ok:
+        yw = p.y[i, p.k_lo:p.k_hi]
+        c_rel = r.c_ns[i] - p.t0_ns[i]
+        ts, tf = r.tau_s_ns[i], r.tau_ns[i]
+        sol = least_squares(lambda x, yw=yw, ts=ts, tf=tf: pulse(t_w, x[0], x[1], ts, tf) - yw,
+                            [truth["a_V"][i], truth["onset_ns"][i] - p.t0_ns[i]],
+                            x_scale=[0.01, 0.1], xtol=1e-12, ftol=1e-14, gtol=1e-14)
+        assert r.a_V[i] == pytest.approx(sol.x[0], rel=1e-5)
+        assert c_rel == pytest.approx(sol.x[1], abs=2e-3)
