@@ -90,14 +90,17 @@ def run_point(
                 point.hv, point.n_files, redact(point.dir_url), engine, point.cut_V)
     transient = 0
     try:
-        def on_file(name, outcome):
+        def on_file(name, outcome):  # --verbose: every file, as it arrives
             if outcome in ("fetched", "cached"):
                 logger.debug("%s %s", name, outcome)
             else:
                 logger.warning("%s not available: %s", name, outcome)
 
         rep = fetch_point(point, local_dir(data_dir, point), workers=fetch_workers,
-                          on_file=on_file)
+                          on_file=on_file if verbose else None)
+        if not verbose:  # a call per file costs more than reading a local one
+            for name, reason in rep.failed:
+                logger.warning("%s not available: %s", name, reason)
         logger.info("files: %d fetched, %d already complete, %d failed", rep.fetched,
                     rep.cached, rep.n_failed)
         transient = sum(1 for _, reason in rep.failed if is_transient(reason))

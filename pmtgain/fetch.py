@@ -274,16 +274,14 @@ def fetch_point(
         # one directory listing instead of a stat per file; names only: a bad entry (a
         # symlink loop, an unreadable link) is named by the reader, the others are fine
         present = _listing(src)
-        for name in names:
-            if name in present:
-                rep.paths.append(os.path.join(src_s, name))  # str: pathlib costs 15 us
-                rep.cached += 1
-                if on_file:
-                    on_file(name, "cached")
-            else:
-                rep.failed.append((name, "missing"))
-                if on_file:
-                    on_file(name, "missing")
+        prefix = os.path.join(src_s, "")  # str concatenation: pathlib costs 15 us a file
+        rep.paths = [prefix + n for n in names if n in present]
+        rep.cached = len(rep.paths)
+        if len(rep.paths) < len(names):
+            rep.failed = [(n, "missing") for n in names if n not in present]
+        if on_file:
+            for name in names:
+                on_file(name, "cached" if name in present else "missing")
         return rep
     assert dest is not None, "a remote point needs a local data directory"
     d = Path(dest)

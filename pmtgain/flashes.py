@@ -371,8 +371,7 @@ class ChunkReader:
             yield _parse_batch(batch, errors)
 
     def _traces(self, pack: _Block, errors: list) -> ManyTraces:
-        volts = pack.codes.astype(np.float64)
-        volts *= pack.gain[:, None]
+        volts = np.multiply(pack.codes, pack.gain[:, None], dtype=np.float64)  # one pass
         volts -= pack.voff[:, None]
         return ManyTraces(
             volts=volts, t0_s=pack.offsets, dt_s=float(self.dt), clipped=pack.clipped,

@@ -137,12 +137,21 @@ class _ExamplePicker:
                 self._add(p, res, q, names, int(hit[0]), label)
 
 
+def _labels(col: pd.Series) -> np.ndarray:
+    """A column's values as a numpy string array (a categorical one without a Python
+    call per row)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = np.append(np.asarray(col.cat.categories.astype(str)), "")
+        return cats[col.cat.codes.to_numpy()]  # code -1 (missing): the appended ""
+    return col.astype(str).to_numpy()
+
+
 def summarize(table: pd.DataFrame, **info) -> dict:
     """Summary of a per-flash table (see the module docstring). The pedestal variance
     comes from ``info['ps_ped_var_pC2']`` (it needs the traces, not the table)."""
-    st = table["status"].astype(str)
+    st = _labels(table["status"])
     q_all = pd.to_numeric(table["charge_pC"], errors="coerce").to_numpy(float)
-    counted = (st == Status.OK.label).to_numpy() & np.isfinite(q_all)
+    counted = (st == Status.OK.label) & np.isfinite(q_all)
     q = q_all[counted]
     ped = float(info.get("ps_ped_var_pC2", float("nan")) or float("nan"))
     out = dict(info)
@@ -150,12 +159,14 @@ def summarize(table: pd.DataFrame, **info) -> dict:
     passed = None
     if info.get("cut_V") is not None and "passed_cut" in table.columns:
         pc = table["passed_cut"].to_numpy()
-        passed = np.array([x is True or str(x).lower() == "true" for x in pc])[counted]
+        passed = pc.astype(bool) if pc.dtype == bool else \
+            np.array([x is True or str(x).lower() == "true" for x in pc])
+        passed = passed[counted]
     out.update(cut_statistics(q, passed, float(info.get("cut_bias_sigma", 3.0))))
-    fit_st = table["fit_status"].astype(str).to_numpy() if "fit_status" in table else None
-    counts = st.value_counts()
+    fit_st = _labels(table["fit_status"]) if "fit_status" in table else None
+    unreadable = st == Status.UNREADABLE.label
     out["n_files"] = int(table["file"].nunique())
-    out["n_flashes"] = int(len(table) - counts.get(Status.UNREADABLE.label, 0))
+    out["n_flashes"] = int(len(table) - unreadable.sum())
     if fit_st is not None:
         fq = pd.to_numeric(table["fit_charge_pC"], errors="coerce").to_numpy(float)
         fitted = counted & np.isin(fit_st, [s.label for s in USED]) & np.isfinite(fq)
@@ -166,8 +177,8 @@ def summarize(table: pd.DataFrame, **info) -> dict:
             std_dev_charge_fit=float(fq[fitted].std(ddof=1)) if fitted.sum() > 1
             else float("nan"))
     for s in (Status.CLIPPED, Status.PRE_PULSE):
-        out[f"rejected_{s.label}"] = int(counts.get(s.label, 0))
-    out["rejected_unreadable"] = int(table.loc[st == Status.UNREADABLE.label, "file"].nunique())
+        out[f"rejected_{s.label}"] = int((st == s.label).sum())
+    out["rejected_unreadable"] = int(table.loc[unreadable, "file"].nunique())
     return out
 
 
@@ -246,7 +257,7 @@ def process_point(
     number of flashes; a point of one chunk gives the same numbers as an unchunked one.
     """
     files = [os.fspath(f) for f in files]
-    names = [os.path.basename(f) for f in files]
+    names = [f.rpartition(os.sep)[2] for f in files]  # basename, at a tenth of the cost
     reader = ChunkReader(files, chunk=chunk)
     info = dict(pmt=int(pmt), hv=int(hv), engine=engine, cut_V=cut_V,
                 analysis_version=ANALYSIS_VERSION, cut_bias_sigma=config.cut_bias_sigma)
@@ -341,19 +352,25 @@ def process_point(
     a = {k: np.concatenate(v) for k, v in cols.items()}
     ped = pedestal_from_autocov(ac_sum / ac_rows, est.weights, m_base) \
         if ac_rows >= 2 else float("nan")
-    labels = np.array([s.label for s in Status] + [""], dtype=object)
+    labels = [s.label for s in Status]
     fit_codes = np.where(a["fit_status"] < 0, len(Status), a["fit_status"])
+    n = len(a["q"])
+    blank = pd.Categorical.from_codes(np.zeros(n, np.int8), [""])
+    # file, status and fit status as categoricals: no Python object per row to build,
+    # summarise or save (store.save_table writes the codes)
+    file_col = pd.Categorical.from_codes(a["idx"], names) if len(set(names)) == len(names) \
+        else np.array(names, dtype=object)[a["idx"]]
     table = pd.DataFrame({
-        "file": np.array(names, dtype=object)[a["idx"]],
+        "file": file_col,
         "segment": a["segment"],
         "trigger_time_s": a["trig"],
-        "status": labels[a["status"]],
-        "reason": "",
+        "status": pd.Categorical.from_codes(a["status"], labels),
+        "reason": blank,
         "charge_pC": a["q"],
         "sigma_charge_pC": np.sqrt(max(ped, 0.0)) * a["noise_V"] / noise_ref
         if noise_ref > 0 else np.sqrt(max(ped, 0.0)),
-        "passed_cut": a["passed"] if cut_V is not None else "",
-        "fit_status": labels[fit_codes],
+        "passed_cut": a["passed"] if cut_V is not None else blank,
+        "fit_status": pd.Categorical.from_codes(fit_codes, labels + [""]),
         "fit_charge_pC": a["charge_full_pC"],
         **{k: a[k] for k in ("a_V", "c_ns", "tau_s_ns", "tau_ns", "chi2_ndf",
                              "amplitude_V", "baseline_V", "noise_V")},

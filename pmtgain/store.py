@@ -244,10 +244,19 @@ def load_examples(path: str | os.PathLike) -> dict[str, np.ndarray] | None:
 
 def save_table(df: pd.DataFrame, path: str | os.PathLike) -> None:
     """A per-flash table as a typed ``.npz`` (no pickles): numbers as they are, strings as
-    codes into their distinct values. ~1 us per row to write (CSV: ~20)."""
+    codes into their distinct values (a categorical column's own codes). ~0.3 us per row
+    to write (CSV: ~20)."""
     arrays: dict[str, np.ndarray] = {"__columns__": np.array(list(df.columns), dtype=str)}
     for c in df.columns:
-        v = df[c].to_numpy()
+        col = df[c]
+        if isinstance(col.dtype, pd.CategoricalDtype):  # its codes as they are
+            uniq = col.cat.categories.to_numpy().astype(str)  # categories are never NaN
+            codes = col.cat.codes.to_numpy().astype(np.int32)
+            if (codes < 0).any():
+                uniq, codes = np.append(uniq, ""), np.where(codes < 0, len(uniq), codes)
+            arrays[f"u_{c}"], arrays[f"c_{c}"] = uniq, codes
+            continue
+        v = col.to_numpy()
         if v.dtype.kind in "fiub":
             arrays[f"v_{c}"] = v
         else:
