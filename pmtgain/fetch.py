@@ -4,9 +4,10 @@ What to use when
 ----------------
 - :func:`fetch_point` - make every file of a point available locally; returns the local
   paths, the files that failed (with a reason) and the counts fetched / cached / failed.
-- :func:`make_session` - a :class:`Client` (urllib3) with connection reuse, timeouts and
-  urllib3 ``Retry`` (connection errors, 429 and 5xx, exponential backoff); pass one to
-  reuse it across points.
+- :func:`make_session` - a :class:`pmtgain.httpclient.Client` (urllib3) with connection
+  reuse, timeouts and urllib3 ``Retry`` (connection errors, 429 and 5xx, exponential
+  backoff); pass one to reuse it across points. The first attempt of each download is
+  its lean GET (:class:`pmtgain.httpclient.LeanGet`), which takes only the plain case.
 - :func:`is_complete` - a local file counts as present only when it parses as a .trc file
   whose size matches its header.
 

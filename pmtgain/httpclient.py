@@ -90,6 +90,8 @@ class LeanGet:
         """The body of a plain 200 answer to GET ``url``, or None (see the module
         docstring). ``started(conn)`` is called once the request is sent (the watchdog
         registers ``conn.sock``)."""
+        if any(ch in url for ch in " \r\n\t"):  # never a header of our own making
+            return None
         u = urlsplit(url)
         if u.scheme not in ("http", "https") or u.username is not None or not u.hostname:
             return None

@@ -100,10 +100,12 @@ def _map(fn: Callable, items: list[tuple], jobs: int) -> Iterable:
             for f in done:
                 yield f.result()
     except BaseException:
-        for f in futs:
-            f.cancel()
-        for p in list(getattr(pool, "_processes", {}).values()):
-            p.terminate()
+        # the queued items are cancelled by the pool itself (cancelling them here raced
+        # with its manager thread marking them failed once the workers die: a traceback
+        # from that thread on Ctrl-C); then the workers end
+        workers = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
+        for p in workers:
+            p.terminate()
         raise
     pool.shutdown()

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HV = [800, 1000, 1200]
 N = 30
 FLAKY = (3, 1000)  # its files answer 503 to their first FLAKY_FAILS requests
-FLAKY_FAILS = 6  # = 1 + the fetcher's 5 urllib3 retries: the first attempt fails
+FLAKY_FAILS = 7  # = the lean first request + 1 + urllib3's 5 retries: the first attempt fails
 BAD = (2, 1300)  # no files behind its URL
 
 

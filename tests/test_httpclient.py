@@ -124,6 +124,7 @@ def test_limits_credentials_and_proxies_are_left_to_urllib3(server, monkeypatch)
     user_url = server.url.replace("http://", "http://me:secret@") + "/ok"
     assert lean.get(user_url, (2, 2), 1 << 20) is None
     assert lean.get("ftp://127.0.0.1/ok", (2, 2), 1 << 20) is None
+    assert lean.get(server.url + "/ok\r\nX-Injected: 1", (2, 2), 1 << 20) is None
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
     assert Client().lean is None
     monkeypatch.delenv("HTTPS_PROXY")
