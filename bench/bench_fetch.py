@@ -4,6 +4,11 @@ fetcher against sequential ``requests.get``, and its lean first attempt
 CPU per file), measured in one run.
 
     python bench/bench_fetch.py [--n 500] [--delay 0.02] [--workers 32] [--repeat 3]
+
+The files land in a temporary directory (``TMPDIR``). On this machine creating a file
+under /tmp costs 0.3-0.8 ms against 0.03 ms in /var/tmp on the same disk, and the 32
+threads' creations queue on their directory's lock: ``TMPDIR=/var/tmp`` measures the
+fetcher rather than that (a campaign's files go to its ``data/``).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ sequential requests.
 - sequence files against single files: the per-flash cost of the same flashes;
 - fetching: ``bench/bench_fetch.py``'s 500 files at 20 ms per request, threads against
   sequential (goal >= 25x).
+Scratch files go to ``TMPDIR`` (see ``bench/bench_fetch.py`` on this machine's /tmp).
 Every analysis runs in its own process (its peak RSS: ``VmHWM`` in /proc/self/status),
 ``--repeat`` times: the shortest time counts (this machine is shared and noisy).
 """
