@@ -40,6 +40,7 @@ def main() -> None:
                     help="runs of each step at each size: the shortest counts")
     ap.add_argument("--plots", action="store_true",
                     help="also time the diagnostics and the report of the whole campaign")
+    ap.add_argument("--json", action="store_true", help="also a last line of JSON")
     args = ap.parse_args()
     from pmtgain.campaign import load_campaign
     from pmtgain.executors import run_local
@@ -64,6 +65,11 @@ def main() -> None:
     if tp is not None:
         print(f"{'--plots: diagnostics + report.html':<44}{tp:>9.2f}{tp / r2:>13.2f}"
               f"   (report {mb:.1f} MB)")
+    if args.json:
+        import json
+
+        print(json.dumps(dict(n_small=n1, n_large=n2, read_s=r2, analysis_s=f2,
+                              marginal=(f2 - f1) / (r2 - r1))))
 
 
 def _one(gin, scale, args, simulate_campaign, demo_pmt, run_local, load_campaign):
