@@ -20,9 +20,8 @@ import json
 import logging
 import os
 
-from .parallel import default_jobs, limit_threads, parallel_map
+from .parallel import default_jobs, parallel_map
 
-limit_threads()  # one BLAS thread per worker: no oversubscription
 # a log write that fails (a full disk) must not print a traceback per message: the point's
 # own failure says what happened, in one line
 logging.raiseExceptions = False

@@ -9,7 +9,8 @@ What to use when
   caller, which keeps what finished (every result is saved atomically by its worker).
 - :func:`limit_threads` - one BLAS/OpenMP thread per process (set before numpy loads):
   with 2 processes and default BLAS threads a 2-core machine is oversubscribed (0.057 ->
-  0.030 s per point when fixed, ``environment.md``).
+  0.030 s per point when fixed, ``environment.md``). Workers also limit BLAS where it
+  already runs (``threadpoolctl``): numpy may have been imported first.
 
 Workers ignore SIGINT (the parent decides) and, on Linux, die with their parent
 (``PR_SET_PDEATHSIG``): a SIGKILL of the main process leaves no orphan writing results.
@@ -50,6 +51,17 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
     limit_threads()
+    from . import THREADS_LIMITED_AT_START
+
+    if THREADS_LIMITED_AT_START:
+        return
+    # a forked worker inherits BLAS as numpy started it, before this package could set
+    # the variables (a script that imported numpy first): limit it where it runs
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # the HTCondor jobs' Python: one point per process, no pool
+        return
+    threadpool_limits(1)
 
 
 def default_jobs() -> int:

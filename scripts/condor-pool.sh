@@ -31,7 +31,7 @@ NUM_CPUS=${PMTGAIN_CONDOR_CPUS:-8}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SUITE=trixie
 PACKAGES="minicondor python3 python3-numpy python3-scipy python3-pandas python3-matplotlib
-python3-requests python3-urllib3 python3-tqdm ca-certificates"
+python3-requests python3-urllib3 python3-tqdm python3-threadpoolctl ca-certificates"
 
 log() { printf 'condor-pool: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
