@@ -51,15 +51,18 @@ class StoreServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
 
-def serve_directory(root: str | Path, handler=_QuietHandler):
-    """Serve ``root`` on 127.0.0.1 (a free port). Returns (base_url, server); stop it
-    with ``server.shutdown()``."""
-    h = functools.partial(handler, directory=str(root))
-    server = StoreServer(("127.0.0.1", 0), h)
-    server.daemon_threads = True
-    t = threading.Thread(target=server.serve_forever, daemon=True)
-    t.start()
+def serve(handler) -> tuple[str, StoreServer]:
+    """Serve requests with ``handler`` (any ``socketserver`` stream handler) on 127.0.0.1,
+    a free port, from a daemon thread. Returns (base_url ending in ``/``, server); stop it
+    with ``server.shutdown()`` and ``server.server_close()``."""
+    server = StoreServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_address[1]}/", server
+
+
+def serve_directory(root: str | Path, handler=_QuietHandler):
+    """Serve ``root`` on 127.0.0.1 (a free port): :func:`serve` of a file handler."""
+    return serve(functools.partial(handler, directory=str(root)))
 
 
 #: PMTs whose F the demo's lab takes from the data sheet (``enf.txt``): with 1.6 mV of

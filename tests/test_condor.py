@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pmtgain.demo import serve
 from pmtgain.devpool import as_user, chown_to_user, pool_problem, project_copy
 from pmtgain.simulate import DEMO_PMTS, simulate_campaign
 
@@ -74,11 +75,8 @@ def condor_run():
         project_copy(work)
         camp = simulate_campaign(work / "served" / "camp", DEMO_PMTS, hv=HV, n=N, seed=7)
         handler = type("H", (_Handler,), {"hits": {}, "flaky_prefix": ""})
-        server = http.server.ThreadingHTTPServer(
-            ("127.0.0.1", 0), functools.partial(handler, directory=str(work / "served")))
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        base = f"http://127.0.0.1:{server.server_address[1]}/camp/"
+        url, server = serve(functools.partial(handler, directory=str(work / "served")))
+        base = url + "camp/"
         (work / "data_info").mkdir()
         # each PMT's excess noise factor travels with the campaign, not with the jobs
         shutil.copy(camp / "data_info" / "enf.txt", work / "data_info" / "enf.txt")

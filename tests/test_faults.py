@@ -11,13 +11,13 @@ import signal
 import struct
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from pmtgain.demo import serve
 from pmtgain.simulate import DEMO_PMTS, simulate_campaign
 from pmtgain.store import load_table, save_table
 from pmtgain.trcwrite import write_trc
@@ -128,10 +128,7 @@ class SlowServer:
                 time.sleep(d)
                 super().do_GET()
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self.url, self.server = serve(H)
 
     def close(self):
         self.server.shutdown()
@@ -289,10 +286,7 @@ def test_bodies_and_campaigns_have_limits(sim, tmp_path):
             self.end_headers()
             self.wfile.write(b"x" * 1000)
 
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Huge)
-    srv.daemon_threads = True
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{srv.server_address[1]}/"
+    base, srv = serve(Huge)
     s = make_session(retries=0)
     try:
         assert _download(s, base + "huge", tmp_path / "h.trc", 5).startswith("too large")
@@ -363,11 +357,9 @@ def test_transient_failures_are_retried_on_the_next_plain_run(sim):
                 return
             super().do_GET()
 
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
-    srv.daemon_threads = True
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    base, srv = serve(Flaky)
     try:
-        _remote_campaign(sim, f"http://127.0.0.1:{srv.server_address[1]}/")
+        _remote_campaign(sim, base)
         r = analysis(sim, "--pmt", "1", "--hv", "800")
         assert summary(sim, 1, 800)["n_used"] < 50
         Flaky.fail = False

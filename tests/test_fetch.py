@@ -7,6 +7,7 @@ import time
 import pytest
 
 from pmtgain.config import PointSpec
+from pmtgain.demo import serve
 from pmtgain.fetch import _safe_target, fetch_point, is_complete
 from pmtgain.simulate import DEMO_PMTS, write_point
 
@@ -59,10 +60,8 @@ class FaultServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        url, self.server = serve(H)
+        self.url = url.rstrip("/")
 
     def close(self):
         self.server.shutdown()

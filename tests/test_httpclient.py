@@ -3,12 +3,12 @@ hands everything else to urllib3 (a real server on loopback that writes raw resp
 
 import socketserver
 import tempfile
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from pmtgain.demo import serve
 from pmtgain.fetch import _download
 from pmtgain.httpclient import Client, LeanGet
 from pmtgain.trcwrite import write_trc
@@ -71,11 +71,8 @@ class RawServer:
                     if path in ("/close", "/http10", "/nolength", "/short", "/garbage"):
                         return
 
-        socketserver.ThreadingTCPServer.allow_reuse_address = True
-        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), H)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        url, self.server = serve(H)
+        self.url = url.rstrip("/")
 
     def close(self):
         self.server.shutdown()
