@@ -34,7 +34,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from .config import PointSpec
-from .httpclient import Client, LeanGet, _Watchdog
+from .httpclient import Client, LeanGet, _Watchdog, timeout_pair
 from .trc import MAX_TRC_BYTES, TrcError, check_bytes, read_header
 
 log = logging.getLogger("pmtgain.fetch")
@@ -146,8 +146,7 @@ def _lean_get(lean: LeanGet, url: str, timeout, max_bytes: int, deadline_s: floa
     def started(conn) -> None:
         watched.append((conn, watchdog.watch(conn, deadline_s)))
 
-    t = timeout if isinstance(timeout, tuple) else (timeout, timeout)
-    body = lean.get(url, t, max_bytes, started)
+    body = lean.get(url, timeout_pair(timeout), max_bytes, started)
     for conn, _ in watched:
         watchdog.done(conn)
     return body, any(flag.is_set() for _, flag in watched)

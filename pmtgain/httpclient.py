@@ -32,6 +32,11 @@ MAX_LINE = 8192  # bytes of a status or header line
 MAX_HEADERS = 100
 
 
+def timeout_pair(timeout) -> tuple[float, float]:
+    """(connect, read) seconds from a number or a pair, as the fetcher's ``timeout``."""
+    return tuple(timeout) if isinstance(timeout, tuple) else (timeout, timeout)
+
+
 class _Conn:
     """One kept-alive connection (``sock``: what the fetch watchdog shuts down)."""
 
@@ -59,7 +64,7 @@ class LeanGet:
         self.cafile = cafile
         self._ctx: ssl.SSLContext | None = None
         self._local = threading.local()
-        self._all: list[_Conn] = []
+        self._all: set[_Conn] = set()  # every open connection, for close()
         self._lock = threading.Lock()
 
     def _conn(self, scheme: str, host: str, port: int, timeout: tuple[float, float]
@@ -76,7 +81,7 @@ class LeanGet:
                 sock = self._ctx.wrap_socket(sock, server_hostname=host)
             c = conns[key] = _Conn(sock)
             with self._lock:
-                self._all.append(c)
+                self._all.add(c)
         c.sock.settimeout(timeout[1])
         return c
 
@@ -84,6 +89,8 @@ class LeanGet:
         c = self._local.__dict__.get("conns", {}).pop((scheme, host, port), None)
         if c is not None:
             c.close()
+            with self._lock:
+                self._all.discard(c)
 
     def get(self, url: str, timeout: tuple[float, float], max_bytes: int,
             started=None) -> bytes | None:
@@ -187,7 +194,7 @@ class Client:
         proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy") or \
             os.environ.get("HTTP_PROXY") or os.environ.get("http_proxy")
         self.pm = urllib3.ProxyManager(proxy, **kw) if proxy else urllib3.PoolManager(**kw)
-        # the first attempt of a download, where no proxy is in the way (pmtgain.http1)
+        # the first attempt of a download, where no proxy is in the way (LeanGet)
         self.lean = LeanGet(self.headers, ca) if lean and not proxy else None
 
     def get(self, url: str, timeout):
@@ -202,7 +209,7 @@ class Client:
             headers.update(urllib3.util.make_headers(
                 basic_auth=f"{unquote(u.username)}:{unquote(u.password or '')}"))
             url = u._replace(netloc=u.netloc.rsplit("@", 1)[1]).geturl()
-        t = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        t = timeout_pair(timeout)
         return self.pm.request("GET", url, headers=headers, preload_content=False,
                                timeout=urllib3.Timeout(connect=t[0], read=t[1]))
 

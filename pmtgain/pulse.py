@@ -215,15 +215,16 @@ class _Sums:
             self.PE[:, :-1] = np.cumsum((blk * E[k_a:k_b])[:, ::-1], axis=1)[:, ::-1]
             self.PF[:, :-1] = np.cumsum((blk * F[k_a:k_b])[:, ::-1], axis=1)[:, ::-1]
 
-    def _k(self, c):
-        return np.searchsorted(self.t_w, c, side="left")
+    def _at(self, c):
+        """(k, A, B) of onsets ``c``: the first sample at or after c, and A(c), B(c)."""
+        return (np.searchsorted(self.t_w, c, side="left"),
+                np.exp((c - self.c_ref) / self.tf), np.exp((c - self.c_ref) / self.ts))
 
     def data(self, c, rows, end_hi: bool = False):
         """(sum g y, sum g' y) of flashes ``rows`` at onsets ``c`` (arrays of one shape
         after broadcasting), to the window's end or, ``end_hi``, to sample ``j_hi``."""
-        k = np.clip(self._k(c), self.k_a, self.k_b) - self.k_a
-        A = np.exp((c - self.c_ref) / self.tf)
-        B = np.exp((c - self.c_ref) / self.ts)
+        k, A, B = self._at(c)
+        k = np.clip(k, self.k_a, self.k_b) - self.k_a
         t = 2 if end_hi else 0
         sey = self.PE[rows, k] + self.tail[rows, t]
         sfy = self.PF[rows, k] + self.tail[rows, t + 1]
@@ -232,9 +233,8 @@ class _Sums:
     def model(self, c, end_hi: bool = False):
         """(sum g^2, sum g g', sum g'^2, sum g) at onsets ``c`` (data-free)."""
         end = self.j_hi if end_hi else self.t_w.size
-        k = np.minimum(self._k(c), end)
-        A = np.exp((c - self.c_ref) / self.tf)
-        B = np.exp((c - self.c_ref) / self.ts)
+        k, A, B = self._at(c)
+        k = np.minimum(k, end)
         ee = self.SEE[k] - self.SEE[end]
         ef = self.SEF[k] - self.SEF[end]
         ff = self.SFF[k] - self.SFF[end]
