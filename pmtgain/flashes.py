@@ -17,7 +17,7 @@ import math
 import os
 import struct
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -151,15 +151,15 @@ class _Block:
     def __len__(self) -> int:
         return self.codes.shape[0]
 
+    def arrays(self) -> dict[str, np.ndarray | None]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
     def rows(self, sel) -> _Block:
-        return _Block(*(None if v is None else v[sel] for v in (
-            self.idx, self.codes, self.gain, self.voff, self.dt, self.times, self.offsets,
-            self.segment, self.clipped)))
+        return _Block(**{k: None if v is None else v[sel] for k, v in self.arrays().items()})
 
     @property
     def nbytes(self) -> int:
-        return sum(v.nbytes for v in (self.idx, self.codes, self.gain, self.voff, self.dt,
-                                      self.times, self.offsets, self.segment))
+        return sum(v.nbytes for v in self.arrays().values() if v is not None)
 
 
 def _one_file(k: int, rec) -> _Block:
@@ -278,16 +278,12 @@ def _pack(blocks: list[_Block]) -> _Block:
     clipped = np.concatenate([b.codes.min(axis=1) <= (-128 if b.codes.itemsize == 1
                                                       else -32768) for b in blocks])
     raws = [b.codes for b in blocks]
-    codes = raws[0] if len(raws) == 1 else np.concatenate(raws) \
-        if len({r.dtype.itemsize for r in raws}) == 1 else \
-        np.concatenate([r.astype(np.int16) for r in raws])
-
-    def cat(name: str) -> np.ndarray:
-        return np.concatenate([getattr(b, name) for b in blocks])
-
-    return _Block(idx=cat("idx"), codes=codes, gain=cat("gain"), voff=cat("voff"),
-                  dt=cat("dt"), times=cat("times"), offsets=cat("offsets"),
-                  segment=cat("segment"), clipped=clipped)
+    if len({r.dtype.itemsize for r in raws}) > 1:
+        raws = [r.astype(np.int16) for r in raws]
+    out = {k: np.concatenate([getattr(b, k) for b in blocks])
+           for k in blocks[0].arrays() if k not in ("codes", "clipped")}
+    return _Block(**out, codes=raws[0] if len(raws) == 1 else np.concatenate(raws),
+                  clipped=clipped)
 
 
 def _take(pending: list[_Block], n: int) -> tuple[list[_Block], list[_Block]]:
@@ -413,7 +409,10 @@ class ChunkReader:
             total += len(pack)
             if cache is not None:
                 size += pack.nbytes
-                cache = cache + [pack] if size <= self.cache_bytes else None
+                if size <= self.cache_bytes:
+                    cache.append(pack)
+                else:
+                    cache = None
             return self._traces(pack, errors)
 
         for blocks in self._batches(errors if first else None):
