@@ -62,7 +62,7 @@ from .flashes import ChunkReader
 from .model import NS, USED, Status, charge_pC
 from .prepare import Prepared, locate, prepare, pulse_snr, tally
 from .shape import Shape, ShapeTable, is_weak, point_shape, shape_from_table
-from .store import PointResult, load_point  # noqa: F401  (re-exported)
+from .store import PointResult, load_point, string_codes  # noqa: F401  (re-exported)
 
 WAVEFORM_COLUMNS = ("file", "segment", "trigger_time_s", "status", "reason", "charge_pC",
                     "sigma_charge_pC", "passed_cut",
@@ -138,12 +138,9 @@ class _ExamplePicker:
 
 
 def _labels(col: pd.Series) -> np.ndarray:
-    """A column's values as a numpy string array (a categorical one without a Python
-    call per row)."""
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        cats = np.append(np.asarray(col.cat.categories.astype(str)), "")
-        return cats[col.cat.codes.to_numpy()]  # code -1 (missing): the appended ""
-    return col.astype(str).to_numpy()
+    """A column's values as a numpy string array (:func:`pmtgain.store.string_codes`)."""
+    uniq, codes = string_codes(col)
+    return uniq[codes]
 
 
 def summarize(table: pd.DataFrame, **info) -> dict:
