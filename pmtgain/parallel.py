@@ -51,9 +51,9 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
     limit_threads()
-    from . import THREADS_LIMITED_AT_START
+    from . import BLAS_STARTED_UNLIMITED
 
-    if THREADS_LIMITED_AT_START:
+    if not BLAS_STARTED_UNLIMITED:  # the variables (ours or the user's) already hold
         return
     # a forked worker inherits BLAS as numpy started it, before this package could set
     # the variables (a script that imported numpy first): limit it where it runs
