@@ -33,6 +33,14 @@ def test_tables_round_trip_typed(tmp_path):
     np.testing.assert_array_equal(back.charge_pC.to_numpy(), df.charge_pC.to_numpy())
     with np.load(tmp_path / "t.npz", allow_pickle=False) as z:  # no pickles inside
         assert all(z[k].dtype != object for k in z.files)
+    # categorical columns (process_point's file, status, fit status) are written as their
+    # own codes; a missing value comes back as ""
+    cat = df.assign(file=pd.Categorical(df.file), status=pd.Categorical(
+        ["ok", None, "clipped"], categories=["ok", "clipped", "unused"]))
+    store.save_table(cat, tmp_path / "c.npz")
+    back = store.load_table(tmp_path / "c.npz")
+    assert back.file.tolist() == df.file.tolist()
+    assert back.status.tolist() == ["ok", "", "clipped"]
 
 
 def test_json_records_and_job_names(tmp_path):
