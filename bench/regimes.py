@@ -16,7 +16,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from pmtgain.simulate import REGIMES
+from pmtgain.regimes import REGIMES
 from pmtgain.validate import check_regime
 
 

@@ -1,36 +1,28 @@
-"""The charge per flash, unbiased: one linear estimator over every flash of a point.
+"""The statistics of a point's charges: moments, pedestal, the original's cut.
 
 What to use when
 ----------------
-- :func:`linear_estimator` - the weights ``w`` of a point (from its pulse shape) such that
-  ``Q_i = w . y_i`` is flash i's full pulse charge in pC.
-- :func:`point_charges` - those charges for every flash, the noise variance of the
-  estimator, and the point's statistics over every flash that counts
-  (:func:`charge_statistics`).
+- :func:`measure` - every flash's charge and the statistics over those that count, for
+  one :class:`pmtgain.prepare.Prepared` in memory (the window and weights of
+  :mod:`pmtgain.window`; :func:`pmtgain.point.process_point` does the same in chunks).
+- :func:`charge_statistics` - mean, spread, errors and the photostatistics moments of
+  the per-flash charges.
 - :func:`cut_statistics` - the original's cut (keep a flash whose minimum is below
   ``cut_V``) in its own columns, with the share of flashes it removed and the bias it
   implies against the all-flash mean. It never changes ``mean_charge``.
-- :func:`pedestal_variance` - the variance the estimator gives on noise alone.
+- :func:`pedestal_variance` / :func:`pedestal_from_autocov` - the variance a linear
+  estimator gives on noise alone.
 
 Why linear. Any selection on a flash's own signal ("a pulse 5 noise rms deep", the
 original's cut, "the fits that converged") removes small flashes and biases the mean up:
-+11 % to +35 % at 700-800 V, ×7 at 3 photoelectrons per flash (``fit-notes``). A linear
++11 % to +35 % at 700-800 V, x7 at 3 photoelectrons per flash (``fit-notes``). A linear
 estimator applied to *every* flash has ``E[Q] = w . E[y]``: noise averages out at any
 signal to noise, and only the spread grows (by exactly the pedestal variance, which is
 subtracted in ``std_charge_corrected``). The field does the same: XENONnT's LED calibration
 (straxen ``LEDCalibration``) integrates fixed windows on every trigger; CTA's F-factor
-method (Bencheikh et al., NIM A 315 (1992) 349) uses the moments of every flash.
-
-The estimator is the optimal filter for white noise: the least-squares amplitude of the
-point's mean pulse shape (the jitter-smeared two-exponential, :mod:`pmtgain.shape`) at the
-point's onset, ``a_i = (g . y_i) / (g . g)`` over the LED window, times the full integral of
-the unit pulse, ``(tau - tau_s) / R``. Where the record ends before the tail has decayed
-the estimator still measures the full charge (the template is fitted to what is recorded);
-the share of the pulse after the record's end is reported (``tail_missing_fraction``) and
-flagged above ``max_tail_missing``, since that share is the model's extrapolation. Its
-mean is unbiased when the template has the shape of the mean pulse; that is why a point's
-shape comes from all of its flashes, or from its PMT's better-measured points when even
-their mean is too weak (:func:`pmtgain.shape.is_weak`).
+method (Bencheikh et al., NIM A 315 (1992) 349) uses the moments of every flash. Both
+estimators of a point are linear: the window sum (the mean charge) and the filtered
+charge (the per-flash charge), see :mod:`pmtgain.window`.
 
 Pedestal variance: ``w^T C w + (sum w)^2 var(baseline)`` with ``C`` the noise
 autocovariance measured in the baseline region of the same flashes (correlated scope noise
@@ -39,41 +31,12 @@ is accounted for) and ``var(baseline)`` that of each flash's own baseline mean.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from .model import Status, charge_pC, pulse_smeared, tail_fraction
+from .config import DEFAULT_FIT, FitConfig
+from .model import Status
 from .prepare import Prepared
-from .shape import Shape
-
-
-@dataclass
-class LinearEstimator:
-    """``Q_i = y_i[k_lo:k_hi] . weights`` (pC), the full pulse charge of flash i."""
-
-    weights: np.ndarray
-    k_lo: int
-    k_hi: int
-    tail_missing_fraction: float  # share of the pulse integral after the record's end
-
-    def apply(self, y: np.ndarray) -> np.ndarray:
-        return y[:, self.k_lo:self.k_hi] @ self.weights
-
-
-def linear_estimator(p: Prepared, shape: Shape) -> LinearEstimator:
-    """The optimal-filter weights of a point (see the module docstring)."""
-    N = p.y.shape[1]
-    t = np.arange(N) * p.dt_ns
-    tmpl = pulse_smeared(t[p.k_lo:p.k_hi], 1.0, shape.c_ns, shape.tau_s_ns, shape.tau_ns,
-                         max(shape.jitter_ns, 0.0))
-    norm = float(tmpl @ tmpl)
-    full = float(charge_pC(shape.tau_ns - shape.tau_s_ns))  # full integral of a=1, in pC
-    w = tmpl / norm * full if norm > 0 else np.zeros_like(tmpl)
-    t_end = (N - 1) * p.dt_ns + 0.5 * p.dt_ns
-    missing = float(tail_fraction(t_end - shape.c_ns, shape.tau_s_ns, shape.tau_ns))
-    return LinearEstimator(weights=w, k_lo=p.k_lo, k_hi=p.k_hi,
-                           tail_missing_fraction=missing)
+from .window import block_sigma, choose_window, make_estimator
 
 
 def _autocov(z: np.ndarray, max_lag: int) -> np.ndarray:
@@ -191,36 +154,26 @@ def cut_statistics(q: np.ndarray, passed: np.ndarray | None, sigma_flag: float =
     return out
 
 
-def measure(p: Prepared, shape: Shape) -> tuple[np.ndarray, dict]:
-    """Every flash's linear charge and the statistics over those that count, in one call
-    (what :func:`pmtgain.point.process_point` does, without files)."""
-    est = linear_estimator(p, shape)
+def measure(p: Prepared, config: FitConfig = DEFAULT_FIT) -> tuple[np.ndarray, dict]:
+    """Every flash's filtered charge and the statistics over those that count, in one call
+    (what :func:`pmtgain.point.process_point` does, without files): ``mean_charge`` is
+    the mean window sum, ``window_charge_pC`` the window sums (in ``stats``)."""
+    c = p.counted
+    white = p.noise_ref / np.sqrt(max(int(c.sum()), 1)) if p.noise_ref else \
+        float(np.median(p.noise_V)) / np.sqrt(max(int(c.sum()), 1))
+    win = choose_window(p.mean_pulse, p.k_edge, p.k_base, p.dt_ns, white, config,
+                        min(config.edge_samples, max(p.y.shape[1] // 10, 1)))
+    sigma1 = float(block_sigma(p.mean_pulse[p.k_edge:p.k_base], np.array([1]), white)[0])
+    est = make_estimator(p.mean_pulse, win, p.dt_ns, sigma1)
     q = est.apply(p.y)
-    ped = pedestal_variance(p, est.weights, p.counted)
-    stats = charge_statistics(q[p.counted], ped)
-    stats.update(tail_missing_fraction=est.tail_missing_fraction,
+    w = est.window_sum(p.y)
+    ped = pedestal_variance(p, est.weights, c)
+    stats = charge_statistics(q[c], ped)
+    n = int(c.sum())
+    stats.update(mean_charge=float(w[c].mean()) if n else float("nan"),
+                 sem_charge=float(w[c].std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan"),
+                 mean_charge_filtered=float(q[c].mean()) if n else float("nan"),
+                 window_charge_pC=w, window=win, estimator=est,
+                 tail_missing_fraction=win.tail_missing_fraction,
                  ps_clipped_fraction=float((p.status == Status.CLIPPED).mean()))
     return q, stats
-
-
-def shape_error_pC(p: Prepared, shape: Shape) -> float:
-    """Error of the point's mean charge from the uncertainty of its shape (pC).
-
-    The mean charge is ``w(theta) . mean_pulse``, with ``theta`` = (onset, rise, fall,
-    jitter) fitted to that same mean pulse; its gradient (central differences) on the
-    fit's covariance (sandwich estimator, :func:`pmtgain.shape.fit_mean_pulse`) gives
-    ``grad^T Cov grad``. 0 when the covariance is unknown (a shape from the table: its
-    points are the well-measured ones)."""
-    from dataclasses import replace
-
-    if shape.cov is None or not np.all(np.isfinite(shape.cov)):
-        return 0.0
-    names = ("c_ns", "tau_s_ns", "tau_ns", "jitter_ns")[:shape.cov.shape[0]]
-    ybar = p.mean_pulse[None, :]
-    grad = np.zeros(len(names))
-    for i, name in enumerate(names):
-        h = max(1e-3 * abs(getattr(shape, name)), 1e-4)
-        lo, hi = (linear_estimator(p, replace(shape, **{name: getattr(shape, name) + s * h}))
-                  .apply(ybar)[0] for s in (-1, 1))
-        grad[i] = (hi - lo) / (2 * h)
-    return float(np.sqrt(max(grad @ shape.cov @ grad, 0.0)))

@@ -52,11 +52,13 @@ def _export(args) -> int:
 
 
 REGIME_NAMES = ("low-signal", "cut-80", "low-light", "slow-pulses", "wander-dark", "sampling",
-                "clipping", "dynamic-range")
+                "clipping", "dynamic-range", "lognormal", "two-component", "reflection",
+                "undershoot", "ringing", "coarse-slow", "ripple-pickup", "real-like")
 
 
 def _simulate(args) -> int:
-    from .simulate import DEMO_PMTS, REGIMES, simulate_campaign
+    from .regimes import REGIMES
+    from .simulate import DEMO_PMTS, simulate_campaign
 
     source = REGIMES[args.regime][0] if args.regime else DEMO_PMTS
     pmts = [p for p in source if not args.pmts or p.pmt in args.pmts]

@@ -22,7 +22,8 @@ ENGINES = ("fast", "root", "integral")
 # analysis.py redoes points saved by an older analysis instead of resuming them.
 # 2: photostatistics keeps waveforms whose minimum is at the record edge.
 # 3: every flash counts (linear charge over all flashes, the cut in its own columns).
-ANALYSIS_VERSION = 3
+# 4: the charge is the window integral of what the scope recorded (no pulse model).
+ANALYSIS_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,14 @@ class FitConfig:
     # bounds of the original fit
     a_min_V: float = -10.0
     a_max_V: float = 0.0
-    c_min_ns: float = 40.0
-    c_max_ns: float = 55.0
-    tau_min_ns: float = 0.1
-    tau_max_ns: float = 10.0
+    # onset bounds (absolute ns); infinite: the fit's onset is bounded by the data (from
+    # the window's start to the mean pulse's peak), wherever the pulse sits in the record
+    c_min_ns: float = float("-inf")
+    c_max_ns: float = float("inf")
+    # rise and fall times of the (diagnostic) shape fit: pulses of 1-100 ns, sampling
+    # 0.05-4 ns
+    tau_min_ns: float = 0.01
+    tau_max_ns: float = 300.0
     # start values of the original fit
     a_start_factor: float = 2.5  # a0 = 2.5 x (baseline-subtracted minimum)
     tau_s_start_ns: float = 0.93  # rise
@@ -80,9 +85,13 @@ class FitConfig:
     shape_max_rel_err: float = 0.05
     # flag a point whose record ends before this share of the pulse integral has passed
     max_tail_missing: float = 0.005
-    # a point whose mean of all flashes shows no pulse deeper than this many of its own
-    # noise rms fails ("no LED pulse": the deepest of ~500 noise samples is ~3-3.5 rms)
-    min_mean_pulse_snr: float = 6.0
+    # a point whose mean pulse is less than this many of its own noise rms deep cannot
+    # place its own integration window: it borrows the window and weights of its PMT's
+    # stronger points (pmtgain.window); never a failure
+    min_mean_pulse_snr: float = 10.0
+    # the window ends where every sum of the next 1, 2, 4, ... samples of the mean pulse is
+    # within this many of its own noise rms of zero (pmtgain.window.choose_window)
+    window_sigma: float = 2.0
     # flag a point whose cut-based mean differs from the all-flash mean by this many sigma
     cut_bias_sigma: float = 3.0
 

@@ -183,29 +183,28 @@ def run_local(
 ) -> list[PointOutcome]:
     """Run every point in a process pool; skip points already done unless ``force``.
 
-    Two passes: a point whose own mean pulse is too weak for its shape (``shape_source``
-    ``own-weak`` or ``default``) is redone with the shape table of its PMT's well-measured
-    points (merged over ``shapes``, the campaign's ``data_info/shapes.csv``), which is
-    also written to ``outputs/lists/shapes.csv`` for HTCondor jobs."""
+    Two passes: a point whose own mean pulse is too weak to place its integration window
+    (``shape_source`` ``own-weak``) is redone with the window and weights of its PMT's
+    well-measured points (the shape table, merged over ``shapes``, the campaign's
+    ``data_info/shapes.csv``), which is also written to ``outputs/lists/shapes.csv``
+    for HTCondor jobs."""
     outcomes = _run_pass(points, data_dir=data_dir, outputs=outputs, engine=engine,
                          config=config, jobs=jobs, verbose=verbose, force=force,
                          progress=progress, fetch_workers=fetch_workers, shapes=shapes,
                          csv=csv)
     good = [o.summary for o in outcomes if o.ok and o.summary]
     table = ShapeTable.from_summaries(good, source="this campaign's well-measured points")
-    if shapes is not None:
-        for pmt, rows in shapes.rows.items():
-            table.rows.setdefault(pmt, list(rows))
-    if table.rows:
+    table = table.merged(shapes)
+    if table.rows or table.templates:
         (Path(outputs) / "lists").mkdir(parents=True, exist_ok=True)
         table.save(Path(outputs) / "lists" / "shapes.csv")
     weak = {(o.pmt, o.hv) for o in outcomes if o.ok and o.summary
             and o.summary.get("shape_source") in ("own-weak", "default")
-            and table.for_pmt(o.pmt)}
+            and table.templates.get(o.pmt)}
     if not weak:
         return outcomes
-    print(f"redoing {len(weak)} point(s) whose own mean pulse is too weak for a shape, with "
-          "the shape of their PMT's better-measured points")
+    print(f"redoing {len(weak)} point(s) whose own mean pulse is too weak to place their "
+          "integration window, with the window of their PMT's better-measured points")
     again = _run_pass([p for p in points if (p.pmt, p.hv) in weak], data_dir=data_dir,
                       outputs=outputs, engine=engine, config=config, jobs=jobs,
                       verbose=verbose, force=True, progress=progress,

@@ -42,99 +42,54 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
 from . import photostat as _photostat
-from . import pulse as _pulse
-from .charge import (
-    _autocov,
-    charge_statistics,
-    cut_statistics,
-    linear_estimator,
-    pedestal_from_autocov,
-    shape_error_pC,
-)
+from .charge import charge_statistics, cut_statistics
 from .config import ANALYSIS_VERSION, DEFAULT_FIT, FitConfig
-from .engines import engine as get_engine
 from .flashes import ChunkReader
-from .model import NS, USED, Status, charge_pC
-from .prepare import Prepared, locate, prepare, pulse_snr, tally
-from .shape import Shape, ShapeTable, is_weak, point_shape, shape_from_table
+from .measure import Measured, measure_flashes
+from .model import USED, Status
+from .prepare import Geometry, Prepared
+from .scan import Scan, scan_point
+from .shape import Shape, ShapeTable, fit_mean_pulse, is_weak, shape_from_table, template_fields
 from .store import PointResult, load_point, string_codes  # noqa: F401  (re-exported)
+from .window import (
+    ChargeEstimator,
+    Window,
+    block_sigma,
+    borrowed_window,
+    choose_window,
+    make_estimator,
+    template_of,
+)
 
 WAVEFORM_COLUMNS = ("file", "segment", "trigger_time_s", "status", "reason", "charge_pC",
-                    "sigma_charge_pC", "passed_cut",
+                    "window_charge_pC", "extension_charge_pC", "sigma_charge_pC", "passed_cut",
                     "fit_status", "fit_charge_pC", "a_V", "c_ns", "tau_s_ns", "tau_ns",
                     "chi2_ndf", "amplitude_V", "baseline_V", "noise_V")
 #: flashes processed at once: memory stays flat however many a point has
 CHUNK_FLASHES = 1024
-#: counted flashes kept for the sandwich errors of the shape fit (a covariance estimate)
-SHAPE_SAMPLE = 1000
-_FIT_KEYS = ("charge_full_pC", "a_V", "c_ns", "tau_s_ns", "tau_ns", "chi2_ndf")
 
 
-def _examples(rows: dict[str, list], p0: Prepared, shape: Shape) -> dict[str, np.ndarray]:
+def _examples(rows: dict[str, list], scan: Scan, win: Window, shape: Shape
+              ) -> dict[str, np.ndarray]:
     """The examples dict (see :func:`process_point`) from the collected rows."""
-    t0 = float(np.median(p0.t0_ns)) if p0.n else 0.0
+    t0 = scan.t0_ns
     shp = np.array([shape.a_V, shape.c_ns + t0, shape.tau_s_ns, shape.tau_ns,
                     shape.jitter_ns])
     out = {k: np.array(v) for k, v in rows.items() if k != "y"}
     out["y"] = np.array(rows["y"], dtype=np.float32).reshape(len(rows["y"]), -1)
     out["name"] = out["name"].astype(str)
     out["status"] = out["status"].astype(str)
-    out.update(dt_ns=np.float64(p0.dt_ns), k_lo=np.int64(p0.k_lo), k_hi=np.int64(p0.k_hi),
-               k_base=np.int64(p0.k_base), t0_point_ns=np.float64(t0),
-               mean_pulse=p0.mean_pulse.astype(np.float32), shape=shp)
+    out.update(dt_ns=np.float64(scan.dt_ns), k_lo=np.int64(win.k_lo),
+               k_hi=np.int64(win.k_hi), k_base=np.int64(scan.geometry.k_base),
+               t0_point_ns=np.float64(t0),
+               mean_pulse=scan.mean_pulse.astype(np.float32), shape=shp)
     return out
-
-
-class _ExamplePicker:
-    """A few flashes with their fits, for the diagnostic plots: the counted flashes of
-    the first chunk nearest the 10 %, 50 % and 90 % charge quantiles, then the first fit
-    fallback, the first flash of each kind that does not count (clipped, pre_pulse) and
-    the first that fails the cut, wherever they are. Deterministic; bounded memory."""
-
-    def __init__(self):
-        self.rows: dict[str, list] = {k: [] for k in (
-            "y", "t0_ns", "name", "status", "a_V", "c_ns", "tau_s_ns", "tau_ns",
-            "chi2_ndf", "charge_pC", "noise_V")}
-        self.seen: set[str] = set()
-
-    def _add(self, p, res, q, names, i, label):
-        r = self.rows
-        r["y"].append(p.y[i].astype(np.float32))
-        r["t0_ns"].append(p.t0_ns[i])
-        r["name"].append(names[i])
-        r["status"].append(label)
-        for k in ("a_V", "c_ns", "tau_s_ns", "tau_ns", "chi2_ndf"):
-            r[k].append(getattr(res, k)[i])
-        r["charge_pC"].append(q[i])
-        r["noise_V"].append(p.noise_V[i])
-
-    def feed(self, p: Prepared, res, q: np.ndarray, names: list[str], first: bool) -> None:
-        counted = p.counted & np.isfinite(q)
-        if first:
-            u = np.nonzero(counted)[0]
-            if u.size:
-                order = u[np.argsort(q[u], kind="stable")]
-                for f in (0.5, 0.9, 0.1):  # charges are negative: 0.9 is the smallest |Q|
-                    i = int(order[min(int(round(f * (order.size - 1))), order.size - 1)])
-                    self._add(p, res, q, names, i, Status.OK.label)
-        cats = [(f"fit {s.label}", counted & (res.status == s))
-                for s in (Status.NOT_CONVERGED, Status.AT_BOUND)]
-        cats += [(s.label, p.status == s) for s in (Status.CLIPPED, Status.PRE_PULSE)]
-        if p.passed_cut is not None:
-            cats.append(("fails the cut", counted & ~p.passed_cut))
-        for label, mask in cats:
-            if label in self.seen or (label.startswith("fit") and
-                                      any(x.startswith("fit") for x in self.seen)):
-                continue
-            hit = np.nonzero(mask)[0]
-            if hit.size:
-                self.seen.add(label)
-                self._add(p, res, q, names, int(hit[0]), label)
 
 
 def _labels(col: pd.Series) -> np.ndarray:
@@ -153,6 +108,7 @@ def summarize(table: pd.DataFrame, **info) -> dict:
     ped = float(info.get("ps_ped_var_pC2", float("nan")) or float("nan"))
     out = dict(info)
     out.update(charge_statistics(q, ped))
+    out.update(window_statistics(table, counted, out))
     passed = None
     if info.get("cut_V") is not None and "passed_cut" in table.columns:
         pc = table["passed_cut"].to_numpy()
@@ -179,48 +135,112 @@ def summarize(table: pd.DataFrame, **info) -> dict:
     return out
 
 
-def _choose_shape(prep: Prepared, pmt: int, hv: int, config: FitConfig,
-                  shapes: ShapeTable | None) -> tuple[Shape, str, str]:
-    """The point's shape, where it came from, and why (see :mod:`pmtgain.shape`)."""
-    own = point_shape(prep, config)
+def window_statistics(table: pd.DataFrame, counted: np.ndarray, stats: dict) -> dict:
+    """The mean charge as the mean window sum over the flashes that count (model-free),
+    its error from the window sums' own spread, and the window's uncertainty: the mean
+    sum over a further half window beyond it (what a too-short window would miss), less
+    its own noise, and for a borrowed window the share of the charge its position error
+    moves out of it (``window_shift_err``)."""
+    if "window_charge_pC" not in table.columns:  # a table of before version 4
+        return {}
+    w = pd.to_numeric(table["window_charge_pC"], errors="coerce").to_numpy(float)[counted]
+    x = pd.to_numeric(table["extension_charge_pC"], errors="coerce").to_numpy(float)[counted]
+    n = w.size
+    nan = float("nan")
+    mean = float(w.mean()) if n else nan
+    sem = float(w.std(ddof=1) / np.sqrt(n)) if n > 1 else nan
+    ext = float(x.mean()) if n else nan
+    ext_var = float(x.var(ddof=1) / n) if n > 1 else 0.0
+    win_err = float(np.sqrt(max(ext * ext - ext_var, 0.0))) if np.isfinite(ext) else 0.0
+    shift = float(stats.get("window_shift_err") or 0.0) * abs(mean)
+    err = float(np.sqrt(sem**2 + win_err**2 + shift**2))
+    return dict(mean_charge=mean, sem_charge=sem,
+                std_dev_charge_window=float(w.std(ddof=1)) if n > 1 else nan,
+                mean_charge_filtered=stats.get("mean_charge", nan),
+                mean_charge_extension_pC=ext,
+                mean_charge_window_err_pC=float(np.hypot(win_err, shift)),
+                mean_charge_err=err)
+
+
+def _diagnostic_shape(scan: Scan, win: Window, pmt: int, hv: int, config: FitConfig,
+                      shapes: ShapeTable | None) -> tuple[Shape, str]:
+    """The two-exponential shape fit of the mean pulse (rise, fall, jitter, onset): a
+    diagnostic and the template of the per-flash fit engines, never a charge. A weak point
+    takes rise, fall and jitter from its PMT's table where it has them."""
+    t = np.arange(scan.mean_pulse.size) * scan.dt_ns
+    try:
+        own = fit_mean_pulse(scan.mean_pulse, t, win.k_lo, win.k_hi, config,
+                             c_offset_ns=scan.t0_ns,
+                             traces=scan.sample if scan.sample.shape[0] > 6 else None)
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        own = Shape(a_V=np.nan, c_ns=np.nan, tau_s_ns=np.nan, tau_ns=np.nan, ok=False,
+                    message=str(exc))
     why = is_weak(own, config)
-    if not why:
-        return own, "own", ""
-    tab = shapes.interpolate(pmt, hv) if shapes is not None else None
+    tab = shapes.interpolate(pmt, hv) if (why and shapes is not None) else None
     if tab is not None:
-        shape = shape_from_table(prep, tab, config)
-        return shape, "table", f"own mean pulse too weak ({why}); rise, fall and jitter " \
-            f"from {len(shapes.for_pmt(pmt))} better-measured point(s) of PMT {pmt}"
-    if not np.isfinite(own.tau_ns) or not own.ok:
-        shape = shape_from_table(prep, (config.tau_s_start_ns, config.tau_start_ns,
-                                        config.jitter_start_ns), config)
-        return shape, "default", f"{why}; no shape table: the default shape was used"
-    return own, "own-weak", f"{why}; no shape table for PMT {pmt}"
+        p0 = _as_prepared(scan, win)
+        try:
+            return shape_from_table(p0, tab, config), f"{why}; rise, fall and jitter " \
+                "from the shape table"
+        except ValueError:
+            pass
+    return own, why
 
 
-def _linear_fit_result(prep: Prepared, shape: Shape, q: np.ndarray) -> _pulse.FitResult:
-    """Fit columns where no per-flash fit is meaningful: the linear charge itself."""
-    r = _pulse.empty_result(prep.n)
-    status = np.where(prep.counted, Status.LINEAR, prep.status).astype(np.int8)
-    full = float(charge_pC(shape.tau_ns - shape.tau_s_ns))
-    c = prep.counted
-    r["charge_pC"][c] = q[c]
-    r["charge_full_pC"][c] = q[c]
-    r["a_V"][c] = q[c] / full if full else np.nan
-    r["c_ns"][c] = shape.c_ns + prep.t0_ns[c]
-    r["tau_s_ns"][:] = shape.tau_s_ns
-    r["tau_ns"][:] = shape.tau_ns
-    return _pulse.FitResult(status=status, shape=shape, **r)
+def _as_prepared(scan: Scan, win: Window) -> Prepared:
+    """The scan's sample as a :class:`Prepared` on the point's window (what the table's
+    two-parameter fit reads)."""
+    n = scan.sample.shape[0]
+    g = scan.geometry
+    return Prepared(y=scan.sample, t0_ns=scan.t0_first_ns[:n] if scan.t0_first_ns.size >= n
+                    else np.full(n, scan.t0_ns), dt_ns=scan.dt_ns, baseline_V=np.zeros(n),
+                    noise_V=np.full(n, scan.noise_ref), amplitude_V=np.zeros(n),
+                    raw_min_V=np.zeros(n), kmin=np.zeros(n, int),
+                    status=np.zeros(n, np.int8), k_lo=win.k_lo, k_hi=win.k_hi,
+                    k_base=g.k_base, k_edge=g.k_edge, mean_pulse=scan.mean_pulse,
+                    onset_ns=g.k_on * scan.dt_ns, snr=0.0, mean_snr=win.mean_snr)
 
 
-def _fit_chunk(p: Prepared, shape: Shape, q: np.ndarray, engine: str,
-               config: FitConfig) -> _pulse.FitResult:
-    """The per-flash fit columns of one chunk: the engine where each flash stands clear
-    of the noise (a free onset), else the linear charge itself (the integral engine is
-    linear and always runs)."""
-    if not shape.free_onset and engine != "integral":
-        return _linear_fit_result(p, shape, q)
-    return get_engine(engine)(p, config, shape)
+def place_window(scan: Scan, pmt: int, hv: int, config: FitConfig = DEFAULT_FIT,
+                 shapes: ShapeTable | None = None
+                 ) -> tuple[Window, np.ndarray | None, Geometry | None]:
+    """The point's integration window and (borrowed) weights, and the baseline geometry
+    a borrowed window needs when it differs from the scan's (then the point is scanned
+    again with it). Own window where the mean pulse is at least ``min_mean_pulse_snr`` of
+    its noise deep; else the PMT's template (:meth:`pmtgain.shape.ShapeTable.borrow`);
+    else its own window, or the whole record after the baseline region when even that
+    cannot be placed, flagged (``own-weak``)."""
+    g = scan.geometry
+    own = choose_window(scan.mean_pulse, g.k_edge, g.k_base, scan.dt_ns, scan.white_sigma,
+                        config, g.e)
+    if own.mean_snr >= config.min_mean_pulse_snr:
+        return own, None, None
+    why = (f"own mean pulse too weak to place the window ({own.mean_snr:.1f} noise rms, "
+           f"< {config.min_mean_pulse_snr:g})")
+    got = shapes.borrow(pmt, hv) if shapes is not None else None
+    N = scan.mean_pulse.size
+    if got is not None:
+        tmpl, edge, edge_err, n_pts = got
+        lim = g.e
+        win, w = borrowed_window(tmpl, edge, edge_err, scan.t0_ns, scan.dt_ns, N, lim,
+                                 own.mean_snr, f"{why}; window and weights of PMT {pmt} at "
+                                 f"{tmpl.hv:g} V, edge placed from {n_pts} point(s) "
+                                 f"({edge - scan.t0_ns:.1f} +- {edge_err:.1f} ns)")
+        gap = max(1, int(np.ceil(config.baseline_gap_ns / scan.dt_ns)))
+        k_base = max(g.e + 2, win.k_lo - gap)
+        geom = None
+        if not (g.k_edge < g.k_base <= win.k_lo):
+            geom = replace(g, k_edge=g.e, k_base=k_base, k_lo=win.k_lo, k_hi=win.k_hi,
+                           kpk=win.kpk, k_on=win.k_lo)
+        return win, w, geom
+    if own.mean_snr >= 0.5 * config.min_mean_pulse_snr:
+        return replace(own, source="own-weak", note=f"{why}; no window table for PMT "
+                       f"{pmt}: its own window"), None, None
+    lo = g.k_base if g.k_base <= N // 2 else 0
+    hi = N if g.k_base <= N // 2 else g.k_edge
+    return replace(own, source="own-weak", k_lo=lo, k_hi=hi, k_stop=hi, k_ext=hi,
+                   note=f"{why}; no window table for PMT {pmt}: the whole record after "
+                   "the baseline region"), None, None
 
 
 def process_point(
@@ -238,125 +258,66 @@ def process_point(
 ) -> PointResult:
     """Read, measure and summarise the ``.trc`` files of one (PMT, HV) point.
 
-    The point's statistics use the linear charge of every flash that counts
-    (:mod:`pmtgain.charge`); ``engine`` (fast, root, integral) fills the per-flash fit
-    columns where a fit is meaningful. ``shapes``: the PMT's shape table, used when the
-    point's own mean pulse is too weak for its shape (:func:`pmtgain.shape.is_weak`).
+    Four stages: :func:`pmtgain.scan.scan_point` (which flashes count, their mean pulse),
+    :func:`place_window` (the integration window and weights: :mod:`pmtgain.window`),
+    :func:`pmtgain.measure.measure_flashes` (every flash's window sum, filtered charge and
+    fit), and :func:`summarize`. ``mean_charge`` is the mean window sum over every flash
+    that counts; ``engine`` (fast, root, integral) fills the per-flash fit columns only.
+    ``shapes``: the PMT's table of stronger points, whose window a weak point borrows.
     ``missing`` lists files that never arrived (``(name, reason)``, from fetching): they
     appear in the table as ``unreadable`` so that the summary accounts for every file.
     Unreadable files are reported, never raised: one bad file never loses the point.
-    Raises ``ValueError`` only when no flash at all can be measured.
-
-    Flashes are processed in chunks of ``chunk`` (:class:`pmtgain.flashes.ChunkReader`):
-    the first chunk locates the LED window and sets the noise scale of the pre-pulse test;
-    a first pass over all chunks builds the mean pulse of every counted flash (the shape);
-    a second computes each flash's charge, fit and table row. Memory stays flat at any
-    number of flashes; a point of one chunk gives the same numbers as an unchunked one.
+    Raises ``ValueError`` only when no flash at all can be measured. Memory stays flat at
+    any number of flashes (chunks of ``chunk``).
     """
     files = [os.fspath(f) for f in files]
     names = [f.rpartition(os.sep)[2] for f in files]  # basename, at a tenth of the cost
     reader = ChunkReader(files, chunk=chunk)
-    info = dict(pmt=int(pmt), hv=int(hv), engine=engine, cut_V=cut_V,
-                analysis_version=ANALYSIS_VERSION, cut_bias_sigma=config.cut_bias_sigma)
-    geom = noise_ref = None
-    dt_s = float("nan")
-    n_all = n_c = n_clip = n_pre = 0
-    s_sum = None
-    sample: list[np.ndarray] = []
-    t0_first = None
-    # pass 1: the LED window, which flashes count, the mean pulse of those that do
-    for mt in reader:
-        if mt.volts.shape[0] == 0:
-            continue
-        if geom is None:
-            dt_s = mt.dt_s
-            geom = locate(mt.volts, mt.clipped, dt_s, config)
-        t = tally(mt.volts, mt.clipped, geom, noise_ref, config)
-        if noise_ref is None:  # the first chunk's scale serves every chunk
-            noise_ref, t0_first = t.noise_ref, np.asarray(mt.t0_s, float) / NS
-        c = t.counted
-        s_sum = t.y_sum if s_sum is None else s_sum + t.y_sum
-        n_all += c.size
-        n_c += t.n_counted
-        n_clip += int((t.status == Status.CLIPPED).sum())
-        n_pre += int((t.status == Status.PRE_PULSE).sum())
-        room = SHAPE_SAMPLE - sum(len(x) for x in sample)
-        if room > 0:
-            sample.append(mt.volts[c][:room] - t.baseline_V[c][:room, None])
-    rows_bad = [(os.path.basename(f), r) for f, r in reader.errors] + [
-        (os.path.basename(n), r) for n, r in missing]
-    if n_all == 0:
-        reasons = "; ".join(f"{n}: {r}" for n, r in rows_bad[:3])
-        raise ValueError(f"PMT {pmt} at {hv} V: none of the {len(files) + len(missing)} "
-                         f"files could be read ({reasons})")
-    if n_c == 0:
-        raise ValueError(f"PMT {pmt} at {hv} V: no flash can be measured: of {n_all} "
-                         f"readable, {n_clip} clipped at the ADC range and {n_pre} with a "
-                         "pulse in the baseline region")
-    mean_pulse = s_sum / n_c
-    snr, mean_snr = pulse_snr(mean_pulse[geom.kpk], noise_ref, n_c)
-    if not mean_snr >= config.min_mean_pulse_snr:  # also NaN: no noise, no pulse
-        raise ValueError(f"PMT {pmt} at {hv} V: no LED pulse in the mean of all {n_c} "
-                         f"flashes (its deepest point is {mean_snr:.1f} noise rms; flat "
-                         "or empty records?)")
-    ys = np.concatenate(sample)
-    p0 = Prepared(y=ys, t0_ns=t0_first, dt_ns=dt_s * 1e9, baseline_V=np.zeros(len(ys)),
-                  noise_V=np.full(len(ys), noise_ref), amplitude_V=np.zeros(len(ys)),
-                  raw_min_V=np.zeros(len(ys)), kmin=np.zeros(len(ys), int),
-                  status=np.zeros(len(ys), np.int8), k_lo=geom.k_lo, k_hi=geom.k_hi,
-                  k_base=geom.k_base, k_edge=geom.k_edge, mean_pulse=mean_pulse,
-                  onset_ns=geom.k_on * dt_s * 1e9, snr=snr, mean_snr=mean_snr)
-    shape, source, note = _choose_shape(p0, pmt, hv, config, shapes)
-    shape.free_onset = bool(source == "own" and snr >= config.free_onset_snr)
-    est = linear_estimator(p0, shape)
-    del sample, ys
-    # pass 2: every flash's charge, fit and table row
-    cols: dict[str, list] = {k: [] for k in (
-        "idx", "segment", "trig", "status", "q", "passed", "fit_status", *_FIT_KEYS,
-        "amplitude_V", "baseline_V", "noise_V")}
-    ac_sum, ac_rows, m_base = None, 0, geom.k_base - geom.k_edge
-    picker = _ExamplePicker()
-    first = True
-    for mt in reader:
-        if mt.volts.shape[0] == 0:
-            continue
-        p = prepare(mt.volts, mt.t0_s, dt_s, cut_V, mt.clipped, config, geom, noise_ref,
-                    overwrite=True)  # the chunk's volts are its own
-        q = est.apply(p.y)
-        c = p.counted
-        z = p.y[c, p.k_edge:p.k_base]
-        if z.shape[0] and m_base >= 8:
-            ac = _autocov(z, max(len(est.weights), m_base)) * z.shape[0]
-            ac_sum = ac if ac_sum is None else ac_sum + ac
-            ac_rows += z.shape[0]
-        res = _fit_chunk(p, shape, q, engine, config)
-        chunk_names = [names[k] for k in mt.ok_index]
-        picker.feed(p, res, q, chunk_names, first)
-        first = False
-        cols["idx"].append(mt.ok_index)
-        cols["segment"].append(mt.segment)
-        cols["trig"].append(mt.trigger_time_s)
-        cols["status"].append(p.status)
-        cols["q"].append(q)
-        cols["passed"].append(p.passed_cut if p.passed_cut is not None else
-                              np.zeros(p.n, bool))
-        cols["fit_status"].append(np.where(c, res.status, -1))
-        for k in _FIT_KEYS:
-            v = getattr(res, k)
-            cols[k].append(np.where(c, v, np.nan) if k == "charge_full_pC" else v)
-        for k in ("amplitude_V", "baseline_V", "noise_V"):
-            cols[k].append(getattr(p, k))
-    a = {k: np.concatenate(v) for k, v in cols.items()}
-    ped = pedestal_from_autocov(ac_sum / ac_rows, est.weights, m_base) \
-        if ac_rows >= 2 else float("nan")
+    scan = scan_point(reader, config, pmt=pmt, hv=hv, n_missing=len(missing))
+    win, weights, geom = place_window(scan, pmt, hv, config, shapes)
+    if geom is not None:  # a borrowed window needs its own baseline region
+        errors = scan.errors
+        scan = scan_point(reader, config, geom, pmt=pmt, hv=hv, n_missing=len(missing))
+        scan.errors = errors
+    sigma1 = float(block_sigma(scan.mean_pulse[scan.geometry.k_edge:scan.geometry.k_base],
+                               np.array([1]), scan.white_sigma)[0])
+    est = make_estimator(scan.mean_pulse, win, scan.dt_ns, sigma1, weights)
+    shape, shape_why = _diagnostic_shape(scan, win, pmt, hv, config, shapes)
+    shape.free_onset = bool(win.source == "own" and not shape_why and shape.ok
+                            and -scan.mean_pulse[win.kpk] > config.free_onset_snr
+                            * scan.noise_ref)
+    meas = measure_flashes(reader, scan, est, shape, names, engine=engine, cut_V=cut_V,
+                           config=config)
+    rows_bad = scan.errors + [(os.path.basename(n), r) for n, r in missing]
+    table = _table(meas, names, rows_bad, scan, cut_V)
+    info = _info(scan, win, est, shape, shape_why, pmt, hv, engine, cut_V, config, meas)
+    summary = summarize(table, **info)
+    g, g_err, mu = _photostat.gain_from_moments(
+        summary["ps_mean_pC"], summary["ps_var_pC2"], meas.ped_var_pC2,
+        summary["ps_var_err_pC2"], summary["ps_mean_err_pC"], summary["ps_cov_pC3"], enf)
+    clip_frac = scan.n_clipped / scan.n_all
+    summary.update(enf=enf, gain=float(g), gain_err=float(g_err), n_pe=float(mu),
+                   gain_flag=_photostat.flags(float(mu), clip_frac, float(g),
+                                              float(g_err)))
+    summary["point_flag"] = point_flags(summary, config)
+    return PointResult(summary=summary, table=table,
+                       examples=_examples(meas.examples, scan, win, shape))
+
+
+def _table(meas: Measured, names: list[str], rows_bad: list[tuple[str, str]], scan: Scan,
+           cut_V: float | None) -> pd.DataFrame:
+    """The per-flash table (``WAVEFORM_COLUMNS``), unreadable files as rows of their own."""
+    a = meas.cols
     labels = [s.label for s in Status]
     fit_codes = np.where(a["fit_status"] < 0, len(Status), a["fit_status"])
     n = len(a["q"])
     blank = pd.Categorical.from_codes(np.zeros(n, np.int8), [""])
+    ped = meas.ped_var_pC2
     # file, status and fit status as categoricals: no Python object per row to build,
     # summarise or save (store.save_table writes the codes)
     file_col = pd.Categorical.from_codes(a["idx"], names) if len(set(names)) == len(names) \
         else np.array(names, dtype=object)[a["idx"]]
+    nref = scan.noise_ref
     table = pd.DataFrame({
         "file": file_col,
         "segment": a["segment"],
@@ -364,8 +325,10 @@ def process_point(
         "status": pd.Categorical.from_codes(a["status"], labels),
         "reason": blank,
         "charge_pC": a["q"],
-        "sigma_charge_pC": np.sqrt(max(ped, 0.0)) * a["noise_V"] / noise_ref
-        if noise_ref > 0 else np.sqrt(max(ped, 0.0)),
+        "window_charge_pC": a["w"],
+        "extension_charge_pC": a["x"],
+        "sigma_charge_pC": np.sqrt(max(ped, 0.0)) * a["noise_V"] / nref
+        if nref > 0 else np.full(n, np.sqrt(max(ped, 0.0))),
         "passed_cut": a["passed"] if cut_V is not None else blank,
         "fit_status": pd.Categorical.from_codes(fit_codes, labels + [""]),
         "fit_charge_pC": a["charge_full_pC"],
@@ -378,32 +341,35 @@ def process_point(
                             "reason": [r for _, r in rows_bad]})
         table = pd.concat([table, bad], ignore_index=True)[list(WAVEFORM_COLUMNS)]
         table = table.sort_values(["file", "segment"], kind="stable").reset_index(drop=True)
-    dt = dt_s * 1e9
-    t0 = float(np.median(t0_first))
-    info.update(
+    return table
+
+
+def _info(scan: Scan, win: Window, est: ChargeEstimator, shape: Shape, shape_why: str,
+          pmt: int, hv: int, engine: str, cut_V: float | None, config: FitConfig,
+          meas: Measured) -> dict:
+    """The point's summary fields that do not come from the per-flash table."""
+    dt, t0 = scan.dt_ns, scan.t0_ns
+    snr = -float(scan.mean_pulse[win.kpk]) / scan.noise_ref if scan.noise_ref > 0 \
+        else float("nan")
+    tmpl = template_of(scan.mean_pulse, win, t0, dt, hv) if win.source == "own" else None
+    return dict(
+        pmt=int(pmt), hv=int(hv), engine=engine, cut_V=cut_V,
+        analysis_version=ANALYSIS_VERSION, cut_bias_sigma=config.cut_bias_sigma,
         tau_s_ns=shape.tau_s_ns, tau_ns=shape.tau_ns, jitter_ns=shape.jitter_ns,
         tau_s_err_ns=shape.tau_s_err_ns, tau_err_ns=shape.tau_err_ns,
         jitter_err_ns=shape.jitter_err_ns, onset_err_ns=shape.c_err_ns,
         onset_ns=shape.c_ns + t0, free_onset=bool(shape.free_onset),
-        shape_source=source, shape_note=note, snr=snr, mean_pulse_snr=mean_snr,
-        tail_missing_fraction=est.tail_missing_fraction,
-        window_lo_ns=t0 + geom.k_lo * dt, window_hi_ns=t0 + (geom.k_hi - 1) * dt,
-        noise_V=noise_ref, baseline_V=float(np.median(a["baseline_V"])),
-        ps_ped_var_pC2=ped, ps_clipped_fraction=n_clip / n_all,
+        shape_source=win.source, shape_note=win.note, shape_flag=shape_why,
+        snr=snr, mean_pulse_snr=win.mean_snr,
+        tail_missing_fraction=win.tail_missing_fraction,
+        window_lo_ns=t0 + win.k_lo * dt, window_hi_ns=t0 + (win.k_hi - 1) * dt,
+        window_ext_hi_ns=t0 + (win.k_ext - 1) * dt, window_shift_err=win.shift_err_pC,
+        filter_ratio=est.ratio, filter_normalisation=est.how,
+        noise_V=scan.noise_ref, baseline_V=float(np.median(meas.cols["baseline_V"])),
+        ps_ped_var_pC2=meas.ped_var_pC2, ped_var_window_pC2=meas.ped_var_window_pC2,
+        ps_clipped_fraction=scan.n_clipped / scan.n_all,
+        **template_fields(tmpl),
     )
-    summary = summarize(table, **info)
-    shape_err = shape_error_pC(p0, shape)
-    summary.update(mean_charge_shape_err_pC=shape_err,
-                   mean_charge_err=float(np.hypot(summary["sem_charge"], shape_err)))
-    g, g_err, mu = _photostat.gain_from_moments(
-        summary["ps_mean_pC"], summary["ps_var_pC2"], ped, summary["ps_var_err_pC2"],
-        summary["ps_mean_err_pC"], summary["ps_cov_pC3"], enf)
-    summary.update(enf=enf, gain=float(g), gain_err=float(g_err), n_pe=float(mu),
-                   gain_flag=_photostat.flags(float(mu), n_clip / n_all, float(g),
-                                              float(g_err)))
-    summary["point_flag"] = point_flags(summary, config)
-    return PointResult(summary=summary, table=table,
-                       examples=_examples(picker.rows, p0, shape))
 
 
 def point_flags(s: dict, config: FitConfig = DEFAULT_FIT) -> str:
@@ -412,15 +378,24 @@ def point_flags(s: dict, config: FitConfig = DEFAULT_FIT) -> str:
     if s.get("rejected_clipped"):
         out.append(f"{s['rejected_clipped']} clipped flash(es) left out: mean biased low")
     miss = s.get("tail_missing_fraction")
-    if miss is not None and np.isfinite(miss) and miss > config.max_tail_missing:
-        out.append(f"record ends before the tail: {100 * miss:.1f}% of the charge "
-                   "extrapolated")
+    if miss is not None and not np.isfinite(miss):
+        out.append("the record ends while the mean pulse is still far from the baseline "
+                   "(the tail does not decay within the record)")
+    elif miss is not None and miss > config.max_tail_missing:
+        out.append(f"record ends before the tail: about {100 * miss:.1f}% of the charge "
+                   "lies after it (not in mean_charge, which is what was recorded)")
     if s.get("cut_flag"):
         out.append(s["cut_flag"])
-    if s.get("shape_source") in ("own-weak", "default"):
-        out.append(f"pulse shape: {s.get('shape_note')}")
     snr = s.get("mean_pulse_snr")
-    if snr is not None and np.isfinite(snr) and snr < 2 * config.min_mean_pulse_snr:
+    if snr is None or not np.isfinite(snr) or snr < 0.5 * config.min_mean_pulse_snr:
+        out.append("no LED pulse in the mean of all flashes"
+                   + (f" ({snr:.1f} noise rms)" if snr is not None and np.isfinite(snr)
+                      else " (flat or empty records?)"))
+    elif snr < 2 * config.min_mean_pulse_snr:
         out.append(f"the LED pulse is barely visible in the mean of all flashes "
                    f"({snr:.1f} noise rms)")
+    if s.get("shape_source") in ("own-weak", "table"):
+        out.append(f"integration window: {s.get('shape_note')}")
+    if s.get("filter_normalisation", "exact").startswith("the template"):
+        out.append(f"per-flash charges: {s['filter_normalisation']}")
     return "; ".join(out)

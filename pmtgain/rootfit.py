@@ -97,7 +97,8 @@ def fit_shape_root(p: Prepared, config: FitConfig = DEFAULT_FIT) -> Shape:
     f = ROOT.TF1("pmtgain_mean", ROOT.pmtgain.pulse_smeared, lo, hi, 5)
     f.SetParameters(a0, c0, config.tau_s_start_ns, config.tau_start_ns, config.jitter_start_ns)
     f.SetParLimits(0, config.a_min_V, config.a_max_V)
-    f.SetParLimits(1, config.c_min_ns - t0, config.c_max_ns - t0)
+    f.SetParLimits(1, max(config.c_min_ns - t0, lo - (hi - lo)),
+                   min(config.c_max_ns - t0, hi))
     f.SetParLimits(2, config.tau_min_ns, config.tau_max_ns)
     f.SetParLimits(3, config.tau_min_ns, config.tau_max_ns)
     f.SetParLimits(4, 0.0, config.jitter_max_ns)

@@ -27,6 +27,7 @@ import numpy as np
 from .config import DEFAULT_FIT, FitConfig
 from .model import pulse_smeared
 from .prepare import Prepared, _crossings
+from .window import Template
 
 
 @dataclass
@@ -59,19 +60,32 @@ def start_values(y: np.ndarray, dt_ns: float, config: FitConfig) -> tuple[float,
     return config.a_start_factor * float(y[kpk]), k_on * dt_ns
 
 
+def _edge_times(y: np.ndarray, kp: int, dt_ns: float, rise_ns: float) -> tuple[float, float]:
+    """Start values of rise and fall from a pulse's own edges: a third of the time from
+    onset to peak, and the time from the peak to 1/e of it."""
+    after = np.nonzero(y[kp:] > y[kp] / np.e)[0]
+    fall = (after[0] if after.size else y.size - kp) * dt_ns
+    rise = max(rise_ns / 3.0, 0.3 * dt_ns)
+    return rise, max(fall, 2.0 * rise)
+
+
 def fit_mean_pulse(
     y: np.ndarray, t_ns: np.ndarray, k_lo: int, k_hi: int, config: FitConfig = DEFAULT_FIT,
     c_offset_ns: float = 0.0, smeared: bool = True, traces: np.ndarray | None = None,
 ) -> Shape:
     """Least-squares fit of (a, c, tau_s, tau[, jitter]) to one baseline-subtracted trace.
 
+    A diagnostic since analysis version 4: the rise, fall, jitter and onset it gives are
+    plotted and reported, but no charge depends on it (:mod:`pmtgain.window`).
+
     With ``smeared`` (the default, for a point's mean pulse) the model is
     :func:`pulse_smeared`: the mean of pulses whose onsets jitter is the pulse convolved
     with the jitter distribution, and fitting it with the sharp pulse would broaden the
     fitted rise and bias every charge computed with that shape.
 
-    Bounds and start values of the original (config). ``c`` bounds are absolute times
-    [c_min_ns, c_max_ns]; ``c_offset_ns`` converts them to the trace's relative axis.
+    Bounds and start values follow the data: the onset between the window's start and the
+    peak (and within ``[c_min_ns, c_max_ns]``, absolute, when set; ``c_offset_ns``
+    converts them to the trace's axis), rise and fall started from the trace's own edges.
     Solved with scipy's trust-region reflective method (bounds enforced in every step).
 
     Parameter errors. When ``y`` is the mean of ``traces`` (n, N), the sandwich estimator
@@ -92,12 +106,19 @@ def fit_mean_pulse(
     tt = t_ns[k_lo:k_hi]
     yy = y[k_lo:k_hi]
     scale = max(float(np.max(np.abs(yy))), 1e-12)
-    lo = [config.a_min_V / scale, config.c_min_ns - c_offset_ns, config.tau_min_ns,
-          config.tau_min_ns, 0.0]
-    hi = [config.a_max_V / scale, config.c_max_ns - c_offset_ns, config.tau_max_ns,
-          config.tau_max_ns, config.jitter_max_ns]
-    x0 = np.clip([a0 / scale, c0, config.tau_s_start_ns, config.tau_start_ns,
-                  config.jitter_start_ns], np.array(lo) + 1e-9, np.array(hi) - 1e-9)
+    kp = int(np.argmin(yy))
+    t_pk = float(tt[kp])
+    span = float(tt[-1] - tt[0])
+    # bounds and start values from the data: the onset between the window's start (less
+    # its length) and the peak, rise and fall from the mean pulse's own edges
+    lo = [config.a_min_V / scale, max(config.c_min_ns - c_offset_ns, float(tt[0]) - span),
+          config.tau_min_ns, config.tau_min_ns, 0.0]
+    hi = [config.a_max_V / scale, min(config.c_max_ns - c_offset_ns, t_pk),
+          config.tau_max_ns, config.tau_max_ns, max(config.jitter_max_ns, 5 * dt_ns)]
+    ts0, tf0 = _edge_times(yy, kp, dt_ns, t_pk - c0)
+    x0 = np.clip([a0 / scale, min(c0, t_pk - 0.5 * dt_ns), ts0, tf0,
+                  max(config.jitter_start_ns, 0.1 * dt_ns)],
+                 np.array(lo) + 1e-9, np.array(hi) - 1e-9)
     n_par = 5 if smeared else 4
 
     def resid(p):
@@ -183,14 +204,43 @@ def is_weak(shape: Shape, config: FitConfig = DEFAULT_FIT) -> str:
 
 
 SHAPE_COLUMNS = ("pmt", "hv", "tau_s_ns", "tau_ns", "jitter_ns")
+#: optional columns: the window and mean pulse a weak point borrows (:mod:`pmtgain.window`)
+TEMPLATE_COLUMNS = ("edge_ns", "window_lo_rel_ns", "window_hi_rel_ns", "template_dt_ns",
+                    "window_template")
+
+
+def template_fields(t: Template | None) -> dict:
+    """A template as summary fields (scalars and one space-separated string)."""
+    if t is None:
+        return {k: (float("nan") if k != "window_template" else "") for k in TEMPLATE_COLUMNS}
+    return dict(edge_ns=t.edge_ns, window_lo_rel_ns=t.lo_rel_ns, window_hi_rel_ns=t.hi_rel_ns,
+                template_dt_ns=t.dt_ns,
+                window_template=" ".join(f"{x:.5g}" for x in t.pulse))
+
+
+def template_from_fields(hv: float, d) -> Template | None:
+    """The inverse of :func:`template_fields` (None when the fields are missing)."""
+    try:
+        vals = [float(d[k]) for k in TEMPLATE_COLUMNS[:4]]
+        pulse = np.array(str(d["window_template"]).split(), float)
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (all(np.isfinite(vals)) and vals[3] > 0 and pulse.size >= 2
+            and np.all(np.isfinite(pulse)) and vals[2] > vals[1]):
+        return None
+    return Template(hv=float(hv), edge_ns=vals[0], lo_rel_ns=vals[1], hi_rel_ns=vals[2],
+                    dt_ns=vals[3], pulse=pulse)
 
 
 @dataclass
 class ShapeTable:
-    """Pulse shapes of well-measured points: ``rows[pmt] = [(hv, tau_s, tau, jitter)]``."""
+    """Pulse shapes of well-measured points: ``rows[pmt] = [(hv, tau_s, tau, jitter)]``
+    (the shape fit, a diagnostic) and ``templates[pmt]`` (their windows and mean pulses,
+    which a weak point of the same PMT borrows: :meth:`borrow`)."""
 
     rows: dict[int, list[tuple[float, float, float, float]]] = field(default_factory=dict)
     source: str = ""
+    templates: dict[int, list[Template]] = field(default_factory=dict)
 
     def for_pmt(self, pmt: int) -> list[tuple[float, float, float, float]]:
         return sorted(self.rows.get(int(pmt), []))
@@ -198,27 +248,69 @@ class ShapeTable:
     def interpolate(self, pmt: int, hv: float) -> tuple[float, float, float] | None:
         """(tau_s, tau, jitter) at ``hv``: linear in HV between the nearest measured points,
         the nearest one outside their range; None without any."""
-        rows = self.for_pmt(pmt)
+        rows = [r for r in self.for_pmt(pmt) if all(np.isfinite(r))]
         if not rows:
             return None
         h = np.array([r[0] for r in rows], float)
         vals = np.array([r[1:] for r in rows], float)
         return tuple(float(np.interp(hv, h, vals[:, k])) for k in range(3))
 
+    def borrow(self, pmt: int, hv: float) -> tuple[Template, float, float, int] | None:
+        """(the template of the nearest HV, the leading-edge time at ``hv`` and its error,
+        the number of points behind it), or None. The edge time follows the transit time,
+        ``t = a + b / sqrt(HV)`` (electron transit time in a dynode chain scales as
+        ``V^-1/2``: Hamamatsu, "Photomultiplier tubes: basics and applications", 4th ed.,
+        sec. 4.3.1), fitted by least squares over the PMT's templates; its error is the
+        fit's residual rms (at least one sample, 2 ns with a single template)."""
+        ts = sorted(self.templates.get(int(pmt), []), key=lambda t: t.hv)
+        if not ts:
+            return None
+        near = min(ts, key=lambda t: (abs(t.hv - hv), -t.hv))
+        h = np.array([t.hv for t in ts])
+        e = np.array([t.edge_ns for t in ts])
+        dt = max(t.dt_ns for t in ts)
+        if len(ts) == 1:
+            return near, float(e[0]), 2.0, 1
+        X = np.column_stack([np.ones_like(h), 1.0 / np.sqrt(h)])
+        coef, *_ = np.linalg.lstsq(X, e, rcond=None)
+        edge = float(coef[0] + coef[1] / np.sqrt(hv))
+        res = e - X @ coef
+        rms = float(np.sqrt(np.sum(res**2) / (len(ts) - 2))) if len(ts) > 2 else 0.0
+        return near, edge, max(rms, dt), len(ts)
+
+    def merged(self, other: ShapeTable | None) -> ShapeTable:
+        """This table, with ``other``'s PMTs where this one has none."""
+        out = ShapeTable(rows={k: list(v) for k, v in self.rows.items()}, source=self.source,
+                         templates={k: list(v) for k, v in self.templates.items()})
+        if other is not None:
+            for pmt, rows in other.rows.items():
+                out.rows.setdefault(pmt, list(rows))
+            for pmt, ts in other.templates.items():
+                out.templates.setdefault(pmt, list(ts))
+        return out
+
     def save(self, path: str | os.PathLike) -> None:
         path = Path(path)
         tmp = path.with_name(path.name + f".{os.getpid()}.part")
         with open(tmp, "w", newline="") as f:
             w = csv.writer(f)
-            w.writerow(SHAPE_COLUMNS)
-            for pmt in sorted(self.rows):
-                for hv, ts, tf, jit in self.for_pmt(pmt):
-                    w.writerow([pmt, int(hv), f"{ts:.6g}", f"{tf:.6g}", f"{jit:.6g}"])
+            w.writerow(SHAPE_COLUMNS + TEMPLATE_COLUMNS)
+            for pmt in sorted(set(self.rows) | set(self.templates)):
+                tm = {t.hv: t for t in self.templates.get(pmt, [])}
+                shapes = {r[0]: r for r in self.for_pmt(pmt)}
+                for hv in sorted(set(tm) | set(shapes)):
+                    ts, tf, jit = shapes.get(hv, (hv, np.nan, np.nan, np.nan))[1:]
+                    tf_ = template_fields(tm.get(hv))
+                    w.writerow([pmt, int(hv), f"{ts:.6g}", f"{tf:.6g}", f"{jit:.6g}"]
+                               + [f"{tf_[k]:.6g}" if k != "window_template" else tf_[k]
+                                  for k in TEMPLATE_COLUMNS])
         os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> ShapeTable:
-        """Read a table written by :meth:`save`; ``ValueError`` naming the file and line."""
+        """Read a table written by :meth:`save` (the template columns are optional: a
+        table of rise and fall only lends no window); ``ValueError`` naming the file and
+        line."""
         out = cls(source=str(path))
         with open(path, newline="", encoding="utf-8") as f:
             for i, row in enumerate(csv.DictReader(f), start=2):
@@ -227,21 +319,36 @@ class ShapeTable:
                 except (KeyError, TypeError, ValueError):
                     raise ValueError(f"{path}:{i}: expected the columns "
                                      f"{', '.join(SHAPE_COLUMNS)} with numbers") from None
-                if not all(np.isfinite(vals)) or vals[2] <= 0 or vals[3] <= vals[2]:
+                tmpl = template_from_fields(vals[1], row)
+                if tmpl is not None:
+                    out.templates.setdefault(int(vals[0]), []).append(tmpl)
+                if not all(np.isfinite(vals)):
+                    if tmpl is None:
+                        raise ValueError(f"{path}:{i}: neither a shape (0 < tau_s_ns < "
+                                         "tau_ns) nor a window template") from None
+                    continue
+                if vals[2] <= 0 or vals[3] <= vals[2]:
                     raise ValueError(f"{path}:{i}: need 0 < tau_s_ns < tau_ns") from None
                 out.rows.setdefault(int(vals[0]), []).append(tuple(vals[1:]))
         return out
 
     @classmethod
     def from_summaries(cls, summaries, source: str = "") -> ShapeTable:
-        """The shapes of the points whose own shape was well measured."""
+        """The shapes and templates of the points whose own window was well measured."""
         out = cls(source=source)
         for s in summaries:
             if s.get("shape_source") != "own":
                 continue
             v = [s.get(k) for k in ("hv", "tau_s_ns", "tau_ns", "jitter_ns")]
-            if all(x is not None and np.isfinite(float(x)) for x in v):
+            try:
+                ok = all(x is not None and np.isfinite(float(x)) for x in v)
+            except (TypeError, ValueError):
+                ok = False
+            if ok and not s.get("shape_flag"):
                 out.rows.setdefault(int(s["pmt"]), []).append(tuple(float(x) for x in v))
+            t = template_from_fields(float(s["hv"]), s)
+            if t is not None:
+                out.templates.setdefault(int(s["pmt"]), []).append(t)
         return out
 
 

@@ -11,8 +11,10 @@ Used by ``tests/test_regimes.py`` (asserts) and ``bench/regimes.py`` (prints the
 regime x PMT). The tolerance of a mean is ``max(0.3 %, 3 standard errors)``, with the
 standard error of the paired difference: ``var(Q - Q_true)/n`` over the flashes that count,
 plus ``f var(Q_true)/n`` for the share ``f`` that does not (their true charges are in the
-truth's mean, not in the estimate), plus the point's own shape error
-(``mean_charge_shape_err_pC``: the template is fitted to the same flashes).
+truth's mean, not in the estimate), plus the window's own error
+(``mean_charge_window_err_pC``). ``pull`` is the deviation in units of the point's own
+``mean_charge_err``; the gain is compared with the gain *as recorded* (the true gain times
+the share of a photoelectron's charge the record holds, ``record_charge_scale``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from .point import process_point
-from .simulate import REGIMES, SimPMT, write_point
+from .regimes import REGIMES
+from .simulate import SimPMT, write_point
 
 
 def check_point(pmt: SimPMT, hv: int, n: int, *, cut: bool = False, seed: int = 5,
@@ -36,16 +39,19 @@ def check_point(pmt: SimPMT, hv: int, n: int, *, cut: bool = False, seed: int = 
                             cut_V=pmt.cut_V(hv) if cut else None)
     s, tab = res.summary, res.table
     qt = truth["q_true_pC"]
-    q = tab["charge_pC"].to_numpy(float)
+    q = tab["window_charge_pC"].to_numpy(float)
     c = (tab["status"] == "ok").to_numpy()
     f = 1.0 - c.mean()
     se = float(np.sqrt(np.var(q[c] - qt[c]) / c.sum() + f * np.var(qt) / n
-                       + s["mean_charge_shape_err_pC"] ** 2))
+                       + s["mean_charge_window_err_pC"] ** 2))
     dev = s["mean_charge"] / qt.mean() - 1.0
     tol = max(0.003, 3 * se / abs(qt.mean()))
+    # the gain as recorded: what the record's integral holds of each photoelectron's charge
+    g_true = pmt.gain(hv) * float(truth.get("record_charge_scale", 1.0))
+    pull = (s["mean_charge"] - qt.mean()) / s["mean_charge_err"]
     return dict(pmt=pmt.pmt, hv=hv, n=n, deviation=dev, tolerance=tol,
-                ratio=abs(dev) / tol, gain_pull=(s["gain"] - pmt.gain(hv)) / s["gain_err"],
-                gain_dev=s["gain"] / pmt.gain(hv) - 1, n_pe=s["n_pe"],
+                ratio=abs(dev) / tol, pull=pull, gain_pull=(s["gain"] - g_true) / s["gain_err"],
+                gain_dev=s["gain"] / g_true - 1, n_pe=s["n_pe"],
                 gain_flag=s["gain_flag"], point_flag=s["point_flag"],
                 shape_source=s["shape_source"], n_clipped=s["rejected_clipped"],
                 n_used=s["n_used"], cut_flag=s.get("cut_flag", ""),

@@ -8,7 +8,9 @@ from pmtgain.config import ANALYSIS_VERSION, DEFAULT_FIT, ENGINES, FitConfig, Po
 def test_fit_config_defaults_and_changes():
     assert DEFAULT_FIT.pre_pulse_sigma == 6.0 and DEFAULT_FIT.shape_max_rel_err == 0.05
     c = DEFAULT_FIT.replace(min_mean_pulse_snr=4.0)
-    assert c.min_mean_pulse_snr == 4.0 and DEFAULT_FIT.min_mean_pulse_snr == 6.0
+    assert c.min_mean_pulse_snr == 4.0 and DEFAULT_FIT.min_mean_pulse_snr == 10.0
+    # no time constant of one PMT family: the onset is bounded by the data
+    assert DEFAULT_FIT.c_min_ns == float("-inf") and DEFAULT_FIT.tau_max_ns >= 100
     assert c.as_dict()["free_onset_snr"] == DEFAULT_FIT.free_onset_snr
     with pytest.raises(AttributeError):
         DEFAULT_FIT.pre_pulse_sigma = 3.0  # frozen: one default, never changed in place

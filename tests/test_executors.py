@@ -1,9 +1,12 @@
 """executors.py: one point fetched, measured and saved; the local pool resumes, and redoes
 weak points with their PMT's shape table."""
 
+from dataclasses import replace
+
 from pmtgain.campaign import load_campaign
 from pmtgain.executors import run_local, run_point, saved_outcomes, write_lists
-from pmtgain.simulate import REGIMES, simulate_campaign
+from pmtgain.regimes import REGIMES
+from pmtgain.simulate import simulate_campaign
 from pmtgain.store import load_point, read_json_records
 
 
@@ -19,7 +22,7 @@ def test_run_point_saves_and_logs(tmp_path):
 
 
 def test_weak_points_are_redone_with_the_shape_table(tmp_path, capsys):
-    pmt = REGIMES["low-light"][0][1]
+    pmt = replace(REGIMES["low-light"][0][1], noise_V=8e-3)  # 700 V: ~5 rms in the mean
     camp = simulate_campaign(tmp_path / "c", [pmt], hv=[700, 1300, 1400],
                              n={(2, 700): 250, None: 1500}, seed=4)
     points = load_campaign(camp / "data_info")

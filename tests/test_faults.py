@@ -19,7 +19,7 @@ import pytest
 
 from pmtgain.demo import serve
 from pmtgain.simulate import DEMO_PMTS, simulate_campaign
-from pmtgain.store import load_table, save_table
+from pmtgain.store import load_table, read_json_records, save_table
 from pmtgain.trcwrite import write_trc
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -432,7 +432,7 @@ def test_non_utf8_and_empty_campaign_files_are_refused(sim):
 
 
 # 13 -----------------------------------------------------------------------------------
-def test_flat_or_saturated_points_fail_with_their_reason(sim):
+def test_flat_points_are_measured_and_flagged_saturated_ones_fail(sim):
     for i in range(50):
         write_trc(point_dir(sim, 2, 800) / f"C1--n16deg--{i:05d}.trc",
                   [0.0] * 502, dt_s=1e-10, bits=8, vertical_gain=1e-3)
@@ -440,8 +440,13 @@ def test_flat_or_saturated_points_fail_with_their_reason(sim):
                   [-5.0] * 502, dt_s=1e-10, bits=8, vertical_gain=1e-3)
     r = analysis(sim)
     assert r.returncode == 1
-    assert "FAILED PMT 2 at 800 V" in r.stderr and "no LED pulse" in r.stderr
+    # a flat point is a measurement (zero, flagged: every point with a readable flash is
+    # measured); one whose every flash is clipped has nothing to measure
+    assert "FAILED PMT 2 at 800 V" not in r.stderr
+    df = read_json_records(sim / "outputs/lists/pmt_2_data_list.json").set_index("hv")
+    assert df.loc[800, "mean_charge"] == 0 and "no LED pulse" in df.loc[800, "point_flag"]
     assert "FAILED PMT 2 at 1000 V" in r.stderr and "clipped" in r.stderr
+    no_traceback(r)
 
 
 def test_a_truncated_saved_table_is_not_a_finished_point(sim):

@@ -6,7 +6,7 @@ import pytest
 
 from pmtgain.charge import measure
 from pmtgain.point import load_point, process_point, summarize
-from pmtgain.pulse import USED, Status, fit_fast, point_shape, prepare
+from pmtgain.pulse import USED, Status, fit_fast, prepare
 from pmtgain.simulate import DEMO_PMTS, DT_NS, T0_NS, simulate_point, write_point
 
 HVS = (700, 800, 900, 1000, 1100, 1200, 1300, 1400)
@@ -28,7 +28,7 @@ def test_linear_charge_mean_and_spread_against_truth_at_every_point(pmt):
         v, truth = simulate_point(pmt, hv, n, seed=11)
         p = prepare(v, np.full(n, T0_NS * 1e-9), DT_NS * 1e-9, pmt.cut_V(hv))
         assert p.counted.all()
-        q, st = measure(p, point_shape(p))
+        q, st = measure(p)
         qt = truth["q_true_pC"]
         se = np.std(q - qt, ddof=1) / np.sqrt(n) / abs(qt.mean())
         dev = st["mean_charge"] / qt.mean() - 1
@@ -73,7 +73,8 @@ def test_process_point_from_files_with_a_bad_file(tmp_path):
     assert s["mean_charge"] == pytest.approx(q_true.mean(), rel=0.003)
     assert s["mean_charge"] < 0  # the original's sign convention
     # original columns are there; sem = std / sqrt(n)
-    assert s["sem_charge"] == pytest.approx(s["std_dev_charge"] / np.sqrt(299))
+    assert s["sem_charge"] == pytest.approx(s["std_dev_charge_window"] / np.sqrt(299))
+    assert s["std_dev_charge"] <= s["std_dev_charge_window"]  # the filter is the quieter
     # save and load round trip, and the summary of the loaded table is the same
     res.save(tmp_path / "out")
     back = load_point(tmp_path / "out", 1, 1100)

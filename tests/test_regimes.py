@@ -10,7 +10,7 @@ carries no flag. ``python bench/regimes.py`` prints the same as a table.
 import numpy as np
 import pytest
 
-from pmtgain.simulate import REGIMES
+from pmtgain.regimes import REGIMES
 from pmtgain.validate import check_regime
 
 pytestmark = pytest.mark.regimes

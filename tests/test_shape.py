@@ -1,13 +1,14 @@
 """shape.py: weak shapes are recognised, the shape table interpolates and round-trips, and
 a weak point with the table's shape is unbiased."""
 
-import numpy as np
+from dataclasses import replace
+
 import pytest
 
-from pmtgain.charge import measure
-from pmtgain.prepare import prepare
-from pmtgain.shape import ShapeTable, is_weak, point_shape, shape_from_table
-from pmtgain.simulate import REGIMES, simulate_point
+from pmtgain.point import process_point
+from pmtgain.regimes import REGIMES
+from pmtgain.shape import ShapeTable
+from pmtgain.simulate import write_point
 
 
 def test_table_interpolates_saves_and_refuses_bad_lines(tmp_path):
@@ -23,17 +24,29 @@ def test_table_interpolates_saves_and_refuses_bad_lines(tmp_path):
         ShapeTable.load(tmp_path / "bad.csv")
 
 
-def test_a_weak_point_takes_the_table_shape_and_stays_unbiased():
-    pmt = REGIMES["low-light"][0][1]
-    n = 300
-    v, truth = simulate_point(pmt, 700, n, seed=8)
-    p = prepare(v, np.full(n, pmt.t0_ns * 1e-9), pmt.dt_ns * 1e-9, None)
-    own = point_shape(p)
-    assert is_weak(own)  # rise or fall known to worse than 5 %
-    shape = shape_from_table(p, (pmt.tau_s_ns, pmt.tau_ns, pmt.jitter_ns))
-    q, st = measure(p, shape)
+def test_a_weak_point_borrows_the_window_of_a_strong_one_and_stays_unbiased(tmp_path):
+    """Through files: the strong points' templates (saved and loaded as data) place the
+    weak point's window; its mean is the window sum of every flash, within its error."""
+    pmt = replace(REGIMES["low-light"][0][1], noise_V=8e-3)  # 700 V: ~5 noise rms in the mean
+    summaries = []
+    for hv in (1000, 1200):
+        write_point(tmp_path / str(hv), pmt, hv, 400, seed=3)
+        r = process_point(sorted((tmp_path / str(hv)).glob("*.trc")), pmt=2, hv=hv)
+        assert r.summary["shape_source"] == "own"
+        summaries.append(r.summary)
+    table = ShapeTable.from_summaries(summaries)
+    table.save(tmp_path / "shapes.csv")
+    back = ShapeTable.load(tmp_path / "shapes.csv")
+    assert [t.hv for t in back.templates[2]] == [1000.0, 1200.0]
+    truth = write_point(tmp_path / "700", pmt, 700, 600, seed=8)
+    files = sorted((tmp_path / "700").glob("*.trc"))
+    alone = process_point(files, pmt=2, hv=700).summary
+    s = process_point(files, pmt=2, hv=700, shapes=back).summary
+    assert alone["shape_source"] == "own-weak" and "too weak" in alone["point_flag"]
+    assert s["shape_source"] == "table" and "PMT 2 at 1000 V" in s["shape_note"]
     qt = truth["q_true_pC"]
-    assert abs(st["mean_charge"] - qt.mean()) < 3 * np.std(q - qt) / np.sqrt(n)
+    assert abs(s["mean_charge"] - qt.mean()) < 3 * s["mean_charge_err"]
+    assert s["mean_charge_window_err_pC"] > 0  # the borrowed position's error is in it
 
 
 def test_from_summaries_keeps_only_own_shapes():
