@@ -33,11 +33,14 @@ def main(argv=None) -> int:
     df = pd.DataFrame(rows)
     if args.points:
         with pd.option_context("display.width", 200, "display.max_rows", None):
-            print(df[["regime", "pmt", "hv", "deviation", "tolerance", "ratio", "gain_pull",
-                      "n_pe", "shape_source", "gain_flag", "point_flag"]].to_string())
+            print(df[["regime", "pmt", "hv", "deviation", "tolerance", "ratio", "pull",
+                      "filter_noise_ratio", "window_ns", "gain_pull", "n_pe",
+                      "shape_source", "gain_flag", "point_flag"]].to_string())
     print(f"\n{len(df)} points, {args.n} flashes each, {time.perf_counter() - t0:.0f} s")
-    print("worst |deviation|/tolerance of the mean (unclipped points) | worst |gain pull| "
-          "(points without a gain flag) | clipped points flagged")
+    print("worst |deviation|/tolerance of the mean and worst |pull| (deviation / "
+          "mean_charge_err; unclipped points) | median noise of the per-flash charge over "
+          "the window sum's | worst |gain pull| (points without a gain flag) | clipped "
+          "points flagged")
     out = []
     for (reg, pmt), g in df.groupby(["regime", "pmt"], sort=False):
         clean = g[g.n_clipped == 0]
@@ -46,14 +49,17 @@ def main(argv=None) -> int:
         out.append(dict(
             regime=reg, pmt=pmt,
             worst_ratio=f"{clean.ratio.max():.2f}" if len(clean) else "-",
-            worst_pull=f"{unflagged.gain_pull.abs().max():.2f}" if len(unflagged) else "-",
+            worst_pull=f"{clean.pull.abs().max():.2f}" if len(clean) else "-",
+            filter_noise=f"{clean.filter_noise_ratio.median():.2f}" if len(clean) else "-",
+            worst_gain_pull=f"{unflagged.gain_pull.abs().max():.2f}" if len(unflagged)
+            else "-",
             flagged=f"{len(unflagged)}/{len(g)} unflagged",
             clipped=(f"{int(clipped.point_flag.str.contains('clipped').sum())}/"
                      f"{len(clipped)}") if len(clipped) else "-"))
     print(pd.DataFrame(out).to_string(index=False))
-    bad = df[(df.n_clipped == 0) & (df.ratio > 1)]
+    bad = df[(df.n_clipped == 0) & ((df.ratio > 1) | (df.pull.abs() > 3))]
     pulls = df[df.gain_flag == ""].gain_pull.abs()
-    print(f"\nall unclipped points within tolerance: {len(bad) == 0}; "
+    print(f"\nall unclipped points within tolerance and |pull| < 3: {len(bad) == 0}; "
           f"unflagged gain pulls within 3 sigma: {int((pulls < 3).sum())}/{len(pulls)} "
           f"(rms {np.sqrt(np.mean(df[df.gain_flag == ''].gain_pull ** 2)):.2f})")
     return 0 if bad.empty else 1

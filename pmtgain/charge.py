@@ -36,7 +36,7 @@ import numpy as np
 from .config import DEFAULT_FIT, FitConfig
 from .model import Status
 from .prepare import Prepared
-from .window import block_sigma, choose_window, make_estimator
+from .window import choose_window, flash_block_noise, make_estimator, mean_block_sigma
 
 
 def _autocov(z: np.ndarray, max_lag: int) -> np.ndarray:
@@ -161,10 +161,11 @@ def measure(p: Prepared, config: FitConfig = DEFAULT_FIT) -> tuple[np.ndarray, d
     c = p.counted
     white = p.noise_ref / np.sqrt(max(int(c.sum()), 1)) if p.noise_ref else \
         float(np.median(p.noise_V)) / np.sqrt(max(int(c.sum()), 1))
-    win = choose_window(p.mean_pulse, p.k_edge, p.k_base, p.dt_ns, white, config,
+    sig = mean_block_sigma(flash_block_noise(p.y[c, p.k_edge:p.k_base], p.y.shape[1]),
+                           int(c.sum()), white)
+    win = choose_window(p.mean_pulse, p.k_edge, p.k_base, p.dt_ns, sig, config,
                         min(config.edge_samples, max(p.y.shape[1] // 10, 1)))
-    sigma1 = float(block_sigma(p.mean_pulse[p.k_edge:p.k_base], np.array([1]), white)[0])
-    est = make_estimator(p.mean_pulse, win, p.dt_ns, sigma1)
+    est = make_estimator(p.mean_pulse, win, p.dt_ns, float(sig[0]))
     q = est.apply(p.y)
     w = est.window_sum(p.y)
     ped = pedestal_variance(p, est.weights, c)

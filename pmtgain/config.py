@@ -92,6 +92,10 @@ class FitConfig:
     # the window ends where every sum of the next 1, 2, 4, ... samples of the mean pulse is
     # within this many of its own noise rms of zero (pmtgain.window.choose_window)
     window_sigma: float = 2.0
+    # the window's margins beyond where the mean pulse is back at the baseline: this share
+    # of the pulse's length after it (half before), and at least window_margin_ns
+    window_margin_fraction: float = 0.25
+    window_margin_ns: float = 2.0
     # flag a point whose cut-based mean differs from the all-flash mean by this many sigma
     cut_bias_sigma: float = 3.0
 

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -53,6 +52,7 @@ from .config import ANALYSIS_VERSION, DEFAULT_FIT, FitConfig
 from .flashes import ChunkReader
 from .measure import Measured, measure_flashes
 from .model import USED, Status
+from .placement import place
 from .prepare import Geometry, Prepared
 from .scan import Scan, scan_point
 from .shape import Shape, ShapeTable, fit_mean_pulse, is_weak, shape_from_table, template_fields
@@ -60,10 +60,6 @@ from .store import PointResult, load_point, string_codes  # noqa: F401  (re-expo
 from .window import (
     ChargeEstimator,
     Window,
-    block_sigma,
-    borrowed_window,
-    choose_window,
-    make_estimator,
     template_of,
 )
 
@@ -153,6 +149,7 @@ def window_statistics(table: pd.DataFrame, counted: np.ndarray, stats: dict) -> 
     ext_var = float(x.var(ddof=1) / n) if n > 1 else 0.0
     win_err = float(np.sqrt(max(ext * ext - ext_var, 0.0))) if np.isfinite(ext) else 0.0
     shift = float(stats.get("window_shift_err") or 0.0) * abs(mean)
+    shift = float(np.hypot(shift, float(stats.get("ripple_err_pC") or 0.0)))
     err = float(np.sqrt(sem**2 + win_err**2 + shift**2))
     return dict(mean_charge=mean, sem_charge=sem,
                 std_dev_charge_window=float(w.std(ddof=1)) if n > 1 else nan,
@@ -201,48 +198,6 @@ def _as_prepared(scan: Scan, win: Window) -> Prepared:
                     onset_ns=g.k_on * scan.dt_ns, snr=0.0, mean_snr=win.mean_snr)
 
 
-def place_window(scan: Scan, pmt: int, hv: int, config: FitConfig = DEFAULT_FIT,
-                 shapes: ShapeTable | None = None
-                 ) -> tuple[Window, np.ndarray | None, Geometry | None]:
-    """The point's integration window and (borrowed) weights, and the baseline geometry
-    a borrowed window needs when it differs from the scan's (then the point is scanned
-    again with it). Own window where the mean pulse is at least ``min_mean_pulse_snr`` of
-    its noise deep; else the PMT's template (:meth:`pmtgain.shape.ShapeTable.borrow`);
-    else its own window, or the whole record after the baseline region when even that
-    cannot be placed, flagged (``own-weak``)."""
-    g = scan.geometry
-    own = choose_window(scan.mean_pulse, g.k_edge, g.k_base, scan.dt_ns, scan.white_sigma,
-                        config, g.e)
-    if own.mean_snr >= config.min_mean_pulse_snr:
-        return own, None, None
-    why = (f"own mean pulse too weak to place the window ({own.mean_snr:.1f} noise rms, "
-           f"< {config.min_mean_pulse_snr:g})")
-    got = shapes.borrow(pmt, hv) if shapes is not None else None
-    N = scan.mean_pulse.size
-    if got is not None:
-        tmpl, edge, edge_err, n_pts = got
-        lim = g.e
-        win, w = borrowed_window(tmpl, edge, edge_err, scan.t0_ns, scan.dt_ns, N, lim,
-                                 own.mean_snr, f"{why}; window and weights of PMT {pmt} at "
-                                 f"{tmpl.hv:g} V, edge placed from {n_pts} point(s) "
-                                 f"({edge - scan.t0_ns:.1f} +- {edge_err:.1f} ns)")
-        gap = max(1, int(np.ceil(config.baseline_gap_ns / scan.dt_ns)))
-        k_base = max(g.e + 2, win.k_lo - gap)
-        geom = None
-        if not (g.k_edge < g.k_base <= win.k_lo):
-            geom = replace(g, k_edge=g.e, k_base=k_base, k_lo=win.k_lo, k_hi=win.k_hi,
-                           kpk=win.kpk, k_on=win.k_lo)
-        return win, w, geom
-    if own.mean_snr >= 0.5 * config.min_mean_pulse_snr:
-        return replace(own, source="own-weak", note=f"{why}; no window table for PMT "
-                       f"{pmt}: its own window"), None, None
-    lo = g.k_base if g.k_base <= N // 2 else 0
-    hi = N if g.k_base <= N // 2 else g.k_edge
-    return replace(own, source="own-weak", k_lo=lo, k_hi=hi, k_stop=hi, k_ext=hi,
-                   note=f"{why}; no window table for PMT {pmt}: the whole record after "
-                   "the baseline region"), None, None
-
-
 def process_point(
     files: Sequence[str | os.PathLike],
     *,
@@ -259,7 +214,8 @@ def process_point(
     """Read, measure and summarise the ``.trc`` files of one (PMT, HV) point.
 
     Four stages: :func:`pmtgain.scan.scan_point` (which flashes count, their mean pulse),
-    :func:`place_window` (the integration window and weights: :mod:`pmtgain.window`),
+    :func:`pmtgain.placement.place` (baseline region, coherent ripple, the integration
+    window and weights: :mod:`pmtgain.window`),
     :func:`pmtgain.measure.measure_flashes` (every flash's window sum, filtered charge and
     fit), and :func:`summarize`. ``mean_charge`` is the mean window sum over every flash
     that counts; ``engine`` (fast, root, integral) fills the per-flash fit columns only.
@@ -274,14 +230,14 @@ def process_point(
     names = [f.rpartition(os.sep)[2] for f in files]  # basename, at a tenth of the cost
     reader = ChunkReader(files, chunk=chunk)
     scan = scan_point(reader, config, pmt=pmt, hv=hv, n_missing=len(missing))
-    win, weights, geom = place_window(scan, pmt, hv, config, shapes)
-    if geom is not None:  # a borrowed window needs its own baseline region
-        errors = scan.errors
-        scan = scan_point(reader, config, geom, pmt=pmt, hv=hv, n_missing=len(missing))
-        scan.errors = errors
-    sigma1 = float(block_sigma(scan.mean_pulse[scan.geometry.k_edge:scan.geometry.k_base],
-                               np.array([1]), scan.white_sigma)[0])
-    est = make_estimator(scan.mean_pulse, win, scan.dt_ns, sigma1, weights)
+
+    def again(geom: Geometry) -> Scan:  # the first pass with another baseline region
+        out = scan_point(reader, config, geom, pmt=pmt, hv=hv, n_missing=len(missing))
+        out.errors = scan.errors
+        return out
+
+    pl = place(scan, again, pmt, hv, config, shapes)
+    scan, win, est = pl.scan, pl.window, pl.estimator
     shape, shape_why = _diagnostic_shape(scan, win, pmt, hv, config, shapes)
     shape.free_onset = bool(win.source == "own" and not shape_why and shape.ok
                             and -scan.mean_pulse[win.kpk] > config.free_onset_snr
@@ -291,6 +247,10 @@ def process_point(
     rows_bad = scan.errors + [(os.path.basename(n), r) for n, r in missing]
     table = _table(meas, names, rows_bad, scan, cut_V)
     info = _info(scan, win, est, shape, shape_why, pmt, hv, engine, cut_V, config, meas)
+    info.update(baseline_note=pl.baseline_note, ripple_err_pC=pl.ripple_err_pC,
+                ripple_V=pl.ripple.amplitude_V if pl.ripple else 0.0,
+                ripple_mhz=1e3 * pl.ripple.freq_ghz if pl.ripple else float("nan"),
+                background_offset_pC=est.offset_window_pC)
     summary = summarize(table, **info)
     g, g_err, mu = _photostat.gain_from_moments(
         summary["ps_mean_pC"], summary["ps_var_pC2"], meas.ped_var_pC2,

@@ -23,6 +23,7 @@ from .config import DEFAULT_FIT, FitConfig
 from .flashes import ChunkReader
 from .model import NS, Status
 from .prepare import Geometry, locate, tally
+from .window import flash_block_noise, mean_block_sigma
 
 #: counted flashes kept for the sandwich errors of the shape fit (a covariance estimate)
 SHAPE_SAMPLE = 1000
@@ -42,6 +43,7 @@ class Scan:
     n_pre_pulse: int
     mean_pulse: np.ndarray  # (N,) mean of volts - baseline over the flashes that count
     sample: np.ndarray  # (<= SHAPE_SAMPLE, N) some of those traces
+    block_noise_V: np.ndarray  # per flash: rms of sums of 1, 2, 4, ... baseline samples
     errors: list[tuple[str, str]] = field(default_factory=list)  # unreadable files
 
     @property
@@ -53,6 +55,11 @@ class Scan:
     def white_sigma(self) -> float:
         """Noise of one sample of the mean pulse, for white noise (V)."""
         return self.noise_ref / np.sqrt(max(self.n_counted, 1))
+
+    @property
+    def sigma_L(self) -> np.ndarray:
+        """Noise of the mean pulse's sums of 1, 2, 4, ... samples (V x samples)."""
+        return mean_block_sigma(self.block_noise_V, self.n_counted, self.white_sigma)
 
 
 def scan_point(reader: ChunkReader, config: FitConfig = DEFAULT_FIT,
@@ -73,9 +80,11 @@ def scan_point(reader: ChunkReader, config: FitConfig = DEFAULT_FIT,
         if t0_first is None:
             dt_s = mt.dt_s
         t = tally(mt.volts, mt.clipped, geom, noise_ref, config)
+        c = t.counted
         if noise_ref is None:  # the first chunk's scale serves every chunk
             noise_ref, t0_first = t.noise_ref, np.asarray(mt.t0_s, float) / NS
-        c = t.counted
+            z = mt.volts[c, geom.k_edge:geom.k_base] - t.baseline_V[c, None]
+            block = flash_block_noise(z, mt.volts.shape[1])
         s_sum = t.y_sum if s_sum is None else s_sum + t.y_sum
         n_all += c.size
         n_c += t.n_counted
@@ -96,4 +105,4 @@ def scan_point(reader: ChunkReader, config: FitConfig = DEFAULT_FIT,
     return Scan(geometry=geom, dt_ns=dt_s / NS, noise_ref=float(noise_ref),
                 t0_first_ns=t0_first, n_all=n_all, n_counted=n_c, n_clipped=n_clip,
                 n_pre_pulse=n_pre, mean_pulse=s_sum / n_c, sample=np.concatenate(sample),
-                errors=errors)
+                block_noise_V=block, errors=errors)

@@ -20,16 +20,19 @@ baseline-subtracted trace. The point's ``mean_charge`` is the mean of ``W_i`` ov
 flash that counts, equal to ``dt/R * sum_k m_k`` over the window, ``m`` the mean pulse:
 model-free, exact for any pulse shape whose charge lies in the window.
 
-The window. The mean pulse's noise is measured on its own baseline region (coherent
-ripple and correlated noise included): ``sigma_L``, the rms of sums of ``L`` consecutive
-samples there (sqrt(L) extrapolation past a quarter of the region). The window ends at
-the first sample after the peak from which the sums of the next 1, 2, 4, ... samples are
-all within ``window_sigma`` of zero (a slow tail, a reflection or an undershoot keeps one
-of those sums significant), plus a margin of half the pulse length and at least
-``post_ns``; it begins likewise before the leading edge (short sums only, so that
-pick-up in front of the pulse does not pull the window back), minus ``pre_ns``. The
-remainder beyond the window is below the noise of the mean; the window's own uncertainty
-is estimated from the sum over a further half window (``mean_charge_window_err_pC``).
+The window. The noise of the mean pulse is measured on the flashes' baseline regions:
+``sigma_L``, the rms over flashes of sums of ``L`` consecutive samples, over sqrt(n)
+(:func:`flash_block_noise`: correlated noise included; a coherent background, the same in
+every record, is not noise and stays visible). The window ends at the first sample after
+the peak from which the sums of the next 1, 2, 4, ... samples are all within
+``window_sigma`` of zero (a slow tail, a reflection or an undershoot keeps one of those
+sums significant), plus a margin (``window_margin_fraction`` of the pulse's length, at
+least ``window_margin_ns``); it begins likewise before the leading edge (short sums only,
+so that pick-up in front of the pulse does not pull the window back), less half that
+margin. The remainder beyond the window is below the noise of the mean; the window's own
+uncertainty is estimated from the sum over a further half window
+(``mean_charge_window_err_pC``). A longer window would only add noise: the mean charge's
+error grows with the window's length (and its square, through each flash's baseline).
 
 The per-flash weights (the optimal filter for white noise, Turin, IRE Trans. Inf. Theory
 6 (1960) 311: the matched filter ``w = s``, here ``s`` = the point's own mean pulse,
@@ -53,7 +56,8 @@ from .config import DEFAULT_FIT, PC_PER_C, R_TERMINATION_OHM, FitConfig
 from .model import NS
 
 __all__ = ["Window", "Template", "ChargeEstimator", "choose_window", "borrowed_window",
-           "make_estimator", "block_sigma", "leading_edge_ns"]
+           "make_estimator", "clean_baseline", "flash_block_noise", "mean_block_sigma",
+           "leading_edge_ns", "template_of"]
 
 
 @dataclass(frozen=True)
@@ -86,25 +90,39 @@ class Template:
     pulse: np.ndarray  # mean pulse on the window, normalised to sum 1 (positive)
 
 
-def block_sigma(base: np.ndarray, scales: np.ndarray, white: float) -> np.ndarray:
-    """rms of the sums of ``L`` consecutive samples of the mean pulse's baseline region,
-    for each ``L`` of ``scales``; beyond a quarter of the region, sqrt(L) from the
-    longest measured sum; never below half of ``white * sqrt(L)`` (white noise of the
-    mean, a floor for very short regions)."""
-    m = base.size
-    out = np.empty(scales.size)
-    cs = np.concatenate([[0.0], np.cumsum(base - base.mean())]) if m else np.zeros(1)
+def flash_block_noise(z: np.ndarray, n_samples: int) -> np.ndarray:
+    """rms over flashes of the sums of ``L`` consecutive samples, ``L = 1, 2, 4, ...`` up
+    to ``n_samples``, from the baseline regions ``z`` (flashes x samples, each row its own
+    baseline subtracted): the random noise a sum over the window meets, correlated noise
+    included and a coherent background (the same in every record: ripple, pick-up)
+    excluded, since it does not vary from flash to flash. Measured up to a quarter of the
+    region; longer sums grow as sqrt(L) from the longest measured one."""
+    scales = _scales(n_samples)
+    out = np.full(scales.size, np.nan)
+    z = np.asarray(z, float)
+    if z.ndim != 2 or z.shape[0] < 2 or z.shape[1] < 2:
+        return out
+    m = z.shape[1]
+    zc = z - z.mean(axis=0)  # the coherent part out: what is the same in every flash
+    cs = np.concatenate([np.zeros((z.shape[0], 1)), np.cumsum(zc, axis=1)], axis=1)
     last = None
     for i, L in enumerate(scales):
-        if m >= 8 and L <= m // 4:
-            s = cs[L:] - cs[:-L]
-            out[i] = float(np.sqrt(np.mean(s * s)))
+        if L <= max(m // 4, 1):
+            s = cs[:, L:] - cs[:, :-L]
+            out[i] = float(np.sqrt(np.mean(s * s) * z.shape[0] / (z.shape[0] - 1)))
             last = (L, out[i])
-        elif last is not None:
-            out[i] = last[1] * np.sqrt(L / last[0])
         else:
-            out[i] = white * np.sqrt(L)
-        out[i] = max(out[i], 0.5 * white * np.sqrt(L))
+            out[i] = last[1] * np.sqrt(L / last[0])
+    return out
+
+
+def mean_block_sigma(noise_L: np.ndarray, n_counted: int, white: float) -> np.ndarray:
+    """The noise of the mean pulse's block sums: each flash's (:func:`flash_block_noise`)
+    over sqrt(n); white noise of ``white`` per sample of the mean where not measured."""
+    scales = _scales(2 ** max(len(noise_L) - 1, 0))
+    out = np.asarray(noise_L, float) / np.sqrt(max(n_counted, 1))
+    bad = ~np.isfinite(out)
+    out[bad] = white * np.sqrt(scales[bad])
     return out
 
 
@@ -130,6 +148,50 @@ def leading_edge_ns(m: np.ndarray, kpk: int, dt_ns: float, fraction: float = 0.5
     return (k + f) * dt_ns
 
 
+def clean_baseline(m: np.ndarray, k_edge: int, k_base: int, sigma_L: np.ndarray,
+                   min_samples: int, z: float = 5.0
+                   ) -> tuple[int, int, str, np.ndarray]:
+    """The baseline region without coherent structure (LED-driver pick-up, a reflection of
+    the trigger): samples where a sum of 1-16 consecutive samples of the mean pulse is
+    beyond ``z`` of its noise mark structure; the longest clean stretch of the region (the
+    latest of equals) of at least ``min_samples`` replaces it, with a gap of the
+    structure's own length. Returns ``(k_edge, k_base, note)``, unchanged with a note
+    when no such stretch exists (a ripple over the whole region, say), and the mask of
+    the structure's samples in the region."""
+    seg = np.asarray(m, float)[k_edge:k_base]
+    n = seg.size
+    if n < 2 * min_samples:
+        return k_edge, k_base, "", np.zeros(n, bool)
+    cs = np.concatenate([[0.0], np.cumsum(seg)])
+    bad = np.zeros(n, bool)
+    L = 1
+    while L <= min(16, n // 4):
+        s = cs[L:] - cs[:-L]
+        hit = np.nonzero(np.abs(s) > z * sigma_L[int(np.log2(L))])[0]
+        for k in hit:  # mark the block and half as much again on either side
+            bad[max(0, k - L // 2):min(n, k + L + L // 2)] = True
+        L *= 2
+    if not bad.any():
+        return k_edge, k_base, "", bad
+    good = ~bad
+    runs, start = [], None
+    for k in range(n + 1):
+        g = good[k] if k < n else False
+        if g and start is None:
+            start = k
+        elif not g and start is not None:
+            runs.append((k - start, start, k))
+            start = None
+    runs = [r for r in runs if r[0] >= min_samples]
+    frac = bad.mean()
+    if not runs:
+        return k_edge, k_base, (f"coherent structure over {100 * frac:.0f}% of the baseline "
+                                "region (a ripple?): baseline kept"), bad
+    _, a, b = max(runs, key=lambda r: (r[0], r[1]))
+    return k_edge + a, k_edge + b, (f"coherent structure in {100 * frac:.0f}% of the baseline "
+                                    f"region left out of it (pick-up?)"), bad
+
+
 def _tail_missing(m: np.ndarray, k_lo: int, k_hi: int, kpk: int) -> float:
     """The share of the full charge after the record's end, from the decay of the last samples
     (two halves of the window's last fifth: an exponential continued to infinity); NaN
@@ -150,13 +212,13 @@ def _tail_missing(m: np.ndarray, k_lo: int, k_hi: int, kpk: int) -> float:
 
 
 def choose_window(mean_pulse: np.ndarray, k_edge: int, k_base: int, dt_ns: float,
-                  white_sigma: float, config: FitConfig = DEFAULT_FIT,
+                  sigma_L: np.ndarray, config: FitConfig = DEFAULT_FIT,
                   edge_samples: int = 0) -> Window:
     """The point's own integration window (see the module docstring).
 
     ``mean_pulse``: the mean of the baseline-subtracted flashes that count; ``k_edge ..
-    k_base``: its baseline region (before or after the pulse); ``white_sigma``: the noise
-    of one sample of the mean for white noise (median noise / sqrt(n)), a floor."""
+    k_base``: its baseline region (before or after the pulse); ``sigma_L``: the noise of
+    the mean pulse's sums of ``L = 1, 2, 4, ...`` samples (:func:`mean_block_sigma`)."""
     m = np.asarray(mean_pulse, float)
     N = m.size
     after = k_edge > N // 2 and k_base >= N - edge_samples - 1  # baseline after the pulse
@@ -166,7 +228,7 @@ def choose_window(mean_pulse: np.ndarray, k_edge: int, k_base: int, dt_ns: float
     seg = m[lim_lo + e:max(lim_hi - e, lim_lo + e + 1)]
     kpk = int(np.argmin(seg)) + lim_lo + e
     scales = _scales(N)
-    sig = block_sigma(m[k_edge:k_base], scales, white_sigma)
+    sig = np.asarray(sigma_L, float)[:scales.size]
     depth = -float(m[kpk])
     # without any noise (an ideal simulation) a pulse shows as anything below zero
     mean_snr = depth / sig[0] if sig[0] > 0 else (float("inf") if depth > 0 else float("nan"))
@@ -195,8 +257,10 @@ def choose_window(mean_pulse: np.ndarray, k_edge: int, k_base: int, dt_ns: float
         badb[lim_lo + L:kpk + 1] |= np.abs(s) > thr * s_L
     okb = np.nonzero(~badb[lim_lo:min(k_on, kpk) + 1])[0]
     k_start = lim_lo + int(okb[-1]) if okb.size else lim_lo
-    pre = max(2, int(np.ceil(config.pre_ns / dt_ns)))
-    post = max(2, int(np.ceil(config.post_ns / dt_ns)), (k_stop - k_start) // 2)
+    pre = max(2, int(np.ceil(config.window_margin_ns / dt_ns)),
+              int(config.window_margin_fraction * (k_stop - k_start)) // 2)
+    post = max(2, int(np.ceil(config.window_margin_ns / dt_ns)),
+               int(config.window_margin_fraction * (k_stop - k_start)))
     k_lo = max(lim_lo, k_start - pre)
     k_hi = min(lim_hi, k_stop + post)
     k_ext = min(lim_hi, k_hi + max((k_hi - k_lo) // 2, 1))
@@ -238,8 +302,10 @@ def borrowed_window(tmpl: Template, edge_ns: float, edge_err_ns: float, t0_ns: f
 class ChargeEstimator:
     """The window sum and the filtered charge of flashes (pC; see the module docstring).
 
-    ``W = unit * y[:, k_lo:k_hi].sum(1)``, ``Q = y[:, k_lo:k_hi] @ weights``; ``ratio``
-    is the ``r`` that makes the mean of ``Q`` over the point equal that of ``W``."""
+    ``W = unit * y[:, k_lo:k_hi].sum(1) - offset_window_pC``, ``Q = y[:, k_lo:k_hi] @
+    weights - offset_filter_pC``; ``ratio`` is the ``r`` that makes the mean of ``Q`` over
+    the point equal that of ``W``; the offsets remove a coherent background (a ripple the
+    same in every record, :mod:`pmtgain.background`; 0 without one)."""
 
     k_lo: int
     k_hi: int
@@ -248,15 +314,18 @@ class ChargeEstimator:
     weights: np.ndarray  # pC per V, already multiplied by ``ratio``
     ratio: float
     how: str  # how the weights were normalised
+    offset_window_pC: float = 0.0
+    offset_ext_pC: float = 0.0
+    offset_filter_pC: float = 0.0
 
     def window_sum(self, y: np.ndarray) -> np.ndarray:
-        return y[:, self.k_lo:self.k_hi].sum(axis=1) * self.unit
+        return y[:, self.k_lo:self.k_hi].sum(axis=1) * self.unit - self.offset_window_pC
 
     def extension_sum(self, y: np.ndarray) -> np.ndarray:
-        return y[:, self.k_hi:self.k_ext].sum(axis=1) * self.unit
+        return y[:, self.k_hi:self.k_ext].sum(axis=1) * self.unit - self.offset_ext_pC
 
     def apply(self, y: np.ndarray) -> np.ndarray:
-        return y[:, self.k_lo:self.k_hi] @ self.weights
+        return y[:, self.k_lo:self.k_hi] @ self.weights - self.offset_filter_pC
 
 
 def _smooth(x: np.ndarray, s: float) -> np.ndarray:
@@ -268,11 +337,16 @@ def _smooth(x: np.ndarray, s: float) -> np.ndarray:
 
 
 def make_estimator(mean_pulse: np.ndarray, win: Window, dt_ns: float, sigma1: float,
-                   weights: np.ndarray | None = None) -> ChargeEstimator:
+                   weights: np.ndarray | None = None,
+                   background: np.ndarray | None = None) -> ChargeEstimator:
     """The point's estimator on ``win``: matched-filter weights from ``mean_pulse`` (or
     the borrowed ``weights``), normalised so that the mean filtered charge equals the mean
-    window sum (``ratio``); ``sigma1``: the noise of one sample of the mean pulse."""
-    m = np.asarray(mean_pulse, float)[win.k_lo:win.k_hi]
+    window sum (``ratio``); ``sigma1``: the noise of one sample of the mean pulse;
+    ``background``: a coherent background in every baseline-subtracted flash (V, per
+    sample of the record), removed from both."""
+    N = len(mean_pulse)
+    bg = np.zeros(N) if background is None else np.asarray(background, float)
+    m = (np.asarray(mean_pulse, float) - bg)[win.k_lo:win.k_hi]
     unit = dt_ns * NS / R_TERMINATION_OHM * PC_PER_C
     s_win = float(m.sum()) * unit
     if weights is None:
@@ -284,18 +358,19 @@ def make_estimator(mean_pulse: np.ndarray, win: Window, dt_ns: float, sigma1: fl
         w = np.asarray(weights, float)
     f_bar = float(w @ m)
     f_err = sigma1 * float(np.sqrt(w @ w))  # white-noise error of w . m
-    if weights is not None or not abs(f_bar) > 3 * f_err:
-        # the mean pulse is too weak to fix the ratio: the template's own ratio
-        r_t = unit * float(w.sum()) / float(w @ w) if float(w @ w) > 0 else 0.0
-        if abs(f_bar) > 3 * f_err:
-            ratio, how = s_win / f_bar, "exact (mean filtered charge = window sum)"
-        else:
-            ratio, how = r_t, ("the template's own ratio (mean pulse too weak for the "
-                               "exact one: the filtered mean differs from the window sum)")
-    else:
+    if abs(f_bar) > 3 * f_err and f_bar != 0:
         ratio, how = s_win / f_bar, "exact (mean filtered charge = window sum)"
-    return ChargeEstimator(k_lo=win.k_lo, k_hi=win.k_hi, k_ext=win.k_ext, unit=unit,
-                           weights=w * ratio, ratio=ratio, how=how)
+    else:  # the mean pulse is too weak to fix the ratio: the template's own
+        ww = float(w @ w)
+        ratio = unit * float(w.sum()) / ww if ww > 0 else 0.0
+        how = ("the template's own ratio (mean pulse too weak for the exact one: the "
+               "filtered mean differs from the window sum)")
+    wr = w * ratio
+    return ChargeEstimator(
+        k_lo=win.k_lo, k_hi=win.k_hi, k_ext=win.k_ext, unit=unit, weights=wr, ratio=ratio,
+        how=how, offset_window_pC=float(bg[win.k_lo:win.k_hi].sum()) * unit,
+        offset_ext_pC=float(bg[win.k_hi:win.k_ext].sum()) * unit,
+        offset_filter_pC=float(bg[win.k_lo:win.k_hi] @ wr))
 
 
 def template_of(mean_pulse: np.ndarray, win: Window, t0_ns: float, dt_ns: float,

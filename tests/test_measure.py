@@ -11,7 +11,7 @@ from pmtgain.config import DEFAULT_FIT
 from pmtgain.flashes import ChunkReader, read_many
 from pmtgain.measure import measure_flashes
 from pmtgain.model import Status
-from pmtgain.point import place_window
+from pmtgain.placement import place_window
 from pmtgain.prepare import prepare
 from pmtgain.regimes import REGIMES
 from pmtgain.scan import scan_point

@@ -1,0 +1,155 @@
+"""Where a point's charge is integrated: its baseline region, a coherent background, the
+window and the per-flash weights, from the first pass over its flashes.
+
+What to use when
+----------------
+- :func:`place` - everything between the first pass (:func:`pmtgain.scan.scan_point`)
+  and the second (:func:`pmtgain.measure.measure_flashes`): a coherent ripple fitted
+  and removed (:mod:`pmtgain.background`), coherent structure (pick-up) left out of the
+  baseline region, the window (its own, or borrowed from the PMT's stronger points) and
+  the :class:`pmtgain.window.ChargeEstimator`. Returns a :class:`Placement`.
+- :func:`place_window` - the window alone, for a scan whose baseline is settled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .background import Ripple, fit_ripple
+from .config import DEFAULT_FIT, FitConfig
+from .prepare import Geometry
+from .scan import Scan
+from .shape import ShapeTable
+from .window import (
+    ChargeEstimator,
+    Window,
+    borrowed_window,
+    choose_window,
+    clean_baseline,
+    make_estimator,
+)
+
+
+@dataclass
+class Placement:
+    """What :func:`place` settles for a point."""
+
+    scan: Scan  # the first pass, on the final baseline region
+    window: Window
+    estimator: ChargeEstimator
+    ripple: Ripple | None
+    ripple_err_pC: float  # the error of the ripple's sum over the window
+    baseline_note: str
+
+
+def place_window(scan: Scan, pmt: int, hv: int, config: FitConfig = DEFAULT_FIT,
+                 shapes: ShapeTable | None = None
+                 ) -> tuple[Window, np.ndarray | None, Geometry | None]:
+    """The point's integration window and (borrowed) weights, and the baseline geometry
+    a borrowed window needs when it differs from the scan's (then the point is scanned
+    again with it). Own window where the mean pulse is at least ``min_mean_pulse_snr`` of
+    its noise deep; else the PMT's template (:meth:`pmtgain.shape.ShapeTable.borrow`);
+    else its own window, or the whole record after the baseline region when even that
+    cannot be placed, flagged (``own-weak``)."""
+    g = scan.geometry
+    own = choose_window(scan.mean_pulse, g.k_edge, g.k_base, scan.dt_ns, scan.sigma_L,
+                        config, g.e)
+    if own.mean_snr >= config.min_mean_pulse_snr:
+        return own, None, None
+    why = (f"own mean pulse too weak to place the window ({own.mean_snr:.1f} noise rms, "
+           f"< {config.min_mean_pulse_snr:g})")
+    got = shapes.borrow(pmt, hv) if shapes is not None else None
+    N = scan.mean_pulse.size
+    if got is not None:
+        tmpl, edge, edge_err, n_pts = got
+        lim = g.e
+        win, w = borrowed_window(tmpl, edge, edge_err, scan.t0_ns, scan.dt_ns, N, lim,
+                                 own.mean_snr, f"{why}; window and weights of PMT {pmt} at "
+                                 f"{tmpl.hv:g} V, edge placed from {n_pts} point(s) "
+                                 f"({edge - scan.t0_ns:.1f} +- {edge_err:.1f} ns)")
+        gap = max(1, int(np.ceil(config.baseline_gap_ns / scan.dt_ns)))
+        k_base = max(g.e + 2, win.k_lo - gap)
+        geom = None
+        if not (g.k_edge < g.k_base <= win.k_lo):
+            geom = replace(g, k_edge=g.e, k_base=k_base, k_lo=win.k_lo, k_hi=win.k_hi,
+                           kpk=win.kpk, k_on=win.k_lo)
+        return win, w, geom
+    if own.mean_snr >= 0.5 * config.min_mean_pulse_snr:
+        return replace(own, source="own-weak", note=f"{why}; no window table for PMT "
+                       f"{pmt}: its own window"), None, None
+    lo = g.k_base if g.k_base <= N // 2 else 0
+    hi = N if g.k_base <= N // 2 else g.k_edge
+    return replace(own, source="own-weak", k_lo=lo, k_hi=hi, k_stop=hi, k_ext=hi,
+                   note=f"{why}; no window table for PMT {pmt}: the whole record after "
+                   "the baseline region"), None, None
+
+
+def place(scan: Scan, rescan: Callable[[Geometry], Scan], pmt: int, hv: int,
+          config: FitConfig = DEFAULT_FIT, shapes: ShapeTable | None = None) -> Placement:
+    """The point's baseline region, coherent background, window and estimator (see the
+    module docstring). ``rescan(geometry)`` runs the first pass again on another baseline
+    region (the chunks are cached: it costs a conversion, not a read)."""
+    g = scan.geometry
+    ripple, notes = None, []
+    k = np.arange(scan.mean_pulse.size)
+    raw = np.zeros(k.size)
+    if g.k_edge <= g.k_on:  # a baseline region before the pulse: settle it
+        sig1 = float(scan.sigma_L[0])
+        m = scan.mean_pulse
+        # a ripple and a localised structure (pick-up) in turn: the ripple fitted on what
+        # the structure leaves, the structure found on what the ripple leaves
+        use = np.zeros(k.size, bool)
+        use[g.k_edge:g.k_base] = True
+        ripple, found = None, None
+        for _ in range(3):
+            got = fit_ripple(m, use, scan.dt_ns, sig1)
+            if got is None and ripple is not None:
+                break  # the masked samples no longer show it: keep the fit of all
+            ripple = got
+            raw = ripple.at(k) if ripple is not None else np.zeros(k.size)
+            rel = raw - raw[g.k_edge:g.k_base].mean()
+            found = clean_baseline(m - rel, g.k_edge, g.k_base, scan.sigma_L,
+                                   config.min_baseline_samples)
+            bad = found[3]
+            if ripple is None or bad.mean() > 0.5:
+                break  # no ripple, or structure everywhere: nothing to refit without
+            new = np.zeros(k.size, bool)
+            new[g.k_edge:g.k_base] = ~bad
+            if np.array_equal(new, use):
+                break
+            use = new
+        if ripple is not None and found[3].mean() > 0.5:
+            # what the "ripple" leaves is structure everywhere: it was the fit of a
+            # localised structure (a strong pick-up), not a ripple
+            ripple, raw = None, np.zeros(k.size)
+            found = clean_baseline(m, g.k_edge, g.k_base, scan.sigma_L,
+                                   config.min_baseline_samples)
+        lo, hi, cnote, _ = found
+        if cnote:
+            notes.append(cnote)
+        if (lo, hi) != (g.k_edge, g.k_base):
+            scan = rescan(replace(g, k_edge=lo, k_base=hi))
+    g = scan.geometry
+    bg = raw - raw[g.k_edge:g.k_base].mean() if ripple is not None else None
+    corrected = scan if bg is None else replace(scan, mean_pulse=scan.mean_pulse - bg)
+    win, weights, geom = place_window(corrected, pmt, hv, config, shapes)
+    if geom is not None:  # a borrowed window needs its own baseline region
+        scan = rescan(geom)
+        g = scan.geometry
+        bg = raw - raw[g.k_edge:g.k_base].mean() if ripple is not None else None
+    est = make_estimator(scan.mean_pulse, win, scan.dt_ns, float(scan.sigma_L[0]), weights,
+                         bg)
+    r_err = 0.0
+    if ripple is not None:
+        w = np.zeros(k.size)
+        w[win.k_lo:win.k_hi] = 1.0
+        w[g.k_edge:g.k_base] -= (win.k_hi - win.k_lo) / max(g.k_base - g.k_edge, 1)
+        r_err = ripple.sum_err(w) * est.unit
+        notes.insert(0, f"coherent ripple of {1e3 * ripple.amplitude_V:.3f} mV at "
+                     f"{1e3 * ripple.freq_ghz:.1f} MHz removed ({est.offset_window_pC:+.4g} pC "
+                     "a flash)")
+    return Placement(scan=scan, window=win, estimator=est, ripple=ripple,
+                     ripple_err_pC=r_err, baseline_note="; ".join(notes))
