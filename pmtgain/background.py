@@ -60,7 +60,8 @@ class Ripple:
 
 
 def fit_ripple(m: np.ndarray, use: np.ndarray, dt_ns: float, sigma1: float,
-               false_alarm: float = 1e-3, z: float | None = None) -> Ripple | None:
+               false_alarm: float = 1e-3, z: float | None = None,
+               near_ghz: float | None = None) -> Ripple | None:
     """The coherent ripple of the mean pulse ``m`` on its samples ``use`` (bool, the
     pulse-free ones), whose noise per sample is ``sigma1``; None where no sinusoid stands
     out of the noise. A sinusoid is taken when the best one of the frequency scan lowers
@@ -68,7 +69,10 @@ def fit_ripple(m: np.ndarray, use: np.ndarray, dt_ns: float, sigma1: float,
     tried (the periodogram's false-alarm level, ``2 ln(M / false_alarm)`` for ``M``
     frequencies: Scargle 1982, eq. 14) and, when ``z`` is given, leaves a chi2 within
     ``z`` standard deviations of its degrees of freedom (without: a localised structure
-    in the samples may remain, for the caller to find on the residual and mask)."""
+    in the samples may remain, for the caller to find on the residual and mask).
+    ``near_ghz``: test one frequency proposed elsewhere (say, by a fit that a localised
+    structure spoils) instead of scanning: the false-alarm level of one trial, refined
+    within a quarter of a scan step."""
     k = np.nonzero(use)[0]
     n = k.size
     if n < 24 or not sigma1 > 0:
@@ -77,8 +81,11 @@ def fit_ripple(m: np.ndarray, use: np.ndarray, dt_ns: float, sigma1: float,
     y0 = y - y.mean()
     chi0 = float(y0 @ y0) / sigma1**2
     span = (k[-1] - k[0] + 1) * dt_ns
-    f_lo, f_hi = 0.5 / span, 0.4 / dt_ns
-    freqs = np.arange(f_lo, f_hi, 0.25 / span)
+    # at least one period in the samples: a "ripple" of fewer is not told from a slow
+    # structure, and its continuation over the window would be a guess
+    f_lo, f_hi = 1.0 / span, 0.4 / dt_ns
+    freqs = np.arange(f_lo, f_hi, 0.25 / span) if near_ghz is None else \
+        np.array([near_ghz - 0.125 / span, near_ghz, near_ghz + 0.125 / span])
     if freqs.size == 0:
         return None
     t = k * dt_ns
@@ -99,7 +106,7 @@ def fit_ripple(m: np.ndarray, use: np.ndarray, dt_ns: float, sigma1: float,
     i = int(np.argmin(c2f))
     best, (_, a, b) = float(c2f[i]), coef[i]
     ndf = n - 4
-    level = 2.0 * np.log(max(freqs.size, 1) / false_alarm)
+    level = 2.0 * np.log((1 if near_ghz is not None else max(freqs.size, 1)) / false_alarm)
     if chi0 - best < level or (z is not None and best > ndf + z * np.sqrt(2 * ndf)):
         return None  # no sinusoid above the noise, or one that does not explain it
     f = float(fine[i])

@@ -126,13 +126,14 @@ def compare_with_truth(outputs: Path, campaign: Path) -> pd.DataFrame:
         truth = pd.read_csv(campaign / "truth" / f"pmt_{pmt}_{hv}V.csv")
         m = tab.merge(truth, on="file")
         counted = (m.status == "ok") & np.isfinite(m.charge_pC)
-        d = (m.charge_pC - m.q_true_pC)[counted]
+        w = m.window_charge_pC if "window_charge_pC" in m else m.charge_pC
+        d = (w - m.q_true_pC)[counted]
         qt = truth.q_true_pC.mean()
         row = dict(pmt=int(pmt), hv=int(hv), n_used=int(s["n_used"]),
                    mean_charge=s["mean_charge"], true_mean=qt,
                    deviation_pct=100 * (s["mean_charge"] / qt - 1),
                    stat_err_pct=100 * float(np.sqrt(d.var(ddof=1) / counted.sum()
-                                                    + s.get("mean_charge_shape_err_pC", 0) ** 2))
+                                                    + s.get("mean_charge_window_err_pC", 0) ** 2))
                    / abs(qt))
         mc = s.get("mean_charge_cut")
         row["cut_removed_pct"] = 100 * (s.get("cut_removed_fraction") or 0.0)

@@ -99,54 +99,51 @@ def place(scan: Scan, rescan: Callable[[Geometry], Scan], pmt: int, hv: int,
     if g.k_edge <= g.k_on:  # a baseline region before the pulse: settle it
         sig1 = float(scan.sigma_L[0])
         m = scan.mean_pulse
-        # a ripple and a localised structure (pick-up) in turn: the ripple fitted on what
-        # the structure leaves, the structure found on what the ripple leaves
-        use = np.zeros(k.size, bool)
-        use[g.k_edge:g.k_base] = True
-        ripple, found = None, None
-        for _ in range(3):
-            got = fit_ripple(m, use, scan.dt_ns, sig1)
-            if got is None and ripple is not None:
-                break  # the masked samples no longer show it: keep the fit of all
-            ripple = got
-            raw = ripple.at(k) if ripple is not None else np.zeros(k.size)
-            rel = raw - raw[g.k_edge:g.k_base].mean()
-            found = clean_baseline(m - rel, g.k_edge, g.k_base, scan.sigma_L,
+        # a localised structure (pick-up) first, found without any model; a ripple must
+        # then show on the samples it leaves (or on all, where structure is everywhere),
+        # and leave, once removed, no structure everywhere (else it was the structure)
+        found = clean_baseline(m, g.k_edge, g.k_base, scan.sigma_L,
+                               config.min_baseline_samples)
+        region = (k >= g.k_edge) & (k < g.k_base)
+        use = found.mask(k.size) if found.bad.mean() <= 0.5 else region
+        ripple = fit_ripple(m, use, scan.dt_ns, sig1)
+        if ripple is None and found.bad.any() and found.bad.mean() <= 0.5:
+            # the whole region proposes a frequency, the samples the structure leaves
+            # must confirm it (one trial: no look-elsewhere penalty)
+            whole = fit_ripple(m, region, scan.dt_ns, sig1)
+            if whole is not None:
+                ripple = fit_ripple(m, use, scan.dt_ns, sig1, near_ghz=whole.freq_ghz)
+        if ripple is not None:
+            raw = ripple.at(k)
+            rel = raw - raw[use].mean()
+            after = clean_baseline(m - rel, g.k_edge, g.k_base, scan.sigma_L,
                                    config.min_baseline_samples)
-            bad = found[3]
-            if ripple is None or bad.mean() > 0.5:
-                break  # no ripple, or structure everywhere: nothing to refit without
-            new = np.zeros(k.size, bool)
-            new[g.k_edge:g.k_base] = ~bad
-            if np.array_equal(new, use):
-                break
-            use = new
-        if ripple is not None and found[3].mean() > 0.5:
-            # what the "ripple" leaves is structure everywhere: it was the fit of a
-            # localised structure (a strong pick-up), not a ripple
-            ripple, raw = None, np.zeros(k.size)
-            found = clean_baseline(m, g.k_edge, g.k_base, scan.sigma_L,
-                                   config.min_baseline_samples)
-        lo, hi, cnote, _ = found
-        if cnote:
-            notes.append(cnote)
-        if (lo, hi) != (g.k_edge, g.k_base):
-            scan = rescan(replace(g, k_edge=lo, k_base=hi))
+            if after.bad.mean() > 0.5:
+                ripple, raw = None, np.zeros(k.size)
+            else:
+                found = after
+        if found.note:
+            notes.append(found.note)
+        new = replace(g, k_edge=found.lo, k_base=found.hi, skip_lo=found.skip_lo,
+                      skip_hi=found.skip_hi)
+        if new != g:
+            scan = rescan(new)
     g = scan.geometry
-    bg = raw - raw[g.k_edge:g.k_base].mean() if ripple is not None else None
+    bg = raw - raw[g.base_index()].mean() if ripple is not None else None
     corrected = scan if bg is None else replace(scan, mean_pulse=scan.mean_pulse - bg)
     win, weights, geom = place_window(corrected, pmt, hv, config, shapes)
     if geom is not None:  # a borrowed window needs its own baseline region
         scan = rescan(geom)
         g = scan.geometry
-        bg = raw - raw[g.k_edge:g.k_base].mean() if ripple is not None else None
+        bg = raw - raw[g.base_index()].mean() if ripple is not None else None
     est = make_estimator(scan.mean_pulse, win, scan.dt_ns, float(scan.sigma_L[0]), weights,
                          bg)
     r_err = 0.0
     if ripple is not None:
         w = np.zeros(k.size)
         w[win.k_lo:win.k_hi] = 1.0
-        w[g.k_edge:g.k_base] -= (win.k_hi - win.k_lo) / max(g.k_base - g.k_edge, 1)
+        bi = g.base_index()
+        w[bi] -= (win.k_hi - win.k_lo) / max(bi.size, 1)
         r_err = ripple.sum_err(w) * est.unit
         notes.insert(0, f"coherent ripple of {1e3 * ripple.amplitude_V:.3f} mV at "
                      f"{1e3 * ripple.freq_ghz:.1f} MHz removed ({est.offset_window_pC:+.4g} pC "

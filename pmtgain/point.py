@@ -14,15 +14,19 @@ What to use when
 
 Summary columns (charges in pC, negative as in the original; ``|Q|`` is plotted). Every
 statistic is over *every flash that counts* (readable, not clipped, no pulse in the
-baseline region: :mod:`pmtgain.prepare`), with the linear charge of :mod:`pmtgain.charge`;
-none depends on a selection on the flash's own signal:
+baseline region: :mod:`pmtgain.prepare`); none depends on a selection on the flash's own
+signal:
 
-- ``mean_charge``, ``std_dev_charge`` (ddof=1): the original's two numbers, now per LED
-  flash over all flashes; ``sem_charge`` = std/sqrt(n), ``median_charge``;
-- ``mean_charge_err``: the error of the mean, sqrt(sem^2 + shape error^2), where
-  ``mean_charge_shape_err_pC`` propagates the uncertainty of the point's pulse shape;
-- ``std_fit_charge``: the noise of each flash's charge (pedestal rms), and
-  ``std_charge_corrected`` = sqrt(std^2 - std_fit^2): the spread of the true charges;
+- ``mean_charge``: the mean window sum, (dt/R) sum (V - baseline) over the window
+  ``window_lo_ns .. window_hi_ns`` (:mod:`pmtgain.window`): what the scope recorded, no
+  pulse model; ``sem_charge`` = std of the window sums / sqrt(n) (``std_dev_charge_window``);
+- ``mean_charge_err``: the error of the mean, sqrt(sem^2 + window error^2), where
+  ``mean_charge_window_err_pC`` is what a further half window holds (and, for a borrowed
+  window, its position's error ``window_shift_err``, and a removed ripple's error);
+- ``std_dev_charge`` (ddof=1), ``median_charge``: of the per-flash (filtered) charges,
+  whose mean ``mean_charge_filtered`` equals ``mean_charge``; ``std_fit_charge``: their
+  noise (pedestal rms), ``std_charge_corrected`` = sqrt(std^2 - std_fit^2): the spread of
+  the true charges;
 - ``mean_charge_cut``, ``std_dev_charge_cut``, ``n_cut``, ``cut_removed_fraction``,
   ``cut_bias_pC`` +- ``cut_bias_err_pC``, ``cut_flag``: the original's cut, as its own
   numbers (:func:`pmtgain.charge.cut_statistics`); no cut column, no cut;
@@ -31,9 +35,11 @@ none depends on a selection on the flash's own signal:
 - ``n_files`` (files; a sequence-mode file holds many flashes), ``n_flashes`` (readable),
   ``n_used`` (flashes that count), ``rejected_<reason>`` (clipped and pre_pulse flashes,
   unreadable files);
-- the shape (``tau_s_ns``, ``tau_ns``, ``jitter_ns``, ``onset_ns`` with ``*_err_ns``) and
-  where it came from (``shape_source``: ``own``, ``table`` or ``own-weak``, with
-  ``shape_note``), ``tail_missing_fraction``, the LED window, median noise and baseline;
+- where the window came from (``shape_source``: ``own``, ``table`` or ``own-weak``, with
+  ``shape_note``), ``baseline_note`` (a removed ripple, pick-up left out),
+  ``tail_missing_fraction``, ``filter_ratio``; the diagnostic shape fit (``tau_s_ns``,
+  ``tau_ns``, ``jitter_ns``, ``onset_ns`` with ``*_err_ns``, ``shape_flag``), median
+  noise and baseline; a strong point's template (``edge_ns``, ``window_template``, ...);
 - photostatistics (:mod:`pmtgain.photostat`): ``ps_*`` moments, ``gain``, ``gain_err``,
   ``n_pe``, ``gain_flag``; and ``point_flag``: everything a physicist should look at.
 """
@@ -166,7 +172,9 @@ def _diagnostic_shape(scan: Scan, win: Window, pmt: int, hv: int, config: FitCon
     takes rise, fall and jitter from its PMT's table where it has them."""
     t = np.arange(scan.mean_pulse.size) * scan.dt_ns
     try:
-        own = fit_mean_pulse(scan.mean_pulse, t, win.k_lo, win.k_hi, config,
+        # over the pulse (the locating window), not the charge window's tail and margins
+        hi = min(win.k_hi, max(scan.geometry.k_hi, win.kpk + 4))
+        own = fit_mean_pulse(scan.mean_pulse, t, win.k_lo, hi, config,
                              c_offset_ns=scan.t0_ns,
                              traces=scan.sample if scan.sample.shape[0] > 6 else None)
     except (ValueError, np.linalg.LinAlgError) as exc:
@@ -324,7 +332,7 @@ def _info(scan: Scan, win: Window, est: ChargeEstimator, shape: Shape, shape_why
         tail_missing_fraction=win.tail_missing_fraction,
         window_lo_ns=t0 + win.k_lo * dt, window_hi_ns=t0 + (win.k_hi - 1) * dt,
         window_ext_hi_ns=t0 + (win.k_ext - 1) * dt, window_shift_err=win.shift_err_pC,
-        filter_ratio=est.ratio, filter_normalisation=est.how,
+        filter_ratio=est.ratio, filter_normalisation=est.how, per_flash_charge=meas.per_flash,
         noise_V=scan.noise_ref, baseline_V=float(np.median(meas.cols["baseline_V"])),
         ps_ped_var_pC2=meas.ped_var_pC2, ped_var_window_pC2=meas.ped_var_window_pC2,
         ps_clipped_fraction=scan.n_clipped / scan.n_all,
@@ -354,6 +362,10 @@ def point_flags(s: dict, config: FitConfig = DEFAULT_FIT) -> str:
     elif snr < 2 * config.min_mean_pulse_snr:
         out.append(f"the LED pulse is barely visible in the mean of all flashes "
                    f"({snr:.1f} noise rms)")
+    note = str(s.get("baseline_note") or "")
+    if "coherent" in note:
+        out.append(f"coherent background in the baseline region ({note}): a residue of "
+                   "it is integrated with the pulse")
     if s.get("shape_source") in ("own-weak", "table"):
         out.append(f"integration window: {s.get('shape_note')}")
     if s.get("filter_normalisation", "exact").startswith("the template"):

@@ -100,6 +100,17 @@ class Geometry:
     k_base: int
     k_lo: int  # LED window: samples k_lo .. k_hi-1
     k_hi: int
+    # samples skip_lo .. skip_hi-1 of the baseline region are left out of it (coherent
+    # structure such as LED-driver pick-up: pmtgain.placement); none when equal
+    skip_lo: int = 0
+    skip_hi: int = 0
+
+    def base_index(self) -> np.ndarray:
+        """The samples each flash's baseline is the mean of."""
+        k = np.arange(self.k_edge, self.k_base)
+        if self.skip_hi > self.skip_lo:
+            k = k[(k < self.skip_lo) | (k >= self.skip_hi)]
+        return k
 
 
 def locate(volts: np.ndarray, clipped: np.ndarray | None, dt_s: float,
@@ -140,7 +151,8 @@ def _which_count(volts: np.ndarray, clip: np.ndarray, g: Geometry, noise_ref: fl
     """(baseline, noise, status, noise_ref) of every flash: the one place that decides
     which flashes count (see the module docstring)."""
     n = volts.shape[0]
-    base = volts[:, g.k_edge:g.k_base]
+    base = volts[:, g.k_edge:g.k_base] if g.skip_hi <= g.skip_lo else \
+        volts[:, g.base_index()]
     baseline = base.mean(axis=1)
     noise = base.std(axis=1, ddof=1) if base.shape[1] > 1 else np.zeros(n)
     status = np.full(n, Status.OK, np.int8)

@@ -12,8 +12,9 @@ regime x PMT). The tolerance of a mean is ``max(0.3 %, 3 standard errors)``, wit
 standard error of the paired difference: ``var(Q - Q_true)/n`` over the flashes that count,
 plus ``f var(Q_true)/n`` for the share ``f`` that does not (their true charges are in the
 truth's mean, not in the estimate), plus the window's own error
-(``mean_charge_window_err_pC``). ``pull`` is the deviation from the population's mean
-(the gain law's, as recorded) in units of the point's own ``mean_charge_err``;
+(``mean_charge_window_err_pC``). ``pull`` is the deviation from the same flashes' true
+mean over the point's own ``mean_charge_err``; ``pull_population`` the deviation from
+the population's mean (the gain law's, as recorded) over ``mean_charge_err`` itself;
 ``filter_noise_ratio`` the noise of the per-flash (filtered) charge over the window sum's;
 the gain is compared with the gain *as recorded* (the true gain times the share of a
 photoelectron's charge the record holds, ``record_charge_scale``).
@@ -53,11 +54,13 @@ def check_point(pmt: SimPMT, hv: int, n: int, *, cut: bool = False, seed: int = 
     # the pull against the population's mean (what mean_charge_err is the error of): the
     # expected charge of the gain law, as recorded
     expected = pmt.mean_charge_pC(hv) * float(truth.get("record_charge_scale", 1.0))
-    pull = (s["mean_charge"] - expected) / s["mean_charge_err"]
+    pull_pop = (s["mean_charge"] - expected) / s["mean_charge_err"]
+    pull = (s["mean_charge"] - qt.mean()) / s["mean_charge_err"]
     qf = tab["charge_pC"].to_numpy(float)
     noise_ratio = float(np.std(qf[c] - qt[c]) / np.std(q[c] - qt[c]))
     return dict(pmt=pmt.pmt, hv=hv, n=n, deviation=dev, tolerance=tol,
-                ratio=abs(dev) / tol, pull=pull, filter_noise_ratio=noise_ratio,
+                ratio=abs(dev) / tol, pull=pull, pull_population=pull_pop,
+                filter_noise_ratio=noise_ratio,
                 window_ns=s["window_hi_ns"] - s["window_lo_ns"],
                 gain_pull=(s["gain"] - g_true) / s["gain_err"],
                 gain_dev=s["gain"] / g_true - 1, n_pe=s["n_pe"],

@@ -56,8 +56,8 @@ from .config import DEFAULT_FIT, PC_PER_C, R_TERMINATION_OHM, FitConfig
 from .model import NS
 
 __all__ = ["Window", "Template", "ChargeEstimator", "choose_window", "borrowed_window",
-           "make_estimator", "clean_baseline", "flash_block_noise", "mean_block_sigma",
-           "leading_edge_ns", "template_of"]
+           "make_estimator", "Baseline", "clean_baseline", "flash_block_noise",
+           "mean_block_sigma", "leading_edge_ns", "template_of"]
 
 
 @dataclass(frozen=True)
@@ -148,20 +148,43 @@ def leading_edge_ns(m: np.ndarray, kpk: int, dt_ns: float, fraction: float = 0.5
     return (k + f) * dt_ns
 
 
+@dataclass(frozen=True)
+class Baseline:
+    """A baseline region ``lo .. hi-1`` less the stretch ``skip_lo .. skip_hi-1`` (none
+    when equal), from :func:`clean_baseline`; ``bad`` marks the structure's samples."""
+
+    lo: int
+    hi: int
+    skip_lo: int
+    skip_hi: int
+    note: str
+    bad: np.ndarray
+
+    def mask(self, n: int) -> np.ndarray:
+        """The region's samples that the baseline uses, as a mask over ``n`` samples."""
+        out = np.zeros(n, bool)
+        out[self.lo:self.hi] = True
+        out[self.skip_lo:self.skip_hi] = False
+        return out
+
+
 def clean_baseline(m: np.ndarray, k_edge: int, k_base: int, sigma_L: np.ndarray,
-                   min_samples: int, z: float = 5.0
-                   ) -> tuple[int, int, str, np.ndarray]:
+                   min_samples: int, z: float = 5.0) -> Baseline:
     """The baseline region without coherent structure (LED-driver pick-up, a reflection of
     the trigger): samples where a sum of 1-16 consecutive samples of the mean pulse is
-    beyond ``z`` of its noise mark structure; the longest clean stretch of the region (the
-    latest of equals) of at least ``min_samples`` replaces it, with a gap of the
-    structure's own length. Returns ``(k_edge, k_base, note)``, unchanged with a note
-    when no such stretch exists (a ripple over the whole region, say), and the mask of
-    the structure's samples in the region."""
+    beyond ``z`` of its noise mark structure; the stretch from the first to the last of
+    them (with a margin of the structure's own length) is left out, so that the baseline
+    still spans the region (a ripple's mean over it stays small). Unchanged, with a note,
+    when what is left would be shorter than ``min_samples`` or the structure covers most
+    of the region (a ripple, say)."""
     seg = np.asarray(m, float)[k_edge:k_base]
     n = seg.size
+    same = Baseline(k_edge, k_base, 0, 0, "", np.zeros(n, bool))
     if n < 2 * min_samples:
-        return k_edge, k_base, "", np.zeros(n, bool)
+        return same
+    # about the median: a structure with a net area shifts the mean of the whole region
+    # (each flash's baseline is its mean), not its median
+    seg = seg - np.median(seg)
     cs = np.concatenate([[0.0], np.cumsum(seg)])
     bad = np.zeros(n, bool)
     L = 1
@@ -172,24 +195,21 @@ def clean_baseline(m: np.ndarray, k_edge: int, k_base: int, sigma_L: np.ndarray,
             bad[max(0, k - L // 2):min(n, k + L + L // 2)] = True
         L *= 2
     if not bad.any():
-        return k_edge, k_base, "", bad
-    good = ~bad
-    runs, start = [], None
-    for k in range(n + 1):
-        g = good[k] if k < n else False
-        if g and start is None:
-            start = k
-        elif not g and start is not None:
-            runs.append((k - start, start, k))
-            start = None
-    runs = [r for r in runs if r[0] >= min_samples]
-    frac = bad.mean()
-    if not runs:
-        return k_edge, k_base, (f"coherent structure over {100 * frac:.0f}% of the baseline "
-                                "region (a ripple?): baseline kept"), bad
-    _, a, b = max(runs, key=lambda r: (r[0], r[1]))
-    return k_edge + a, k_edge + b, (f"coherent structure in {100 * frac:.0f}% of the baseline "
-                                    f"region left out of it (pick-up?)"), bad
+        return Baseline(k_edge, k_base, 0, 0, "", bad)
+    idx = np.nonzero(bad)[0]
+    a, b = int(idx[0]), int(idx[-1]) + 1
+    frac = (b - a) / n
+    if n - (b - a) < min_samples or frac > 0.8:
+        return Baseline(k_edge, k_base, 0, 0, f"coherent structure over {100 * frac:.0f}% of "
+                        "the baseline region (a ripple?): baseline kept", bad)
+    lo, hi, s_lo, s_hi = k_edge, k_base, k_edge + a, k_edge + b
+    if a == 0:
+        lo, s_lo, s_hi = k_edge + b, 0, 0
+    elif b == n:
+        hi, s_lo, s_hi = k_edge + a, 0, 0
+    return Baseline(lo, hi, s_lo, s_hi, f"coherent structure ({(b - a)} samples, "
+                    f"{100 * frac:.0f}% of the baseline region) left out of it (pick-up?)",
+                    bad)
 
 
 def _tail_missing(m: np.ndarray, k_lo: int, k_hi: int, kpk: int) -> float:
@@ -326,6 +346,16 @@ class ChargeEstimator:
 
     def apply(self, y: np.ndarray) -> np.ndarray:
         return y[:, self.k_lo:self.k_hi] @ self.weights - self.offset_filter_pC
+
+    def measure(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(Q, W, extension sum)`` of every row of ``y``, the first two in one matrix
+        product (one pass over the window's samples)."""
+        two = np.empty((self.k_hi - self.k_lo, 2))
+        two[:, 0] = self.weights
+        two[:, 1] = self.unit
+        qw = y[:, self.k_lo:self.k_hi] @ two
+        return (qw[:, 0] - self.offset_filter_pC, qw[:, 1] - self.offset_window_pC,
+                self.extension_sum(y))
 
 
 def _smooth(x: np.ndarray, s: float) -> np.ndarray:

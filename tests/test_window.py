@@ -97,10 +97,20 @@ def test_block_noise_of_flashes_is_random_noise_only():
 def test_pickup_is_left_out_of_the_baseline_region():
     m = np.zeros(400)
     m[120:160] = 0.3 * np.sin(np.linspace(0, 2 * np.pi, 40))  # 30 sigma of structure
-    lo, hi, note, _ = clean_baseline(m, 10, 300, white(0.01), 20)
-    assert (lo, hi) == (170, 300) or (lo >= 160 and hi == 300), (lo, hi)
-    assert "left out" in note
-    assert clean_baseline(np.zeros(400), 10, 300, white(0.01), 20)[:2] == (10, 300)
+    b = clean_baseline(m, 10, 300, white(0.01), 20)
+    # the stretch is left out, and the region still spans both sides of it
+    assert (b.lo, b.hi) == (10, 300) and 100 <= b.skip_lo <= 120 and 160 <= b.skip_hi <= 180
+    assert "left out" in b.note
+    used = b.mask(400)
+    assert not used[120:160].any() and used[10:100].all() and used[180:300].all()
+    # at the region's start: the region shrinks instead
+    m2 = np.zeros(400)
+    m2[12:40] = 0.3  # with a net area: the rest of the region is shifted by it
+    m2[10:300] -= m2[10:300].mean()
+    b2 = clean_baseline(m2, 10, 300, white(0.01), 20)
+    assert b2.skip_lo == b2.skip_hi == 0 and 40 <= b2.lo <= 70 and b2.hi == 300, b2
+    clean = clean_baseline(np.zeros(400), 10, 300, white(0.01), 20)
+    assert (clean.lo, clean.hi, clean.skip_hi, clean.note) == (10, 300, 0, "")
 
 
 def test_filtered_mean_is_the_window_sum_and_its_noise_lower():
