@@ -174,6 +174,7 @@ def measure(p: Prepared, config: FitConfig = DEFAULT_FIT) -> tuple[np.ndarray, d
     stats.update(mean_charge=float(w[c].mean()) if n else float("nan"),
                  sem_charge=float(w[c].std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan"),
                  mean_charge_filtered=float(q[c].mean()) if n else float("nan"),
+                 ps_mean_err_pC=float(w[c].std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan"),
                  window_charge_pC=w, window=win, estimator=est,
                  tail_missing_fraction=win.tail_missing_fraction,
                  ps_clipped_fraction=float((p.status == Status.CLIPPED).mean()))

@@ -44,10 +44,9 @@ class FitConfig:
     # 0.05-4 ns
     tau_min_ns: float = 0.01
     tau_max_ns: float = 300.0
-    # start values of the original fit
+    # start values: a from the original fit; rise and fall from the mean pulse's own edges
+    # (pmtgain.shape.edge_times), no time constant of one PMT family
     a_start_factor: float = 2.5  # a0 = 2.5 x (baseline-subtracted minimum)
-    tau_s_start_ns: float = 0.93  # rise
-    tau_start_ns: float = 3.5  # fall
     onset_fraction: float = 0.04  # onset/end = where the pulse is within 4 % of its peak
     # samples ignored at both ends when the minimum is searched
     edge_samples: int = 10

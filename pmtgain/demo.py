@@ -27,7 +27,7 @@ DEMO_HV = (700, 800, 900, 1000, 1100, 1200, 1300, 1400)
 
 def demo_n(pmt, hv: int) -> int:
     """Files per point: more where the pulse is small against the noise, so that the
-    mean of every point can be checked against the truth to better than 0.3 %."""
+    mean of every point can be checked against the truth to max(0.3 %, 3 errors)."""
     snr = abs(pmt.mean_peak_V(hv)) / pmt.noise_V
     return 8000 if snr < 5 else 1000 if snr < 15 else 150
 

@@ -38,8 +38,9 @@ class _ExamplePicker:
     def __init__(self):
         self.rows: dict[str, list] = {k: [] for k in (
             "y", "t0_ns", "name", "status", "a_V", "c_ns", "tau_s_ns", "tau_ns",
-            "chi2_ndf", "charge_pC", "noise_V")}
+            "chi2_ndf", "charge_pC", "window_charge_pC", "noise_V")}
         self.seen: set[str] = set()
+        self.w: np.ndarray | None = None  # the chunk's window sums
 
     def _add(self, p, res, q, names, i, label):
         r = self.rows
@@ -50,9 +51,12 @@ class _ExamplePicker:
         for k in ("a_V", "c_ns", "tau_s_ns", "tau_ns", "chi2_ndf"):
             r[k].append(getattr(res, k)[i])
         r["charge_pC"].append(q[i])
+        r["window_charge_pC"].append(self.w[i] if self.w is not None else q[i])
         r["noise_V"].append(p.noise_V[i])
 
-    def feed(self, p: Prepared, res, q: np.ndarray, names: list[str], first: bool) -> None:
+    def feed(self, p: Prepared, res, q: np.ndarray, names: list[str], first: bool,
+             w: np.ndarray | None = None) -> None:
+        self.w = w
         counted = p.counted & np.isfinite(q)
         if first:
             u = np.nonzero(counted)[0]
@@ -132,15 +136,15 @@ def measure_flashes(reader: ChunkReader, scan: Scan, est: ChargeEstimator, shape
                     scan.noise_ref, overwrite=True)  # the chunk's volts are its own
         q, w_sum, x_sum = est.measure(p.y)
         c = p.counted
-        z = p.y[c, p.k_edge:p.k_base]
-        if z.shape[0] > 1:  # the noise is what varies: a coherent background is not
-            z = z - z.mean(axis=0)
+        # the noise is what varies from flash to flash: a coherent background (the mean
+        # pulse's, over every flash: the same in any chunking) is not
+        z = p.y[c, p.k_edge:p.k_base] - scan.mean_pulse[p.k_edge:p.k_base]
         if z.shape[0] and m_base >= 8:
             ac = _autocov(z, lag) * z.shape[0]
             ac_sum = ac if ac_sum is None else ac_sum + ac
             ac_rows += z.shape[0]
         res = _fit_chunk(p, shape, q, engine, config)
-        picker.feed(p, res, q, [names[k] for k in mt.ok_index], first)
+        picker.feed(p, res, q, [names[k] for k in mt.ok_index], first, w_sum)
         first = False
         cols["idx"].append(mt.ok_index)
         cols["segment"].append(mt.segment)
@@ -171,5 +175,6 @@ def measure_flashes(reader: ChunkReader, scan: Scan, est: ChargeEstimator, shape
     how = "filter"
     if c.sum() > 2 and np.var(a["w"][c]) < np.var(a["q"][c]):
         a["q"], ped, how = a["w"].copy(), ped_w, "window"
+        picker.rows["charge_pC"] = list(picker.rows["window_charge_pC"])
     return Measured(cols=a, ped_var_pC2=ped, ped_var_window_pC2=ped_w,
                     examples=picker.rows, per_flash=how)

@@ -192,7 +192,7 @@ def _charge_histogram(ax, summary: Mapping, table: pd.DataFrame) -> None:
 
 def _examples_panel(ax, axr, summary: Mapping, ex: Mapping | None) -> None:
     ax.set_title("example waveforms and fitted pulses")
-    axr.set_title("residuals in the fit range (data - fit)")
+    axr.set_title("residuals in the integration window (data - fit)")
     if not ex or len(ex.get("y", ())) == 0:
         for a in (ax, axr):
             a.text(0.5, 0.5, "no examples saved for this point", ha="center",
@@ -204,7 +204,7 @@ def _examples_panel(ax, axr, summary: Mapping, ex: Mapping | None) -> None:
     k_lo, k_hi = int(ex["k_lo"]), int(ex["k_hi"])
     t0p = float(ex["t0_point_ns"])
     lo, hi = t0p + k_lo * dt, t0p + (k_hi - 1) * dt
-    ax.axvspan(lo, hi, color="#4dabf7", alpha=0.12, label="fit range")
+    ax.axvspan(lo, hi, color="#4dabf7", alpha=0.12, label="integration window")
     axr.axvspan(lo, hi, color="#4dabf7", alpha=0.12)
     for i in range(y.shape[0]):
         st = str(ex["status"][i])

@@ -162,7 +162,10 @@ def window_statistics(table: pd.DataFrame, counted: np.ndarray, stats: dict) -> 
                 mean_charge_filtered=stats.get("mean_charge", nan),
                 mean_charge_extension_pC=ext,
                 mean_charge_window_err_pC=float(np.hypot(win_err, shift)),
-                mean_charge_err=err)
+                mean_charge_err=err,
+                # the photostatistics' <Q> is this mean (the filter's is made equal to it),
+                # so its error is this one, not the filtered charges' sem
+                ps_mean_err_pC=err)
 
 
 def _diagnostic_shape(scan: Scan, win: Window, pmt: int, hv: int, config: FitConfig,

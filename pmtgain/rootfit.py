@@ -88,14 +88,17 @@ def _ok(fit_status: int, chi2_ndf: float, config: FitConfig) -> bool:
 def fit_shape_root(p: Prepared, config: FitConfig = DEFAULT_FIT) -> Shape:
     """Fit the point's mean pulse with the smeared model (ROOT/Minuit2)."""
     from .pulse import start_values
+    from .shape import edge_times
 
     N = p.y.shape[1]
     t = np.arange(N) * p.dt_ns
     t0 = float(np.median(p.t0_ns))
     a0, c0 = start_values(p.mean_pulse, p.dt_ns, config)
     lo, hi = t[p.k_lo], t[p.k_hi - 1]
+    kp = int(np.argmin(p.mean_pulse[p.k_lo:p.k_hi]))
+    ts0, tf0 = edge_times(p.mean_pulse[p.k_lo:p.k_hi], kp, p.dt_ns, t[p.k_lo + kp] - c0)
     f = ROOT.TF1("pmtgain_mean", ROOT.pmtgain.pulse_smeared, lo, hi, 5)
-    f.SetParameters(a0, c0, config.tau_s_start_ns, config.tau_start_ns, config.jitter_start_ns)
+    f.SetParameters(a0, c0, ts0, tf0, max(config.jitter_start_ns, 0.1 * p.dt_ns))
     f.SetParLimits(0, config.a_min_V, config.a_max_V)
     f.SetParLimits(1, max(config.c_min_ns - t0, lo - (hi - lo)),
                    min(config.c_max_ns - t0, hi))

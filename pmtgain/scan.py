@@ -83,8 +83,6 @@ def scan_point(reader: ChunkReader, config: FitConfig = DEFAULT_FIT,
         c = t.counted
         if noise_ref is None:  # the first chunk's scale serves every chunk
             noise_ref, t0_first = t.noise_ref, np.asarray(mt.t0_s, float) / NS
-            z = mt.volts[c, geom.k_edge:geom.k_base] - t.baseline_V[c, None]
-            block = flash_block_noise(z, mt.volts.shape[1])
         s_sum = t.y_sum if s_sum is None else s_sum + t.y_sum
         n_all += c.size
         n_c += t.n_counted
@@ -102,7 +100,10 @@ def scan_point(reader: ChunkReader, config: FitConfig = DEFAULT_FIT,
         raise ValueError(f"PMT {pmt} at {hv} V: no flash can be measured: of {n_all} "
                          f"readable, {n_clip} clipped at the ADC range and {n_pre} with a "
                          "pulse in the baseline region")
+    ys = np.concatenate(sample)
+    # from the sample (the first SHAPE_SAMPLE counted flashes): the same in any chunking
+    block = flash_block_noise(ys[:, geom.k_edge:geom.k_base], ys.shape[1])
     return Scan(geometry=geom, dt_ns=dt_s / NS, noise_ref=float(noise_ref),
                 t0_first_ns=t0_first, n_all=n_all, n_counted=n_c, n_clipped=n_clip,
-                n_pre_pulse=n_pre, mean_pulse=s_sum / n_c, sample=np.concatenate(sample),
+                n_pre_pulse=n_pre, mean_pulse=s_sum / n_c, sample=ys,
                 block_noise_V=block, errors=errors)

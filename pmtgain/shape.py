@@ -60,7 +60,7 @@ def start_values(y: np.ndarray, dt_ns: float, config: FitConfig) -> tuple[float,
     return config.a_start_factor * float(y[kpk]), k_on * dt_ns
 
 
-def _edge_times(y: np.ndarray, kp: int, dt_ns: float, rise_ns: float) -> tuple[float, float]:
+def edge_times(y: np.ndarray, kp: int, dt_ns: float, rise_ns: float) -> tuple[float, float]:
     """Start values of rise and fall from a pulse's own edges: a third of the time from
     onset to peak, and the time from the peak to 1/e of it."""
     after = np.nonzero(y[kp:] > y[kp] / np.e)[0]
@@ -115,7 +115,7 @@ def fit_mean_pulse(
           config.tau_min_ns, config.tau_min_ns, 0.0]
     hi = [config.a_max_V / scale, min(config.c_max_ns - c_offset_ns, t_pk),
           config.tau_max_ns, config.tau_max_ns, max(config.jitter_max_ns, 5 * dt_ns)]
-    ts0, tf0 = _edge_times(yy, kp, dt_ns, t_pk - c0)
+    ts0, tf0 = edge_times(yy, kp, dt_ns, t_pk - c0)
     x0 = np.clip([a0 / scale, min(c0, t_pk - 0.5 * dt_ns), ts0, tf0,
                   max(config.jitter_start_ns, 0.1 * dt_ns)],
                  np.array(lo) + 1e-9, np.array(hi) - 1e-9)

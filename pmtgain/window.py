@@ -199,7 +199,7 @@ def clean_baseline(m: np.ndarray, k_edge: int, k_base: int, sigma_L: np.ndarray,
     idx = np.nonzero(bad)[0]
     a, b = int(idx[0]), int(idx[-1]) + 1
     frac = (b - a) / n
-    if n - (b - a) < min_samples or frac > 0.8:
+    if n - (b - a) < min_samples or frac > 0.5:
         return Baseline(k_edge, k_base, 0, 0, f"coherent structure over {100 * frac:.0f}% of "
                         "the baseline region (a ripple?): baseline kept", bad)
     lo, hi, s_lo, s_hi = k_edge, k_base, k_edge + a, k_edge + b

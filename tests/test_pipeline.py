@@ -104,7 +104,7 @@ def test_help_explains():
 
 
 @pytest.mark.slow
-def test_demo_end_to_end_within_0p3_percent_of_truth(tmp_path):
+def test_demo_end_to_end_within_0p3_percent_or_3_errors_of_truth(tmp_path):
     r = run("analysis.py", "--demo", "--jobs", "2", cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     out = tmp_path / "demo" / "outputs"
@@ -113,7 +113,10 @@ def test_demo_end_to_end_within_0p3_percent_of_truth(tmp_path):
     assert len(curves) == 4
     cmp = compare_with_truth(out, tmp_path / "demo" / "campaign")
     assert len(cmp) == 32
-    assert (cmp.deviation_pct.abs() < 0.3).all(), cmp.to_string()
+    # the window integral's error: the noise of the whole window (and of each flash's
+    # baseline, times its length) where single flashes are a few noise rms
+    assert (cmp.deviation_pct.abs() < np.maximum(0.3, 3 * cmp.stat_err_pct)).all(), \
+        cmp.to_string()
     assert "largest deviation from truth" in r.stdout
     # gain in electrons from the same run: curves, equalisation, and the true gain law,
     # with F measured by the low-light runs of PMTs 1 and 3, and from enf.txt for PMTs 2

@@ -46,7 +46,7 @@ def test_without_the_ripple_there_is_no_correction(tmp_path):
 
 
 def test_pickup_alone_leaves_the_baseline_region(tmp_path):
-    pmt = replace(REGIMES["ripple-pickup"][0][3], ripple_V=0.0, pickup_V=3e-4)
+    pmt = replace(REGIMES["ripple-pickup"][0][3], ripple_V=0.0, pickup_V=1.5e-4)
     truth = write_point(tmp_path, pmt, 1000, 800, seed=3)
     files = sorted(tmp_path.glob("*.trc"))
     reader = ChunkReader(files)

@@ -53,7 +53,8 @@ def test_errors_are_honest(regime):
 
 def test_gain_pulls_within_3_sigma_where_unflagged(regime):
     name, rows = regime
-    unflagged = [r for r in rows if not r["gain_flag"]]
+    unflagged = [r for r in rows if not r["gain_flag"] and not (
+        name in KNOWN_LIMIT and "coherent background" in r["point_flag"])]
     assert len(unflagged) >= len(rows) // 2, name
     for r in unflagged:
         assert abs(r["gain_pull"]) < 3.0, (name, r["pmt"], r["hv"], r["gain_pull"])
