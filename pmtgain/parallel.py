@@ -116,8 +116,15 @@ def _map(fn: Callable, items: list[tuple], jobs: int) -> Iterable:
         # with its manager thread marking them failed once the workers die: a traceback
         # from that thread on Ctrl-C); then the workers end
         workers = list((getattr(pool, "_processes", None) or {}).values())
+        manager = getattr(pool, "_executor_manager_thread", None)
         pool.shutdown(wait=False, cancel_futures=True)
         for p in workers:
             p.terminate()
+        # let the pool's manager thread see its workers gone and close its wake-up pipe
+        # before the interpreter exits: else concurrent.futures' exit hook may write to
+        # that pipe while the thread closes it ("Bad file descriptor" traceback at
+        # shutdown, seen in one of two runs, issue 22 item 25)
+        if manager is not None:
+            manager.join(timeout=5.0)
         raise
     pool.shutdown()

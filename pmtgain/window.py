@@ -228,7 +228,10 @@ def _tail_missing(m: np.ndarray, k_lo: int, k_hi: int, kpk: int) -> float:
         return 0.0 if abs(s2) < 1e-3 * abs(total) else float("nan")
     rho = s2 / s1
     missing = s2 * rho / (1 - rho)
-    return float(missing / (total + missing))
+    frac = missing / (total + missing)
+    # a tail of the pulse's own sign; an undershoot's (the other sign) is not "missing
+    # charge" of this kind
+    return float(frac) if 0.0 <= frac < 1.0 else float("nan")
 
 
 def choose_window(mean_pulse: np.ndarray, k_edge: int, k_base: int, dt_ns: float,
