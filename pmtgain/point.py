@@ -240,10 +240,10 @@ def process_point(
     files = [os.fspath(f) for f in files]
     names = [f.rpartition(os.sep)[2] for f in files]  # basename, at a tenth of the cost
     reader = ChunkReader(files, chunk=chunk)
-    scan = scan_point(reader, config, pmt=pmt, hv=hv, n_missing=len(missing))
+    scan = scan_point(reader, config, pmt=pmt, hv=hv, missing=missing)
 
     def again(geom: Geometry) -> Scan:  # the first pass with another baseline region
-        out = scan_point(reader, config, geom, pmt=pmt, hv=hv, n_missing=len(missing))
+        out = scan_point(reader, config, geom, pmt=pmt, hv=hv, missing=missing)
         out.errors = scan.errors
         return out
 

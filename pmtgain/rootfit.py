@@ -88,7 +88,7 @@ def _ok(fit_status: int, chi2_ndf: float, config: FitConfig) -> bool:
 def fit_shape_root(p: Prepared, config: FitConfig = DEFAULT_FIT) -> Shape:
     """Fit the point's mean pulse with the smeared model (ROOT/Minuit2)."""
     from .pulse import start_values
-    from .shape import edge_times
+    from .shape import edge_times, point_shape
 
     N = p.y.shape[1]
     t = np.arange(N) * p.dt_ns
@@ -97,8 +97,15 @@ def fit_shape_root(p: Prepared, config: FitConfig = DEFAULT_FIT) -> Shape:
     lo, hi = t[p.k_lo], t[p.k_hi - 1]
     kp = int(np.argmin(p.mean_pulse[p.k_lo:p.k_hi]))
     ts0, tf0 = edge_times(p.mean_pulse[p.k_lo:p.k_hi], kp, p.dt_ns, t[p.k_lo + kp] - c0)
+    j0 = max(config.jitter_start_ns, 0.1 * p.dt_ns)
+    try:  # from the numpy fit of the same mean pulse: Minuit refines the same minimum
+        s0 = point_shape(p, config)
+        if s0.ok and all(np.isfinite([s0.a_V, s0.c_ns, s0.tau_s_ns, s0.tau_ns])):
+            a0, c0, ts0, tf0, j0 = s0.a_V, s0.c_ns, s0.tau_s_ns, s0.tau_ns, s0.jitter_ns
+    except (ValueError, np.linalg.LinAlgError):
+        pass
     f = ROOT.TF1("pmtgain_mean", ROOT.pmtgain.pulse_smeared, lo, hi, 5)
-    f.SetParameters(a0, c0, ts0, tf0, max(config.jitter_start_ns, 0.1 * p.dt_ns))
+    f.SetParameters(a0, c0, ts0, tf0, j0)
     f.SetParLimits(0, config.a_min_V, config.a_max_V)
     f.SetParLimits(1, max(config.c_min_ns - t0, lo - (hi - lo)),
                    min(config.c_max_ns - t0, hi))

@@ -15,6 +15,7 @@ What to use when
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -64,10 +65,11 @@ class Scan:
 
 def scan_point(reader: ChunkReader, config: FitConfig = DEFAULT_FIT,
                geometry: Geometry | None = None, *, pmt: int = 0, hv: int = 0,
-               n_missing: int = 0) -> Scan:
+               missing: Sequence[tuple[str, str]] = ()) -> Scan:
     """The first pass over ``reader``'s flashes (see the module docstring). Raises
     ``ValueError`` only when no flash at all can be measured (none readable, or every one
-    clipped or with a pulse in its baseline region)."""
+    clipped or with a pulse in its baseline region); ``missing``: the files that never
+    arrived (``(name, reason)``), named in that error with the unreadable ones."""
     geom, noise_ref, dt_s, t0_first = geometry, None, float("nan"), None
     n_all = n_c = n_clip = n_pre = 0
     s_sum = None
@@ -93,9 +95,10 @@ def scan_point(reader: ChunkReader, config: FitConfig = DEFAULT_FIT,
             sample.append(mt.volts[c][:room] - t.baseline_V[c][:room, None])
     errors = [(os.path.basename(f), r) for f, r in reader.errors]
     if n_all == 0:
-        reasons = "; ".join(f"{n}: {r}" for n, r in errors[:3])
-        raise ValueError(f"PMT {pmt} at {hv} V: none of the {len(reader.paths) + n_missing} "
-                         f"files could be read ({reasons})")
+        bad = errors + [(os.path.basename(n), r) for n, r in missing]
+        reasons = "; ".join(f"{n}: {r}" for n, r in bad[:3])
+        raise ValueError(f"PMT {pmt} at {hv} V: none of the "
+                         f"{len(reader.paths) + len(missing)} files could be read ({reasons})")
     if n_c == 0:
         raise ValueError(f"PMT {pmt} at {hv} V: no flash can be measured: of {n_all} "
                          f"readable, {n_clip} clipped at the ADC range and {n_pre} with a "

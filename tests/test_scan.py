@@ -38,3 +38,11 @@ def test_nothing_readable_is_one_error_naming_the_point(tmp_path):
     with pytest.raises(ValueError, match=r"PMT 3 at 900 V: none of the 1 files could be "
                                          r"read \(a.trc: "):
         scan_point(ChunkReader([tmp_path / "a.trc"]), pmt=3, hv=900)
+
+
+def test_files_that_never_arrived_are_named_in_the_error(tmp_path):
+    """An HTCondor job whose downloads all failed: the hold reason says why (HTTP 404)."""
+    missing = [(f"C1--n16deg--{i:05d}.trc", "HTTP 404") for i in range(30)]
+    with pytest.raises(ValueError, match=r"none of the 30 files could be read "
+                                         r"\(C1--n16deg--00000.trc: HTTP 404; "):
+        scan_point(ChunkReader([]), pmt=2, hv=1300, missing=missing)
