@@ -29,6 +29,10 @@ import numpy as np
 
 __all__ = ["Ripple", "fit_ripple"]
 
+#: the pulse-free samples a ripple is fitted on, at most (the latest: the cost of the
+#: frequency scan grows as their number squared)
+MAX_FIT_SAMPLES = 4096
+
 
 @dataclass(frozen=True)
 class Ripple:
@@ -73,7 +77,7 @@ def fit_ripple(m: np.ndarray, use: np.ndarray, dt_ns: float, sigma1: float,
     ``near_ghz``: test one frequency proposed elsewhere (say, by a fit that a localised
     structure spoils) instead of scanning: the false-alarm level of one trial, refined
     within a quarter of a scan step."""
-    k = np.nonzero(use)[0]
+    k = np.nonzero(use)[0][-MAX_FIT_SAMPLES:]  # the latest: nearest the pulse
     n = k.size
     if n < 24 or not sigma1 > 0:
         return None
@@ -90,14 +94,29 @@ def fit_ripple(m: np.ndarray, use: np.ndarray, dt_ns: float, sigma1: float,
         return None
     t = k * dt_ns
 
+    yy = float(y @ y)
+
     def chi2(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        ph = 2 * np.pi * np.outer(f, t)
-        X = np.stack([np.ones_like(ph), np.sin(ph), np.cos(ph)], axis=-1)  # F x n x 3
-        A = np.einsum("fni,fnj->fij", X, X)
-        bvec = np.einsum("fni,n->fi", X, y)
-        coef = np.linalg.solve(A + 1e-12 * np.eye(3), bvec[..., None])[..., 0]
-        r = y[None, :] - np.einsum("fni,fi->fn", X, coef)
-        return np.einsum("fn,fn->f", r, r) / sigma1**2, coef
+        """chi2 and (c, a, b) of ``y ~ c + a sin + b cos`` at each frequency, from the
+        normal equations' sums (blocks of frequencies: memory ~ 4 M values a block)."""
+        out_c2, out_coef = np.empty(f.size), np.empty((f.size, 3))
+        step = max(1, (1 << 22) // n)
+        for i0 in range(0, f.size, step):
+            ph = 2 * np.pi * np.outer(f[i0:i0 + step], t)
+            sn, cs = np.sin(ph), np.cos(ph)
+            A = np.empty((sn.shape[0], 3, 3))
+            A[:, 0, 0] = n
+            A[:, 0, 1] = A[:, 1, 0] = sn.sum(1)
+            A[:, 0, 2] = A[:, 2, 0] = cs.sum(1)
+            A[:, 1, 1] = np.einsum("fn,fn->f", sn, sn)
+            A[:, 1, 2] = A[:, 2, 1] = np.einsum("fn,fn->f", sn, cs)
+            A[:, 2, 2] = np.einsum("fn,fn->f", cs, cs)
+            bvec = np.stack([np.full(sn.shape[0], y.sum()), sn @ y, cs @ y], axis=1)
+            coef = np.linalg.solve(A + 1e-12 * np.eye(3), bvec[..., None])[..., 0]
+            # the least-squares residual: y.y - b.coef
+            out_c2[i0:i0 + step] = (yy - np.einsum("fi,fi->f", bvec, coef)) / sigma1**2
+            out_coef[i0:i0 + step] = coef
+        return out_c2, out_coef
 
     c2, _ = chi2(freqs)
     j = int(np.argmin(c2))
