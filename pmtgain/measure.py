@@ -126,7 +126,7 @@ def measure_flashes(reader: ChunkReader, scan: Scan, est: ChargeEstimator, shape
         "idx", "segment", "trig", "status", "q", "w", "x", "passed", "fit_status",
         *_FIT_KEYS, "amplitude_V", "baseline_V", "noise_V")}
     ac_sum, ac_rows, m_base = None, 0, geom.k_base - geom.k_edge
-    lag = max(len(est.weights), est.k_hi - est.k_lo, m_base)
+    lag = max(est.k_hi - est.k_lo, m_base)  # the weights' length, or the region's
     picker = _ExamplePicker()
     first = True
     for mt in reader:

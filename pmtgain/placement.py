@@ -128,14 +128,18 @@ def place(scan: Scan, rescan: Callable[[Geometry], Scan], pmt: int, hv: int,
                       skip_hi=found.skip_hi)
         if new != g:
             scan = rescan(new)
+    def relative(g: Geometry) -> np.ndarray | None:
+        """The ripple as each flash holds it: less its mean over the baseline samples."""
+        return raw - raw[g.base_index()].mean() if ripple is not None else None
+
     g = scan.geometry
-    bg = raw - raw[g.base_index()].mean() if ripple is not None else None
+    bg = relative(g)
     corrected = scan if bg is None else replace(scan, mean_pulse=scan.mean_pulse - bg)
     win, weights, geom = place_window(corrected, pmt, hv, config, shapes)
     if geom is not None:  # a borrowed window needs its own baseline region
         scan = rescan(geom)
         g = scan.geometry
-        bg = raw - raw[g.base_index()].mean() if ripple is not None else None
+        bg = relative(g)
     est = make_estimator(scan.mean_pulse, win, scan.dt_ns, float(scan.sigma_L[0]), weights,
                          bg)
     r_err = 0.0

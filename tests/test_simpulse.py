@@ -10,16 +10,6 @@ from pmtgain.simulate import (
     simulate_point,
 )
 
-OLD_REGIMES = ("low-signal", "cut-80", "low-light", "slow-pulses", "wander-dark", "sampling",
-               "clipping", "dynamic-range")
-NEW_REGIMES = ("lognormal", "two-component", "reflection", "undershoot", "ringing",
-               "coarse-slow", "ripple-pickup", "real-like")
-NEW_FIELDS = ("shape", "ln_tau_ns", "ln_sigma", "slow_fraction", "slow_tau_ns", "reflection",
-              "reflection_delay_ns", "ac_coupling_ns", "ringing", "ringing_mhz",
-              "ringing_tau_ns", "ripple_V", "ripple_mhz", "ripple_phase_rad", "pickup_V",
-              "pickup_ns", "pickup_width_ns")
-
-
 #: a clean record: no noise to speak of, 16 bit, no offset, no jitter
 QUIET = dict(noise_V=1e-9, bits=16, baseline_V=0.0, jitter_ns=0.0)
 
