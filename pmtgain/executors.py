@@ -199,7 +199,7 @@ def run_local(
         (Path(outputs) / "lists").mkdir(parents=True, exist_ok=True)
         table.save(Path(outputs) / "lists" / "shapes.csv")
     weak = {(o.pmt, o.hv) for o in outcomes if o.ok and o.summary
-            and o.summary.get("shape_source") in ("own-weak", "default")
+            and o.summary.get("shape_source") == "own-weak"
             and table.templates.get(o.pmt)}
     if not weak:
         return outcomes
