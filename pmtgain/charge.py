@@ -10,8 +10,6 @@ What to use when
 - :func:`cut_statistics` - the original's cut (keep a flash whose minimum is below
   ``cut_V``) in its own columns, with the share of flashes it removed and the bias it
   implies against the all-flash mean. It never changes ``mean_charge``.
-- :func:`pedestal_variance` / :func:`pedestal_from_autocov` - the variance a linear
-  estimator gives on noise alone.
 
 Why linear. Any selection on a flash's own signal ("a pulse 5 noise rms deep", the
 original's cut, "the fits that converged") removes small flashes and biases the mean up:
@@ -24,9 +22,8 @@ method (Bencheikh et al., NIM A 315 (1992) 349) uses the moments of every flash.
 estimators of a point are linear: the window sum (the mean charge) and the filtered
 charge (the per-flash charge), see :mod:`pmtgain.window`.
 
-Pedestal variance: ``w^T C w + (sum w)^2 var(baseline)`` with ``C`` the noise
-autocovariance measured in the baseline region of the same flashes (correlated scope noise
-is accounted for) and ``var(baseline)`` that of each flash's own baseline mean.
+The pedestal variance (what the estimator gives on noise alone, the baseline subtraction
+included) is :mod:`pmtgain.pedestal`'s.
 """
 
 from __future__ import annotations
@@ -35,54 +32,9 @@ import numpy as np
 
 from .config import DEFAULT_FIT, FitConfig
 from .model import Status
+from .pedestal import pedestal_of
 from .prepare import Prepared
 from .window import choose_window, flash_block_noise, make_estimator, mean_block_sigma
-
-
-def _autocov(z: np.ndarray, max_lag: int) -> np.ndarray:
-    """Noise autocovariance R(l), l = 0..max_lag-1, from rows of noise (one per flash).
-
-    Each row is centred on its own mean, which lowers every lag by about R(0)/m; that is
-    added back. Lags beyond ``m // 8`` (at most 64 samples) are set to zero: their
-    estimates are mostly noise, which the ~m^2 weights of a baseline variance would add up.
-    """
-    from scipy.fft import irfft, next_fast_len, rfft
-
-    n, m = z.shape
-    z = z - z.mean(axis=1, keepdims=True)
-    keep = max(1, min(max_lag, m // 8, 64))
-    nfft = next_fast_len(m + keep, real=True)  # m + keep: lags < keep free of wrap-around
-    spec = rfft(z, n=nfft, axis=1)
-    # the mean over rows of each row's autocorrelation is the transform of the mean power
-    # spectrum (linearity): one inverse transform instead of one per row
-    ps = np.einsum("ij,ij->j", spec.real, spec.real) + np.einsum("ij,ij->j", spec.imag,
-                                                                   spec.imag)
-    ac = irfft(ps / n, n=nfft)[:keep]
-    ac /= m - np.arange(keep)
-    ac[1:] += ac[0] / m  # the bias of centring each row
-    r = np.zeros(max_lag)
-    r[:keep] = ac
-    return r
-
-
-def pedestal_variance(p: Prepared, w: np.ndarray, rows: np.ndarray) -> float:
-    """Variance of ``w . y`` on noise alone, from the baseline region of ``rows`` (pC^2);
-    NaN when that region is shorter than 8 samples."""
-    z = p.y[rows, p.k_edge:p.k_base]
-    m = z.shape[1]
-    if m < 8 or z.shape[0] < 2:
-        return float("nan")
-    return pedestal_from_autocov(_autocov(z, max(len(w), m)), w, m)
-
-
-def pedestal_from_autocov(r: np.ndarray, w: np.ndarray, m: int) -> float:
-    """The pedestal variance from the noise autocovariance ``r`` (lags 0..) of a baseline
-    region of ``m`` samples; a point in chunks averages ``r`` over them first."""
-    ww = np.correlate(w, w, mode="full")[len(w) - 1:]  # sum_k w_k w_{k+l}
-    ped = r[0] * ww[0] + 2.0 * float(r[1:len(w)] @ ww[1:])
-    lags = np.arange(1, m)
-    var_b = (r[0] * m + 2.0 * float(((m - lags) * r[1:m]).sum())) / (m * m)
-    return float(ped + float(w.sum()) ** 2 * max(var_b, 0.0))
 
 
 def charge_statistics(q: np.ndarray, ped_var: float) -> dict:
@@ -168,8 +120,10 @@ def measure(p: Prepared, config: FitConfig = DEFAULT_FIT) -> tuple[np.ndarray, d
     est = make_estimator(p.mean_pulse, win, p.dt_ns, float(sig[0]))
     q = est.apply(p.y)
     w = est.window_sum(p.y)
-    ped = pedestal_variance(p, est.weights, c)
-    stats = charge_statistics(q[c], ped)
+    ped = pedestal_of(p.y, p.baseline_V, c, np.arange(p.k_edge, p.k_base), est.k_lo,
+                      est.weights, p.mean_pulse)
+    stats = charge_statistics(q[c], ped.var_pC2)
+    stats["ps_ped_err_pC2"] = ped.err_pC2
     n = int(c.sum())
     stats.update(mean_charge=float(w[c].mean()) if n else float("nan"),
                  sem_charge=float(w[c].std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan"),

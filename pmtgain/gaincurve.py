@@ -153,7 +153,8 @@ def apply_enf(df: pd.DataFrame, enf: dict[int, float]) -> pd.DataFrame:
             continue
         d = df[sel]
         g, ge, mu = gain_from_moments(d.ps_mean_pC, d.ps_var_pC2, d.ps_ped_var_pC2,
-                                      d.ps_var_err_pC2, d.ps_mean_err_pC, d.ps_cov_pC3, f)
+                                      d.ps_var_err_pC2, d.ps_mean_err_pC, d.ps_cov_pC3, f,
+                                      d.get("ps_ped_err_pC2", 0.0))
         df.loc[sel, "gain"], df.loc[sel, "gain_err"], df.loc[sel, "n_pe"] = g, ge, mu
         df.loc[sel, "enf"] = f
         if "ps_clipped_fraction" in df.columns:

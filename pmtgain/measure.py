@@ -4,8 +4,8 @@ What to use when
 ----------------
 - :func:`measure_flashes` - given the point's :class:`pmtgain.scan.Scan` and its
   :class:`pmtgain.window.ChargeEstimator`, one pass over its chunks: each flash's window
-  sum and filtered charge, the per-flash fit columns (engine), the noise autocovariance of
-  the baseline region (the pedestal), and a few example traces for the plots.
+  sum and filtered charge, the per-flash fit columns (engine), the noise covariance
+  behind the pedestal (:mod:`pmtgain.pedestal`), and a few example traces for the plots.
 - :class:`Measured` - what it returns: per-flash arrays over every readable flash.
 """
 
@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import pulse as _pulse
-from .charge import _autocov, pedestal_from_autocov
 from .config import DEFAULT_FIT, FitConfig
 from .engines import engine as get_engine
 from .flashes import ChunkReader
 from .model import Status, charge_pC
+from .pedestal import PedestalAccumulator
 from .prepare import Prepared, prepare
 from .scan import Scan
 from .shape import Shape
@@ -110,8 +110,10 @@ class Measured:
     """Every readable flash of a point, in reading order (see :func:`measure_flashes`)."""
 
     cols: dict[str, np.ndarray]  # idx, segment, trig, status, q, w, x, passed, fit_*, ...
-    ped_var_pC2: float  # variance of the filtered charge on noise alone
+    ped_var_pC2: float  # variance of the per-flash charge on noise alone
     ped_var_window_pC2: float  # the same for the window sum
+    ped_err_pC2: float = float("nan")  # the statistical error of ped_var_pC2
+    ped_note: str = ""  # why the pedestal could not be measured
     examples: dict[str, list] = field(default_factory=dict)
     per_flash: str = "filter"  # which charge is each flash's (``q``): filter or window
 
@@ -125,8 +127,7 @@ def measure_flashes(reader: ChunkReader, scan: Scan, est: ChargeEstimator, shape
     cols: dict[str, list] = {k: [] for k in (
         "idx", "segment", "trig", "status", "q", "w", "x", "passed", "fit_status",
         *_FIT_KEYS, "amplitude_V", "baseline_V", "noise_V")}
-    ac_sum, ac_rows, m_base = None, 0, geom.k_base - geom.k_edge
-    lag = max(est.k_hi - est.k_lo, m_base)  # the weights' length, or the region's
+    ped_acc = PedestalAccumulator(geom.base_index(), est.k_lo, est.k_hi, scan.mean_pulse)
     picker = _ExamplePicker()
     first = True
     for mt in reader:
@@ -136,13 +137,7 @@ def measure_flashes(reader: ChunkReader, scan: Scan, est: ChargeEstimator, shape
                     scan.noise_ref, overwrite=True)  # the chunk's volts are its own
         q, w_sum, x_sum = est.measure(p.y)
         c = p.counted
-        # the noise is what varies from flash to flash: a coherent background (the mean
-        # pulse's, over every flash: the same in any chunking) is not
-        z = p.y[c, p.k_edge:p.k_base] - scan.mean_pulse[p.k_edge:p.k_base]
-        if z.shape[0] and m_base >= 8:
-            ac = _autocov(z, lag) * z.shape[0]
-            ac_sum = ac if ac_sum is None else ac_sum + ac
-            ac_rows += z.shape[0]
+        ped_acc.add(p.y, p.baseline_V, c)
         res = _fit_chunk(p, shape, q, engine, config)
         picker.feed(p, res, q, [names[k] for k in mt.ok_index], first, w_sum)
         first = False
@@ -162,19 +157,18 @@ def measure_flashes(reader: ChunkReader, scan: Scan, est: ChargeEstimator, shape
         for k in ("amplitude_V", "baseline_V", "noise_V"):
             cols[k].append(getattr(p, k))
     a = {k: np.concatenate(v) for k, v in cols.items()}
-    ped = ped_w = float("nan")
-    if ac_rows >= 2:
-        r = ac_sum / ac_rows
-        ped = pedestal_from_autocov(r, est.weights, m_base)
-        ped_w = pedestal_from_autocov(r, np.full(est.k_hi - est.k_lo, est.unit), m_base)
+    pf = ped_acc.variance(est.weights)
+    pw = ped_acc.variance(np.full(est.k_hi - est.k_lo, est.unit))
     # the per-flash charge is the quieter of the two (both have the same mean): the filter
     # where noise dominates, the window sum at high signal, where a flash's own shape
     # (onset jitter, a late photoelectron) differs from the mean pulse by more than the
     # window's noise
     c = a["status"] == Status.OK
     how = "filter"
+    ped = pf
     if c.sum() > 2 and np.var(a["w"][c]) < np.var(a["q"][c]):
-        a["q"], ped, how = a["w"].copy(), ped_w, "window"
+        a["q"], ped, how = a["w"].copy(), pw, "window"
         picker.rows["charge_pC"] = list(picker.rows["window_charge_pC"])
-    return Measured(cols=a, ped_var_pC2=ped, ped_var_window_pC2=ped_w,
-                    examples=picker.rows, per_flash=how)
+    return Measured(cols=a, ped_var_pC2=ped.var_pC2, ped_var_window_pC2=pw.var_pC2,
+                    ped_err_pC2=ped.err_pC2, ped_note=ped.note, examples=picker.rows,
+                    per_flash=how)

@@ -27,9 +27,10 @@ How the moments are measured here
   point with any is flagged, since dropping them removes the largest charges. Flashes
   with a pulse in the baseline region (dark counts) leave for a reason independent of the
   LED and bias nothing.
-- sigma_ped^2 is :func:`pmtgain.charge.pedestal_variance`: the estimator's weights on the
-  noise autocovariance of the baseline region of the same flashes, plus the error of each
-  flash's own baseline.
+- sigma_ped^2 is :mod:`pmtgain.pedestal`: the variance of the same estimator (weights,
+  window, per-flash baseline) on the noise of the same flashes, from the noise covariance
+  at every lag the estimator spans (wander and ripple of random phase included); its
+  statistical error enters G's.
 - The statistical uncertainty of G propagates the sampling errors of the variance (with
   the fourth moment), of the mean, and their covariance (third moment). F is an input:
   its uncertainty is not included. The method holds at any mean number of photoelectrons
@@ -49,15 +50,18 @@ DEFAULT_ENF = 1.2  # typical of a 10-12 stage linear-focused PMT (delta_1 ~ 6: F
 
 
 def gain_from_moments(mean_pC, var_pC2, ped_var_pC2, var_err_pC2, mean_err_pC, cov_pC3,
-                      enf: float = DEFAULT_ENF):
+                      enf: float = DEFAULT_ENF, ped_err_pC2=0.0):
     """G, its statistical error and mu from the moments (arrays broadcast).
 
-    ``G = (var - ped) / (e |mean| F)``; ``mu = mean^2 F / (var - ped)``."""
+    ``G = (var - ped) / (e |mean| F)``; ``mu = mean^2 F / (var - ped)``. ``ped_err_pC2``:
+    the pedestal's own statistical error (independent of the charges' moments: it comes
+    from the noise, :mod:`pmtgain.pedestal`); NaN counts as 0."""
     mean = np.abs(np.asarray(mean_pC, float))
     excess = np.asarray(var_pC2, float) - np.asarray(ped_var_pC2, float)
     with np.errstate(invalid="ignore", divide="ignore"):
         g = excess / (E_PC * mean * enf)
-        rel2 = (np.asarray(var_err_pC2, float) / excess) ** 2 \
+        pe = np.nan_to_num(np.asarray(ped_err_pC2, float), nan=0.0)
+        rel2 = ((np.asarray(var_err_pC2, float) ** 2 + pe ** 2) / excess ** 2) \
             + (np.asarray(mean_err_pC, float) / mean) ** 2 \
             - 2.0 * np.sign(np.asarray(mean_pC, float)) * np.asarray(cov_pC3, float) \
             / (excess * mean)

@@ -265,7 +265,8 @@ def process_point(
     summary = summarize(table, **info)
     g, g_err, mu = _photostat.gain_from_moments(
         summary["ps_mean_pC"], summary["ps_var_pC2"], meas.ped_var_pC2,
-        summary["ps_var_err_pC2"], summary["ps_mean_err_pC"], summary["ps_cov_pC3"], enf)
+        summary["ps_var_err_pC2"], summary["ps_mean_err_pC"], summary["ps_cov_pC3"], enf,
+        meas.ped_err_pC2)
     clip_frac = scan.n_clipped / scan.n_all
     summary.update(enf=enf, gain=float(g), gain_err=float(g_err), n_pe=float(mu),
                    gain_flag=_photostat.flags(float(mu), clip_frac, float(g),
@@ -338,6 +339,7 @@ def _info(scan: Scan, win: Window, est: ChargeEstimator, shape: Shape, shape_why
         filter_ratio=est.ratio, filter_normalisation=est.how, per_flash_charge=meas.per_flash,
         noise_V=scan.noise_ref, baseline_V=float(np.median(meas.cols["baseline_V"])),
         ps_ped_var_pC2=meas.ped_var_pC2, ped_var_window_pC2=meas.ped_var_window_pC2,
+        ps_ped_err_pC2=meas.ped_err_pC2, pedestal_note=meas.ped_note,
         ps_clipped_fraction=scan.n_clipped / scan.n_all,
         **template_fields(tmpl),
     )
