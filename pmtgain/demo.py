@@ -20,7 +20,8 @@ import pandas as pd
 
 from .campaign import write_enf
 from .pipeline import AnalysisOptions, analyse
-from .simulate import DEMO_PMTS, simulate_campaign, simulate_spe_runs
+from .simspe import simulate_spe_runs
+from .simulate import DEMO_PMTS, simulate_campaign
 
 DEMO_HV = (700, 800, 900, 1000, 1100, 1200, 1300, 1400)
 

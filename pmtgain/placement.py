@@ -9,6 +9,8 @@ What to use when
   baseline region, the window (its own, or borrowed from the PMT's stronger points) and
   the :class:`pmtgain.window.ChargeEstimator`. Returns a :class:`Placement`.
 - :func:`place_window` - the window alone, for a scan whose baseline is settled.
+- :func:`settle_baseline` - a pulse-free region's pick-up and ripple (the low-light runs'
+  pedestal window too, :mod:`pmtgain.spe`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from .prepare import Geometry
 from .scan import Scan
 from .shape import ShapeTable
 from .window import (
+    Baseline,
     ChargeEstimator,
     Window,
     borrowed_window,
@@ -31,6 +34,9 @@ from .window import (
     clean_baseline,
     make_estimator,
 )
+
+#: refits of a ripple without the localised structure its residual shows
+MAX_REFITS = 8
 
 
 @dataclass
@@ -87,6 +93,81 @@ def place_window(scan: Scan, pmt: int, hv: int, config: FitConfig = DEFAULT_FIT,
                    "the baseline region"), None, None
 
 
+def _without_strongest_block(r: np.ndarray, use: np.ndarray, sigma_L: np.ndarray
+                             ) -> np.ndarray:
+    """``use`` less the block of ``L = 1, 2, 4, ... 64`` samples of ``r`` (about its
+    median over ``use``) that stands furthest beyond its noise ``sigma_L``, and ``L`` more
+    on either side."""
+    x = np.where(use, r - np.median(r[use]), 0.0)
+    cs = np.concatenate([[0.0], np.cumsum(x)])
+    best, where = -1.0, (0, 0)
+    for i, s_L in enumerate(np.asarray(sigma_L, float)[:7]):
+        L = 1 << i
+        if L >= x.size or not s_L > 0:
+            break
+        z = np.abs(cs[L:] - cs[:-L]) / s_L
+        j = int(np.argmax(z))
+        if z[j] > best:
+            best, where = float(z[j]), (max(j - L, 0), j + 2 * L)
+    out = use.copy()
+    out[where[0]:where[1]] = False
+    return out
+
+
+def settle_baseline(m: np.ndarray, k_edge: int, k_base: int, sigma_L: np.ndarray,
+                    dt_ns: float, config: FitConfig = DEFAULT_FIT
+                    ) -> tuple[Baseline, Ripple | None]:
+    """The pulse-free region ``k_edge .. k_base-1`` of the mean record ``m``: a localised
+    structure (pick-up) found first, without any model; a ripple must then show on the
+    samples it leaves (or on all, where structure is everywhere) and leave, once removed,
+    no structure everywhere (else it was the structure). Returns the region less the
+    structure (:class:`pmtgain.window.Baseline`) and the ripple, or None."""
+    sig1 = float(sigma_L[0])
+    k = np.arange(m.size)
+    found = clean_baseline(m, k_edge, k_base, sigma_L, config.min_baseline_samples)
+    region = (k >= k_edge) & (k < k_base)
+    use = found.mask(k.size) if found.bad.mean() <= 0.5 else region
+    ripple = fit_ripple(m, use, dt_ns, sig1)
+    if ripple is None and found.bad.any() and found.bad.mean() <= 0.5:
+        # the whole region proposes a frequency, the samples the structure leaves must
+        # confirm it (one trial: no look-elsewhere penalty)
+        whole = fit_ripple(m, region, dt_ns, sig1)
+        if whole is not None:
+            ripple = fit_ripple(m, use, dt_ns, sig1, near_ghz=whole.freq_ghz)
+    first = found
+    for _ in range(MAX_REFITS):
+        if ripple is None:
+            break
+        raw = ripple.at(k)
+        after = clean_baseline(m - (raw - raw[use].mean()), k_edge, k_base, sigma_L,
+                               config.min_baseline_samples)
+        if after.bad.mean() <= 0.5:  # what is left is localised: refit without it,
+            # at the frequency found (one trial)
+            new_use = after.mask(k.size)
+            found = after
+            if np.array_equal(new_use, use):
+                break
+            use = new_use
+            refit = fit_ripple(m, use, dt_ns, sig1, near_ghz=ripple.freq_ghz)
+            if refit is None:
+                break
+            ripple = refit
+        else:  # structure still everywhere: a strong localised one (pick-up) drew the
+            # fit; leave out the residual's most significant block and scan again
+            use = _without_strongest_block(m - raw, use, sigma_L)
+            found = first
+            ripple = fit_ripple(m, use, dt_ns, sig1)
+    if ripple is not None:
+        raw = ripple.at(k)
+        after = clean_baseline(m - (raw - raw[use].mean()), k_edge, k_base, sigma_L,
+                               config.min_baseline_samples)
+        if after.bad.mean() > 0.5:
+            ripple, found = None, first
+        else:
+            found = after
+    return found, ripple
+
+
 def place(scan: Scan, rescan: Callable[[Geometry], Scan], pmt: int, hv: int,
           config: FitConfig = DEFAULT_FIT, shapes: ShapeTable | None = None) -> Placement:
     """The point's baseline region, coherent background, window and estimator (see the
@@ -97,37 +178,17 @@ def place(scan: Scan, rescan: Callable[[Geometry], Scan], pmt: int, hv: int,
     k = np.arange(scan.mean_pulse.size)
     raw = np.zeros(k.size)
     if g.k_edge <= g.k_on:  # a baseline region before the pulse: settle it
-        sig1 = float(scan.sigma_L[0])
-        m = scan.mean_pulse
-        # a localised structure (pick-up) first, found without any model; a ripple must
-        # then show on the samples it leaves (or on all, where structure is everywhere),
-        # and leave, once removed, no structure everywhere (else it was the structure)
-        found = clean_baseline(m, g.k_edge, g.k_base, scan.sigma_L,
-                               config.min_baseline_samples)
-        region = (k >= g.k_edge) & (k < g.k_base)
-        use = found.mask(k.size) if found.bad.mean() <= 0.5 else region
-        ripple = fit_ripple(m, use, scan.dt_ns, sig1)
-        if ripple is None and found.bad.any() and found.bad.mean() <= 0.5:
-            # the whole region proposes a frequency, the samples the structure leaves
-            # must confirm it (one trial: no look-elsewhere penalty)
-            whole = fit_ripple(m, region, scan.dt_ns, sig1)
-            if whole is not None:
-                ripple = fit_ripple(m, use, scan.dt_ns, sig1, near_ghz=whole.freq_ghz)
+        found, ripple = settle_baseline(scan.mean_pulse, g.k_edge, g.k_base, scan.sigma_L,
+                                        scan.dt_ns, config)
         if ripple is not None:
             raw = ripple.at(k)
-            rel = raw - raw[use].mean()
-            after = clean_baseline(m - rel, g.k_edge, g.k_base, scan.sigma_L,
-                                   config.min_baseline_samples)
-            if after.bad.mean() > 0.5:
-                ripple, raw = None, np.zeros(k.size)
-            else:
-                found = after
         if found.note:
             notes.append(found.note)
         new = replace(g, k_edge=found.lo, k_base=found.hi, skip_lo=found.skip_lo,
                       skip_hi=found.skip_hi)
         if new != g:
             scan = rescan(new)
+
     def relative(g: Geometry) -> np.ndarray | None:
         """The ripple as each flash holds it: less its mean over the baseline samples."""
         return raw - raw[g.base_index()].mean() if ripple is not None else None

@@ -7,6 +7,7 @@ What to use when
 - :func:`write_point` - the same written as ``.trc`` files in the GIN layout.
 - :func:`simulate_campaign` - a whole campaign: files, ``data_info`` and truth tables.
 - :data:`DEMO_PMTS` - four PMTs resembling GIN's (two of them low-gain and noisier).
+- low-light runs (and LED-off runs) are :mod:`pmtgain.simspe`'s.
 
 The physics, per flash (Bellamy et al., NIM A 339 (1994) 468 for the photostatistics):
 
@@ -393,44 +394,5 @@ def simulate_campaign(
     with open(out / "truth" / "summary.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(TRUTH_COLUMNS)
-        w.writerows(rows)
-    return out
-
-
-def spe_pmt(pmt: SimPMT, mu: float) -> SimPMT:
-    """The PMT in a low-light run: ``mu`` photoelectrons per flash, a record long enough
-    for a pedestal window before the LED window, a scope range for single photoelectrons."""
-    return replace(pmt, mu_pe=mu, n_samples=700, record_onset_ns=35.0,
-                   range_factor=max(15.0, 12.0 * 3.0 / mu))
-
-
-SPE_TRUTH_COLUMNS = ("pmt", "hv", "n_flashes", "mu_pe", "gain", "enf")
-
-
-def simulate_spe_runs(outdir: str | os.PathLike, pmts, hv: int | dict = 1300,
-                      n: int = 20000, mu: float | dict = 1.5, seed: int = 1,
-                      base_url: str | None = None, segments: int = 1000) -> Path:
-    """One low-light run per PMT (Saldanha et al. 2017: occupancy ~1-2 per flash), in
-    sequence files of ``segments`` flashes: ``outdir/<folder>/spe_<hv>/Autosave/``, listed
-    in ``outdir/data_info/spe_pmt_<i>.txt``; truth in ``outdir/truth/spe_summary.csv``.
-    ``hv`` and ``mu`` may be dicts by PMT."""
-    out = Path(outdir)
-    (out / "data_info").mkdir(parents=True, exist_ok=True)
-    (out / "truth").mkdir(parents=True, exist_ok=True)
-    rows = []
-    for p in pmts:
-        v = hv.get(p.pmt, 1300) if isinstance(hv, dict) else hv
-        m = mu.get(p.pmt, 1.5) if isinstance(mu, dict) else mu
-        rel = f"{p.folder}/spe_{v}/Autosave/"
-        truth = write_point(out / rel, spe_pmt(p, m), v, n, seed + 7919, segments=segments)
-        url = (base_url.rstrip("/") + "/" + rel) if base_url else str((out / rel).resolve()) + "/"
-        n_files = len(set(truth["file"].tolist()))
-        (out / "data_info" / f"spe_pmt_{p.pmt}.txt").write_text(
-            f"# low-light run of PMT {p.pmt}: <dir_url> <pmt> <hv> <n_files>\n"
-            f"{url} {p.pmt} {v} {n_files}\n")
-        rows.append([p.pmt, v, n, m, f"{p.gain(v):.6g}", p.enf])
-    with open(out / "truth" / "spe_summary.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(SPE_TRUTH_COLUMNS)
         w.writerows(rows)
     return out

@@ -35,7 +35,7 @@ def test_bad_arguments_are_a_permanent_failure(job_dir, capsys):
 
 
 def test_a_low_light_job_leaves_its_summary_and_spectra(tmp_path, job_dir):
-    from pmtgain.simulate import simulate_spe_runs
+    from pmtgain.simspe import simulate_spe_runs
 
     simulate_spe_runs(tmp_path / "c", DEMO_PMTS[:1], hv=1300, n=3000, segments=1000)
     url = (tmp_path / "c/data_info/spe_pmt_1.txt").read_text().splitlines()[1].split()[0]

@@ -11,13 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pmtgain.simulate import (
-    DEMO_PMTS,
-    simulate_campaign,
-    simulate_spe_runs,
-    spe_pmt,
-    write_point,
-)
+from pmtgain.simspe import SPE_REGIMES, simulate_spe_runs, spe_pmt, write_ledoff, write_spe_run
+from pmtgain.simulate import DEMO_PMTS, simulate_campaign, write_point
 from pmtgain.spe import SPE_COLUMNS, measured_enf, process_spe
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,3 +84,53 @@ def test_a_campaign_with_low_light_runs(tmp_path):
         assert np.allclose(sub.enf, f_meas)
         pulls = (sub.gain - p.gain(sub.hv.to_numpy())) / sub.gain_err
         assert (pulls.abs() < 3).all(), pulls.tolist()
+
+
+@pytest.mark.parametrize("name", list(SPE_REGIMES))
+def test_spe_regimes(tmp_path, name):
+    """Single photoelectrons from 1.5x to 20x the noise, pickup and ripple, pickup inside
+    the LED window with an LED-off run, a CAEN-like 2 ns run: every resolved run is
+    unflagged, the unresolved one is flagged, and every unflagged G and F is within 3
+    sigma (statistical and threshold systematic) of the truth."""
+    p, hv, n, ledoff = SPE_REGIMES[name]
+    truth = write_spe_run(tmp_path / "on", p, hv, n, seed=11)
+    bg = []
+    if ledoff:
+        write_ledoff(tmp_path / "off", p, hv, n, seed=12)
+        bg = sorted((tmp_path / "off").glob("*.trc"))
+    s = process_spe(sorted((tmp_path / "on").glob("*.trc")), pmt=p.pmt, hv=hv,
+                    background_files=bg).summary
+    g = p.gain(hv) * truth["record_charge_scale"]
+    if name == "spe-1.5x":
+        assert "not resolved" in s["flag"], s
+        return
+    assert s["flag"] == "", s["flag"]
+    assert abs(s["gain"] - g) < 3 * np.hypot(s["gain_err"], s["gain_sys"]), (s["gain"], g)
+    assert abs(s["enf"] - p.enf) < 3 * np.hypot(s["enf_err"], s["enf_sys"]), s["enf"]
+    assert s["pedestal_source"] == ("LED-off run" if ledoff else "pre-pulse window")
+
+
+def test_pickup_in_the_led_window_without_an_led_off_run_is_flagged(tmp_path):
+    p, hv, n, _ = SPE_REGIMES["spe-pickup-ledoff"]
+    write_spe_run(tmp_path, p, hv, n, seed=11)
+    s = process_spe(sorted(tmp_path.glob("*.trc")), pmt=p.pmt, hv=hv).summary
+    assert "goes on into the LED window" in s["flag"] and "LED-off run" in s["flag"]
+
+
+def test_the_pedestal_window_avoids_the_pickup(tmp_path):
+    """Pickup 70 ns into a 100 ns pre-pulse region: the pedestal window lies before it."""
+    p, hv, n, _ = SPE_REGIMES["spe-pickup-ripple"]
+    write_spe_run(tmp_path, p, hv, 3000, seed=11)
+    s = process_spe(sorted(tmp_path.glob("*.trc")), pmt=p.pmt, hv=hv).summary
+    lo, hi = (float(x) for x in s["pedestal_window_ns"].split("-"))
+    t_pickup = p.pickup_ns  # from the record's start, as the window's times
+    assert hi < t_pickup - 2 * p.pickup_width_ns, (lo, hi)
+
+
+def test_a_short_led_off_run_is_refused_by_name(tmp_path):
+    p, hv, n, _ = SPE_REGIMES["spe-14x"]
+    write_spe_run(tmp_path / "on", p, hv, 2000, seed=1)
+    write_ledoff(tmp_path / "off", p, hv, 50, seed=2, segments=50)
+    with pytest.raises(ValueError, match="LED-off run has 50 readable flashes"):
+        process_spe(sorted((tmp_path / "on").glob("*.trc")), pmt=1, hv=hv,
+                    background_files=sorted((tmp_path / "off").glob("*.trc")))
