@@ -261,18 +261,42 @@ def load_shapes(path: str | os.PathLike = "data_info"):
 
 
 SPE_PATTERN = "spe_pmt_*.txt"
+LEDOFF_PATTERN = "ledoff_pmt_*.txt"
+
+
+def load_ledoff(path: str | os.PathLike = "data_info") -> dict[tuple[int, int], PointSpec]:
+    """The LED-off runs of a campaign (pedestal runs at the same settings, no light):
+    ``ledoff_pmt_<i>.txt``, the same line format; by ``(pmt, hv)``. A low-light run with
+    one at its PMT and HV uses it as its pedestal (:func:`pmtgain.spe.process_spe`)."""
+    p = Path(path)
+    d = p if p.is_dir() else p.parent
+    out: dict[tuple[int, int], PointSpec] = {}
+    for f in sorted(d.glob(LEDOFF_PATTERN)):
+        for pt in parse_campaign_file(f):
+            if (pt.pmt, pt.hv) in out:
+                raise CampaignError(f"{f}: PMT {pt.pmt} at {pt.hv} V has two LED-off runs")
+            out[(pt.pmt, pt.hv)] = PointSpec(pmt=pt.pmt, hv=pt.hv, n_files=pt.n_files,
+                                             dir_url=pt.dir_url, cut_V=None,
+                                             folder=f"{pt.folder}_ledoff",
+                                             extra={"kind": "ledoff"})
+    return out
 
 
 def load_spe(path: str | os.PathLike = "data_info") -> list[PointSpec]:
     """The low-light runs of a campaign: ``spe_pmt_<i>.txt`` beside its data_directories
     files, the same line format (``<dir_url> <pmt> <hv> <n_files>``); [] without any.
-    Each run's ``extra`` is ``{"kind": "spe"}``."""
+    Each run's ``extra`` is ``{"kind": "spe"}``, and ``"ledoff"``: the LED-off run of its
+    PMT and HV where ``ledoff_pmt_<i>.txt`` lists one."""
     p = Path(path)
     d = p if p.is_dir() else p.parent
+    off = load_ledoff(d)
     out = []
     for f in sorted(d.glob(SPE_PATTERN)):
         for pt in parse_campaign_file(f):
+            extra: dict = {"kind": "spe"}
+            if (pt.pmt, pt.hv) in off:
+                extra["ledoff"] = off[(pt.pmt, pt.hv)]
             out.append(PointSpec(pmt=pt.pmt, hv=pt.hv, n_files=pt.n_files,
                                  dir_url=pt.dir_url, cut_V=None,
-                                 folder=f"{pt.folder}_spe", extra={"kind": "spe"}))
+                                 folder=f"{pt.folder}_spe", extra=extra))
     return sorted(out, key=lambda q: (q.pmt, q.hv))

@@ -104,7 +104,8 @@ def run_point(
                     rep.cached, rep.n_failed)
         transient = sum(1 for _, reason in rep.failed if is_transient(reason))
         if spe:
-            return _finish_spe(point, rep, lists_dir, logger, t0, transient)
+            return _finish_spe(point, rep, lists_dir, logger, t0, transient, data_dir,
+                               fetch_workers)
         res = process_point(rep.paths, pmt=point.pmt, hv=point.hv, cut_V=point.cut_V,
                             engine=engine, config=config, missing=rep.failed,
                             shapes=shapes)
@@ -143,12 +144,22 @@ def run_point(
         logger.handlers.clear()
 
 
-def _finish_spe(point, rep, lists_dir, logger, t0, transient) -> PointOutcome:
+def _finish_spe(point, rep, lists_dir, logger, t0, transient, data_dir,
+                fetch_workers) -> PointOutcome:
     """A low-light run (:mod:`pmtgain.spe`): measured, saved under ``<lists>/spe/``."""
     from .spe import process_spe
 
-    res = process_spe(rep.paths, pmt=point.pmt, hv=point.hv)
+    bg: list = []
+    off = point.extra.get("ledoff")
+    if off is not None:  # its LED-off run: the pedestal (pmtgain.spe)
+        rep_off = fetch_point(off, local_dir(data_dir, off), workers=fetch_workers)
+        logger.info("LED-off run: %d fetched, %d already complete, %d failed from %s",
+                    rep_off.fetched, rep_off.cached, rep_off.n_failed, redact(off.dir_url))
+        bg = rep_off.paths
+    res = process_spe(rep.paths, pmt=point.pmt, hv=point.hv, background_files=bg)
     s = res.summary
+    if off is not None:
+        s["ledoff_dir_url"] = redact(off.dir_url)
     s.update(n_fetch_failed=rep.n_failed, n_fetch_transient=transient,
              dir_url=redact(point.dir_url), analysis_version=store.ANALYSIS_VERSION)
     store.save_spe(lists_dir, s, res.spectra)

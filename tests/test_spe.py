@@ -134,3 +134,21 @@ def test_a_short_led_off_run_is_refused_by_name(tmp_path):
     with pytest.raises(ValueError, match="LED-off run has 50 readable flashes"):
         process_spe(sorted((tmp_path / "on").glob("*.trc")), pmt=1, hv=hv,
                     background_files=sorted((tmp_path / "off").glob("*.trc")))
+
+
+def test_a_campaign_low_light_run_uses_its_led_off_run(tmp_path):
+    """ledoff_pmt_<i>.txt beside spe_pmt_<i>.txt: the run's pedestal is the LED-off run
+    (fetched like any point), and says so."""
+    from pmtgain.campaign import load_spe
+    from pmtgain.executors import run_point
+
+    p = SPE_REGIMES["spe-pickup-ledoff"][0]
+    simulate_spe_runs(tmp_path / "c", [p], hv=1300, n=4000, ledoff=True, as_is=True)
+    (run,) = load_spe(tmp_path / "c" / "data_info")
+    assert run.extra["ledoff"].folder.endswith("_ledoff")
+    out = run_point(run, data_dir=tmp_path / "data", lists_dir=tmp_path / "lists",
+                    logs_dir=tmp_path / "logs")
+    assert out.ok, out.error
+    assert out.summary["pedestal_source"] == "LED-off run"
+    assert "goes on into" not in out.summary["flag"]
+    assert "LED-off run" in (tmp_path / "logs" / "spe_1_1300V.log").read_text()
