@@ -296,13 +296,14 @@ def summaries_frame(summaries: list[dict]) -> pd.DataFrame:
 def write_lists(outcomes: list[PointOutcome], lists_dir,
                 enf: dict[int, float] | None = None) -> list[Path]:
     """``pmt_<i>_data_list.pkl`` and ``.csv`` per PMT, one row per HV point; the gain in
-    electrons with each PMT's excess noise factor in ``enf`` (others: the default F)."""
-    from .gaincurve import apply_enf
+    electrons with each PMT's excess noise factor in ``enf`` (others: the default F) and
+    anchored on its low-light run (:mod:`pmtgain.anchor`)."""
+    from .anchor import with_gains
 
     lists_dir = Path(lists_dir)
     lists_dir.mkdir(parents=True, exist_ok=True)
-    df = apply_enf(summaries_frame([o.summary for o in outcomes if o.ok and o.summary]),
-                   enf or {})
+    df = with_gains(summaries_frame([o.summary for o in outcomes if o.ok and o.summary]),
+                    enf or {}, store.load_spe_runs(lists_dir / store.SPE_DIR))
     written = []
     _write_failed(outcomes, lists_dir / "failed.json")
     if df.empty:

@@ -168,6 +168,8 @@ def apply_enf(df: pd.DataFrame, enf: dict[int, float]) -> pd.DataFrame:
 def _err(df: pd.DataFrame, quantity: str = "charge") -> np.ndarray:
     if quantity == "gain":
         return df["gain_err"].to_numpy(float)
+    if quantity == "gain_anchored":
+        return df["gain_anchored_err"].to_numpy(float)
     if "mean_charge_err" in df.columns:
         return df["mean_charge_err"].to_numpy(float)
     if "sem_charge" in df.columns:
@@ -176,25 +178,48 @@ def _err(df: pd.DataFrame, quantity: str = "charge") -> np.ndarray:
     return df["std_dev_charge"].to_numpy(float) / np.sqrt(n)
 
 
+def gain_column(sub: pd.DataFrame) -> str:
+    """Which gain a PMT's curve in electrons is: the one anchored on its single
+    photoelectron (:mod:`pmtgain.anchor`) where at least two points have it, else the
+    photostatistics one."""
+    if "gain_anchored" in sub.columns and \
+            np.isfinite(sub.gain_anchored.to_numpy(float)).sum() >= 2:
+        return "gain_anchored"
+    return "gain"
+
+
+def curve_name(sub: pd.DataFrame, col: str) -> str:
+    if col == "gain_anchored":
+        return f"anchored on the single photoelectron at {int(sub.anchor_hv.iloc[0])} V"
+    if col == "gain":
+        f = sub.enf.iloc[0] if "enf" in sub.columns else float("nan")
+        return f"photostatistics (F = {f:.3g})"
+    return "mean charge"
+
+
 def build(df: pd.DataFrame, expected: list[tuple[int, int]] | None = None,
           target: float | None = None, quantity: str = "charge"):
     """Fit every PMT. Returns (fits, table, missing) where ``table`` has one row per PMT
     (fit parameters, errors, chi2/ndf, HV for the target) and ``missing`` lists the
-    expected (pmt, hv) points that have no result."""
+    expected (pmt, hv) points that have no result. ``quantity`` "gain": the anchored gain
+    where a PMT has one (:func:`gain_column`; ``curve`` says which), with the correlated
+    scale errors of ``q0`` and of the HV for the target in columns of their own."""
     have = {(int(p), int(h)) for p, h in zip(df.pmt, df.hv, strict=True)}
     missing = sorted(set(expected or []) - have)
     fits, rows = {}, []
-    col = "mean_charge" if quantity == "charge" else "gain"
     for pmt, sub in df.groupby("pmt"):
+        col = "mean_charge" if quantity == "charge" else gain_column(sub)
         row = dict(pmt=int(pmt), n_points=len(sub),
                    hv_min=int(sub.hv.min()), hv_max=int(sub.hv.max()),
                    missing_hv=" ".join(str(h) for p, h in missing if p == pmt))
         try:
             if col not in sub.columns:
                 raise ValueError(f"no {col!r} in the results (re-run analysis.py)")
+            row["curve"] = curve_name(sub, col)
             ok = np.isfinite(sub[col].to_numpy(float))
             sub = sub[ok]
-            fit = fit_power_law(sub.hv, np.abs(sub[col]), _err(sub, quantity), int(pmt))
+            fit = fit_power_law(sub.hv, np.abs(sub[col]), _err(sub, col if col != "mean_charge"
+                                                               else quantity), int(pmt))
         except ValueError as exc:
             row["error"] = str(exc)
             rows.append(row)
@@ -203,8 +228,17 @@ def build(df: pd.DataFrame, expected: list[tuple[int, int]] | None = None,
         row.update(q0_at_1000V=fit.q0, q0_err=fit.q0_err, b=fit.b, b_err=fit.b_err,
                    a=fit.a, chi2=fit.chi2, ndf=fit.ndf,
                    chi2_ndf=fit.chi2 / fit.ndf if fit.ndf else float("nan"))
+        scale_col = {"gain_anchored": "gain_anchored_scale_err",
+                     "gain": "gain_scale_err"}.get(col)
+        rel = float("nan")
+        if scale_col and scale_col in sub.columns:
+            r = (sub[scale_col] / np.abs(sub[col])).to_numpy(float)
+            rel = float(np.nanmedian(r)) if np.isfinite(r).any() else float("nan")
+            row["q0_scale_err"] = fit.q0 * rel
         if target is not None:
             v, ve = hv_for(fit, target)
             row.update(target=abs(target), hv_for_target=v, hv_for_target_err=ve)
+            if scale_col:
+                row["hv_for_target_scale_err"] = v * rel / fit.b if fit.b else float("nan")
         rows.append(row)
     return fits, pd.DataFrame(rows), missing

@@ -234,8 +234,9 @@ def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _
     """Build the gain curves from saved results (see the module docstring). Raises
     ``FileNotFoundError`` when there are no results, :class:`pmtgain.campaign.CampaignError`
     for a bad ``enf.txt``."""
+    from .anchor import led_excess, with_gains
     from .campaign import CampaignError, enf_path, is_enf, load_campaign, load_enf
-    from .gaincurve import apply_enf, build, collect
+    from .gaincurve import build, collect
     from .photostat import DEFAULT_ENF
     from .plots import gain_curves
 
@@ -277,8 +278,16 @@ def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _
                    for p in pmts}
             say("excess noise factor F: " + ", ".join(
                 f"PMT {p} {enf[p]:.4g} ({src[p]})" for p in pmts))
-    df = apply_enf(df, enf)
+    df = with_gains(df, enf, spe_runs)
     fits, table, missing = build(df, expected, o.target, o.quantity)
+    if o.quantity == "gain" and not df.empty:
+        for pmt, b in led_excess(df, spe_runs).items():
+            say(f"PMT {pmt}: photostatistics / anchored gain = {b['ratio']:.4f} +- "
+                f"{b['ratio_err']:.4f}: {b['note']}")
+            sel = table.pmt == pmt
+            for k in ("ratio", "ratio_err", "led_excess_rms", "led_excess_rms_limit"):
+                table.loc[sel, "ps_over_anchor" if k == "ratio" else
+                          "ps_over_anchor_err" if k == "ratio_err" else k] = b[k]
     res = MergeResult(df=df, table=table, missing=missing)
     df.attrs["spe"] = spe_runs
     if df.empty:  # every point failed: say why, and still write the report if asked
@@ -296,15 +305,23 @@ def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _
     res.written += [out / f"{stem}.png", out / f"{stem}.csv"]
     cols = ["pmt", "hv", "n_used", "n_files", "mean_charge", "std_dev_charge", "sem_charge"]
     if o.quantity == "gain":
-        cols += ["gain", "gain_err", "n_pe", "enf", "gain_flag"]
+        cols += ["gain", "gain_err", "gain_scale_err", "n_pe", "enf", "gain_anchored",
+                 "gain_anchored_err", "gain_anchored_scale_err", "ps_over_anchor",
+                 "gain_flag"]
     with pd.option_context("display.width", 120, "display.max_rows", 200):
         say(df[[c for c in cols if c in df.columns]].to_string(index=False,
                                                                float_format="%.5g"))
         say("")
-        show = [c for c in ("pmt", "n_points", "q0_at_1000V", "q0_err", "b", "b_err",
-                            "chi2_ndf", "hv_for_target", "hv_for_target_err", "missing_hv")
+        show = [c for c in ("pmt", "n_points", "q0_at_1000V", "q0_err", "q0_scale_err",
+                            "b", "b_err", "chi2_ndf", "hv_for_target", "hv_for_target_err",
+                            "hv_for_target_scale_err", "missing_hv")
                 if c in table.columns]
         say(table[show].to_string(index=False, float_format="%.4g"))
+        if o.quantity == "gain" and "curve" in table.columns:
+            for r in table.to_dict("records"):
+                what = "the HV for the target and the fit" if o.target is not None \
+                    else "the fit"
+                say(f"PMT {r['pmt']}: {what} from the gain {r.get('curve')}")
     _print_missing(df, missing, warn)
     say(f"wrote {out / (stem + '.png')} and {out / (stem + '.csv')}")
     if o.plots:

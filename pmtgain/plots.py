@@ -70,13 +70,21 @@ def gain_curves(df: pd.DataFrame, fits: dict, path: str | os.PathLike | IO[bytes
     plt = _plt()
     fig, ax = plt.subplots(figsize=(8, 5.5), dpi=120)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    col = "mean_charge" if quantity == "charge" else "gain"
+    from .gaincurve import gain_column
+
+    anchored_any = False
     for i, (pmt, sub) in enumerate(df.groupby("pmt")):
         c = colours[i % len(colours)]
+        col = "mean_charge" if quantity == "charge" else gain_column(sub)
         y = np.abs(sub[col].to_numpy(float))
         yerr = sub["std_dev_charge"].to_numpy(float) if quantity == "charge" \
-            else sub["gain_err"].to_numpy(float)
+            else sub[f"{col}_err"].to_numpy(float)
         label = f"PMT {pmt}"
+        if col == "gain_anchored":  # the photostatistics gains beside it, open
+            anchored_any = True
+            label += f" (anchored at {int(sub.anchor_hv.iloc[0])} V)"
+            ax.errorbar(sub.hv, sub.gain, yerr=sub.gain_err, fmt="o", mfc="none", ms=5,
+                        capsize=2, color=c, alpha=0.6, label=f"PMT {pmt} photostatistics")
         fit = fits.get(int(pmt))
         if fit is not None:
             label += f": b = {fit.b:.2f} ± {fit.b_err:.2f}"
@@ -95,11 +103,13 @@ def gain_curves(df: pd.DataFrame, fits: dict, path: str | os.PathLike | IO[bytes
                                                                  else ""))
     ax.set_yscale("log")
     ax.set_xlabel("HV [V]")
+    what = "anchored on the single photoelectron (filled), photostatistics (open)" \
+        if anchored_any else "photostatistics"
     ax.set_ylabel("|mean charge| [pC]" if quantity == "charge"
-                  else "gain [electrons per photoelectron] (photostatistics)")
+                  else "gain [electrons per photoelectron]")
     ax.set_title(title or ("PMT gain curves (points: mean ± std; lines: a·V^b fits)"
                            if quantity == "charge" else
-                           "PMT gain, photostatistics (points: G ± error; lines: a·V^b fits)"))
+                           f"PMT gain, {what}; lines: a·V^b fits"), fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=9)

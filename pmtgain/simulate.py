@@ -11,7 +11,8 @@ What to use when
 
 The physics, per flash (Bellamy et al., NIM A 339 (1994) 468 for the photostatistics):
 
-- number of photoelectrons ``n ~ Poisson(mu)``;
+- number of photoelectrons ``n ~ Poisson(mu)`` (``led_excess_rms`` = B: ``mu`` itself
+  varies from flash to flash as ``mu (1 + B N(0, 1))``, an LED beyond Poisson);
 - each photoelectron's charge ``~ Gamma(mean 1, variance F - 1)`` in units of ``G*e``, so
   that the excess noise factor is ``F = 1 + (sigma_1/Q_1)^2``; the sum of ``n`` of them
   is ``Gamma(n/(F-1), F-1)``;
@@ -91,6 +92,7 @@ class SimPMT:
     k: float  # gain exponent
     v0: float = 1000.0
     mu_pe: float = 40.0
+    led_excess_rms: float = 0.0  # relative rms of the LED's intensity beyond Poisson
     enf: float = 1.2  # excess noise factor F = 1 + (sigma_1/Q_1)^2
     tau_s_ns: float = 0.93
     tau_ns: float = 3.5
@@ -225,7 +227,11 @@ def simulate_point(pmt: SimPMT, hv: int, n: int, seed: int = 1):
     pulses in the record); and the float ``record_charge_scale`` = mean(q_true) /
     mean(q_full)."""
     rng = _rng(seed, pmt.pmt, hv)
-    n_pe = rng.poisson(pmt.mu_pe, size=n)
+    if pmt.led_excess_rms:  # the LED's intensity varies from flash to flash
+        mu = pmt.mu_pe * np.clip(1.0 + pmt.led_excess_rms * rng.standard_normal(n), 0, None)
+        n_pe = rng.poisson(mu)
+    else:
+        n_pe = rng.poisson(pmt.mu_pe, size=n)
     shape = n_pe / (pmt.enf - 1.0)
     x = np.where(n_pe > 0, rng.gamma(np.maximum(shape, 1e-12), pmt.enf - 1.0), 0.0)
     ger = pmt.gain(hv) * E_CHARGE_C * R_TERMINATION_OHM * 1e9  # V ns per photoelectron
