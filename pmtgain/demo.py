@@ -146,34 +146,45 @@ def compare_with_truth(outputs: Path, campaign: Path) -> pd.DataFrame:
 
 def compare_gain_with_truth(outputs: Path, campaign: Path, info: Path
                             ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The gain in electrons (photostatistics, with the campaign's ``enf.txt``) against the
-    simulated gain law: per point, and per PMT for the fitted G = a V^b.
+    """The gains in electrons against the simulated gain law: photostatistics (with F
+    measured by the low-light runs, or the campaign's ``enf.txt``) and anchored on the
+    single photoelectron (:mod:`pmtgain.anchor`), per point, and per PMT for the fitted
+    G = a V^b of each.
 
     Returns (points, fits): points with ``gain``, ``gain_err``, ``true_gain``, ``pull``;
-    fits with the fitted gain at 1000 V and exponent b beside the true ones, and pulls."""
+    fits with, per PMT and curve, the fitted gain at 1000 V and exponent b beside the
+    true ones, and pulls (the anchored curve's with its scale error)."""
+    from .anchor import with_gains
     from .campaign import load_enf
-    from .gaincurve import apply_enf, build, collect
+    from .gaincurve import build, collect
     from .pipeline import enf_per_pmt
+    from .store import SPE_DIR, load_spe_runs
 
     enf, _, _ = enf_per_pmt(outputs / "lists", source="lists", enf_file=load_enf(info))
-    df = apply_enf(collect(outputs, "lists"), enf)
+    df = with_gains(collect(outputs, "lists"), enf,
+                    load_spe_runs(outputs / "lists" / SPE_DIR))
     truth = pd.read_csv(campaign / "truth" / "summary.csv")
     pts = df[["pmt", "hv", "n_used", "enf", "gain", "gain_err", "n_pe"]].merge(
         truth[["pmt", "hv", "gain"]].rename(columns={"gain": "true_gain"}), on=["pmt", "hv"])
     pts["deviation_pct"] = 100 * (pts.gain / pts.true_gain - 1)
     pts["pull"] = (pts.gain - pts.true_gain) / pts.gain_err
-    _, tab, _ = build(df, None, None, "gain")
+    _, tab_ps, _ = build(df.drop(columns=["gain_anchored"]), None, None, "gain")
+    _, tab_a, _ = build(df, None, None, "gain")
+    tab_a = tab_a[tab_a.curve.str.startswith("anchored")]
     rows = []
-    for r in tab.to_dict("records"):
-        p = next(p for p in DEMO_PMTS if p.pmt == r["pmt"])
-        g0, sub = p.gain(1000), pts[pts.pmt == r["pmt"]]
-        rows.append(dict(pmt=p.pmt, enf=float(sub.enf.iloc[0]), gain_1000V=r["q0_at_1000V"],
-                         err=r["q0_err"], true_gain_1000V=g0,
-                         deviation_pct=100 * (r["q0_at_1000V"] / g0 - 1),
-                         pull=(r["q0_at_1000V"] - g0) / r["q0_err"], b=r["b"],
-                         b_err=r["b_err"], true_b=p.k, b_pull=(r["b"] - p.k) / r["b_err"],
-                         points_within_2sigma=f"{int((sub.pull.abs() < 2).sum())}/{len(sub)}"))
-    return pts, pd.DataFrame(rows)
+    for tab in (tab_ps, tab_a):
+        for r in tab.to_dict("records"):
+            p = next(p for p in DEMO_PMTS if p.pmt == r["pmt"])
+            g0 = p.gain(1000)
+            err = float(np.hypot(r["q0_err"], np.nan_to_num(r.get("q0_scale_err", 0.0))))
+            rows.append(dict(pmt=p.pmt, curve=r["curve"].replace(" on the single "
+                                                                 "photoelectron", ""),
+                             gain_1000V=r["q0_at_1000V"], err=r["q0_err"],
+                             scale_err=r.get("q0_scale_err", np.nan), true_gain_1000V=g0,
+                             deviation_pct=100 * (r["q0_at_1000V"] / g0 - 1),
+                             pull=(r["q0_at_1000V"] - g0) / err, b=r["b"], b_err=r["b_err"],
+                             true_b=p.k, b_pull=(r["b"] - p.k) / r["b_err"]))
+    return pts, pd.DataFrame(rows).sort_values(["pmt", "curve"]).reset_index(drop=True)
 
 
 def compare_spe_with_truth(outputs: Path, campaign: Path) -> pd.DataFrame | None:
@@ -226,8 +237,10 @@ def run_demo(workdir: str | Path = "demo", n: int | None = None,
         print("\nLow-light runs (Saldanha et al. 2017): G and F measured without an "
               "assumed F, against the simulated ones (errors: statistical; threshold)")
         print(spe.to_string(index=False, float_format="%.4g"))
-    print("\nGain in electrons (photostatistics, F measured from the low-light runs, or "
-          "from data_info/enf.txt where a run is flagged): the fitted G = a (V/1000 V)^b "
+    print("\nGain in electrons: the fitted G = a (V/1000 V)^b of the photostatistics gains "
+          "(F measured from the low-light runs, or from data_info/enf.txt where a run is "
+          "flagged) and, where a PMT's low-light run is unflagged, of the gains anchored on "
+          "its single photoelectron (no F; scale_err: the anchor's, common to every HV), "
           "against the simulated gain law")
     print(gfit.to_string(index=False, float_format="%.4g"))
     print(f"\nlargest deviation from truth: {worst:.3f} %; plot: {outputs / 'gain_curves.png'}"

@@ -42,6 +42,10 @@ REGIMES: dict[str, tuple[tuple[SimPMT, ...], bool]] = {
     # slow baseline wander, dark pulses and afterpulses at random times
     "wander-dark": (_with(DEMO_PMTS, wander_V=0.5e-3, dark_prob=0.05,
                           afterpulse_prob=0.002), True),
+    # slow baseline wander of random phase (0.5 mV, 400 ns +- 50 % period, as a mains- or
+    # ground-loop pick-up of a real bench): noise correlated over the whole record, which
+    # the pedestal must carry at every lag the estimator spans (pmtgain.pedestal)
+    "wander-400": (_with(DEMO_PMTS, wander_V=0.5e-3, wander_period_ns=400.0), False),
     # 16-bit files, other sampling and record lengths, the pulse anywhere in the record
     "sampling": (_with(DEMO_PMTS, bits=[16, 8, 16, 8], dt_ns=[0.2, 0.4, 0.1, 0.2],
                        n_samples=[250, 250, 2000, 1000],

@@ -261,7 +261,10 @@ def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
             if r.get("target") else "",
             enf=_fmt(df.loc[df.pmt == r["pmt"], "enf"].iloc[0], ".3g")
             if "enf" in df.columns and (df.pmt == r["pmt"]).any() else "",
-            g0=_pm(g.get('q0_at_1000V'), g.get('q0_err'), espec=".2g") if g else "",
+            g0=(_pm(g.get('q0_at_1000V'), g.get('q0_err'), espec=".2g")
+                + (f" ± {_fmt(g.get('q0_scale_err'), '.2g')} (scale)"
+                   if np.isfinite(g.get("q0_scale_err", np.nan)) else "")) if g else "",
+            curve=html.escape(str(g.get("curve") or "")) if g else "",
             bg=_pm(g.get('b'), g.get('b_err'), espec=".2g") if g else "",
             hvt=_pm(g.get("hv_for_target"), g.get("hv_for_target_err"), ".1f", ".1f")
             if g.get("target") else "",
@@ -271,7 +274,8 @@ def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
     if target_charge is not None:
         cols.append(("hvq", f"HV for |Q| = {abs(target_charge):.3g} pC [V]"))
     if has_gain:
-        cols += [("enf", "F"), ("g0", "gain at 1000 V"), ("bg", "b (gain)")]
+        cols += [("enf", "F"), ("curve", "gain curve"), ("g0", "gain at 1000 V"),
+                 ("bg", "b (gain)")]
         if target is not None:
             cols.append(("hvt", f"HV for gain {target:.3g} [V]"))
     cols.append(("err", "fit problem"))
@@ -311,6 +315,10 @@ def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
                 sem=_fmt(r.get("sem_charge"), ".2g"),
                 g=(_pm(r.get('gain'), r.get('gain_err'), '.3g', '.2g')
                    if "gain" in r else ""),
+                ga=(_pm(r.get('gain_anchored'), r.get('gain_anchored_err'), '.3g', '.2g')
+                    if np.isfinite(r.get("gain_anchored", np.nan)) else ""),
+                ratio=_pm(r.get("ps_over_anchor"), r.get("ps_over_anchor_err"), ".3f", ".1g")
+                if np.isfinite(r.get("ps_over_anchor", np.nan)) else "",
                 mu=_fmt(r.get("n_pe"), ".3g"),
                 flag=html.escape(str(r.get("gain_flag") or "")),
                 ts=_pm(r.get('tau_s_ns'), r.get('tau_s_err_ns'), '.3g', '.1g'),
@@ -320,7 +328,9 @@ def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
             ("hv", "HV [V]"), ("used", "counted / flashes"), ("clipped", "clipped"),
             ("pre_pulse", "pulse before"), ("unreadable", "unreadable files"),
             ("q", "|Q| mean ± σ [pC], every flash"), ("sem", "σ/√n"),
-            ("qcut", "|Q| with the cut [pC]"), ("g", "gain (photostat.)"), ("mu", "μ [pe]"),
+            ("qcut", "|Q| with the cut [pC]"), ("g", "gain (photostat.)"),
+            ("ga", "gain (anchored on the single pe)"), ("ratio", "photostat. / anchored"),
+            ("mu", "μ [pe]"),
             ("flag", "flag"), ("ts", "τ_s [ns]"), ("tf", "τ [ns]"), ("shape", "shape")],
             row_class=lambda r: "flag" if r["flag"] else ""))
         parts.append(_csv_link(sub, f"pmt_{pmt}_points.csv",
