@@ -165,13 +165,18 @@ def campaign_files(path: str | os.PathLike = "data_info") -> list[Path]:
 
 def load_campaign(path: str | os.PathLike = "data_info") -> list[PointSpec]:
     """All points of a data_info directory (files ``data_directories_pmt_*.txt``), or of
-    one such file, sorted by PMT and HV."""
+    one such file, sorted by PMT and HV; a point with an LED-off run at its PMT and HV
+    (:func:`load_ledoff`) has it as ``extra["ledoff"]``."""
     p = Path(path)
     points = [pt for f in campaign_files(p) for pt in parse_campaign_file(f)]
     keys = [(pt.pmt, pt.hv) for pt in points]
     if len(set(keys)) != len(keys):
         dup = sorted({k for k in keys if keys.count(k) > 1})
         raise CampaignError(f"{p}: points listed twice: {dup}")
+    off = load_ledoff(p)
+    for pt in points:
+        if (pt.pmt, pt.hv) in off:
+            pt.extra["ledoff"] = off[(pt.pmt, pt.hv)]
     return sorted(points, key=lambda pt: (pt.pmt, pt.hv))
 
 

@@ -106,9 +106,17 @@ def run_point(
         if spe:
             return _finish_spe(point, rep, lists_dir, logger, t0, transient, data_dir,
                                fetch_workers)
+        bg: list = []
+        off = point.extra.get("ledoff")
+        if off is not None:  # its LED-off run: the pedestal and the LED pickup
+            rep_off = fetch_point(off, local_dir(data_dir, off), workers=fetch_workers)
+            logger.info("LED-off run: %d fetched, %d already complete, %d failed from %s",
+                        rep_off.fetched, rep_off.cached, rep_off.n_failed,
+                        redact(off.dir_url))
+            bg = rep_off.paths
         res = process_point(rep.paths, pmt=point.pmt, hv=point.hv, cut_V=point.cut_V,
                             engine=engine, config=config, missing=rep.failed,
-                            shapes=shapes)
+                            shapes=shapes, pedestal_files=bg)
         res.summary.update(n_fetched=rep.fetched, n_cached=rep.cached,
                            n_fetch_failed=rep.n_failed, n_fetch_transient=transient,
                            dir_url=redact(point.dir_url))
@@ -174,7 +182,11 @@ def _finish_spe(point, rep, lists_dir, logger, t0, transient, data_dir,
 def stale_reason(summary: dict, point: PointSpec, engine: str) -> str | None:
     """Why a saved point cannot be reused for ``point`` with ``engine`` (None: it can);
     the rule is :func:`pmtgain.store.stale_reason`."""
-    return store.stale_reason(summary, point.cut_V, engine)
+    why = store.stale_reason(summary, point.cut_V, engine)
+    if why is None and bool(point.extra.get("ledoff")) != str(
+            summary.get("pedestal_source") or "").startswith("LED-off"):
+        why = "an LED-off run was added to or removed from the campaign"
+    return why
 
 
 def run_local(

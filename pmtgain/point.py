@@ -46,6 +46,7 @@ signal:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 
@@ -221,6 +222,7 @@ def process_point(
     enf: float = _photostat.DEFAULT_ENF,
     shapes: ShapeTable | None = None,
     chunk: int = CHUNK_FLASHES,
+    pedestal_files: Sequence[str | os.PathLike] = (),
 ) -> PointResult:
     """Read, measure and summarise the ``.trc`` files of one (PMT, HV) point.
 
@@ -235,7 +237,10 @@ def process_point(
     appear in the table as ``unreadable`` so that the summary accounts for every file.
     Unreadable files are reported, never raised: one bad file never loses the point.
     Raises ``ValueError`` only when no flash at all can be measured. Memory stays flat at
-    any number of flashes (chunks of ``chunk``).
+    any number of flashes (chunks of ``chunk``). ``pedestal_files``: an LED-off run of
+    the point (same settings, no light): the same estimator on its flashes gives the
+    pedestal (``pedestal_source``) and the LED-correlated pickup in the window
+    (``led_pickup_pC``), which is removed from every flash's charge.
     """
     files = [os.fspath(f) for f in files]
     names = [f.rpartition(os.sep)[2] for f in files]  # basename, at a tenth of the cost
@@ -255,9 +260,14 @@ def process_point(
                             * scan.noise_ref)
     meas = measure_flashes(reader, scan, est, shape, names, engine=engine, cut_V=cut_V,
                            config=config)
+    led_off = _led_off(pedestal_files, scan, est, shape, meas, config) \
+        if pedestal_files else None
     rows_bad = scan.errors + [(os.path.basename(n), r) for n, r in missing]
     table = _table(meas, names, rows_bad, scan, cut_V)
     info = _info(scan, win, est, shape, shape_why, pmt, hv, engine, cut_V, config, meas)
+    if led_off is not None:
+        info.update(led_off)
+        info["ps_ped_var_pC2"], info["ps_ped_err_pC2"] = meas.ped_var_pC2, meas.ped_err_pC2
     info.update(baseline_note=pl.baseline_note, ripple_err_pC=pl.ripple_err_pC,
                 ripple_V=pl.ripple.amplitude_V if pl.ripple else 0.0,
                 ripple_mhz=1e3 * pl.ripple.freq_ghz if pl.ripple else float("nan"),
@@ -271,9 +281,41 @@ def process_point(
     summary.update(enf=enf, gain=float(g), gain_err=float(g_err), n_pe=float(mu),
                    gain_flag=_photostat.flags(float(mu), clip_frac, float(g),
                                               float(g_err)))
+    if led_off is not None:  # the pickup's error is common to every flash of the point
+        summary["mean_charge_err"] = float(np.hypot(summary["mean_charge_err"],
+                                                    led_off["led_pickup_err_pC"]))
     summary["point_flag"] = point_flags(summary, config)
     return PointResult(summary=summary, table=table,
                        examples=_examples(meas.examples, scan, win, shape))
+
+
+def _led_off(files, scan: Scan, est: ChargeEstimator, shape: Shape, meas: Measured,
+             config: FitConfig) -> dict:
+    """The point's estimator on its LED-off run: its mean in each charge (the pickup the
+    LED driver leaves in every record, light or not) is removed from ``meas`` in place,
+    its variance is the pedestal (no stationarity needed). ValueError naming the run when
+    it has fewer than 100 flashes that count."""
+    files = [os.fspath(f) for f in files]
+    names = [f.rpartition(os.sep)[2] for f in files]
+    linear = dataclasses.replace(shape, free_onset=False)  # no per-flash fit wanted
+    off = measure_flashes(ChunkReader(files), scan, est, linear, names, engine="fast",
+                          config=config)
+    c = off.cols["status"] == Status.OK
+    n = int(c.sum())
+    if n < 100:
+        raise ValueError(f"the LED-off run ({os.path.dirname(files[0]) or '.'}) has {n} "
+                         "flashes that count; at least 100 are needed")
+    pick_q, pick_w = float(off.cols["q"][c].mean()), float(off.cols["w"][c].mean())
+    # the per-flash charge of the point: the filter's, or the window sum (meas.per_flash)
+    src = off.cols["w"] if meas.per_flash == "window" else off.cols["q"]
+    var = float(np.var(src[c], ddof=1))
+    meas.cols["q"] = meas.cols["q"] - (pick_w if meas.per_flash == "window" else pick_q)
+    meas.cols["w"] = meas.cols["w"] - pick_w
+    meas.ped_var_pC2, meas.ped_err_pC2 = var, var * float(np.sqrt(2.0 / (n - 1)))
+    meas.ped_note = ""
+    return dict(pedestal_source=f"LED-off run ({n} flashes)", led_pickup_pC=pick_w,
+                led_pickup_err_pC=float(off.cols["w"][c].std(ddof=1) / np.sqrt(n)),
+                led_pickup_filter_pC=pick_q)
 
 
 def _table(meas: Measured, names: list[str], rows_bad: list[tuple[str, str]], scan: Scan,
@@ -340,6 +382,7 @@ def _info(scan: Scan, win: Window, est: ChargeEstimator, shape: Shape, shape_why
         noise_V=scan.noise_ref, baseline_V=float(np.median(meas.cols["baseline_V"])),
         ps_ped_var_pC2=meas.ped_var_pC2, ped_var_window_pC2=meas.ped_var_window_pC2,
         ps_ped_err_pC2=meas.ped_err_pC2, pedestal_note=meas.ped_note,
+        pedestal_source="records (pulse-free samples)", led_pickup_pC=0.0,
         ps_clipped_fraction=scan.n_clipped / scan.n_all,
         **template_fields(tmpl),
     )

@@ -59,3 +59,18 @@ def test_malformed_enf_lines_name_file_and_line(tmp_path, text, msg):
     f.write_text("1 1.2\n" + text + "\n")
     with pytest.raises(CampaignError, match=rf"{f}:2: .*{msg}"):
         load_enf(tmp_path)
+
+
+def test_led_off_runs_attach_to_their_points(tmp_path):
+    from pmtgain.campaign import load_campaign, load_ledoff
+
+    (tmp_path / "data_directories_pmt_1.txt").write_text(
+        "https://h/b/PMT_1/900/ 1 900 10\nhttps://h/b/PMT_1/1000/ 1 1000 10\n")
+    (tmp_path / "ledoff_pmt_1.txt").write_text("# pedestal runs\nhttps://h/b/off/1000/ 1 1000 5\n")
+    pts = {p.hv: p for p in load_campaign(tmp_path)}
+    assert "ledoff" not in pts[900].extra
+    off = pts[1000].extra["ledoff"]
+    assert (off.n_files, off.dir_url, off.folder) == (5, "https://h/b/off/1000/", "off_ledoff")
+    (tmp_path / "ledoff_pmt_2.txt").write_text("https://h/b/x/1000/ 1 1000 5\n")
+    with pytest.raises(CampaignError, match="two LED-off runs"):
+        load_ledoff(tmp_path)

@@ -133,3 +133,40 @@ def test_a_point_in_chunks_gives_the_numbers_of_one_chunk(tmp_path):
               "std_charge_corrected"):
         assert b.summary[k] == pytest.approx(a.summary[k], rel=1e-8), k
     np.testing.assert_allclose(b.table.charge_pC, a.table.charge_pC, rtol=1e-8)
+
+
+def test_an_led_off_run_removes_the_pickup_in_the_window(tmp_path):
+    """LED pickup at the pulse's onset (inside the window, where no baseline region can
+    leave it out): without an LED-off run it is in the mean charge, with one it is
+    measured (``led_pickup_pC``) and removed, and the pedestal is the LED-off run's."""
+    from dataclasses import replace as _replace
+
+    from pmtgain.simspe import write_ledoff
+    from pmtgain.simulate import DEMO_PMTS, write_point
+
+    p = _replace(DEMO_PMTS[0], pickup_V=2.5e-3, pickup_ns=21.0, pickup_width_ns=1.5)
+    truth = write_point(tmp_path / "on", p, 800, 1500, seed=4)
+    write_ledoff(tmp_path / "off", p, 800, 1500, seed=5, segments=1)
+    on = sorted((tmp_path / "on").glob("*.trc"))
+    off = sorted((tmp_path / "off").glob("*.trc"))
+    qt = truth["q_true_pC"].mean()
+    plain = process_point(on, pmt=1, hv=800).summary
+    fixed = process_point(on, pmt=1, hv=800, pedestal_files=off).summary
+    assert abs(plain["mean_charge"] - qt) > 5 * plain["mean_charge_err"]  # biased
+    assert abs(fixed["mean_charge"] - qt) < 3 * fixed["mean_charge_err"]
+    assert fixed["pedestal_source"].startswith("LED-off run (1500")
+    assert fixed["led_pickup_pC"] == pytest.approx(plain["mean_charge"] - qt, abs=3 * np.hypot(
+        plain["mean_charge_err"], fixed["led_pickup_err_pC"]))
+    assert fixed["ps_ped_var_pC2"] == pytest.approx(plain["ps_ped_var_pC2"], rel=0.2)
+    assert plain["pedestal_source"].startswith("records")
+
+
+def test_a_short_led_off_run_is_named(tmp_path):
+    from pmtgain.simspe import write_ledoff
+    from pmtgain.simulate import DEMO_PMTS, write_point
+
+    write_point(tmp_path / "on", DEMO_PMTS[0], 800, 300, seed=4)
+    write_ledoff(tmp_path / "off", DEMO_PMTS[0], 800, 40, seed=5, segments=1)
+    with pytest.raises(ValueError, match="LED-off run .* has 40 flashes"):
+        process_point(sorted((tmp_path / "on").glob("*.trc")), pmt=1, hv=800,
+                      pedestal_files=sorted((tmp_path / "off").glob("*.trc")))
