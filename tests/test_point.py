@@ -170,3 +170,15 @@ def test_a_short_led_off_run_is_named(tmp_path):
     with pytest.raises(ValueError, match="LED-off run .* has 40 flashes"):
         process_point(sorted((tmp_path / "on").glob("*.trc")), pmt=1, hv=800,
                       pedestal_files=sorted((tmp_path / "off").glob("*.trc")))
+
+
+def test_a_record_without_room_for_a_pedestal_flags_the_gain(tmp_path):
+    """The pulse 3 ns into a 24 ns record: fewer than 8 pulse-free samples before it,
+    none after its tail: no pedestal, and the gain says so (not 'no excess variance')."""
+    from dataclasses import replace as _replace
+
+    p = _replace(DEMO_PMTS[0], n_samples=60, dt_ns=0.4, record_onset_ns=3.0)
+    write_point(tmp_path, p, 1000, 300, seed=1)
+    s = process_point(sorted(tmp_path.glob("*.trc")), pmt=1, hv=1000).summary
+    assert s["gain_flag"].startswith("no pedestal: no baseline region of at least 8")
+    assert "LED-off run" in s["gain_flag"] and not np.isfinite(s["ps_ped_var_pC2"])
