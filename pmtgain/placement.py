@@ -100,7 +100,7 @@ def _without_strongest_block(r: np.ndarray, use: np.ndarray, sigma_L: np.ndarray
     on either side."""
     x = np.where(use, r - np.median(r[use]), 0.0)
     cs = np.concatenate([[0.0], np.cumsum(x)])
-    best, where = -1.0, (0, 0)
+    best, where = -1.0, (0, 0)  # (0, 0): nothing stands out, nothing is removed
     for i, s_L in enumerate(np.asarray(sigma_L, float)[:7]):
         L = 1 << i
         if L >= x.size or not s_L > 0:
@@ -114,58 +114,126 @@ def _without_strongest_block(r: np.ndarray, use: np.ndarray, sigma_L: np.ndarray
     return out
 
 
+def _excludes(b: Baseline, k_edge: int, k_base: int) -> bool:
+    """Whether ``b`` leaves a stretch of its region out (not: "baseline kept")."""
+    return b.lo != k_edge or b.hi != k_base or b.skip_hi > b.skip_lo
+
+
+def _baseline_without(excl: np.ndarray, k_edge: int, k_base: int, min_samples: int
+                      ) -> Baseline:
+    """The region ``k_edge .. k_base-1`` less the stretch from the first to the last of
+    its samples marked in ``excl`` (over the region), as
+    :func:`pmtgain.window.clean_baseline` leaves out a structure."""
+    n = k_base - k_edge
+    idx = np.nonzero(excl)[0]
+    if idx.size == 0:
+        return Baseline(k_edge, k_base, 0, 0, "", excl)
+    a, b = int(idx[0]), int(idx[-1]) + 1
+    frac = (b - a) / n
+    if n - (b - a) < min_samples:
+        return Baseline(k_edge, k_base, 0, 0, f"coherent structure over {100 * frac:.0f}% of "
+                        "the baseline region: baseline kept", excl)
+    lo, hi, s_lo, s_hi = k_edge, k_base, k_edge + a, k_edge + b
+    if a == 0:
+        lo, s_lo, s_hi = k_edge + b, 0, 0
+    elif b == n:
+        hi, s_lo, s_hi = k_edge + a, 0, 0
+    return Baseline(lo, hi, s_lo, s_hi, f"coherent structure ({b - a} samples, "
+                    f"{100 * frac:.0f}% of the baseline region) left out of it (pick-up?)",
+                    excl)
+
+
+#: a structure left out without a ripple keeps at least this share of the region (a
+#: coherent ripple nobody fitted averages out over a long stretch, not over a short one)
+MIN_KEPT_SHARE = 0.4
+
+
+def _structure_only(m, first: Baseline, region, k_edge: int, k_base: int, sigma_L,
+                    ms: int) -> Baseline:
+    """No ripple: ``first`` if it left the structure out or found none; else (a structure
+    whose span with its margins exceeds half the region) its most significant blocks
+    left out one by one until the rest is clean, as long as ``MIN_KEPT_SHARE`` of the
+    region and ``ms`` samples stay; else ``first``."""
+    if not first.bad.any() or _excludes(first, k_edge, k_base):
+        return first
+    use = region.copy()
+    floor = max(ms, int(MIN_KEPT_SHARE * (k_base - k_edge)))
+    for _ in range(MAX_REFITS):
+        after = clean_baseline(np.where(use, m, np.median(m[use])), k_edge, k_base,
+                               sigma_L, ms)
+        if not after.bad.any():
+            return _baseline_without(~use[k_edge:k_base], k_edge, k_base, ms)
+        new = use & after.mask(m.size) if _excludes(after, k_edge, k_base) else \
+            _without_strongest_block(m, use, sigma_L)
+        if np.array_equal(new, use) or new.sum() < floor:
+            break
+        use = new
+    return first
+
+
 def settle_baseline(m: np.ndarray, k_edge: int, k_base: int, sigma_L: np.ndarray,
                     dt_ns: float, config: FitConfig = DEFAULT_FIT
                     ) -> tuple[Baseline, Ripple | None]:
     """The pulse-free region ``k_edge .. k_base-1`` of the mean record ``m``: a localised
     structure (pick-up) found first, without any model; a ripple must then show on the
     samples it leaves (or on all, where structure is everywhere) and leave, once removed,
-    no structure everywhere (else it was the structure). Returns the region less the
-    structure (:class:`pmtgain.window.Baseline`) and the ripple, or None."""
+    no structure on the samples it was fitted on. Where structure remains, a localised
+    stretch of it is left out too, else (structure everywhere: a strong pick-up drew the
+    fit) the residual's most significant block, and the ripple is fitted again, up to
+    ``MAX_REFITS`` times. Returns the region less what was left out
+    (:class:`pmtgain.window.Baseline`) and the ripple, or None."""
     sig1 = float(sigma_L[0])
     k = np.arange(m.size)
-    found = clean_baseline(m, k_edge, k_base, sigma_L, config.min_baseline_samples)
+    ms = config.min_baseline_samples
+    first = clean_baseline(m, k_edge, k_base, sigma_L, ms)
     region = (k >= k_edge) & (k < k_base)
-    use = found.mask(k.size) if found.bad.mean() <= 0.5 else region
+    local = _excludes(first, k_edge, k_base)
+    use = first.mask(k.size) if local else region
     ripple = fit_ripple(m, use, dt_ns, sig1)
-    if ripple is None and found.bad.any() and found.bad.mean() <= 0.5:
+    if ripple is None and local:
         # the whole region proposes a frequency, the samples the structure leaves must
         # confirm it (one trial: no look-elsewhere penalty)
         whole = fit_ripple(m, region, dt_ns, sig1)
         if whole is not None:
             ripple = fit_ripple(m, use, dt_ns, sig1, near_ghz=whole.freq_ghz)
-    first = found
+
+    def residual_structure(r: Ripple, use: np.ndarray) -> Baseline:
+        raw = r.at(k)
+        res = m - (raw - raw[use].mean())
+        # only the samples the fit used must be clean: the others stand at the median
+        return clean_baseline(np.where(use, res, np.median(res[use])), k_edge, k_base,
+                              sigma_L, ms)
+
     for _ in range(MAX_REFITS):
         if ripple is None:
             break
-        raw = ripple.at(k)
-        after = clean_baseline(m - (raw - raw[use].mean()), k_edge, k_base, sigma_L,
-                               config.min_baseline_samples)
-        if after.bad.mean() <= 0.5:  # what is left is localised: refit without it,
-            # at the frequency found (one trial)
-            new_use = after.mask(k.size)
-            found = after
-            if np.array_equal(new_use, use):
-                break
-            use = new_use
-            refit = fit_ripple(m, use, dt_ns, sig1, near_ghz=ripple.freq_ghz)
-            if refit is None:
-                break
-            ripple = refit
-        else:  # structure still everywhere: a strong localised one (pick-up) drew the
-            # fit; leave out the residual's most significant block and scan again
-            use = _without_strongest_block(m - raw, use, sigma_L)
-            found = first
-            ripple = fit_ripple(m, use, dt_ns, sig1)
-    if ripple is not None:
-        raw = ripple.at(k)
-        after = clean_baseline(m - (raw - raw[use].mean()), k_edge, k_base, sigma_L,
-                               config.min_baseline_samples)
-        if after.bad.mean() > 0.5:
-            ripple, found = None, first
+        after = residual_structure(ripple, use)
+        if not after.bad.any():
+            break
+        if _excludes(after, k_edge, k_base):  # a localised stretch: leave it out too,
+            new_use, near = use & after.mask(k.size), ripple.freq_ghz  # one trial
         else:
-            found = after
-    return found, ripple
+            raw = ripple.at(k)
+            new_use, near = _without_strongest_block(m - raw, use, sigma_L), None
+        if np.array_equal(new_use, use) or new_use.sum() < ms:
+            break
+        use = new_use
+        ripple = fit_ripple(m, use, dt_ns, sig1, near_ghz=near)
+    if ripple is not None and not np.array_equal(use, first.mask(k.size)):
+        # the frequency scanned again on the samples left: a fit that began on a strong
+        # pick-up may have followed it to a frequency of its own
+        again = fit_ripple(m, use, dt_ns, sig1)
+        ripple = again if again is not None else ripple
+    if ripple is None:
+        return _structure_only(m, first, region, k_edge, k_base, sigma_L, ms), None
+    after = residual_structure(ripple, use)
+    if after.bad.any() and not _excludes(after, k_edge, k_base):
+        # it was the structure, not a ripple
+        return _structure_only(m, first, region, k_edge, k_base, sigma_L, ms), None
+    if after.bad.any():
+        use = use & after.mask(k.size)
+    return _baseline_without(region[k_edge:k_base] & ~use[k_edge:k_base], k_edge, k_base,
+                             ms), ripple
 
 
 def place(scan: Scan, rescan: Callable[[Geometry], Scan], pmt: int, hv: int,
