@@ -56,6 +56,11 @@ def _q_err(d: pd.DataFrame) -> np.ndarray:
     return np.full(len(d), np.nan)
 
 
+def _text(x) -> str:
+    """A flag as text: '' for None or NaN (a missing value in a CSV)."""
+    return "" if x is None or (isinstance(x, float) and np.isnan(x)) else str(x)
+
+
 def choose_anchor(points: pd.DataFrame, runs: pd.DataFrame) -> dict | None:
     """The unflagged low-light run of one PMT with a high-light point at its HV (the one
     of least relative error; points without a flag first), or None."""
@@ -63,7 +68,7 @@ def choose_anchor(points: pd.DataFrame, runs: pd.DataFrame) -> dict | None:
         return None
     best = None
     for r in runs.to_dict("records"):
-        if str(r.get("flag") or "") or not np.isfinite(r.get("gain", np.nan)):
+        if _text(r.get("flag")) or not np.isfinite(r.get("gain", np.nan)):
             continue
         at = points[points.hv == r["hv"]]
         if at.empty or not np.isfinite(at.mean_charge.iloc[0]):
@@ -71,7 +76,7 @@ def choose_anchor(points: pd.DataFrame, runs: pd.DataFrame) -> dict | None:
         q0, qe = abs(float(at.mean_charge.iloc[0])), float(_q_err(at)[0])
         g_tot = float(np.hypot(r.get("gain_err", np.nan), r.get("gain_sys") or 0.0))
         rel = float(np.hypot(g_tot / r["gain"], qe / q0 if np.isfinite(qe) else 0.0))
-        clean = not str(at.get("point_flag", pd.Series([""])).iloc[0] or "")
+        clean = not _text(at["point_flag"].iloc[0] if "point_flag" in at.columns else "")
         key = (not clean, rel)
         if best is None or key < best[0]:
             best = (key, dict(hv=int(r["hv"]), gain=float(r["gain"]), gain_tot_err=g_tot,
@@ -132,7 +137,8 @@ def led_excess(df: pd.DataFrame, runs: pd.DataFrame | None) -> dict[int, dict]:
                           else None)
         r = sub.ps_over_anchor.to_numpy(float)
         e = sub.ps_over_anchor_err.to_numpy(float)
-        ok = np.isfinite(r) & np.isfinite(e) & (e > 0) & (sub.gain_flag.fillna("") == "")
+        flags = sub["gain_flag"].map(_text) if "gain_flag" in sub.columns else ""
+        ok = np.isfinite(r) & np.isfinite(e) & (e > 0) & (np.asarray(flags) == "")
         if a is None or not ok.any() or not np.isfinite(a["enf"]):
             continue
         w = 1 / e[ok] ** 2
@@ -140,7 +146,10 @@ def led_excess(df: pd.DataFrame, runs: pd.DataFrame | None) -> dict[int, dict]:
         f_used = float(sub.enf.iloc[0])
         mu = a["q0"] / (E_PC * a["gain"])
         b2 = (rm * f_used - a["enf"]) / mu
-        b2_err = float(np.hypot(re_ * f_used, a["enf_err"])) / mu
+        # the anchor's scale enters through mu (B^2 = G_ps F e/<Q> - F_spe/mu): its error
+        # is common to the points, so it is added once, not averaged down
+        b2_err = float(np.sqrt((re_ * f_used) ** 2 + a["enf_err"] ** 2
+                               + (a["enf"] * a["rel_scale"]) ** 2)) / mu
         sig = b2 > 2 * b2_err
         out[int(pmt)] = dict(
             ratio=rm, ratio_err=re_, led_excess_b2=b2, led_excess_b2_err=b2_err,

@@ -120,8 +120,10 @@ class Measured:
 
 def measure_flashes(reader: ChunkReader, scan: Scan, est: ChargeEstimator, shape: Shape,
                     names: list[str], *, engine: str = "fast", cut_V: float | None = None,
-                    config: FitConfig = DEFAULT_FIT) -> Measured:
-    """The second pass (see the module docstring)."""
+                    config: FitConfig = DEFAULT_FIT, choose: bool = True) -> Measured:
+    """The second pass (see the module docstring); ``choose``: the per-flash charge is
+    the quieter of the filter and the window sum (False: always the filter's, as an
+    LED-off run measured with a point's estimator needs)."""
     geom = scan.geometry
     dt_s = scan.dt_ns * 1e-9
     cols: dict[str, list] = {k: [] for k in (
@@ -166,7 +168,7 @@ def measure_flashes(reader: ChunkReader, scan: Scan, est: ChargeEstimator, shape
     c = a["status"] == Status.OK
     how = "filter"
     ped = pf
-    if c.sum() > 2 and np.var(a["w"][c]) < np.var(a["q"][c]):
+    if choose and c.sum() > 2 and np.var(a["w"][c]) < np.var(a["q"][c]):
         a["q"], ped, how = a["w"].copy(), pw, "window"
         picker.rows["charge_pC"] = list(picker.rows["window_charge_pC"])
     return Measured(cols=a, ped_var_pC2=ped.var_pC2, ped_var_window_pC2=pw.var_pC2,

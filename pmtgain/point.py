@@ -304,7 +304,7 @@ def _led_off(files, scan: Scan, est: ChargeEstimator, shape: Shape, meas: Measur
     names = [f.rpartition(os.sep)[2] for f in files]
     linear = dataclasses.replace(shape, free_onset=False)  # no per-flash fit wanted
     off = measure_flashes(ChunkReader(files), scan, est, linear, names, engine="fast",
-                          config=config)
+                          config=config, choose=False)
     c = off.cols["status"] == Status.OK
     n = int(c.sum())
     if n < 100:
@@ -316,6 +316,8 @@ def _led_off(files, scan: Scan, est: ChargeEstimator, shape: Shape, meas: Measur
     var = float(np.var(src[c], ddof=1))
     meas.cols["q"] = meas.cols["q"] - (pick_w if meas.per_flash == "window" else pick_q)
     meas.cols["w"] = meas.cols["w"] - pick_w
+    pick_x = float(off.cols["x"][c].mean())  # the further half window's (its error term)
+    meas.cols["x"] = meas.cols["x"] - pick_x
     meas.ped_var_pC2, meas.ped_err_pC2 = var, var * float(np.sqrt(2.0 / (n - 1)))
     meas.ped_note = ""
     return dict(pedestal_source=f"LED-off run ({n} flashes)", led_pickup_pC=pick_w,

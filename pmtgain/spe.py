@@ -203,9 +203,9 @@ def windows(volts: np.ndarray, dt_s: float, clipped, config: FitConfig = DEFAULT
     tail = [abs(float(mm[hi - L:hi].sum())) > 5.0 * float(sig[i])
             for i, L in enumerate((1, 2, 4)) if i < len(sig) and hi - L >= lo]
     reach = -1.0
-    if struct.any() and found.bad.mean() <= 0.5 and any(tail):
+    if any(tail):  # however much of the region the structure covers
         sk = np.nonzero(struct)[0]
-        reach = float(np.max(np.abs(np.cumsum(mm[sk[0]:hi]))))
+        reach = float(np.max(np.abs(np.cumsum(mm[(sk[0] if sk.size else lo):hi]))))
     return SpeWindows(led, ped, held, coh_t, float(m[ped].sum()), notes, flags, reach)
 
 
@@ -225,11 +225,14 @@ def process_spe(files: Sequence[str | os.PathLike], *, pmt: int, hv: int,
     off = None
     if background_files:
         bt = read_many(background_files)
-        if bt.volts.shape[0] < 100 or bt.volts.shape[1] != v.shape[1]:
+        n_off = int((~bt.clipped).sum())
+        if n_off < 100 or bt.volts.shape[1] != v.shape[1] or \
+                not math.isclose(bt.dt_s, traces.dt_s, rel_tol=1e-6):
             raise ValueError(f"PMT {pmt} at {hv} V (low light): the LED-off run has "
-                             f"{bt.volts.shape[0]} readable flashes of {bt.volts.shape[1]} "
-                             f"samples (the run: {v.shape[1]}); at least 100 of the same "
-                             "length are needed")
+                             f"{n_off} readable unclipped flashes of {bt.volts.shape[1]} "
+                             f"samples at {bt.dt_s * 1e9:.4g} ns (the run: {v.shape[1]} at "
+                             f"{traces.dt_s * 1e9:.4g} ns); at least 100 at the same "
+                             "settings are needed")
         off = bt.volts[~bt.clipped]
     w = windows(v, traces.dt_s, None, config, off)
     k = traces.dt_s / NS
@@ -265,9 +268,11 @@ def below_threshold(mean: float, var: float, thr: float, ped_rms: float,
             and ped_rms > 0 and occupancy > 0):
         return float("nan")
     k, theta = mean * mean / var, var / mean
-    psi = np.linspace(0.0, mean + 12.0 * np.sqrt(var), 4001)
-    pdf = gamma.pdf(psi, k, scale=theta)
-    p1 = float(np.trapezoid(pdf * ndtr((thr - psi) / ped_rms), psi))
+    # P(psi + noise < thr) = E_noise[P(psi < thr - noise)]: the gamma's cdf is finite for
+    # any shape (its density is not at 0 when F > 2)
+    z = np.linspace(-8.0, 8.0, 1601)
+    p1 = float(np.trapezoid(np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
+                            * gamma.cdf(thr - ped_rms * z, k, scale=theta), z))
     p0 = float(ndtr(thr / ped_rms))
     return float(np.log1p(occupancy * p1 / p0) / occupancy)
 

@@ -131,7 +131,7 @@ def test_a_short_led_off_run_is_refused_by_name(tmp_path):
     p, hv, n, _ = SPE_REGIMES["spe-14x"]
     write_spe_run(tmp_path / "on", p, hv, 2000, seed=1)
     write_ledoff(tmp_path / "off", p, hv, 50, seed=2, segments=50)
-    with pytest.raises(ValueError, match="LED-off run has 50 readable flashes"):
+    with pytest.raises(ValueError, match="LED-off run has 50 readable unclipped flashes"):
         process_spe(sorted((tmp_path / "on").glob("*.trc")), pmt=1, hv=hv,
                     background_files=sorted((tmp_path / "off").glob("*.trc")))
 
@@ -152,3 +152,27 @@ def test_a_campaign_low_light_run_uses_its_led_off_run(tmp_path):
     assert out.summary["pedestal_source"] == "LED-off run"
     assert "goes on into" not in out.summary["flag"]
     assert "LED-off run" in (tmp_path / "logs" / "spe_1_1300V.log").read_text()
+
+
+def test_below_threshold_is_finite_for_broad_spectra():
+    """F > 2 (a gamma shape below 1, whose density is infinite at 0): a finite share."""
+    from pmtgain.spe import below_threshold
+
+    for f in (1.2, 2.0, 2.01, 3.0):
+        x = below_threshold(1.0, f - 1.0, 0.3, 0.1, 1.5)
+        assert 0 < x < 1, (f, x)
+    assert below_threshold(1.0, 2.0, 0.3, 0.1, 1.5) > below_threshold(1.0, 0.2, 0.3, 0.1, 1.5)
+
+
+def test_a_wide_pickup_running_into_the_led_window_is_flagged(tmp_path):
+    """A 6 ns pickup over most of the pre-pulse region, its tail in T: flagged (it biased
+    G by +4.6 % unflagged before an outside review found it)."""
+    from dataclasses import replace as _replace
+
+    from pmtgain.simspe import with_spe_snr
+
+    p = with_spe_snr(spe_pmt(DEMO_PMTS[0], 1.5, pickup_V=0.3e-3, pickup_ns=16.0,
+                             pickup_width_ns=6.0), 1300, 10.0)
+    write_spe_run(tmp_path, _replace(p), 1300, 4000, seed=3)
+    s = process_spe(sorted(tmp_path.glob("*.trc")), pmt=1, hv=1300).summary
+    assert "goes on into the LED window" in s["flag"], s["flag"]
