@@ -91,7 +91,7 @@ def parse_campaign_file(path: str | os.PathLike) -> list[PointSpec]:
     except OSError as exc:
         raise CampaignError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     try:
-        text_all = raw.decode("utf-8")
+        text_all = raw.decode("utf-8-sig")  # a byte-order mark is not part of the text
     except UnicodeDecodeError as exc:
         no = raw[:exc.start].count(b"\n") + 1
         raise CampaignError(f"{path}:{no}: not UTF-8 text (byte 0x{raw[exc.start]:02x})") \
@@ -224,7 +224,7 @@ def load_enf(path: str | os.PathLike = "data_info") -> dict[int, float]:
     if not Path(path).exists() or not f.is_file():
         return {}
     out: dict[int, float] = {}
-    for no, line in enumerate(f.read_text().splitlines(), start=1):
+    for no, line in enumerate(f.read_text(encoding="utf-8-sig").splitlines(), start=1):
         text = line.split("#", 1)[0].strip()
         if not text:
             continue

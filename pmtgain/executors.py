@@ -143,6 +143,7 @@ def run_point(
                             seconds=time.perf_counter() - t0, transient=transient)
     except Exception as exc:  # one point failing never stops the others
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        msg = _without_where(msg, point.pmt, point.hv)  # the caller names the point
         logger.error("failed: %s", msg)
         return PointOutcome(point.pmt, point.hv, False, error=msg,
                             seconds=time.perf_counter() - t0, transient=transient)
@@ -150,6 +151,14 @@ def run_point(
         for h in logger.handlers:
             h.close()
         logger.handlers.clear()
+
+
+def _without_where(msg: str, pmt: int, hv: int) -> str:
+    """``msg`` without a leading "PMT p at hv V: " (or "... V (low light): ")."""
+    for head in (f"PMT {pmt} at {hv} V: ", f"PMT {pmt} at {hv} V (low light): "):
+        if msg.startswith(head):
+            return msg[len(head):]
+    return msg
 
 
 def _finish_spe(point, rep, lists_dir, logger, t0, transient, data_dir,

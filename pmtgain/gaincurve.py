@@ -22,6 +22,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,7 +95,11 @@ def collect(outputs: str | os.PathLike = "outputs", source: str = "lists") -> pd
     be read are left out and listed in ``df.attrs["failed"]`` as ``(pmt, hv, reason)``."""
     d = Path(outputs) / source
     pattern = "pmt_*_data_list.json" if source == "lists" else "pmt_*_summary.json"
-    files = sorted(glob.glob(str(d / pattern)))
+    # exactly pmt_<i>_data_list.json / pmt_<i>_<hv>_summary.json: a kept copy
+    # (pmt_1_old_data_list.json, pmt_1-bak_...) is not a PMT's results
+    exact = re.compile(r"pmt_\d+_data_list\.json" if source == "lists"
+                       else r"pmt_\d+_\d+_summary\.json")
+    files = sorted(f for f in glob.glob(str(d / pattern)) if exact.fullmatch(Path(f).name))
     if not files and not (d / "failed.json").exists():
         raise FileNotFoundError(f"{d}: no {pattern} files (run analysis.py, or "
                                 "condor_transfer_data for the HTCondor jobs)")

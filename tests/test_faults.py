@@ -455,3 +455,49 @@ def test_a_truncated_saved_table_is_not_a_finished_point(sim):
     save_table(load_table(t).iloc[:20], t)
     r = analysis(sim)
     assert r.returncode == 0 and "4 points done (3 from an earlier run)" in r.stdout
+
+
+# --- issue 22, test first ------------------------------------------------------------
+
+
+def test_22_4_only_pmt_number_data_lists_are_merged(tmp_path):
+    """A kept copy pmt_1_old_data_list.json (or pmt_1-bak_...) is not a PMT's list: it
+    neither wins the de-duplication nor fails the merge."""
+    from pmtgain.gaincurve import collect
+    from pmtgain.store import write_json_records
+
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    real = pd.DataFrame(dict(pmt=[1, 1], hv=[900, 1000], mean_charge=[-1.0, -2.0],
+                             std_dev_charge=[0.1, 0.2]))
+    write_json_records(real, lists / "pmt_1_data_list.json")
+    write_json_records(real.assign(mean_charge=[-9.0, -9.0]), lists / "pmt_1_old_data_list.json")
+    write_json_records(real.assign(mean_charge=[-7.0, -7.0]), lists / "pmt_1-bak_data_list.json")
+    df = collect(tmp_path, "lists")
+    assert df.mean_charge.tolist() == [-1.0, -2.0]
+    assert df.attrs["failed"] == []
+
+
+def test_22_10_a_byte_order_mark_loses_no_point(tmp_path):
+    from pmtgain.campaign import load_campaign, load_enf
+
+    (tmp_path / "data_directories_pmt_1.txt").write_bytes(
+        "\ufeffhttps://h/b/PMT_1/900/ 1 900 10\nhttps://h/b/PMT_1/1000/ 1 1000 10\n"
+        .encode("utf-8"))
+    (tmp_path / "enf.txt").write_bytes("\ufeff1 1.25\n".encode("utf-8"))
+    pts = load_campaign(tmp_path)
+    assert [p.dir_url for p in pts] == ["https://h/b/PMT_1/900/", "https://h/b/PMT_1/1000/"]
+    assert load_enf(tmp_path) == {1: 1.25}
+
+
+def test_22_21_the_point_is_named_once_in_a_failure(tmp_path):
+    from pmtgain.config import PointSpec
+    from pmtgain.executors import run_point
+
+    d = tmp_path / "empty"
+    d.mkdir()
+    out = run_point(PointSpec(pmt=1, hv=1000, n_files=3, dir_url=str(d) + "/",
+                              folder="PMT_1"), data_dir=tmp_path / "data",
+                    lists_dir=tmp_path / "lists", logs_dir=tmp_path / "logs")
+    assert not out.ok
+    assert "PMT 1 at 1000 V" not in out.error, out.error

@@ -36,7 +36,7 @@ def test_analysis_resume_failure_and_gain_curve(small_campaign):
     bad.write_text("\n".join(lines) + "\n")
     r = run("analysis.py", "--data-info", str(info), "--no-progress", "--jobs", "2", cwd=cwd)
     assert r.returncode == 1
-    assert "FAILED PMT 2 at 1100 V: PMT 2 at 1100 V: none of the 60 files" in r.stderr
+    assert "FAILED PMT 2 at 1100 V: none of the 60 files" in r.stderr  # named once (issue 22.21)
     assert "missing: PMT 2 at 1100 V: none of the 60 files" in r.stderr
     lst = pd.read_pickle(cwd / "outputs" / "lists" / "pmt_1_data_list.pkl")
     assert list(lst.columns[:3]) == ["mean_charge", "std_dev_charge", "hv"]
