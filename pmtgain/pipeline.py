@@ -16,7 +16,9 @@ Messages go to ``say`` (stdout) and ``warn`` (stderr), one line each.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -300,8 +302,11 @@ def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _
         res.exit_status = 1
         return res
     stem = "gain_curves" if o.quantity == "charge" else "gain_curves_electrons"
-    gain_curves(df, fits, out / f"{stem}.png", o.quantity)
-    table.to_csv(out / f"{stem}.csv", index=False, float_format="%.6g")
+    # whole or not at all: a kill or a full disk mid-write leaves the previous files
+    with _atomic(out / f"{stem}.png") as tmp:
+        gain_curves(df, fits, tmp, o.quantity)
+    with _atomic(out / f"{stem}.csv") as tmp:
+        table.to_csv(tmp, index=False, float_format="%.6g")
     res.written += [out / f"{stem}.png", out / f"{stem}.csv"]
     cols = ["pmt", "hv", "n_used", "n_files", "mean_charge", "std_dev_charge", "sem_charge"]
     if o.quantity == "gain":
@@ -327,6 +332,18 @@ def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _
     if o.plots:
         res.written.append(_report(o, df, out, source, missing, info, say, warn))
     return res
+
+
+@contextlib.contextmanager
+def _atomic(path: Path):
+    """A temporary name beside ``path`` to write to; renamed onto ``path`` when the block
+    ends without an error, removed when it raises."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _print_missing(df, missing, warn) -> None:

@@ -501,3 +501,34 @@ def test_22_21_the_point_is_named_once_in_a_failure(tmp_path):
                     lists_dir=tmp_path / "lists", logs_dir=tmp_path / "logs")
     assert not out.ok
     assert "PMT 1 at 1000 V" not in out.error, out.error
+
+
+def test_22_11_gain_curves_are_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    """A write that dies half way (a kill, a full disk) leaves the previous
+    gain_curves.csv/.png as they were, and no temporary file."""
+    from pmtgain.pipeline import MergeOptions, merge
+    from pmtgain.store import write_json_records
+
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    pts = pd.DataFrame(dict(pmt=1, hv=[900, 1000, 1100], mean_charge=[-1.0, -2.0, -4.0],
+                            mean_charge_err=[0.01, 0.02, 0.04], std_dev_charge=0.3,
+                            n_used=100, n_files=100))
+    write_json_records(pts, lists / "pmt_1_data_list.json")
+    quiet = dict(say=lambda s: None, warn=lambda s: None)
+    opts = MergeOptions(outputs=tmp_path, source="lists", data_info=str(tmp_path / "none"),
+                        progress=False)
+    merge(opts, **quiet)
+    csv, png = tmp_path / "gain_curves.csv", tmp_path / "gain_curves.png"
+    before = csv.read_bytes(), png.read_bytes()
+
+    def dies(self, path, *a, **k):
+        with open(path, "w") as f:
+            f.write("pmt,n_poi")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", dies)
+    with pytest.raises(OSError):
+        merge(opts, **quiet)
+    assert (csv.read_bytes(), png.read_bytes()) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
