@@ -50,8 +50,16 @@ class CampaignError(ValueError):
 
 #: a point may list at most this many files (GIN: ~500; sequence files hold many flashes)
 MAX_FILES_PER_POINT = 100_000
+#: the largest PMT number and HV (V) a campaign line may carry (beyond: a typo)
+MAX_PMT = 999_999
+MAX_HV = 100_000
 #: the dir_url schemes the fetcher knows
 SCHEMES = ("http", "https", "file")
+
+
+def _short(value: str, n: int = 60) -> str:
+    """``repr(value)`` of at most about ``n`` characters (a 1 MB field is not echoed)."""
+    return repr(value) if len(value) <= n else repr(value[:n]) + f"... ({len(value)} chars)"
 
 
 def folder_of(dir_url: str, hv: int, pmt: int) -> str:
@@ -97,10 +105,14 @@ def parse_campaign_file(path: str | os.PathLike) -> list[PointSpec]:
         raise CampaignError(f"{path}:{no}: not UTF-8 text (byte 0x{raw[exc.start]:02x})") \
             from None
     for no, line in enumerate(text_all.splitlines(), start=1):
-        text = line.split("#", 1)[0].strip() if not line.lstrip().startswith("#") else ""
+        # a comment starts with '#' at the line's start or after whitespace: a '#' inside
+        # a path or URL is part of it
+        text = re.split(r"(?:^|\s)#", line, maxsplit=1)[0].strip()
         if not text:
             continue
         where = f"{path}:{no}"
+        if "\x00" in text:
+            raise CampaignError(f"{where}: a NUL byte in the line (a binary file?)")
         f = text.split()
         if len(f) not in (4, 5):
             raise CampaignError(f"{where}: expected '<dir_url> <pmt> <hv> <n_files> [cut_V]', "
@@ -110,25 +122,26 @@ def parse_campaign_file(path: str | os.PathLike) -> list[PointSpec]:
             pmt, hv_f, n = int(f[1]), float(f[2]), int(f[3])
         except ValueError:
             raise CampaignError(f"{where}: pmt, hv and n_files must be integers, got "
-                                f"{f[1]!r} {f[2]!r} {f[3]!r}") from None
-        if not np.isfinite(hv_f) or hv_f != int(hv_f):
+                                f"{_short(f[1])} {_short(f[2])} {_short(f[3])}") from None
+        if not np.isfinite(hv_f) or not 0 < hv_f <= MAX_HV or not 0 <= pmt <= MAX_PMT:
+            raise CampaignError(f"{where}: pmt/hv out of range ({_short(f[1])} "
+                                f"{_short(f[2])}: PMT 0..{MAX_PMT}, HV 1..{MAX_HV} V)")
+        if hv_f != int(hv_f):
             raise CampaignError(f"{where}: hv {f[2]!r} is not a whole number of volts")
         hv = int(hv_f)
-        if pmt < 0 or hv <= 0:
-            raise CampaignError(f"{where}: pmt/hv out of range ({pmt} {hv})")
         if not 1 <= n <= MAX_FILES_PER_POINT:
             raise CampaignError(f"{where}: n_files {n} is outside 1..{MAX_FILES_PER_POINT}")
         scheme = url.split("://", 1)[0].lower() if "://" in url else ""
         if scheme and scheme not in SCHEMES or re.match(r"^[a-zA-Z][\w+.-]*:(?!//)", url) \
                 and not re.match(r"^[a-zA-Z]:[\\/]", url):
-            raise CampaignError(f"{where}: dir_url {redact(url)!r}: only "
+            raise CampaignError(f"{where}: dir_url {_short(redact(url))}: only "
                                 f"{', '.join(s + '://' for s in SCHEMES)} or a local path")
         cut = None
         if len(f) == 5 and f[4].lower() != "none":
             try:
                 cut = float(f[4])
             except ValueError:
-                raise CampaignError(f"{where}: cut_V {f[4]!r} is not a number") from None
+                raise CampaignError(f"{where}: cut_V {_short(f[4])} is not a number") from None
             if not np.isfinite(cut):
                 raise CampaignError(f"{where}: cut_V {f[4]!r} is not a number of volts")
             if cut >= 0:

@@ -401,7 +401,7 @@ def test_no_traceback_for_pipes_targets_and_bad_values(sim, tmp_path):
 
 
 @pytest.mark.parametrize("edit, message", [
-    (lambda line: line.replace(" 1000 50 ", " inf 50 "), "is not a whole number of volts"),
+    (lambda line: line.replace(" 1000 50 ", " inf 50 "), "pmt/hv out of range"),
     (lambda line: line.replace(" 1000 50 ", " 1000.9 50 "), "is not a whole number of volts"),
     (lambda line: line.rsplit(" ", 1)[0] + " nan", "is not a number of volts"),
     (lambda line: line.rsplit(" ", 1)[0] + " 0.01", "is not below 0 V"),
@@ -532,3 +532,32 @@ def test_22_11_gain_curves_are_written_whole_or_not_at_all(tmp_path, monkeypatch
         merge(opts, **quiet)
     assert (csv.read_bytes(), png.read_bytes()) == before
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+
+
+@pytest.mark.parametrize("line, message", [
+    ("https://h/b/PMT_1/1000/ 99999999999999999999 1000 10", "out of range"),
+    ("https://h/b/PMT_1/1000/ 1 1e300 10", "out of range"),
+    ("https://h/b/PMT_1/10\x00/ 1 1000 10", "NUL"),
+    ("https://h/b/PMT_1/1000/ 1 1000 " + "x" * 1_000_000, "integers"),
+])
+def test_22_15_20_absurd_campaign_fields_are_refused_by_line_and_short(tmp_path, line,
+                                                                       message):
+    from pmtgain.campaign import CampaignError, parse_campaign_file
+
+    f = tmp_path / "data_directories_pmt_1.txt"
+    f.write_text("# header\n" + line + "\n")
+    with pytest.raises(CampaignError) as exc:
+        parse_campaign_file(f)
+    text = str(exc.value)
+    assert text.startswith(f"{f}:2: ") and message in text, text[:300]
+    assert len(text) < 400
+
+
+def test_22_20_a_hash_inside_a_path_is_not_a_comment(tmp_path):
+    from pmtgain.campaign import parse_campaign_file
+
+    f = tmp_path / "data_directories_pmt_1.txt"
+    f.write_text("https://h/b/run#2/PMT_1/1000/ 1 1000 10  # a comment\n"
+                 "#https://h/b/PMT_1/900/ 1 900 10\n")
+    (p,) = parse_campaign_file(f)
+    assert p.dir_url == "https://h/b/run#2/PMT_1/1000/" and p.hv == 1000
