@@ -91,8 +91,12 @@ def _parse_fast(buf: bytes, path: str):
         raise TrcError(path, "negative array length in the header")
     if not (math.isfinite(dt_i) and dt_i > 0):
         raise TrcError(path, f"HORIZ_INTERVAL is {dt_i!r}, not a positive sample spacing")
-    if not (math.isfinite(gain) and gain != 0):
-        raise TrcError(path, f"VERTICAL_GAIN is {gain!r}, not a usable volts per ADC step")
+    if not (math.isfinite(gain) and gain > 0):
+        raise TrcError(path, f"VERTICAL_GAIN is {gain!r}, not a positive volts per ADC step "
+                       "(a negative one would invert the pulse)")
+    if wdesc < 346:  # the samples would start inside the header
+        raise TrcError(path, f"WAVE_DESCRIPTOR is {wdesc} bytes, less than the 346 of the "
+                       "block it describes")
     if not math.isfinite(voff):
         raise TrcError(path, f"VERTICAL_OFFSET is {voff!r}")
     nseg = max(int(nsub), 1) if trig else 1
@@ -196,11 +200,11 @@ def _parse_batch(batch: list[tuple[int, str, bytes | str]], errors: list | None
             good = ((h["wavedesc"] == b"WAVEDESC") & (h["template"] == b"LECROY_2_3")
                     & (h["comm_order"] == 1) & (word > 0) & (h["count"] > 0)
                     & (wa1 == h["count"] * word) & (h["trig"] == 0)
-                    & (np.minimum.reduce([wdesc, utext, ris, wa2]) >= 0)
+                    & (np.minimum.reduce([utext, ris, wa2]) >= 0) & (wdesc >= 346)
                     & np.isfinite(h["dt"]) & (h["dt"] > 0) & np.isfinite(h["gain"])
-                    & (h["gain"] != 0) & np.isfinite(h["voff"]) & np.isfinite(h["t0"])
+                    & (h["gain"] > 0) & np.isfinite(h["voff"]) & np.isfinite(h["t0"])
                     & (lens >= start + wa1 + wa2))
-        fast[pos[good]] = True
+        fast[pos[good]] = True  # the others: _parse_fast, which says what is wrong
         key[pos] = h["count"].astype(np.int64) * 4 + word
         start_all[pos], word_all[pos], hdr[pos] = start, word, h
     # runs of consecutive fast files alike in points and word; each other file alone

@@ -22,6 +22,7 @@ array(s). ``volts = VERTICAL_GAIN * raw - VERTICAL_OFFSET``; sample i of segment
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import os
 import stat
 import struct
@@ -185,6 +186,12 @@ def parse_header(buf: bytes | memoryview, path: str | os.PathLike | None = None)
                  "wave_array_1", "wave_array_2", "wave_array_count"):
         if f[name] < 0:
             raise TrcError(path, f"{name.upper()} is negative ({f[name]})")
+    if f["wave_descriptor"] < WAVEDESC_LENGTH:  # the samples would start inside the header
+        raise TrcError(path, f"WAVE_DESCRIPTOR is {f['wave_descriptor']} bytes, less than "
+                       f"the {WAVEDESC_LENGTH} of the block it describes")
+    if not (math.isfinite(f["vertical_gain"]) and f["vertical_gain"] > 0):
+        raise TrcError(path, f"VERTICAL_GAIN is {f['vertical_gain']!r}, not a positive volts "
+                       "per ADC step (a negative one would invert the pulse)")
     try:
         trig = _dt.datetime(
             f["trig_year"], f["trig_months"], f["trig_days"], f["trig_hours"], f["trig_minutes"]

@@ -561,3 +561,39 @@ def test_22_20_a_hash_inside_a_path_is_not_a_comment(tmp_path):
                  "#https://h/b/PMT_1/900/ 1 900 10\n")
     (p,) = parse_campaign_file(f)
     assert p.dir_url == "https://h/b/run#2/PMT_1/1000/" and p.hv == 1000
+
+
+def _patched_trc(path, field: str, value):
+    """A valid 8-bit .trc with one WAVEDESC field changed (little endian)."""
+    import numpy as np
+
+    from pmtgain.trc import _DESC, _FIELD_INDEX
+    from pmtgain.trcwrite import write_trc
+
+    write_trc(path, np.linspace(-0.01, 0.0, 100), dt_s=1e-10, vertical_gain=1e-4)
+    buf = bytearray(path.read_bytes())
+    o = buf.find(b"WAVEDESC")
+    fields = list(_DESC["<"].unpack_from(buf, o))
+    fields[_FIELD_INDEX[field]] = value
+    _DESC["<"].pack_into(buf, o, *fields)
+    path.write_bytes(bytes(buf))
+    return path
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("vertical_gain", -1e-4, "VERTICAL_GAIN"),
+    ("wave_descriptor", 200, "WAVE_DESCRIPTOR"),
+])
+def test_22_5_impossible_headers_are_refused_by_both_readers(tmp_path, field, value,
+                                                             message):
+    """A negative VERTICAL_GAIN (the pulse would turn positive) and a WAVE_DESCRIPTOR
+    below the block's 346 bytes (samples read from inside the header): the file is
+    refused with its name, by the one-file reader and by a point's."""
+    from pmtgain.flashes import read_many
+    from pmtgain.trc import TrcError, read_trc
+
+    f = _patched_trc(tmp_path / "C1--n16deg--00000.trc", field, value)
+    with pytest.raises(TrcError, match=message):
+        read_trc(f)
+    got = read_many([f])
+    assert got.volts.shape[0] == 0 and message in got.errors[0][1], got.errors

@@ -81,8 +81,8 @@ def test_a_nan_vertical_gain_is_named_not_counted(tmp_path, rng):
     _patch_f32(files[3], 156, float("nan"))
     m = read_many(files)
     assert np.isfinite(m.volts).all() and m.volts.shape[0] == 19
-    assert m.errors[0] == (str(files[3]), "VERTICAL_GAIN is nan, not a usable volts per "
-                                          "ADC step")
+    assert m.errors[0][0] == str(files[3])
+    assert m.errors[0][1].startswith("VERTICAL_GAIN is nan, not a positive volts per ADC step")
 
 
 def test_a_fifo_is_refused_without_blocking(tmp_path):
