@@ -166,8 +166,10 @@ def _download(client: Client, url: str, target: Path, timeout, attempts: int = 4
         ConnectTimeoutError,
         HTTPError,
         MaxRetryError,
+        NewConnectionError,
         ProtocolError,
         ReadTimeoutError,
+        ResponseError,
     )
 
     own = watchdog is None
@@ -218,6 +220,15 @@ def _download(client: Client, url: str, target: Path, timeout, attempts: int = 4
             except MaxRetryError as exc:  # after urllib3's retries
                 if late is not None and late.is_set():
                     return f"timed out (not complete after {deadline_s:g} s)"
+                # NewConnectionError first: urllib3 2.x makes it a ConnectTimeoutError
+                if isinstance(exc.reason, NewConnectionError):
+                    return "connection error (refused: nothing answers at that address)" \
+                        if "refused" in str(exc.reason).lower() else \
+                        "connection error (cannot connect: " \
+                        f"{str(exc.reason).split(':')[-1].strip()[:80]})"
+                if isinstance(exc.reason, ResponseError) and "redirect" in \
+                        str(exc.reason).lower():
+                    return "too many redirects (a redirect loop at the server?)"
                 if isinstance(exc.reason, (ConnectTimeoutError, ReadTimeoutError)):
                     return "timed out"
                 text = str(exc.reason).lower()

@@ -8,7 +8,7 @@ import pytest
 
 from pmtgain.config import PointSpec
 from pmtgain.demo import serve
-from pmtgain.fetch import _safe_target, fetch_point, is_complete
+from pmtgain.fetch import _safe_target, fetch_point, is_complete, is_transient
 from pmtgain.simulate import DEMO_PMTS, write_point
 
 
@@ -49,6 +49,12 @@ class FaultServer:
                     self.wfile.write(body[: len(body) // 2])
                     self.wfile.flush()
                     self.close_connection = True
+                    return
+                if mode == "loop":  # a redirect to itself, for ever
+                    self.send_response(302)
+                    self.send_header("Location", self.path)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
                     return
                 if mode == "slow":
                     time.sleep(slow_s)
@@ -140,3 +146,18 @@ def test_credentials_come_from_the_environment_and_never_reach_reasons(tmp_path,
     monkeypatch.setenv("PMTGAIN_HTTP_TOKEN", "s3cr3t-token")
     rep = fetch_point(_point(server, "missing", 1), tmp_path)
     assert "s3cr3t" not in repr(rep.failed)
+
+
+def test_22_19_a_redirect_loop_and_a_refused_connection_say_what_they_are(tmp_path, server):
+    import socket
+
+    rep = fetch_point(_point(server, "loop", 1), tmp_path / "a", workers=1, timeout=(1, 2))
+    assert rep.failed and "redirect" in rep.failed[0][1], rep.failed
+    with socket.socket() as s:  # a port where nothing listens
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    pt = PointSpec(pmt=1, hv=1000, n_files=1, dir_url=f"http://127.0.0.1:{port}/x/")
+    rep = fetch_point(pt, tmp_path / "b", workers=1, timeout=(1, 2))
+    reason = rep.failed[0][1]
+    assert "refused" in reason and "timed out" not in reason, reason
+    assert is_transient(reason)  # the server may come back
