@@ -208,7 +208,13 @@ def _download(client: Client, url: str, target: Path, timeout, attempts: int = 4
                 watchdog.done(resp)
                 if late.is_set():
                     return f"timed out (not complete after {deadline_s:g} s)"
-                if expected is not None and expected.isdigit() and int(expected) != n:
+                # Content-Length counts the bytes sent: with a Content-Encoding (gzip)
+                # urllib3 hands over more, decoded; the .trc check below still sees a
+                # short body
+                encoded = resp.headers.get("Content-Encoding", "identity").lower() \
+                    not in ("", "identity")
+                if not encoded and expected is not None and expected.isdigit() \
+                        and int(expected) != n:
                     reason = f"truncated body ({n} of {expected} bytes)"
                     continue
                 body = b"".join(parts)

@@ -50,6 +50,16 @@ class FaultServer:
                     self.wfile.flush()
                     self.close_connection = True
                     return
+                if mode == "gzip":  # compressed whatever the client asked for
+                    import gzip
+
+                    z = gzip.compress(body)
+                    self.send_response(200)
+                    self.send_header("Content-Encoding", "gzip")
+                    self.send_header("Content-Length", str(len(z)))
+                    self.end_headers()
+                    self.wfile.write(z)
+                    return
                 if mode == "loop":  # a redirect to itself, for ever
                     self.send_response(302)
                     self.send_header("Location", self.path)
@@ -161,3 +171,10 @@ def test_22_19_a_redirect_loop_and_a_refused_connection_say_what_they_are(tmp_pa
     reason = rep.failed[0][1]
     assert "refused" in reason and "timed out" not in reason, reason
     assert is_transient(reason)  # the server may come back
+
+
+def test_22_9_a_gzip_encoded_body_is_accepted(tmp_path, server, files):
+    """Content-Length counts the encoded bytes: the decoded body is not 'truncated'."""
+    rep = fetch_point(_point(server, "gzip", 2), tmp_path, workers=1, timeout=(1, 2))
+    assert not rep.failed, rep.failed
+    assert [p.read_bytes() for p in rep.paths] == [files[p.name] for p in rep.paths]
