@@ -74,8 +74,15 @@ class RunResult:
         return [o for o in self.outcomes if o.ok]
 
     @property
+    def incomplete(self) -> list:
+        """Points saved without some files that failed for a reason that may pass
+        (network, disk): the next run fetches them again."""
+        return [o for o in self.done if not o.skipped and o.summary
+                and o.summary.get("n_fetch_transient")]
+
+    @property
     def exit_status(self) -> int:
-        return 1 if self.failed else 0
+        return 1 if self.failed or self.incomplete else 0
 
 
 def analyse(campaign: str | Path, options: AnalysisOptions | None = None, *,
@@ -143,6 +150,10 @@ def analyse(campaign: str | Path, options: AnalysisOptions | None = None, *,
                                say=say, warn=warn)
         for x in res.failed:
             warn(f"FAILED PMT {x.pmt} at {x.hv} V: {x.error}")
+        for x in res.incomplete:
+            warn(f"INCOMPLETE PMT {x.pmt} at {x.hv} V: {x.summary['n_fetch_transient']} "
+                 "files failed for a reason that may pass (network, disk) and are not in "
+                 "its result yet: run the same command again to fetch them")
         return res
 
 

@@ -362,6 +362,9 @@ def test_transient_failures_are_retried_on_the_next_plain_run(sim):
         _remote_campaign(sim, base)
         r = analysis(sim, "--pmt", "1", "--hv", "800")
         assert summary(sim, 1, 800)["n_used"] < 50
+        # issue 22.18: said, and not a success while files are missing for a passing reason
+        assert r.returncode == 1, r.stderr
+        assert "INCOMPLETE PMT 1 at 800 V" in r.stderr and "run the same command" in r.stderr
         Flaky.fail = False
         r = analysis(sim, "--pmt", "1", "--hv", "800")
     finally:
