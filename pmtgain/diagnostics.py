@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,7 +81,8 @@ def _save_png(draw, path: Path, *args, digest: str | None = None, **kwargs) -> N
     im = Image.fromarray(raw.pixels, "RGB").quantize(PALETTE_COLOURS,
                                                      method=Image.Quantize.FASTOCTREE)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
+    # a name of this process and thread: reports drawn at once never share one
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.part")
     info = None
     if digest is not None:
         info = PngImagePlugin.PngInfo()

@@ -19,6 +19,7 @@ import datetime as _dt
 import html
 import io
 import os
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -350,7 +351,8 @@ def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
                          f"<figcaption>{html.escape(cap)}</figcaption></figure>")
         parts.append("</div></section>")
     parts += ["</main>", f"<script>{_SCRIPT}</script></body></html>"]
-    tmp = path.with_name(path.name + ".part")
+    # a name of this process and thread: reports drawn at once never share one
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.part")
     tmp.write_text("\n".join(parts), encoding="utf-8")
     os.replace(tmp, path)
     return path

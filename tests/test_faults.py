@@ -600,3 +600,22 @@ def test_22_5_impossible_headers_are_refused_by_both_readers(tmp_path, field, va
         read_trc(f)
     got = read_many([f])
     assert got.volts.shape[0] == 0 and message in got.errors[0][1], got.errors
+
+
+def test_22_17_reports_at_once_on_the_same_outputs_all_succeed(sim):
+    """Three `pmtgain report` at once: no shared temporary names, every run rc 0 with its
+    report and every plot."""
+    assert analysis(sim, "--pmt", "1").returncode == 0
+    out = sim / "outputs"
+    for _ in range(2):
+        for p in (out / "plots").glob("**/*.png") if (out / "plots").exists() else []:
+            p.unlink()  # every run draws every page again
+        procs = [subprocess.Popen([sys.executable, "-m", "pmtgain", "report", "--outputs",
+                                   str(out), "--jobs", "1", "--no-progress"], cwd=sim,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(3)]
+        res = [p.communicate(timeout=300) for p in procs]
+        for p, (o, e) in zip(procs, res, strict=True):
+            assert p.returncode == 0, e[-2000:]
+        assert (out / "report.html").stat().st_size > 1000
+        assert not list(out.glob("**/*.part"))
