@@ -24,6 +24,7 @@ import json
 import math
 import os
 import re
+import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -237,7 +238,7 @@ def load_examples(path: str | os.PathLike) -> dict[str, np.ndarray] | None:
     try:
         with np.load(path, allow_pickle=False) as z:
             ex = {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError):
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):  # a file cut short
         return None
     return ex if "y" in ex else None
 
@@ -277,12 +278,15 @@ def load_table(path: str | os.PathLike) -> pd.DataFrame:
     """A table written by :func:`save_table` (or a CSV one)."""
     if str(path).endswith(".csv"):
         return pd.read_csv(path)
-    with np.load(path, allow_pickle=False) as z:
-        cols = [str(c) for c in z["__columns__"]]
-        data = {}
-        for c in cols:
-            data[c] = z[f"v_{c}"] if f"v_{c}" in z.files else \
-                z[f"u_{c}"].astype(object)[z[f"c_{c}"]]
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            cols = [str(c) for c in z["__columns__"]]
+            data = {}
+            for c in cols:
+                data[c] = z[f"v_{c}"] if f"v_{c}" in z.files else \
+                    z[f"u_{c}"].astype(object)[z[f"c_{c}"]]
+    except (zipfile.BadZipFile, KeyError, EOFError) as exc:  # cut short, or not ours
+        raise ValueError(f"{Path(path).name} is not a complete table ({exc})") from None
     return pd.DataFrame(data, columns=cols)
 
 
@@ -301,8 +305,11 @@ def load_point(directory: str | os.PathLike, pmt: int, hv: int) -> PointResult |
         # a table cut short (a crash, a full disk, a hand edit) is not a finished point
         if "table_rows" in summary and len(tab) != summary["table_rows"]:
             return None
-        return PointResult(summary=summary, table=tab,
-                           examples=load_examples(d / f"pmt_{pmt}_{hv}_examples.npz"))
+        ex_path = d / f"pmt_{pmt}_{hv}_examples.npz"
+        examples = load_examples(ex_path)
+        if examples is None and ex_path.exists() and ex_path.stat().st_size > 22:
+            return None  # examples cut short (22 bytes: an empty zip): redo the point
+        return PointResult(summary=summary, table=tab, examples=examples)
     except (ValueError, OSError, UnicodeDecodeError, KeyError, EOFError):
         return None
 
@@ -346,7 +353,7 @@ def load_spectra(directory: str | os.PathLike, pmt: int, hv: int) -> dict | None
         with np.load(Path(directory) / f"{spe_key(int(pmt), int(hv))}_spectra.npz",
                      allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError):
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):  # a file cut short
         return None
 
 
