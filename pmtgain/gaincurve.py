@@ -124,6 +124,23 @@ def collect(outputs: str | os.PathLike = "outputs", source: str = "lists") -> pd
     frames = [f for f in frames if not f.empty]
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["mean_charge", "std_dev_charge", "hv", "pmt"])
+    # read as data, checked as data: a PMT, HV or mean that is not a number (a hand edit,
+    # another tool) leaves its row out, named
+    for c in ("pmt", "hv", "mean_charge"):
+        if c not in df.columns:
+            df[c] = np.nan
+    num = df[["pmt", "hv", "mean_charge"]].apply(pd.to_numeric, errors="coerce")
+    bad = num.pmt.isna() | num.hv.isna() | (num.pmt % 1 != 0) | (num.hv % 1 != 0) | \
+        (df.mean_charge.notna() & num.mean_charge.isna())
+    if bad.any():
+        failed += [(int(p) if p == p and p % 1 == 0 else -1,
+                    int(h) if h == h and h % 1 == 0 else -1,
+                    f"a saved result whose pmt/hv/mean_charge are not numbers "
+                    f"({df.pmt[i]!r}, {df.hv[i]!r}, {df.mean_charge[i]!r})")
+                   for i, p, h in zip(df.index[bad], num.pmt[bad], num.hv[bad], strict=True)]
+    df = df[~bad].copy()
+    df[["pmt", "hv"]] = num.loc[~bad, ["pmt", "hv"]].astype(int)
+    df["mean_charge"] = num.loc[~bad, "mean_charge"]
     df = df.sort_values(["pmt", "hv"]).drop_duplicates(["pmt", "hv"], keep="last")
     df = df.reset_index(drop=True)
     have = set(zip(df.pmt.astype(int), df.hv.astype(int), strict=True))

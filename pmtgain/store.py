@@ -290,6 +290,17 @@ def load_table(path: str | os.PathLike) -> pd.DataFrame:
     return pd.DataFrame(data, columns=cols)
 
 
+def _is_summary_of(s, pmt: int, hv: int) -> bool:
+    """Whether ``s`` (read from JSON) is a summary of the point ``pmt``, ``hv``: a dict
+    with those integers and a number (or null) for the mean charge, as saved."""
+    def whole(x) -> bool:
+        return isinstance(x, int) and not isinstance(x, bool)
+
+    return (isinstance(s, dict) and whole(s.get("pmt")) and whole(s.get("hv"))
+            and (s["pmt"], s["hv"]) == (int(pmt), int(hv)) and "mean_charge" in s
+            and (s["mean_charge"] is None or isinstance(s["mean_charge"], (int, float))))
+
+
 def load_point(directory: str | os.PathLike, pmt: int, hv: int) -> PointResult | None:
     """The saved result of a point, or None when it is missing or incomplete."""
     d = Path(directory)
@@ -299,7 +310,7 @@ def load_point(directory: str | os.PathLike, pmt: int, hv: int) -> PointResult |
         return None
     try:
         summary = json.loads(summ.read_text())
-        if not isinstance(summary, dict):
+        if not _is_summary_of(summary, pmt, hv):
             return None
         tab = load_table(table)
         # a table cut short (a crash, a full disk, a hand edit) is not a finished point

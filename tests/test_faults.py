@@ -638,3 +638,35 @@ def test_22_14_a_saved_npz_cut_short_costs_its_point_only(sim, name):
                        text=True, timeout=300)
     no_traceback(r)
     assert r.returncode == 0, r.stderr[-2000:]
+
+
+@pytest.mark.parametrize("edit", [
+    lambda s: {**s, "hv": str(s["hv"])},  # a number as text
+    lambda s: {k: v for k, v in s.items() if k not in ("pmt", "hv", "mean_charge")},
+    lambda s: {**s, "pmt": 1.0},
+])
+def test_22_16_a_saved_summary_of_the_wrong_shape_is_not_a_finished_point(sim, edit):
+    """Read back as data, checked as data: the point is redone, no traceback, and no
+    pmt_1.0_data_list.json beside the real list."""
+    assert analysis(sim).returncode == 0
+    f = sim / "outputs/lists/points/pmt_1_800_summary.json"
+    f.write_text(json.dumps(edit(json.loads(f.read_text()))))
+    r = analysis(sim)
+    no_traceback(r)
+    assert r.returncode == 0 and "4 points done (3 from an earlier run)" in r.stdout
+    assert sorted(p.name for p in (sim / "outputs/lists").glob("pmt_*_data_list.json")) \
+        == ["pmt_1_data_list.json", "pmt_2_data_list.json"]
+
+
+def test_22_16_a_job_summary_with_text_numbers_is_named_not_a_traceback(tmp_path):
+    from pmtgain.gaincurve import collect
+    from pmtgain.store import write_json_records
+
+    d = tmp_path / "condor_lists"
+    d.mkdir()
+    ok = dict(pmt=1, hv=900, mean_charge=-1.0, std_dev_charge=0.1)
+    write_json_records(pd.DataFrame([ok]), d / "pmt_1_900_summary.json")
+    write_json_records(pd.DataFrame([dict(ok, hv="1000 V")]), d / "pmt_1_1000_summary.json")
+    df = collect(tmp_path, "condor_lists")
+    assert df.hv.tolist() == [900]
+    assert any("not numbers" in why for _, _, why in df.attrs["failed"])
