@@ -281,13 +281,17 @@ def fetch_point(
     """Make the point's files available under ``dest`` (remote) or in place (local).
 
     ``on_file(name, outcome)`` is called per file with outcome ``fetched``, ``cached`` or
-    the failure reason (for ``--verbose`` logs and progress bars).
+    the failure reason (for ``--verbose`` logs and progress bars). A local ``dir_url``
+    that is not a directory raises ``FileNotFoundError`` naming it.
     """
     names = point.file_names()
     rep = FetchReport()
     if not _is_remote(point.dir_url):
         src = _local_source(point.dir_url)
         src_s = os.fspath(src)
+        if not src.is_dir():  # one reason, not one "missing" per file
+            raise FileNotFoundError(f"{src_s}: no such directory" if not src.exists()
+                                    else f"{src_s}: not a directory")
         # one directory listing instead of a stat per file; names only: a bad entry (a
         # symlink loop, an unreadable link) is named by the reader, the others are fine
         present = _listing(src)

@@ -670,3 +670,15 @@ def test_22_16_a_job_summary_with_text_numbers_is_named_not_a_traceback(tmp_path
     df = collect(tmp_path, "condor_lists")
     assert df.hv.tolist() == [900]
     assert any("not numbers" in why for _, _, why in df.attrs["failed"])
+
+
+def test_22_20_a_local_directory_that_does_not_exist_is_named_once(tmp_path):
+    from pmtgain.config import PointSpec
+    from pmtgain.executors import run_point
+
+    gone = tmp_path / "no" / "such"
+    out = run_point(PointSpec(pmt=1, hv=1000, n_files=50, dir_url=str(gone) + "/",
+                              folder="PMT_1"), data_dir=tmp_path / "data",
+                    lists_dir=tmp_path / "lists", logs_dir=tmp_path / "logs")
+    assert not out.ok and "no such directory" in out.error and str(gone) in out.error
+    assert out.error.count("missing") == 0, out.error
