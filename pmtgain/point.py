@@ -382,6 +382,11 @@ def _info(scan: Scan, win: Window, est: ChargeEstimator, shape: Shape, shape_why
         onset_ns=shape.c_ns + t0, free_onset=bool(shape.free_onset),
         shape_source=win.source, shape_note=win.note, shape_flag=shape_why,
         snr=snr, mean_pulse_snr=win.mean_snr,
+        # the mean pulse's highest sample after the baseline region, in the same noise:
+        # positive pulses (an inverting amplifier, a dynode) show here, not in mean_snr
+        positive_pulse_snr=float(np.max(scan.mean_pulse[scan.geometry.k_base:],
+                                        initial=0.0) / scan.sigma_L[0])
+        if scan.sigma_L[0] > 0 else float("nan"),
         tail_missing_fraction=win.tail_missing_fraction,
         window_lo_ns=t0 + win.k_lo * dt, window_hi_ns=t0 + (win.k_hi - 1) * dt,
         window_ext_hi_ns=t0 + (win.k_ext - 1) * dt, window_shift_err=win.shift_err_pC,
@@ -410,7 +415,13 @@ def point_flags(s: dict, config: FitConfig = DEFAULT_FIT) -> str:
     if s.get("cut_flag"):
         out.append(s["cut_flag"])
     snr = s.get("mean_pulse_snr")
-    if snr is None or not np.isfinite(snr) or snr < 0.5 * config.min_mean_pulse_snr:
+    pos = s.get("positive_pulse_snr")
+    weak = snr is None or not np.isfinite(snr) or snr < 0.5 * config.min_mean_pulse_snr
+    if weak and pos is not None and np.isfinite(pos) and pos >= config.min_mean_pulse_snr:
+        out.append(f"the pulses are positive (the mean of all flashes peaks {pos:.0f} noise "
+                   "rms above the baseline): PMT anode pulses are negative; invert the "
+                   "signal (an inverting amplifier? a dynode output?)")
+    elif weak:
         out.append("no LED pulse in the mean of all flashes"
                    + (f" ({snr:.1f} noise rms)" if snr is not None and np.isfinite(snr)
                       else " (flat or empty records?)"))

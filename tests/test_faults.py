@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -682,3 +683,20 @@ def test_22_20_a_local_directory_that_does_not_exist_is_named_once(tmp_path):
                     lists_dir=tmp_path / "lists", logs_dir=tmp_path / "logs")
     assert not out.ok and "no such directory" in out.error and str(gone) in out.error
     assert out.error.count("missing") == 0, out.error
+
+
+def test_22_21_positive_pulses_are_named_as_such(tmp_path):
+    """Records of positive pulses (an inverting amplifier, a dynode signal): the flag says
+    the polarity, not 'flat or empty records?'."""
+    from pmtgain.point import process_point
+    from pmtgain.simulate import DEMO_PMTS, simulate_point
+    from pmtgain.trcwrite import write_trc
+
+    p = DEMO_PMTS[0]
+    volts, _ = simulate_point(p, 1000, 200, seed=2)
+    for i, v in enumerate(-volts):  # the scope's range set for them (16 bit)
+        write_trc(tmp_path / f"C1--n16deg--{i:05d}.trc", v, dt_s=p.dt_ns * 1e-9, bits=16,
+                  vertical_gain=float(np.abs(volts).max()) / 30000)
+    s = process_point(sorted(tmp_path.glob("*.trc")), pmt=1, hv=1000).summary
+    assert "positive" in s["point_flag"] and "flat or empty" not in s["point_flag"], \
+        s["point_flag"]
