@@ -315,7 +315,8 @@ def summaries_frame(summaries: list[dict]) -> pd.DataFrame:
 
 
 def write_lists(outcomes: list[PointOutcome], lists_dir,
-                enf: dict[int, float] | None = None) -> list[Path]:
+                enf: dict[int, float] | None = None,
+                campaign: list[PointSpec] | None = None) -> list[Path]:
     """``pmt_<i>_data_list.pkl`` and ``.csv`` per PMT, one row per HV point; the gain in
     electrons with each PMT's excess noise factor in ``enf`` (others: the default F) and
     anchored on its low-light run (:mod:`pmtgain.anchor`)."""
@@ -326,7 +327,8 @@ def write_lists(outcomes: list[PointOutcome], lists_dir,
     df = with_gains(summaries_frame([o.summary for o in outcomes if o.ok and o.summary]),
                     enf or {}, store.load_spe_runs(lists_dir / store.SPE_DIR))
     written = []
-    _write_failed(outcomes, lists_dir / "failed.json")
+    _write_failed(outcomes, lists_dir / "failed.json",
+                  None if campaign is None else {(p.pmt, p.hv) for p in campaign})
     if df.empty:
         return written
     for pmt, sub in df.groupby("pmt"):
@@ -343,12 +345,15 @@ def write_lists(outcomes: list[PointOutcome], lists_dir,
     return written
 
 
-def _write_failed(outcomes: list[PointOutcome], path: Path) -> None:
+def _write_failed(outcomes: list[PointOutcome], path: Path,
+                  campaign: set[tuple[int, int]] | None = None) -> None:
     """``failed.json``: the points without a result and why, merged with the entries of
-    points this run did not touch (a run on some PMTs keeps the others' reasons)."""
+    points this run did not touch (a run on some PMTs keeps the others' reasons) that are
+    still in the ``campaign`` (a line removed from it is forgotten)."""
     ran = {(o.pmt, o.hv) for o in outcomes}
     try:
-        old = [e for e in json.loads(path.read_text()) if (e["pmt"], e["hv"]) not in ran]
+        old = [e for e in json.loads(path.read_text()) if (e["pmt"], e["hv"]) not in ran
+               and (campaign is None or (e["pmt"], e["hv"]) in campaign)]
     except (OSError, ValueError, KeyError, TypeError):
         old = []
     new = [dict(pmt=o.pmt, hv=o.hv, error=str(o.error)) for o in outcomes if not o.ok]

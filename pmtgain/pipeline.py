@@ -105,6 +105,8 @@ def analyse(campaign: str | Path, options: AnalysisOptions | None = None, *,
     if not points:
         raise ValueError("no point matches --pmt/--hv")
     out = Path(o.outputs)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out}: --outputs names a file, not a directory")
     with store.exclusive(out, "analysis.py"):
         (out / "lists").mkdir(parents=True, exist_ok=True)
         (out / "lists" / "run.json").write_text(json.dumps(
@@ -120,7 +122,8 @@ def analyse(campaign: str | Path, options: AnalysisOptions | None = None, *,
         except KeyboardInterrupt:
             kept = saved_outcomes(points, out / "lists", o.engine)
             write_lists(kept + saved_outcomes([p for p in every if p not in points],
-                                              out / "lists", o.engine), out / "lists", enf)
+                                              out / "lists", o.engine), out / "lists", enf,
+                        every)
             warn(f"interrupted: {len(kept)} of {len(points)} points are finished and saved "
                  "in the lists; run the same command again to do the rest (finished points "
                  "are kept)")
@@ -136,7 +139,8 @@ def analyse(campaign: str | Path, options: AnalysisOptions | None = None, *,
         # the lists hold every point of the campaign with a valid saved result, not only
         # the ones this run selected (--pmt/--hv)
         write_lists(outcomes + saved_outcomes([p for p in every if p not in points],
-                                              out / "lists", o.engine), out / "lists", enf)
+                                              out / "lists", o.engine), out / "lists", enf,
+                        every)
         for x in res.done:
             if x.summary.get("rejected_unreadable"):
                 say(f"  PMT {x.pmt} {x.hv} V: {x.summary['rejected_unreadable']} of "

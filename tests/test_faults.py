@@ -700,3 +700,24 @@ def test_22_21_positive_pulses_are_named_as_such(tmp_path):
     s = process_point(sorted(tmp_path.glob("*.trc")), pmt=1, hv=1000).summary
     assert "positive" in s["point_flag"] and "flat or empty" not in s["point_flag"], \
         s["point_flag"]
+
+
+def test_22_23_a_failing_line_removed_from_the_campaign_is_forgotten(sim):
+    f = sim / "sim/data_info/data_directories_pmt_1.txt"
+    good = f.read_text()
+    f.write_text(good + f"{sim / 'nowhere'}/ 1 1100 5\n")
+    r = analysis(sim)
+    assert r.returncode == 1 and "FAILED PMT 1 at 1100 V" in r.stderr
+    f.write_text(good)
+    r = analysis(sim)
+    assert r.returncode == 0, r.stderr
+    assert "1100" not in r.stderr
+    failed = json.loads((sim / "outputs/lists/failed.json").read_text())
+    assert failed == []
+
+
+def test_22_23_outputs_naming_a_file_says_so(sim):
+    (sim / "out").write_text("not a directory")
+    r = analysis(sim, "--outputs", "out")
+    no_traceback(r)
+    assert r.returncode == 2 and "out: --outputs names a file" in r.stderr, r.stderr
