@@ -236,6 +236,8 @@ def parse_header(buf: bytes | memoryview, path: str | os.PathLike | None = None)
 
 def _check_sizes(h: TrcHeader, n_bytes: int, path) -> None:
     word = h.bits // 8
+    if h.wave_array_count <= 0:
+        raise TrcError(path, f"WAVE_ARRAY_COUNT is {h.wave_array_count}: no samples")
     if h.wave_array_1_bytes != h.wave_array_count * word:
         raise TrcError(
             path,

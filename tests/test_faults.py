@@ -721,3 +721,33 @@ def test_22_23_outputs_naming_a_file_says_so(sim):
     r = analysis(sim, "--outputs", "out")
     no_traceback(r)
     assert r.returncode == 2 and "out: --outputs names a file" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"wave_array_count": 0, "wave_array_1": 0}, "no samples"),
+    ({"vertical_gain": float("nan")}, "VERTICAL_GAIN is nan"),
+    ({"vertical_gain": 0.0}, "VERTICAL_GAIN is 0.0"),
+])
+@pytest.mark.parametrize("as_json", [False, True])
+def test_22_22_inspect_refuses_what_the_reader_refuses_by_name(tmp_path, fields, message,
+                                                                as_json):
+    import numpy as np
+
+    from pmtgain.trc import _DESC, _FIELD_INDEX
+    from pmtgain.trcwrite import write_trc
+
+    f = tmp_path / "C1--n16deg--00000.trc"
+    write_trc(f, np.linspace(-0.01, 0.0, 100), dt_s=1e-10, vertical_gain=1e-4)
+    buf = bytearray(f.read_bytes())
+    o = buf.find(b"WAVEDESC")
+    v = list(_DESC["<"].unpack_from(buf, o))
+    for k, x in fields.items():
+        v[_FIELD_INDEX[k]] = x
+    _DESC["<"].pack_into(buf, o, *v)
+    f.write_bytes(bytes(buf))
+    r = subprocess.run([PY, "-m", "pmtgain", "inspect", str(f), *(["--json"] if as_json
+                                                                  else [])],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    no_traceback(r)
+    assert r.returncode == 2 and str(f) in r.stderr and message in r.stderr, r.stderr
+    assert "NaN" not in r.stdout
