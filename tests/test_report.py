@@ -77,7 +77,7 @@ def test_report_is_self_contained_and_names_the_problems(analysed):
         assert base64.b64decode(b)[:8] == b"\x89PNG\r\n\x1a\n"
     for p in (1, 2, 3):
         assert f"id='pmt-{p}'" in page
-    assert "PMT 2 at 1100 V failed: none of the 50 files" in page
+    assert "PMT 2 at 1100 V failed: " in page and "no such directory" in page
     assert "1 of 50 files unreadable or not fetched" in page
     # the tables travel with the page as CSV downloads
     links = dict(re.findall(r"download='([^']+)' href='data:text/csv;base64,([^']+)'", page))
@@ -161,5 +161,5 @@ def test_report_when_every_point_failed(tmp_path):
     assert "gain_curve.py: error: no point has a result in outputs/lists (2 failed" in r.stderr
     page = (tmp_path / "outputs" / "report.html").read_text()
     for hv in (900, 1000):
-        assert f"PMT 1 at {hv} V failed: none of the 5 files could be read" in page
+        assert f"PMT 1 at {hv} V failed: " in page and "no such directory" in page
     assert "Traceback" not in r.stderr
