@@ -394,7 +394,7 @@ def _info(scan: Scan, win: Window, est: ChargeEstimator, shape: Shape, shape_why
         noise_V=scan.noise_ref, baseline_V=float(np.median(meas.cols["baseline_V"])),
         ps_ped_var_pC2=meas.ped_var_pC2, ped_var_window_pC2=meas.ped_var_window_pC2,
         ps_ped_err_pC2=meas.ped_err_pC2, pedestal_note=meas.ped_note,
-        pedestal_source="records (pulse-free samples)", led_pickup_pC=0.0,
+        pedestal_source="records (pulse-free samples)", led_pickup_pC=float("nan"),
         ps_clipped_fraction=scan.n_clipped / scan.n_all,
         **template_fields(tmpl),
     )
