@@ -106,17 +106,11 @@ def run_point(
         if spe:
             return _finish_spe(point, rep, lists_dir, logger, t0, transient, data_dir,
                                fetch_workers)
-        bg: list = []
-        off = point.extra.get("ledoff")
-        if off is not None:  # its LED-off run: the pedestal and the LED pickup
-            rep_off = fetch_point(off, local_dir(data_dir, off), workers=fetch_workers)
-            logger.info("LED-off run: %d fetched, %d already complete, %d failed from %s",
-                        rep_off.fetched, rep_off.cached, rep_off.n_failed,
-                        redact(off.dir_url))
-            bg = rep_off.paths
         res = process_point(rep.paths, pmt=point.pmt, hv=point.hv, cut_V=point.cut_V,
                             engine=engine, config=config, missing=rep.failed,
-                            shapes=shapes, pedestal_files=bg)
+                            shapes=shapes,
+                            pedestal_files=_led_off_files(point, data_dir, fetch_workers,
+                                                          logger))
         res.summary.update(n_fetched=rep.fetched, n_cached=rep.cached,
                            n_fetch_failed=rep.n_failed, n_fetch_transient=transient,
                            dir_url=redact(point.dir_url))
@@ -161,22 +155,29 @@ def _without_where(msg: str, pmt: int, hv: int) -> str:
     return msg
 
 
+def _led_off_files(point: PointSpec, data_dir, fetch_workers: int, logger) -> list:
+    """The local files of the point's LED-off run (``extra["ledoff"]``), fetched like any
+    point's; [] without one."""
+    off = point.extra.get("ledoff")
+    if off is None:
+        return []
+    rep = fetch_point(off, local_dir(data_dir, off), workers=fetch_workers)
+    logger.info("LED-off run: %d fetched, %d already complete, %d failed from %s",
+                rep.fetched, rep.cached, rep.n_failed, redact(off.dir_url))
+    return rep.paths
+
+
 def _finish_spe(point, rep, lists_dir, logger, t0, transient, data_dir,
                 fetch_workers) -> PointOutcome:
     """A low-light run (:mod:`pmtgain.spe`): measured, saved under ``<lists>/spe/``."""
     from .spe import process_spe
 
-    bg: list = []
-    off = point.extra.get("ledoff")
-    if off is not None:  # its LED-off run: the pedestal (pmtgain.spe)
-        rep_off = fetch_point(off, local_dir(data_dir, off), workers=fetch_workers)
-        logger.info("LED-off run: %d fetched, %d already complete, %d failed from %s",
-                    rep_off.fetched, rep_off.cached, rep_off.n_failed, redact(off.dir_url))
-        bg = rep_off.paths
-    res = process_spe(rep.paths, pmt=point.pmt, hv=point.hv, background_files=bg)
+    res = process_spe(rep.paths, pmt=point.pmt, hv=point.hv,
+                      background_files=_led_off_files(point, data_dir, fetch_workers,
+                                                      logger))
     s = res.summary
-    if off is not None:
-        s["ledoff_dir_url"] = redact(off.dir_url)
+    if point.extra.get("ledoff") is not None:
+        s["ledoff_dir_url"] = redact(point.extra["ledoff"].dir_url)
     s.update(n_fetch_failed=rep.n_failed, n_fetch_transient=transient,
              dir_url=redact(point.dir_url), analysis_version=store.ANALYSIS_VERSION)
     store.save_spe(lists_dir, s, res.spectra)
@@ -191,11 +192,8 @@ def _finish_spe(point, rep, lists_dir, logger, t0, transient, data_dir,
 def stale_reason(summary: dict, point: PointSpec, engine: str) -> str | None:
     """Why a saved point cannot be reused for ``point`` with ``engine`` (None: it can);
     the rule is :func:`pmtgain.store.stale_reason`."""
-    why = store.stale_reason(summary, point.cut_V, engine)
-    if why is None and bool(point.extra.get("ledoff")) != str(
-            summary.get("pedestal_source") or "").startswith("LED-off"):
-        why = "an LED-off run was added to or removed from the campaign"
-    return why
+    return store.stale_reason(summary, point.cut_V, engine,
+                              ledoff=bool(point.extra.get("ledoff")))
 
 
 def run_local(

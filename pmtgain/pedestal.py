@@ -100,6 +100,8 @@ class PedestalAccumulator:
         self.n = np.zeros(n_subsets, np.int64)
         self.b_ref: float | None = None
         self.rows_seen = 0
+        self.pairs_all = self._pairs(np.ones(self.span))
+        self.pairs_out = self._pairs(self.out)
 
     def add(self, y: np.ndarray, baseline_V: np.ndarray, rows: np.ndarray) -> None:
         """Flashes ``y[rows]`` (volts less their baselines ``baseline_V``)."""
@@ -134,25 +136,32 @@ class PedestalAccumulator:
 
     def _lagged(self, spec: np.ndarray, mu: np.ndarray, n: int, other: np.ndarray):
         """Sums over flashes and pairs (j in the baseline region, k = j +- l in
-        ``other``) of the centred products, and the number of pairs, by lag l >= 0."""
+        ``other``) of the centred products, by lag l >= 0."""
         f = lambda a, b: irfft(np.conj(rfft(a, n=self.nfft)) * rfft(b, n=self.nfft),  # noqa: E731
                                n=self.nfft)
         c = irfft(spec, n=self.nfft) - n * f(mu * self.mask, mu * other)
-        cnt = np.rint(f(self.mask, other))
+        return self._fold(c)
+
+    def _fold(self, a: np.ndarray) -> np.ndarray:
+        """Lag l and lag -l of a circular correlation together, l = 0 .. span-1."""
         L = self.span
+        return a[:L] + np.concatenate(([0.0], a[::-1][:L - 1]))
 
-        def fold(a):  # lag l and lag -l together
-            return a[:L] + np.concatenate(([0.0], a[::-1][:L - 1]))
-
-        return fold(c), fold(cnt)
+    def _pairs(self, other: np.ndarray) -> np.ndarray:
+        """The number of pairs (j in the baseline region, k = j +- l in ``other``) by
+        lag: the same for every subset of flashes."""
+        f = irfft(np.conj(rfft(self.mask, n=self.nfft)) * rfft(other, n=self.nfft),
+                  n=self.nfft)
+        return self._fold(np.rint(f))
 
     def _r(self, keep: np.ndarray) -> np.ndarray:
         """``R(l)``, ``l = 0 .. span-1``, from the subsets ``keep``: from pairs outside the
         window where there are at least 16 (no LED signal in them), else from all."""
         n = int(self.n[keep].sum())
         mu = self.sums[keep].sum(axis=0) / n
-        c_all, n_all = self._lagged(self.spec[keep].sum(axis=0), mu, n, np.ones(self.span))
-        c_out, n_out = self._lagged(self.spec_out[keep].sum(axis=0), mu, n, self.out)
+        c_all = self._lagged(self.spec[keep].sum(axis=0), mu, n, np.ones(self.span))
+        c_out = self._lagged(self.spec_out[keep].sum(axis=0), mu, n, self.out)
+        n_all, n_out = self.pairs_all, self.pairs_out
         use = n_out >= 16
         c, cnt = np.where(use, c_out, c_all), np.where(use, n_out, n_all)
         return np.where(cnt > 0, c / (np.maximum(cnt, 1) * (n - 1)), 0.0)

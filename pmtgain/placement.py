@@ -29,6 +29,7 @@ from .window import (
     Baseline,
     ChargeEstimator,
     Window,
+    baseline_without,
     borrowed_window,
     choose_window,
     clean_baseline,
@@ -119,30 +120,6 @@ def _excludes(b: Baseline, k_edge: int, k_base: int) -> bool:
     return b.lo != k_edge or b.hi != k_base or b.skip_hi > b.skip_lo
 
 
-def _baseline_without(excl: np.ndarray, k_edge: int, k_base: int, min_samples: int
-                      ) -> Baseline:
-    """The region ``k_edge .. k_base-1`` less the stretch from the first to the last of
-    its samples marked in ``excl`` (over the region), as
-    :func:`pmtgain.window.clean_baseline` leaves out a structure."""
-    n = k_base - k_edge
-    idx = np.nonzero(excl)[0]
-    if idx.size == 0:
-        return Baseline(k_edge, k_base, 0, 0, "", excl)
-    a, b = int(idx[0]), int(idx[-1]) + 1
-    frac = (b - a) / n
-    if n - (b - a) < min_samples:
-        return Baseline(k_edge, k_base, 0, 0, f"coherent structure over {100 * frac:.0f}% of "
-                        "the baseline region: baseline kept", excl)
-    lo, hi, s_lo, s_hi = k_edge, k_base, k_edge + a, k_edge + b
-    if a == 0:
-        lo, s_lo, s_hi = k_edge + b, 0, 0
-    elif b == n:
-        hi, s_lo, s_hi = k_edge + a, 0, 0
-    return Baseline(lo, hi, s_lo, s_hi, f"coherent structure ({b - a} samples, "
-                    f"{100 * frac:.0f}% of the baseline region) left out of it (pick-up?)",
-                    excl)
-
-
 #: a structure left out without a ripple keeps at least this share of the region (a
 #: coherent ripple nobody fitted averages out over a long stretch, not over a short one)
 MIN_KEPT_SHARE = 0.4
@@ -162,7 +139,7 @@ def _structure_only(m, first: Baseline, region, k_edge: int, k_base: int, sigma_
         after = clean_baseline(np.where(use, m, np.median(m[use])), k_edge, k_base,
                                sigma_L, ms)
         if not after.bad.any():
-            return _baseline_without(~use[k_edge:k_base], k_edge, k_base, ms)
+            return baseline_without(~use[k_edge:k_base], k_edge, k_base, ms)
         new = use & after.mask(m.size) if _excludes(after, k_edge, k_base) else \
             _without_strongest_block(m, use, sigma_L)
         if np.array_equal(new, use) or new.sum() < floor:
@@ -232,7 +209,7 @@ def settle_baseline(m: np.ndarray, k_edge: int, k_base: int, sigma_L: np.ndarray
         return _structure_only(m, first, region, k_edge, k_base, sigma_L, ms), None
     if after.bad.any():
         use = use & after.mask(k.size)
-    return _baseline_without(region[k_edge:k_base] & ~use[k_edge:k_base], k_edge, k_base,
+    return baseline_without(region[k_edge:k_base] & ~use[k_edge:k_base], k_edge, k_base,
                              ms), ripple
 
 

@@ -265,9 +265,8 @@ def process_point(
     rows_bad = scan.errors + [(os.path.basename(n), r) for n, r in missing]
     table = _table(meas, names, rows_bad, scan, cut_V)
     info = _info(scan, win, est, shape, shape_why, pmt, hv, engine, cut_V, config, meas)
-    if led_off is not None:
+    if led_off is not None:  # (_info read the LED-off pedestal from meas already)
         info.update(led_off)
-        info["ps_ped_var_pC2"], info["ps_ped_err_pC2"] = meas.ped_var_pC2, meas.ped_err_pC2
     info.update(baseline_note=pl.baseline_note, ripple_err_pC=pl.ripple_err_pC,
                 ripple_V=pl.ripple.amplitude_V if pl.ripple else 0.0,
                 ripple_mhz=1e3 * pl.ripple.freq_ghz if pl.ripple else float("nan"),

@@ -158,8 +158,8 @@ def windows(volts: np.ndarray, dt_s: float, clipped, config: FitConfig = DEFAULT
     if off is not None:  # exactly: less what the LED-off records hold
         m_off, found_off, _, _ = _pre_pulse(off, lo, hi, dt_ns, config)
         use_off = found_off.mask(N) if found_off.bad.mean() <= 0.5 else use
-        dc_off = float(m_off[use_off].mean())
-        mm = (m - float(m[use_off].mean())) - (m_off - dc_off)
+        dc_on, dc_off = float(m[use_off].mean()), float(m_off[use_off].mean())
+        mm = (m - dc_on) - (m_off - dc_off)
     # T ends where the mean pulse is back at the baseline by significance (as a point's
     # window, pmtgain.window.choose_window: slow tails stay in), and at least post_ns
     # after the onset's crossing back
@@ -182,7 +182,6 @@ def windows(volts: np.ndarray, dt_s: float, clipped, config: FitConfig = DEFAULT
         idx = np.nonzero(struct)[0]
         notes.append(f"coherent structure (LED pickup?) at samples {idx[0]}-{idx[-1]}")
     if off is not None:
-        dc_on = float(m[use_off].mean())
         notes.append("pedestal: the LED window of the LED-off run")
         return SpeWindows(led, led, held, length * dc_on, length * dc_off, notes, flags)
     # B: the latest stretch of `length` structure-free samples before T, else the latest

@@ -81,9 +81,11 @@ def job_remaps(pmt: int | str, hv: int | str, to: str = "../condor_lists",
 
 
 def stale_reason(summary: dict, cut_V: float | None, engine: str,
-                 version: int | None = None) -> str | None:
+                 version: int | None = None, ledoff: bool | None = None) -> str | None:
     """Why a saved point cannot be reused for a campaign line with ``cut_V`` and
-    ``engine`` (None: it can). The one rule for local runs and HTCondor resubmits."""
+    ``engine`` (None: it can). The one rule for local runs and HTCondor resubmits.
+    ``ledoff``: whether the point has an LED-off run that its analysis uses (None: not
+    checked; the HTCondor jobs do not fetch LED-off runs)."""
     if summary.get("error"):
         return f"it failed ({summary['error']})"
     if summary.get("engine") != engine:
@@ -96,6 +98,9 @@ def stale_reason(summary: dict, cut_V: float | None, engine: str,
         return "the cut changed in the campaign"
     if summary.get("n_fetch_transient"):
         return "some of its files failed for a reason that may have gone (network, disk)"
+    if ledoff is not None and ledoff != str(summary.get("pedestal_source") or ""
+                                            ).startswith("LED-off"):
+        return "an LED-off run was added to or removed from the campaign"
     return None
 
 

@@ -194,14 +194,25 @@ def clean_baseline(m: np.ndarray, k_edge: int, k_base: int, sigma_L: np.ndarray,
         for k in hit:  # mark the block and half as much again on either side
             bad[max(0, k - L // 2):min(n, k + L + L // 2)] = True
         L *= 2
+    return baseline_without(bad, k_edge, k_base, min_samples, max_share=0.5,
+                            kept_why=" (a ripple?)")
+
+
+def baseline_without(bad: np.ndarray, k_edge: int, k_base: int, min_samples: int,
+                     max_share: float = 1.0, kept_why: str = "") -> Baseline:
+    """The region ``k_edge .. k_base-1`` less the stretch from the first to the last of
+    the samples ``bad`` marks (over the region), or the whole region, with a note, when
+    fewer than ``min_samples`` would be left or the stretch spans more than ``max_share``
+    of it (:func:`clean_baseline`; :func:`pmtgain.placement.settle_baseline`)."""
+    n = k_base - k_edge
     if not bad.any():
         return Baseline(k_edge, k_base, 0, 0, "", bad)
     idx = np.nonzero(bad)[0]
     a, b = int(idx[0]), int(idx[-1]) + 1
     frac = (b - a) / n
-    if n - (b - a) < min_samples or frac > 0.5:
+    if n - (b - a) < min_samples or frac > max_share:
         return Baseline(k_edge, k_base, 0, 0, f"coherent structure over {100 * frac:.0f}% of "
-                        "the baseline region (a ripple?): baseline kept", bad)
+                        f"the baseline region{kept_why}: baseline kept", bad)
     lo, hi, s_lo, s_hi = k_edge, k_base, k_edge + a, k_edge + b
     if a == 0:
         lo, s_lo, s_hi = k_edge + b, 0, 0
