@@ -4,7 +4,8 @@ What to use when
 ----------------
 - :func:`load_campaign` - every point of a ``data_info`` directory (or of one file).
 - :func:`parse_campaign_file` - one ``data_directories_pmt_<i>.txt``.
-- :func:`local_dir` - where a point's files are kept locally: ``data/<folder>/<hv>/``.
+- :func:`local_dir` - where a point's files are kept locally: ``data/<folder>/<hv>/``
+  (:func:`distinct_folders`: ``<folder>-<hash>`` where two dir_urls share a folder).
 - :func:`load_enf` - the excess noise factor F of each PMT from ``data_info/enf.txt``
   (optional), for the gain in electrons; PMTs not listed get
   :data:`pmtgain.photostat.DEFAULT_ENF`. :func:`write_enf` writes that file,
@@ -33,6 +34,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -190,7 +192,37 @@ def load_campaign(path: str | os.PathLike = "data_info") -> list[PointSpec]:
     for pt in points:
         if (pt.pmt, pt.hv) in off:
             pt.extra["ledoff"] = off[(pt.pmt, pt.hv)]
-    return sorted(points, key=lambda pt: (pt.pmt, pt.hv))
+    return sorted(distinct_folders(points), key=lambda pt: (pt.pmt, pt.hv))
+
+
+def distinct_folders(points: list[PointSpec]) -> list[PointSpec]:
+    """``points`` with a distinct download folder for each dir_url: two points (or LED-off
+    runs) whose URLs end in the same ``<folder>/<hv>/`` but differ before it would share
+    ``data/<folder>/<hv>/`` and mix their files; each then gets ``<folder>-<8 hex digits
+    of its URL>`` instead. Points whose folder is theirs alone keep it."""
+    import hashlib
+
+    def all_specs(pt):
+        return [pt] + ([pt.extra["ledoff"]] if pt.extra.get("ledoff") is not None else [])
+
+    urls: dict[tuple[str, int], set[str]] = {}
+    for pt in points:
+        for q in all_specs(pt):
+            urls.setdefault((q.folder, q.hv), set()).add(redact(q.dir_url))
+
+    def own(q: PointSpec) -> PointSpec:
+        if len(urls[(q.folder, q.hv)]) == 1:
+            return q
+        tag = hashlib.sha256(redact(q.dir_url).encode()).hexdigest()[:8]
+        return replace(q, folder=f"{q.folder}-{tag}")
+
+    out = []
+    for pt in points:
+        new = own(pt)
+        if pt.extra.get("ledoff") is not None:
+            new = replace(new, extra=dict(pt.extra, ledoff=own(pt.extra["ledoff"])))
+        out.append(new)
+    return out
 
 
 def select(points: list[PointSpec], pmts=None, hvs=None) -> list[PointSpec]:
@@ -317,4 +349,4 @@ def load_spe(path: str | os.PathLike = "data_info") -> list[PointSpec]:
             out.append(PointSpec(pmt=pt.pmt, hv=pt.hv, n_files=pt.n_files,
                                  dir_url=pt.dir_url, cut_V=None,
                                  folder=f"{pt.folder}_spe", extra=extra))
-    return sorted(out, key=lambda q: (q.pmt, q.hv))
+    return sorted(distinct_folders(out), key=lambda q: (q.pmt, q.hv))

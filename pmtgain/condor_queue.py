@@ -84,7 +84,8 @@ def _results(outputs: Path, points: list[PointSpec] | None = None,
     if points is not None and engine is not None:
         for p in points:
             if (p.pmt, p.hv) in rows:
-                found[(p.pmt, p.hv)] = store.stale_reason(rows[(p.pmt, p.hv)], p.cut_V, engine)
+                found[(p.pmt, p.hv)] = store.stale_reason(rows[(p.pmt, p.hv)], p, engine,
+                                                          check_ledoff=False)
     found.update({(p, h): reason for p, h, reason in df.attrs["failed"]})
     return found
 

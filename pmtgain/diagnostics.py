@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ import pandas as pd
 
 from . import store
 from .parallel import parallel_map
+from .safeio import atomic_path
 
 PALETTE_COLOURS = 128  # PNGs quantised to a palette: ~4x smaller, no visible loss
 
@@ -81,14 +81,12 @@ def _save_png(draw, path: Path, *args, digest: str | None = None, **kwargs) -> N
     im = Image.fromarray(raw.pixels, "RGB").quantize(PALETTE_COLOURS,
                                                      method=Image.Quantize.FASTOCTREE)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # a name of this process and thread: reports drawn at once never share one
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.part")
     info = None
     if digest is not None:
         info = PngImagePlugin.PngInfo()
         info.add_text(ROW_KEY, digest)
-    im.save(tmp, "PNG", optimize=True, pnginfo=info)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:  # unique: reports drawn at once never share one
+        im.save(tmp, "PNG", optimize=True, pnginfo=info)
 
 
 def _render_point(summary: dict, table_path: str, examples_path: str, out: str

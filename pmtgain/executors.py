@@ -37,6 +37,7 @@ from .campaign import local_dir, redact  # noqa: E402
 from .config import DEFAULT_FIT, FitConfig, PointSpec  # noqa: E402
 from .fetch import DEFAULT_WORKERS, fetch_point, is_transient  # noqa: E402
 from .point import load_point, process_point  # noqa: E402
+from .safeio import atomic_path, open_append, write_atomic  # noqa: E402
 from .shape import ShapeTable  # noqa: E402
 
 ORIGINAL_COLUMNS = ["mean_charge", "std_dev_charge", "hv"]
@@ -60,7 +61,7 @@ def _point_logger(log_path: Path, verbose: bool) -> logging.Logger:
     logger.propagate = False
     logger.setLevel(logging.DEBUG if verbose else logging.INFO)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    h = logging.FileHandler(log_path, mode="a")
+    h = logging.StreamHandler(open_append(log_path))  # never through a planted link
     h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger.addHandler(h)
     return logger
@@ -113,7 +114,8 @@ def run_point(
                                                           logger))
         res.summary.update(n_fetched=rep.fetched, n_cached=rep.cached,
                            n_fetch_failed=rep.n_failed, n_fetch_transient=transient,
-                           dir_url=redact(point.dir_url))
+                           dir_url=redact(point.dir_url),
+                           inputs=store.encode_inputs(store.inputs_of(point, engine, config)))
         if verbose:
             for row in res.table.itertuples():
                 logger.debug("%s %s charge %.6g pC %s", row.file, row.status, row.charge_pC,
@@ -179,7 +181,8 @@ def _finish_spe(point, rep, lists_dir, logger, t0, transient, data_dir,
     if point.extra.get("ledoff") is not None:
         s["ledoff_dir_url"] = redact(point.extra["ledoff"].dir_url)
     s.update(n_fetch_failed=rep.n_failed, n_fetch_transient=transient,
-             dir_url=redact(point.dir_url), analysis_version=store.ANALYSIS_VERSION)
+             dir_url=redact(point.dir_url), analysis_version=store.ANALYSIS_VERSION,
+             inputs=store.encode_inputs(store.inputs_of(point, None)))
     store.save_spe(lists_dir, s, res.spectra)
     logger.info("low-light run: occupancy %.3f +- %.3f, G %.4g +- %.2g (threshold %.2g), "
                 "F %.3f +- %.3f (threshold %.2g)%s", s["occupancy"], s["occupancy_err"],
@@ -189,11 +192,7 @@ def _finish_spe(point, rep, lists_dir, logger, t0, transient, data_dir,
                         seconds=time.perf_counter() - t0, transient=transient)
 
 
-def stale_reason(summary: dict, point: PointSpec, engine: str) -> str | None:
-    """Why a saved point cannot be reused for ``point`` with ``engine`` (None: it can);
-    the rule is :func:`pmtgain.store.stale_reason`."""
-    return store.stale_reason(summary, point.cut_V, engine,
-                              ledoff=bool(point.extra.get("ledoff")))
+stale_reason = store.stale_reason  # the one rule
 
 
 def run_local(
@@ -265,7 +264,8 @@ def _run_pass(
     stale: dict[str, int] = {}
     for p in points:
         done = None if force else load_point(lists_dir / "points", p.pmt, p.hv)
-        why = stale_reason(done.summary, p, engine) if done is not None else "no result"
+        why = (stale_reason(done.summary, p, engine, config) if done is not None
+               else "no result")
         if why is None:
             outcomes.append(PointOutcome(p.pmt, p.hv, True, summary=done.summary,
                                          skipped=True))
@@ -294,12 +294,13 @@ def _run_pass(
     return outcomes
 
 
-def saved_outcomes(points: list[PointSpec], lists_dir, engine: str) -> list[PointOutcome]:
+def saved_outcomes(points: list[PointSpec], lists_dir, engine: str,
+                   config: FitConfig = DEFAULT_FIT) -> list[PointOutcome]:
     """The saved, still valid results of ``points`` (others are left out)."""
     out = []
     for p in points:
         done = load_point(Path(lists_dir) / store.POINTS_DIR, p.pmt, p.hv)
-        if done is not None and stale_reason(done.summary, p, engine) is None:
+        if done is not None and stale_reason(done.summary, p, engine, config) is None:
             out.append(PointOutcome(p.pmt, p.hv, True, summary=done.summary, skipped=True))
     return out
 
@@ -333,12 +334,10 @@ def write_lists(outcomes: list[PointOutcome], lists_dir,
         sub = sub.reset_index(drop=True)
         pkl = lists_dir / f"pmt_{pmt}_data_list.pkl"
         store.write_json_records(sub, pkl.with_suffix(".json"))  # what the merge reads
-        tmp = pkl.with_name(f".{pkl.name}.{os.getpid()}.part")
-        sub.to_pickle(tmp)  # the original's format, for users who load it
-        os.replace(tmp, pkl)
-        tmp = pkl.with_name(f".{pkl.stem}.csv.{os.getpid()}.part")
-        sub.to_csv(tmp, index=False, float_format="%.9g")
-        os.replace(tmp, pkl.with_suffix(".csv"))
+        with atomic_path(pkl) as tmp:
+            sub.to_pickle(tmp)  # the original's format, for users who load it
+        with atomic_path(pkl.with_suffix(".csv")) as tmp:
+            sub.to_csv(tmp, index=False, float_format="%.9g")
         written.append(pkl)
     return written
 
@@ -356,6 +355,4 @@ def _write_failed(outcomes: list[PointOutcome], path: Path,
         old = []
     new = [dict(pmt=o.pmt, hv=o.hv, error=str(o.error)) for o in outcomes if not o.ok]
     entries = sorted(old + new, key=lambda e: (e["pmt"], e["hv"]))
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    tmp.write_text(json.dumps(entries, indent=1))
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(entries, indent=1))

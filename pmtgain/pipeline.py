@@ -16,9 +16,7 @@ Messages go to ``say`` (stdout) and ``warn`` (stderr), one line each.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +26,7 @@ import pandas as pd
 
 from .config import DEFAULT_FIT, FitConfig
 from .fetch import DEFAULT_WORKERS
+from .safeio import atomic_path, write_atomic
 
 
 def _say(msg: str) -> None:
@@ -109,7 +108,7 @@ def analyse(campaign: str | Path, options: AnalysisOptions | None = None, *,
         raise ValueError(f"{out}: --outputs names a file, not a directory")
     with store.exclusive(out, "analysis.py"):
         (out / "lists").mkdir(parents=True, exist_ok=True)
-        (out / "lists" / "run.json").write_text(json.dumps(
+        write_atomic(out / "lists" / "run.json", json.dumps(
             {"data_info": str(Path(campaign).resolve()), "engine": o.engine}))
         say(f"{len(points)} points, {sum(p.n_files for p in points)} files; logs in "
             f"{out / 'logs'}")
@@ -120,9 +119,10 @@ def analyse(campaign: str | Path, options: AnalysisOptions | None = None, *,
                                  fetch_workers=o.fetch_workers, shapes=shapes,
                                  csv=o.csv_tables)
         except KeyboardInterrupt:
-            kept = saved_outcomes(points, out / "lists", o.engine)
+            kept = saved_outcomes(points, out / "lists", o.engine, o.config)
             write_lists(kept + saved_outcomes([p for p in every if p not in points],
-                                              out / "lists", o.engine), out / "lists", enf,
+                                              out / "lists", o.engine, o.config),
+                        out / "lists", enf,
                         every)
             warn(f"interrupted: {len(kept)} of {len(points)} points are finished and saved "
                  "in the lists; run the same command again to do the rest (finished points "
@@ -139,7 +139,8 @@ def analyse(campaign: str | Path, options: AnalysisOptions | None = None, *,
         # the lists hold every point of the campaign with a valid saved result, not only
         # the ones this run selected (--pmt/--hv)
         write_lists(outcomes + saved_outcomes([p for p in every if p not in points],
-                                              out / "lists", o.engine), out / "lists", enf,
+                                              out / "lists", o.engine, o.config),
+                        out / "lists", enf,
                         every)
         for x in res.done:
             if x.summary.get("rejected_unreadable"):
@@ -165,13 +166,21 @@ def _run_spe(runs: list, o: AnalysisOptions, out: Path, say) -> list:
     """The campaign's low-light runs (:mod:`pmtgain.spe`), in the pool; ``lists/spe.csv``."""
     import functools
 
-    from .executors import run_point
+    from . import store
+    from .executors import PointOutcome, run_point
     from .parallel import parallel_map
 
     fn = functools.partial(run_point, data_dir=o.data_dir, lists_dir=out / "lists",
                            logs_dir=out / "logs", fetch_workers=o.fetch_workers)
-    outs = list(parallel_map(fn, [(p,) for p in runs], jobs=o.jobs, unit="run",
-                             desc="low-light runs", progress=o.progress))
+    outs, todo = [], []
+    for p in runs:  # a saved run is reused by the same rule as a point
+        s = None if o.force else store.load_spe_summary(out / "lists", p.pmt, p.hv)
+        if s is not None and store.stale_reason(s, p, None) is None:
+            outs.append(PointOutcome(p.pmt, p.hv, True, summary=s, skipped=True))
+        else:
+            todo.append(p)
+    outs += parallel_map(fn, [(p,) for p in todo], jobs=o.jobs, unit="run",
+                         desc="low-light runs", progress=o.progress)
     write_spe_list(out / "lists")
     for x in sorted(outs, key=lambda x: (x.pmt, x.hv)):
         if x.ok:
@@ -194,7 +203,8 @@ def write_spe_list(lists_dir: Path, runs: pd.DataFrame | None = None) -> Path | 
     df = df.sort_values(["pmt", "hv"])
     path = Path(lists_dir) / "spe.csv"
     Path(lists_dir).mkdir(parents=True, exist_ok=True)
-    df.to_csv(path, index=False, float_format="%.6g")
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False, float_format="%.6g")
     return path
 
 
@@ -318,9 +328,9 @@ def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _
         return res
     stem = "gain_curves" if o.quantity == "charge" else "gain_curves_electrons"
     # whole or not at all: a kill or a full disk mid-write leaves the previous files
-    with _atomic(out / f"{stem}.png") as tmp:
+    with atomic_path(out / f"{stem}.png") as tmp:
         gain_curves(df, fits, tmp, o.quantity)
-    with _atomic(out / f"{stem}.csv") as tmp:
+    with atomic_path(out / f"{stem}.csv") as tmp:
         table.to_csv(tmp, index=False, float_format="%.6g")
     res.written += [out / f"{stem}.png", out / f"{stem}.csv"]
     cols = ["pmt", "hv", "n_used", "n_files", "mean_charge", "std_dev_charge", "sem_charge"]
@@ -347,18 +357,6 @@ def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _
     if o.plots:
         res.written.append(_report(o, df, out, source, missing, info, say, warn))
     return res
-
-
-@contextlib.contextmanager
-def _atomic(path: Path):
-    """A temporary name beside ``path`` to write to; renamed onto ``path`` when the block
-    ends without an error, removed when it raises."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _print_missing(df, missing, warn) -> None:

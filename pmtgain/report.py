@@ -19,7 +19,6 @@ import datetime as _dt
 import html
 import io
 import os
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .diagnostics import PALETTE_COLOURS, Rendered, plot_paths, render_diagnostics  # noqa: F401
+from .safeio import write_atomic
 
 # ------------------------------------------------------------------------------ HTML
 _CSS = """
@@ -351,10 +351,7 @@ def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
                          f"<figcaption>{html.escape(cap)}</figcaption></figure>")
         parts.append("</div></section>")
     parts += ["</main>", f"<script>{_SCRIPT}</script></body></html>"]
-    # a name of this process and thread: reports drawn at once never share one
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.part")
-    tmp.write_text("\n".join(parts), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, "\n".join(parts))  # unique temporary name, never through a link
     return path
 
 

@@ -27,6 +27,7 @@ import numpy as np
 from .config import DEFAULT_FIT, FitConfig
 from .model import pulse_smeared
 from .prepare import Prepared, _crossings
+from .safeio import atomic_path
 from .window import Template
 
 
@@ -291,8 +292,7 @@ class ShapeTable:
 
     def save(self, path: str | os.PathLike) -> None:
         path = Path(path)
-        tmp = path.with_name(path.name + f".{os.getpid()}.part")
-        with open(tmp, "w", newline="") as f:
+        with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(SHAPE_COLUMNS + TEMPLATE_COLUMNS)
             for pmt in sorted(set(self.rows) | set(self.templates)):
@@ -304,7 +304,6 @@ class ShapeTable:
                     w.writerow([pmt, int(hv), f"{ts:.6g}", f"{tf:.6g}", f"{jit:.6g}"]
                                + [f"{tf_[k]:.6g}" if k != "window_template" else tf_[k]
                                   for k in TEMPLATE_COLUMNS])
-        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> ShapeTable:

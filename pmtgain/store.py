@@ -7,9 +7,10 @@ What to use when
 - :class:`PointResult` (``.save``) / :func:`load_point` - a point's summary, per-flash
   table (:func:`save_table`: typed npz, CSV on request) and examples; a saved point is
   complete only when its summary exists and its table has the rows the summary counts.
-- :func:`stale_reason` - whether a saved point is still valid for a campaign line and an
-  engine (None) or why it must be redone; ``analysis.py`` and ``pmtgain condor resubmit``
-  both ask it.
+- :func:`inputs_of` / :func:`stale_reason` - what defines a point's numbers (its campaign
+  line, engine, settings, LED-off run, version), saved in its summary; whether a saved
+  point is still valid for a campaign line (None) or why it must be redone.
+  ``analysis.py`` and ``pmtgain condor resubmit`` both ask it.
 - :data:`JOB_OUTPUTS` / :func:`job_remaps` - the files an HTCondor job leaves and where
   ``condor_transfer_data`` puts them (``outputs/condor_lists/``).
 - :func:`write_json_records` / :func:`read_json_records` - tables as JSON records: how
@@ -33,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .config import ANALYSIS_VERSION
+from .safeio import atomic_path, open_lock, write_atomic
 
 POINTS_DIR = "points"
 #: what one HTCondor job leaves in its sandbox (exec_condor.sh creates any that is missing,
@@ -80,27 +82,74 @@ def job_remaps(pmt: int | str, hv: int | str, to: str = "../condor_lists",
     return "; ".join(f"{n} = {to}/{job_output(n, pmt, hv)}" for n in JOB_OUTPUTS)
 
 
-def stale_reason(summary: dict, cut_V: float | None, engine: str,
-                 version: int | None = None, ledoff: bool | None = None) -> str | None:
-    """Why a saved point cannot be reused for a campaign line with ``cut_V`` and
-    ``engine`` (None: it can). The one rule for local runs and HTCondor resubmits.
-    ``ledoff``: whether the point has an LED-off run that its analysis uses (None: not
-    checked; the HTCondor jobs do not fetch LED-off runs)."""
+def settings_digest(config) -> str:
+    """12 hex digits of a :class:`pmtgain.config.FitConfig`'s every field: two runs with
+    the same digest used the same settings."""
+    import hashlib
+
+    blob = json.dumps(config.as_dict(), sort_keys=True, default=repr)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def inputs_of(point, engine: str | None, config=None) -> dict:
+    """Every input that changes a point's numbers besides its files' bytes (straxen's
+    lineage: the plugin version and its options): the campaign line (dir_url without its
+    password, n_files, cut), the engine, the settings' digest, the LED-off run and the
+    analysis version. A low-light run (``extra["kind"] == "spe"``) has no engine or
+    settings of its own. Saved in every summary as ``inputs`` (a JSON string, so that it
+    survives the CSV, pickle and JSON tables); :func:`stale_reason` compares it."""
+    from .campaign import redact
+    from .config import DEFAULT_FIT
+
+    spe = point.extra.get("kind") == "spe"
+    off = point.extra.get("ledoff")
+    return {"dir_url": redact(point.dir_url), "n_files": int(point.n_files),
+            "cut_V": None if point.cut_V is None else float(point.cut_V),
+            "engine": None if spe else engine,
+            "settings": None if spe else settings_digest(config or DEFAULT_FIT),
+            "ledoff": None if off is None else f"{redact(off.dir_url)} {off.n_files}",
+            "analysis_version": ANALYSIS_VERSION}
+
+
+def encode_inputs(inputs: dict) -> str:
+    return json.dumps(inputs, sort_keys=True)
+
+
+#: what a changed input is called when a saved point is redone because of it
+_CHANGED = {
+    "engine": lambda a, b: f"other engine ({a})",
+    "analysis_version": lambda a, b: "an older version of the analysis",
+    "dir_url": lambda a, b: "its dir_url changed in the campaign",
+    "n_files": lambda a, b: f"its number of files changed in the campaign ({a} -> {b})",
+    "cut_V": lambda a, b: "the cut changed in the campaign",
+    "settings": lambda a, b: "the analysis settings (FitConfig) changed",
+    "ledoff": lambda a, b: "an LED-off run was added to, changed in or removed from the "
+                           "campaign",
+}
+
+
+def stale_reason(summary: dict, point, engine: str | None, config=None,
+                 check_ledoff: bool = True) -> str | None:
+    """Why a saved point cannot be reused for campaign line ``point`` analysed with
+    ``engine`` and ``config`` (None: it can). The one rule for local runs, low-light runs
+    and HTCondor resubmits: every input of :func:`inputs_of` must be what it was, and no
+    file may have failed for a reason that may have gone. ``check_ledoff=False``: the
+    LED-off run is not compared (the HTCondor jobs do not fetch LED-off runs)."""
     if summary.get("error"):
         return f"it failed ({summary['error']})"
-    if summary.get("engine") != engine:
-        return f"other engine ({summary.get('engine')})"
-    if summary.get("analysis_version") != (ANALYSIS_VERSION if version is None else version):
-        return "an older version of the analysis"
-    old = summary.get("cut_V")
-    old = None if old is None or (isinstance(old, float) and math.isnan(old)) else float(old)
-    if old != cut_V:
-        return "the cut changed in the campaign"
+    try:
+        saved = json.loads(summary["inputs"])
+        assert isinstance(saved, dict)
+    except (KeyError, TypeError, ValueError, AssertionError):
+        return "it was saved without a record of its inputs (an older version)"
+    want = inputs_of(point, engine, config)
+    for key, why in _CHANGED.items():
+        if key == "ledoff" and not check_ledoff:
+            continue
+        if saved.get(key) != want[key]:
+            return why(saved.get(key), want[key])
     if summary.get("n_fetch_transient"):
         return "some of its files failed for a reason that may have gone (network, disk)"
-    if ledoff is not None and ledoff != str(summary.get("pedestal_source") or ""
-                                            ).startswith("LED-off"):
-        return "an LED-off run was added to or removed from the campaign"
     return None
 
 
@@ -116,9 +165,7 @@ def write_json_records(df: pd.DataFrame, path: str | os.PathLike) -> None:
     """``df`` as a JSON list of records (NaN as null), written atomically."""
     path = Path(path)
     rows = [{k: _plain(v) for k, v in r.items()} for r in df.to_dict("records")]
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    tmp.write_text(json.dumps(rows, indent=0))
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(rows, indent=0))
 
 
 def read_json_records(path: str | os.PathLike) -> pd.DataFrame:
@@ -150,30 +197,24 @@ class PointResult:
     def save(self, directory: str | os.PathLike, csv: bool = False) -> tuple[Path, Path]:
         """Write ``<key>_flashes.npz`` (the per-flash table; also ``_waveforms.csv`` with
         ``csv``), ``<key>_examples.npz`` and ``<key>_summary.json`` atomically, the summary
-        last (its presence means the point is done). Temporary names carry the process
-        id, so concurrent runs never share one; on a failure (a full disk) they are
-        removed and the OSError says which file."""
+        last (its presence means the point is done). Temporary names are unique
+        (:func:`pmtgain.safeio.atomic_path`), so concurrent runs never share one; on a
+        failure (a full disk) they are removed and the OSError says which file."""
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         table = d / f"{self.key}_flashes.npz"
         summ = d / f"{self.key}_summary.json"
-        tag = f"{os.getpid()}.part"
-        tmps = [table.with_name(f".{table.name}.{tag}"), summ.with_name(f".{summ.name}.{tag}"),
-                d / f".{self.key}_waveforms.csv.{tag}"]
         try:
-            save_table(self.table, tmps[0])
-            os.replace(tmps[0], table)
+            with atomic_path(table) as tmp:
+                save_table(self.table, tmp)
             if csv:
-                write_csv(self.table, tmps[2])
-                os.replace(tmps[2], d / f"{self.key}_waveforms.csv")
+                with atomic_path(d / f"{self.key}_waveforms.csv") as tmp:
+                    write_csv(self.table, tmp)
             if self.examples is not None:
                 save_examples(self.examples, d / f"{self.key}_examples.npz")
             summary = dict(self.summary, table_rows=len(self.table))
-            tmps[1].write_text(json.dumps(_jsonable(summary), indent=1))
-            os.replace(tmps[1], summ)
+            write_atomic(summ, json.dumps(_jsonable(summary), indent=1))
         except OSError as exc:
-            for t in tmps:
-                t.unlink(missing_ok=True)
             raise OSError(exc.errno, f"cannot save the point in {d}: "
                           f"{exc.strerror or exc}") from None
         return table, summ
@@ -228,14 +269,8 @@ def _jsonable(d: dict) -> dict:
 
 def save_examples(examples: dict[str, np.ndarray], path: str | os.PathLike) -> None:
     """Write examples (see :func:`pick_examples`) to ``path`` atomically."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        with open(tmp, "wb") as f:
-            np.savez_compressed(f, **examples)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, **examples)
 
 
 def load_examples(path: str | os.PathLike) -> dict[str, np.ndarray] | None:
@@ -344,11 +379,24 @@ def save_spe(lists_dir: str | os.PathLike, summary: dict, spectra: dict) -> None
     """A low-light run's summary and charge spectra, atomically, the summary last."""
     paths = spe_paths(lists_dir, summary["pmt"], summary["hv"])
     paths["summary"].parent.mkdir(parents=True, exist_ok=True)
-    tmp = paths["spectra"].with_name(f".{paths['spectra'].name}.{os.getpid()}.part")
-    with open(tmp, "wb") as f:
+    with atomic_path(paths["spectra"]) as tmp, open(tmp, "wb") as f:
         np.savez(f, **spectra)
-    os.replace(tmp, paths["spectra"])
     write_json_records(pd.DataFrame([summary]), paths["summary"])
+
+
+def load_spe_summary(lists_dir: str | os.PathLike, pmt: int, hv: int) -> dict | None:
+    """A saved low-light run's summary (NaN where it has none), or None when its summary
+    or its spectra are missing or cannot be read."""
+    paths = spe_paths(lists_dir, pmt, hv)
+    if not paths["spectra"].is_file() or load_spectra(paths["spectra"].parent, pmt,
+                                                      hv) is None:
+        return None
+    try:
+        rows = read_json_records(paths["summary"]).to_dict("records")
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    ok = len(rows) == 1 and (rows[0].get("pmt"), rows[0].get("hv")) == (int(pmt), int(hv))
+    return rows[0] if ok else None
 
 
 def load_spe_runs(directory: str | os.PathLike) -> pd.DataFrame:
@@ -395,7 +443,7 @@ def exclusive(outputs: str | os.PathLike, what: str = "a run"):
         yield
         return
     d.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = open_lock(path)  # never through a planted link
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

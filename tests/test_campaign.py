@@ -74,3 +74,17 @@ def test_led_off_runs_attach_to_their_points(tmp_path):
     (tmp_path / "ledoff_pmt_2.txt").write_text("https://h/b/x/1000/ 1 1000 5\n")
     with pytest.raises(CampaignError, match="two LED-off runs"):
         load_ledoff(tmp_path)
+
+
+def test_22_1_two_urls_ending_in_the_same_folder_and_hv_get_their_own_folders(tmp_path):
+    info = tmp_path / "data_info"
+    info.mkdir()
+    (info / "data_directories_pmt_1.txt").write_text(
+        "https://a.example/A/PMT_1_2/1000/ 1 1000 5\nhttps://a.example/A/PMT_1_2/900/ 1 900 5\n")
+    (info / "data_directories_pmt_2.txt").write_text(
+        "https://a.example/B/PMT_1_2/1000/ 2 1000 5\n")
+    pts = {(p.pmt, p.hv): p for p in load_campaign(info)}
+    dirs = {k: local_dir(tmp_path / "data", p) for k, p in pts.items()}
+    assert dirs[(1, 1000)] != dirs[(2, 1000)]
+    assert dirs[(1, 900)] == tmp_path / "data" / "PMT_1_2" / "900"  # alone: unchanged
+    assert dirs[(1, 1000)].parent.name.startswith("PMT_1_2-")

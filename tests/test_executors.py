@@ -45,14 +45,15 @@ def test_weak_points_are_redone_with_the_shape_table(tmp_path, capsys):
 def test_adding_an_led_off_run_makes_a_saved_point_stale():
     from pmtgain.config import PointSpec
     from pmtgain.executors import stale_reason
-    from pmtgain.store import ANALYSIS_VERSION
+    from pmtgain.store import ANALYSIS_VERSION, encode_inputs, inputs_of
 
-    s = dict(engine="fast", analysis_version=ANALYSIS_VERSION, cut_V=None,
-             pedestal_source="records (pulse-free samples)")
     plain = PointSpec(pmt=1, hv=1000, n_files=5, dir_url="x/")
     with_off = PointSpec(pmt=1, hv=1000, n_files=5, dir_url="x/",
                          extra={"ledoff": PointSpec(pmt=1, hv=1000, n_files=5, dir_url="y/")})
+    s = dict(engine="fast", analysis_version=ANALYSIS_VERSION,
+             inputs=encode_inputs(inputs_of(plain, "fast")))
     assert stale_reason(s, plain, "fast") is None
     assert "LED-off" in stale_reason(s, with_off, "fast")
-    assert stale_reason(dict(s, pedestal_source="LED-off run (500 flashes)"), with_off,
-                        "fast") is None
+    s_off = dict(s, inputs=encode_inputs(inputs_of(with_off, "fast")))
+    assert stale_reason(s_off, with_off, "fast") is None
+    assert "LED-off" in stale_reason(s_off, plain, "fast")

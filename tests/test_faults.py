@@ -751,3 +751,43 @@ def test_22_22_inspect_refuses_what_the_reader_refuses_by_name(tmp_path, fields,
     no_traceback(r)
     assert r.returncode == 2 and str(f) in r.stderr and message in r.stderr, r.stderr
     assert "NaN" not in r.stdout
+
+
+def test_22_2_a_changed_line_is_redone_and_an_unchanged_one_reused(sim):
+    """n_files 20 -> 50 (the rest of the upload arrived) and a corrected dir_url redo
+    their point; the others are reused, and so are the low-light runs (issue 22, item 2)."""
+    import shutil
+
+    from pmtgain.simspe import simulate_spe_runs
+
+    simulate_spe_runs(sim / "sim", DEMO_PMTS[:1], hv=1000, n=2000, seed=3)
+    f = sim / "sim/data_info/data_directories_pmt_1.txt"
+    good = f.read_text()
+    f.write_text(good.replace(" 1 1000 50 ", " 1 1000 20 "))
+    r = analysis(sim)
+    assert r.returncode == 0, r.stderr
+    first = read_json_records(sim / "outputs/lists/pmt_1_data_list.json")
+    assert first.set_index("hv").n_files[1000] == 20
+    f.write_text(good)
+    r = analysis(sim)
+    assert r.returncode == 0, r.stderr
+    assert "redoing 1 point(s) saved earlier: its number of files changed in the campaign " \
+           "(20 -> 50)" in r.stdout, r.stdout
+    assert "3 from an earlier run" in r.stdout and "low-light" in r.stdout
+    assert read_json_records(sim / "outputs/lists/pmt_1_data_list.json").set_index(
+        "hv").n_files[1000] == 50
+    spe_log = sim / "outputs/logs/spe_1_1000V.log"
+    runs_logged = spe_log.read_text().count("low-light run:")
+    # the corrected dir_url: a copy of PMT 2's 800 V files with 10 of them left out
+    copy = sim / "sim/PMT_2_2_fixed/800/Autosave"
+    shutil.copytree(point_dir(sim, 2, 800), copy)
+    for p in sorted(copy.glob("*.trc"))[:10]:
+        p.unlink()
+    f2 = sim / "sim/data_info/data_directories_pmt_2.txt"
+    f2.write_text(f2.read_text().replace(str(point_dir(sim, 2, 800)), str(copy)))
+    r = analysis(sim)
+    assert r.returncode == 0, r.stderr
+    assert "its dir_url changed in the campaign" in r.stdout, r.stdout
+    df = read_json_records(sim / "outputs/lists/pmt_2_data_list.json").set_index("hv")
+    assert df.n_used[800] <= 40
+    assert spe_log.read_text().count("low-light run:") == runs_logged  # reused, not redone

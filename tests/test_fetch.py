@@ -8,7 +8,14 @@ import pytest
 
 from pmtgain.config import PointSpec
 from pmtgain.demo import serve
-from pmtgain.fetch import _safe_target, fetch_point, is_complete, is_transient
+from pmtgain.fetch import (
+    LOCK_FILE,
+    SOURCE_FILE,
+    _safe_target,
+    fetch_point,
+    is_complete,
+    is_transient,
+)
 from pmtgain.simulate import DEMO_PMTS, write_point
 
 
@@ -120,12 +127,14 @@ def test_permanent_faults_are_reported_and_nothing_corrupt_is_kept(tmp_path, ser
     rep = fetch_point(_point(server, mode, 2), tmp_path, workers=2, timeout=(1, 0.4))
     assert rep.fetched == 0 and len(rep.failed) == 2
     assert all(reason in r for _, r in rep.failed), rep.failed
-    assert list(tmp_path.iterdir()) == []  # no partial or corrupt file left behind
+    left = [p.name for p in tmp_path.iterdir() if p.name not in (SOURCE_FILE, LOCK_FILE)]
+    assert left == []  # no partial or corrupt file left behind
 
 
 def test_complete_files_are_skipped_and_partial_ones_fetched_again(tmp_path, server, files):
     names = sorted(files)
-    (tmp_path / names[0]).write_bytes(files[names[0]])  # complete: kept
+    fetch_point(_point(server, "ok", 1), tmp_path, workers=2)  # the first file, complete
+    server.hits.clear()
     (tmp_path / names[1]).write_bytes(files[names[1]][:300])  # partial: fetched again
     rep = fetch_point(_point(server, "ok"), tmp_path, workers=2)
     assert (rep.cached, rep.fetched) == (1, 5)
@@ -178,3 +187,66 @@ def test_22_9_a_gzip_encoded_body_is_accepted(tmp_path, server, files):
     rep = fetch_point(_point(server, "gzip", 2), tmp_path, workers=1, timeout=(1, 2))
     assert not rep.failed, rep.failed
     assert [p.read_bytes() for p in rep.paths] == [files[p.name] for p in rep.paths]
+
+
+@pytest.fixture(scope="module")
+def other_files(tmp_path_factory):
+    """Files of the same names as ``files`` with other contents (PMT 2's pulses)."""
+    d = tmp_path_factory.mktemp("src2")
+    write_point(d, DEMO_PMTS[1], 1000, 6, seed=5)
+    return {p.name: p.read_bytes() for p in sorted(d.glob("*.trc"))}
+
+
+def test_22_1_a_corrected_dir_url_fetches_its_own_files_not_the_cached_ones(
+        tmp_path, files, other_files):
+    """The cache is keyed by the folder and the HV only; the source file says which
+    dir_url its files came from, and files of another one are never reused."""
+    a, b = FaultServer(files), FaultServer(other_files)
+    try:
+        pa = PointSpec(pmt=1, hv=1000, n_files=6, dir_url=f"{a.url}/ok/")
+        pb = PointSpec(pmt=1, hv=1000, n_files=6, dir_url=f"{b.url}/ok/")
+        assert fetch_point(pa, tmp_path, workers=2).fetched == 6
+        rep = fetch_point(pb, tmp_path, workers=2)
+        assert (rep.fetched, rep.cached) == (6, 0)
+        assert [p.read_bytes() for p in rep.paths] == [other_files[p.name] for p in rep.paths]
+        assert fetch_point(pb, tmp_path, workers=2).cached == 6  # and reused from now on
+        # a failing source leaves none of the other source's files behind to be reused
+        pc = PointSpec(pmt=1, hv=1000, n_files=6, dir_url=f"{a.url}/missing/")
+        assert len(fetch_point(pc, tmp_path, workers=2).failed) == 6
+        assert not list(tmp_path.glob("*.trc"))
+    finally:
+        a.close()
+        b.close()
+
+
+def test_22_1_files_of_unknown_origin_in_the_folder_are_not_published(tmp_path, server,
+                                                                      other_files):
+    """A folder filled by hand or by an earlier version (no source file) is fetched
+    again from the point's dir_url."""
+    for name, body in other_files.items():
+        (tmp_path / name).write_bytes(body)
+    rep = fetch_point(_point(server, "ok"), tmp_path, workers=2)
+    assert (rep.fetched, rep.cached) == (6, 0)
+
+
+def _fetch_into(point, d):
+    return fetch_point(point, d, workers=3)
+
+
+def test_22_1_two_processes_fetching_into_one_folder_take_turns(tmp_path, files,
+                                                                other_files):
+    """Concurrent fetches of two sources into the same folder never leave a mixture."""
+    import concurrent.futures as cf
+
+    a, b = FaultServer(files, slow_s=0.05), FaultServer(other_files, slow_s=0.05)
+    try:
+        pts = [PointSpec(pmt=1, hv=1000, n_files=6, dir_url=f"{s.url}/slow/")
+               for s in (a, b)]
+        with cf.ProcessPoolExecutor(2) as ex:
+            reps = list(ex.map(_fetch_into, pts, [tmp_path] * 2))
+        last = {p.name: p.read_bytes() for p in sorted(tmp_path.glob("*.trc"))}
+        assert last in (files, other_files)
+        assert all(not r.failed for r in reps)
+    finally:
+        a.close()
+        b.close()

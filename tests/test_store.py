@@ -2,24 +2,46 @@
 
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from pmtgain import store
-from pmtgain.config import ANALYSIS_VERSION
+from pmtgain.config import ANALYSIS_VERSION, DEFAULT_FIT, PointSpec
+
+
+def _saved(point, engine="fast", config=None, **inputs):
+    want = dict(store.inputs_of(point, engine, config), **inputs)
+    return dict(engine=engine, analysis_version=ANALYSIS_VERSION,
+                inputs=store.encode_inputs(want))
 
 
 def test_the_reuse_rule():
-    ok = dict(engine="fast", analysis_version=ANALYSIS_VERSION, cut_V=-0.01)
-    assert store.stale_reason(ok, -0.01, "fast") is None
-    assert "engine" in store.stale_reason(ok, -0.01, "root")
-    assert "cut changed" in store.stale_reason(ok, None, "fast")
-    assert "older version" in store.stale_reason(dict(ok, analysis_version=1), -0.01, "fast")
-    assert "may have gone" in store.stale_reason(dict(ok, n_fetch_transient=2), -0.01,
-                                                 "fast")
-    assert "failed" in store.stale_reason(dict(ok, error="HTTP 404"), -0.01, "fast")
+    p = PointSpec(pmt=1, hv=1000, n_files=20, dir_url="https://h/A/PMT_1_2/1000/",
+                  cut_V=-0.01)
+    ok = _saved(p)
+    assert store.stale_reason(ok, p, "fast") is None
+    assert "engine" in store.stale_reason(ok, p, "root")
+    assert "cut changed" in store.stale_reason(ok, replace(p, cut_V=None), "fast")
+    assert "older version" in store.stale_reason(_saved(p, analysis_version=1), p, "fast")
+    assert "may have gone" in store.stale_reason(dict(ok, n_fetch_transient=2), p, "fast")
+    assert "failed" in store.stale_reason(dict(ok, error="HTTP 404"), p, "fast")
+    assert "without a record" in store.stale_reason(dict(ok, inputs=None), p, "fast")
+
+
+def test_22_2_every_input_that_changes_a_number_makes_a_saved_point_stale():
+    """A changed dir_url, n_files (the rest of the upload arrived) or FitConfig is not
+    reused; a changed password in the URL is (it fetches the same files)."""
+    p = PointSpec(pmt=1, hv=1000, n_files=20, dir_url="https://u:pw@h/A/PMT_1_2/1000/")
+    ok = _saved(p)
+    assert "dir_url" in store.stale_reason(ok, replace(p, dir_url="https://h/B/PMT_1_2/1000/"),
+                                           "fast")
+    assert "(20 -> 50)" in store.stale_reason(ok, replace(p, n_files=50), "fast")
+    assert "settings" in store.stale_reason(ok, p, "fast", DEFAULT_FIT.replace(pre_ns=5.0))
+    assert store.stale_reason(ok, replace(p, dir_url="https://u:new@h/A/PMT_1_2/1000/"),
+                              "fast") is None
 
 
 def test_tables_round_trip_typed(tmp_path):
