@@ -85,7 +85,11 @@ def run_point(
     t0 = time.perf_counter()
     spe = point.extra.get("kind") == "spe"
     stem = f"{'spe' if spe else 'pmt'}_{point.pmt}_{point.hv}V"
-    logger = _point_logger(Path(logs_dir) / f"{stem}.log", verbose)
+    try:
+        logger = _point_logger(Path(logs_dir) / f"{stem}.log", verbose)
+    except OSError as exc:  # a full disk, or a link planted where the log goes
+        return PointOutcome(point.pmt, point.hv, False,
+                            error=f"cannot write its log: {exc.strerror or exc}")
     logger.info("PMT %d at %d V: %d files from %s (engine %s, cut %s V)", point.pmt,
                 point.hv, point.n_files, redact(point.dir_url), engine, point.cut_V)
     transient = 0

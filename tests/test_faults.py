@@ -791,3 +791,38 @@ def test_22_2_a_changed_line_is_redone_and_an_unchanged_one_reused(sim):
     df = read_json_records(sim / "outputs/lists/pmt_2_data_list.json").set_index("hv")
     assert df.n_used[800] <= 40
     assert spe_log.read_text().count("low-light run:") == runs_logged  # reused, not redone
+
+
+def test_22_8_links_planted_in_the_outputs_are_never_written_through(sim):
+    """Every file the package writes in --outputs, planted as a link to a file outside:
+    the link is replaced by the result or refused by name; the target is untouched."""
+    victim = sim / "victim.txt"
+    victim.write_text("precious")
+    out = sim / "outputs"
+    (out / "lists").mkdir(parents=True)
+    (out / "logs").mkdir()
+    links = ["lists/run.json", "gain_curves.png", "gain_curves.csv", "report.html",
+             "lists/pmt_1_data_list.csv", "lists/failed.json"]
+    for name in links:
+        (out / name).symlink_to(victim)
+    r = analysis(sim)
+    assert r.returncode == 0, r.stderr
+    r = run(["-m", "pmtgain", "report", "--outputs", str(out), "--jobs", "1",
+             "--no-progress"], sim)
+    assert r.returncode == 0, r.stderr
+    for name in links:
+        assert not (out / name).is_symlink(), name
+    assert victim.read_text() == "precious"
+    # a lock or log file (opened in place, not renamed) that is a link: refused by name
+    (out / ".pmtgain.lock").unlink()
+    (out / ".pmtgain.lock").symlink_to(victim)
+    r = analysis(sim)
+    assert r.returncode != 0 and "is a link" in r.stderr and ".pmtgain.lock" in r.stderr
+    no_traceback(r)
+    (out / ".pmtgain.lock").unlink()
+    (out / "logs/pmt_1_1000V.log").unlink()
+    (out / "logs/pmt_1_1000V.log").symlink_to(victim)
+    r = analysis(sim, "--force")
+    assert r.returncode == 1 and "FAILED PMT 1 at 1000 V" in r.stderr and "is a link" in r.stderr
+    no_traceback(r)
+    assert victim.read_text() == "precious"
