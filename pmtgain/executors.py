@@ -19,6 +19,7 @@ import functools
 import json
 import logging
 import os
+import re
 
 from .parallel import default_jobs, parallel_map
 
@@ -41,6 +42,8 @@ from .safeio import atomic_path, open_append, write_atomic  # noqa: E402
 from .shape import ShapeTable  # noqa: E402
 
 ORIGINAL_COLUMNS = ["mean_charge", "std_dev_charge", "hv"]
+#: the per-PMT lists write_lists writes (and removes when their PMT has no result)
+LIST_NAME = re.compile(r"pmt_\d+_data_list\.(json|pkl|csv)")
 
 
 @dataclass
@@ -332,8 +335,18 @@ def write_lists(outcomes: list[PointOutcome], lists_dir,
     written = []
     _write_failed(outcomes, lists_dir / "failed.json",
                   None if campaign is None else {(p.pmt, p.hv) for p in campaign})
+    # one set: every list of this call carries the same id, and lists of PMTs this call
+    # does not write are removed, so a merge can tell a set cut short by a kill from a
+    # whole one (gaincurve.collect refuses a mixed set)
+    list_set = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
+    keep = {f"pmt_{int(p)}_data_list{ext}" for p in set(df.pmt) if not df.empty
+            for ext in (".json", ".pkl", ".csv")}
+    for f in lists_dir.glob("pmt_*_data_list.*"):
+        if LIST_NAME.fullmatch(f.name) and f.name not in keep:
+            f.unlink(missing_ok=True)
     if df.empty:
         return written
+    df = df.assign(list_set=list_set)
     for pmt, sub in df.groupby("pmt"):
         sub = sub.reset_index(drop=True)
         pkl = lists_dir / f"pmt_{pmt}_data_list.pkl"

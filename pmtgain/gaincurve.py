@@ -86,6 +86,26 @@ def hv_for(fit: PowerLaw, target: float) -> tuple[float, float]:
     return float(v), float(v * np.sqrt(grad @ fit.cov @ grad))
 
 
+class MixedLists(ValueError):
+    """The per-PMT lists were not written by one run (a run killed while writing them)."""
+
+
+def _one_set(d: Path, names: list[str], frames: list[pd.DataFrame]) -> None:
+    """Refuse lists written by different runs (:func:`pmtgain.executors.write_lists` gives
+    each set one ``list_set`` id): a merge of PMT 1 from this run and PMT 2 from the
+    previous one would look fine and be wrong."""
+    sets: dict[str, list[str]] = {}
+    for name, df in zip(names, frames, strict=True):
+        ids = set(df["list_set"].astype(str)) if "list_set" in df.columns else {"(none)"}
+        for i in ids:
+            sets.setdefault(i, []).append(name)
+    if len(sets) > 1:
+        groups = "; ".join(", ".join(v) for v in sets.values())
+        raise MixedLists(f"{d}: the lists were written by different runs ({groups}): a run "
+                         "was interrupted while writing them; run analysis.py again to "
+                         "write them as one set")
+
+
 def collect(outputs: str | os.PathLike = "outputs", source: str = "lists") -> pd.DataFrame:
     """Per-point rows of a run, read as data (JSON records, never pickles). ``source`` is
     ``lists`` (``analysis.py``: per-PMT ``pmt_<i>_data_list.json``) or ``condor_lists``
@@ -103,7 +123,7 @@ def collect(outputs: str | os.PathLike = "outputs", source: str = "lists") -> pd
     if not files and not (d / "failed.json").exists():
         raise FileNotFoundError(f"{d}: no {pattern} files (run analysis.py, or "
                                 "condor_transfer_data for the HTCondor jobs)")
-    frames, failed = [], []
+    frames, failed, names = [], [], []
     for f in files:
         parts = Path(f).name.split("_")
         try:
@@ -121,6 +141,9 @@ def collect(outputs: str | os.PathLike = "outputs", source: str = "lists") -> pd
             failed += [(int(r.pmt), int(r.hv), str(r.error)) for r in df[bad].itertuples()]
             df = df[~bad].drop(columns=["error", "retryable"], errors="ignore")
         frames.append(df)
+        names.append(Path(f).name)
+    if source == "lists":
+        _one_set(d, names, frames)
     frames = [f for f in frames if not f.empty]
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["mean_charge", "std_dev_charge", "hv", "pmt"])

@@ -826,3 +826,28 @@ def test_22_8_links_planted_in_the_outputs_are_never_written_through(sim):
     assert r.returncode == 1 and "FAILED PMT 1 at 1000 V" in r.stderr and "is a link" in r.stderr
     no_traceback(r)
     assert victim.read_text() == "precious"
+
+
+def test_22_6_lists_of_two_runs_are_refused_by_the_merge_by_name(sim):
+    """``analysis.py --force`` killed between two PMTs' lists leaves PMT 1 of this run
+    beside PMT 2 of the previous one: the merge refuses that set, naming the files."""
+    assert analysis(sim).returncode == 0
+    lists = sim / "outputs/lists"
+    old = {f.name: f.read_bytes() for f in lists.glob("pmt_2_data_list.*")}
+    assert analysis(sim, "--force").returncode == 0
+    for name, body in old.items():  # as if the kill came after PMT 1's lists
+        (lists / name).write_bytes(body)
+    r = run([str(ROOT / "gain_curve.py"), "--outputs", "outputs"], sim)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "different runs" in r.stderr and "pmt_2_data_list.json" in r.stderr
+    no_traceback(r)
+    assert analysis(sim).returncode == 0  # a re-run writes them as one set again
+    assert run([str(ROOT / "gain_curve.py"), "--outputs", "outputs"], sim).returncode == 0
+
+
+def test_22_6_a_pmt_without_results_leaves_no_old_list_behind(sim):
+    assert analysis(sim).returncode == 0
+    f = sim / "sim/data_info/data_directories_pmt_2.txt"
+    f.unlink()
+    assert analysis(sim).returncode == 0
+    assert not list((sim / "outputs/lists").glob("pmt_2_data_list.*"))
