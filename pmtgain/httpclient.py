@@ -161,6 +161,25 @@ def _read_response(rfile, max_bytes: int) -> tuple[bytes | None, bool]:
     return body, keep
 
 
+#: the longest a server's ``Retry-After`` is honoured for, per retry (s): 5 retries of a
+#: 503 asking for an hour then fail the file within a minute, well inside the per-file
+#: deadline (pmtgain.fetch.DEADLINE_S), as a transient reason the next run retries
+RETRY_AFTER_MAX_S = 10.0
+
+
+def _capped_retry():
+    """urllib3's ``Retry`` with ``Retry-After`` capped at :data:`RETRY_AFTER_MAX_S`
+    (urllib3 sleeps the header's time before any deadline of ours applies)."""
+    from urllib3.util.retry import Retry
+
+    class CappedRetry(Retry):
+        def get_retry_after(self, response):
+            after = super().get_retry_after(response)
+            return None if after is None else min(after, RETRY_AFTER_MAX_S)
+
+    return CappedRetry
+
+
 class Client:
     """urllib3 directly: connection reuse, urllib3 ``Retry`` (connection errors, 429 and
     5xx, exponential backoff), credentials from the environment or the URL (sent as a
@@ -171,9 +190,8 @@ class Client:
     def __init__(self, retries: int = 5, backoff: float = 0.2, pool: int = 16,
                  lean: bool = True):
         import urllib3
-        from urllib3.util.retry import Retry
 
-        retry = Retry(
+        retry = _capped_retry()(
             total=retries, connect=retries, read=retries, status=retries, other=retries,
             backoff_factor=backoff, status_forcelist=(429, 500, 502, 503, 504),
             allowed_methods=frozenset({"GET"}), raise_on_status=False,

@@ -45,6 +45,13 @@ class FaultServer:
                     return self._send(500, b"internal error")
                 if mode == "status503" and n <= 1:
                     return self._send(503, b"busy")
+                if mode == "retryafter":  # down for an hour, it says
+                    self.send_response(503)
+                    self.send_header("Retry-After", "3600")
+                    self.send_header("Content-Length", "4")
+                    self.end_headers()
+                    self.wfile.write(b"busy")
+                    return
                 if (mode == "reset" and n <= 1) or mode == "alwaysreset":
                     self.connection.shutdown(2)  # connection reset, no response
                     self.close_connection = True
@@ -250,3 +257,22 @@ def test_22_1_two_processes_fetching_into_one_folder_take_turns(tmp_path, files,
     finally:
         a.close()
         b.close()
+
+
+def test_22_7_a_retry_after_of_an_hour_is_capped(tmp_path, server, monkeypatch):
+    """urllib3 sleeps Retry-After before any deadline applies: capped, the file fails
+    as a transient 503 after the retries instead of hours later."""
+    from pmtgain import httpclient
+
+    retry = httpclient._capped_retry()(total=1, respect_retry_after_header=True)
+
+    class Resp:
+        headers = {"Retry-After": "3600"}
+
+    assert retry.get_retry_after(Resp()) == httpclient.RETRY_AFTER_MAX_S <= 60
+    monkeypatch.setattr(httpclient, "RETRY_AFTER_MAX_S", 0.05)
+    t0 = time.monotonic()
+    rep = fetch_point(_point(server, "retryafter", 1), tmp_path, workers=1, timeout=(1, 2))
+    assert time.monotonic() - t0 < 60  # an hour per retry without the cap
+    assert rep.failed and rep.failed[0][1] == "HTTP 503" and is_transient("HTTP 503")
+    assert server.hits["/retryafter/C1--n16deg--00000.trc"] >= 5  # it did retry
