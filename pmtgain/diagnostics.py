@@ -145,7 +145,9 @@ def render_diagnostics(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
         return done
     for pmt, hv, err in parallel_map(_render_point, todo, jobs=jobs,
                                      desc="diagnostic plots", unit="point",
-                                     progress=progress):
+                                     progress=progress,
+                                     on_crash=lambda it, why: (int(it[0]["pmt"]),
+                                                               int(it[0]["hv"]), why)):
         if err:
             done.errors[(pmt, hv)] = err
         else:

@@ -295,7 +295,8 @@ def _run_pass(
 
     for out in parallel_map(functools.partial(run_point, **kw), [(p,) for p in todo],
                             jobs=jobs, desc=f"analysing ({min(jobs, len(todo))} processes)",
-                            unit="point", progress=progress, postfix=postfix):
+                            unit="point", progress=progress, postfix=postfix,
+                            on_crash=crashed):
         outcomes.append(out)
     outcomes.sort(key=lambda o: (o.pmt, o.hv))
     return outcomes
@@ -357,6 +358,12 @@ def write_lists(outcomes: list[PointOutcome], lists_dir,
             sub.to_csv(tmp, index=False, float_format="%.9g")
         written.append(pkl)
     return written
+
+
+def crashed(item: tuple, why: str) -> PointOutcome:
+    """The outcome of a point whose worker process died (:func:`parallel_map`'s
+    ``on_crash``)."""
+    return PointOutcome(item[0].pmt, item[0].hv, False, error=why)
 
 
 def _write_failed(outcomes: list[PointOutcome], path: Path,

@@ -72,11 +72,23 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+#: what a result is when its worker process died twice (see parallel_map)
+WORKER_DIED = ("its worker process died (killed by a signal: out of memory? see dmesg), "
+               "also when run alone")
+
+
 def parallel_map(fn: Callable, items: Sequence[tuple], *, jobs: int | None = None,
                  desc: str = "", unit: str = "item", progress: bool = True,
-                 postfix: Callable[[object], dict] | None = None) -> Iterator:
+                 postfix: Callable[[object], dict] | None = None,
+                 on_crash: Callable[[tuple, str], object] | None = None) -> Iterator:
     """Yield ``fn(*item)`` for every item as it finishes (see the module docstring).
-    ``postfix(result)`` may return fields shown beside the bar."""
+    ``postfix(result)`` may return fields shown beside the bar.
+
+    A worker process that dies (the OOM killer, a ``kill -9``) breaks the pool: the items
+    left unfinished run again in a new pool, as long as each round finishes something;
+    then one at a time, each in a pool of its own, and an item whose worker dies alone
+    yields ``on_crash(item, reason)`` (without ``on_crash``: ``BrokenProcessPool`` is
+    raised). Results that finished are never lost."""
     items = list(items)
     jobs = max(1, min(jobs or default_jobs(), len(items) or 1))
     bar = None
@@ -86,7 +98,7 @@ def parallel_map(fn: Callable, items: Sequence[tuple], *, jobs: int | None = Non
         bar = tqdm(total=len(items), unit=unit, desc=desc, dynamic_ncols=True,
                    disable=None)  # no bar in a log file or under HTCondor
     try:
-        for res in _map(fn, items, jobs):
+        for res in _map(fn, items, jobs, on_crash):
             if bar is not None:
                 if postfix is not None:
                     bar.set_postfix(postfix(res))
@@ -97,20 +109,57 @@ def parallel_map(fn: Callable, items: Sequence[tuple], *, jobs: int | None = Non
             bar.close()
 
 
-def _map(fn: Callable, items: list[tuple], jobs: int) -> Iterable:
+def _map(fn: Callable, items: list[tuple], jobs: int, on_crash=None) -> Iterable:
     if jobs == 1 or len(items) <= 1:
         for it in items:
             yield fn(*it)
         return
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
-    futs = [pool.submit(fn, *it) for it in items]
+    remaining, said = items, False
+    while remaining:
+        broken: list[tuple] = []
+        finished = 0
+        for res in _pool_round(fn, remaining, jobs, broken):
+            finished += 1
+            yield res
+        if not broken:
+            return
+        if not said:
+            print(f"a worker process died (killed by a signal: out of memory?); running the "
+                  f"{len(broken)} unfinished item(s) again in a new pool", file=sys.stderr)
+            said = True
+        if finished == 0:  # no progress: one item at a time, to find the one that dies
+            break
+        remaining = broken
+    for it in broken:
+        alone: list[tuple] = []
+        yield from _pool_round(fn, [it], 1, alone)
+        if alone:
+            if on_crash is None:
+                from concurrent.futures.process import BrokenProcessPool
+
+                raise BrokenProcessPool(WORKER_DIED)
+            yield on_crash(it, WORKER_DIED)
+
+
+def _pool_round(fn: Callable, items: list[tuple], jobs: int, broken: list) -> Iterable:
+    """``fn(*item)`` in a new pool; items left unfinished by a dead worker go to
+    ``broken``."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(items)), initializer=_worker_init)
+    futs = {pool.submit(fn, *it): it for it in items}
     pending = set(futs)
     try:
         while pending:
             # a timeout, so that Ctrl-C is seen within a second even while waiting
             done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
             for f in done:
-                yield f.result()
+                try:
+                    res = f.result()
+                except BrokenProcessPool:
+                    broken.append(futs[f])
+                    continue
+                yield res
     except BaseException:
         # the queued items are cancelled by the pool itself (cancelling them here raced
         # with its manager thread marking them failed once the workers die: a traceback

@@ -167,7 +167,7 @@ def _run_spe(runs: list, o: AnalysisOptions, out: Path, say) -> list:
     import functools
 
     from . import store
-    from .executors import PointOutcome, run_point
+    from .executors import PointOutcome, crashed, run_point
     from .parallel import parallel_map
 
     fn = functools.partial(run_point, data_dir=o.data_dir, lists_dir=out / "lists",
@@ -180,7 +180,7 @@ def _run_spe(runs: list, o: AnalysisOptions, out: Path, say) -> list:
         else:
             todo.append(p)
     outs += parallel_map(fn, [(p,) for p in todo], jobs=o.jobs, unit="run",
-                         desc="low-light runs", progress=o.progress)
+                         desc="low-light runs", progress=o.progress, on_crash=crashed)
     write_spe_list(out / "lists")
     for x in sorted(outs, key=lambda x: (x.pmt, x.hv)):
         if x.ok:

@@ -851,3 +851,31 @@ def test_22_6_a_pmt_without_results_leaves_no_old_list_behind(sim):
     f.unlink()
     assert analysis(sim).returncode == 0
     assert not list((sim / "outputs/lists").glob("pmt_2_data_list.*"))
+
+
+def test_22_12_a_pool_worker_killed_costs_no_point_and_no_traceback(sim):
+    """One worker of analysis.py's pool killed (as the OOM killer would): the points it
+    left unfinished run again, every list is written, one line says what happened."""
+    proc = start_analysis(sim, "--jobs", "2", stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    deadline = time.monotonic() + 60
+    killed = False
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            kids = children.read_text().split()
+        except OSError:
+            kids = []
+        if kids:
+            os.kill(int(kids[0]), signal.SIGKILL)
+            killed = True
+            break
+        time.sleep(0.01)
+    out, err = proc.communicate(timeout=300)
+    assert killed, "the pool never started"
+    assert proc.returncode == 0, err
+    assert "Traceback" not in out + err, err[-2000:]
+    assert "worker process died" in err
+    for pmt in (1, 2):
+        df = read_json_records(sim / f"outputs/lists/pmt_{pmt}_data_list.json")
+        assert sorted(df.hv) == [800, 1000]

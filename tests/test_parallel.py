@@ -1,6 +1,7 @@
 """parallel.py: every item once, in worker processes that limit their threads."""
 
 import os
+import time
 
 from pmtgain.parallel import default_jobs, limit_threads, parallel_map
 
@@ -64,3 +65,28 @@ def test_workers_run_one_blas_thread_whichever_was_imported_first(tmp_path):
                              capture_output=True, text=True, check=True).stdout.split(maxsplit=1)
         assert out[0] == (user or "1"), out  # the package's default, or the user's
         assert out[1].strip() == threads, (first, user, out)
+
+
+def _dies_once(marker_dir: str, i: int) -> int:
+    """Item 1 kills its own worker (as the OOM killer would) the first time, item 2
+    every time; the others return their number."""
+    import signal
+    from pathlib import Path
+
+    m = Path(marker_dir) / f"{i}"
+    if i == 2 or (i == 1 and not m.exists()):
+        m.touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(0.05)
+    return i
+
+
+def test_22_12_a_killed_worker_loses_no_finished_item_and_no_traceback(tmp_path, capsys):
+    items = [(str(tmp_path), i) for i in range(8)]
+    got = list(parallel_map(_dies_once, items, jobs=2, progress=False,
+                            on_crash=lambda it, why: ("died", it[1], why)))
+    ok = sorted(r for r in got if isinstance(r, int))
+    assert ok == [0, 1, 3, 4, 5, 6, 7]  # item 1 ran again in a new pool
+    died = [r for r in got if not isinstance(r, int)]
+    assert [d[1] for d in died] == [2] and "worker process died" in died[0][2]
+    assert "running the" in capsys.readouterr().err
