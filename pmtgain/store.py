@@ -177,10 +177,11 @@ def read_json_records(path: str | os.PathLike) -> pd.DataFrame:
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
         raise ValueError("not a JSON list of records")
     df = pd.DataFrame(data)
-    for c in df.columns:  # null -> NaN in numeric columns
+    for c in df.columns:  # null -> NaN in numeric columns (and in columns of nulls only:
+        # a one-flash point's spread, which pandas' float formats cannot print as None)
         if df[c].dtype == object and df[c].map(lambda x: x is None or isinstance(
-                x, (int, float)) and not isinstance(x, bool)).all() and df[c].notna().any():
-            df[c] = pd.to_numeric(df[c])
+                x, (int, float)) and not isinstance(x, bool)).all():
+            df[c] = pd.to_numeric(df[c]) if df[c].notna().any() else np.nan
     return df
 
 

@@ -879,3 +879,17 @@ def test_22_12_a_pool_worker_killed_costs_no_point_and_no_traceback(sim):
     for pmt in (1, 2):
         df = read_json_records(sim / f"outputs/lists/pmt_{pmt}_data_list.json")
         assert sorted(df.hv) == [800, 1000]
+
+
+def test_22_13_a_pmt_whose_only_point_has_one_flash_prints_its_table(sim):
+    f = sim / "sim/data_info/data_directories_pmt_1.txt"
+    f.write_text(f.read_text().splitlines()[0].replace(" 50 ", " 1 ") + "\n")
+    r = analysis(sim, "--pmt", "1")
+    assert r.returncode == 0, r.stderr
+    no_traceback(r)
+    for args in ([], ["--quantity", "gain"]):
+        g = run([str(ROOT / "gain_curve.py"), *args], sim)
+        assert g.returncode == 0, g.stderr
+        no_traceback(g)
+        row = next(line for line in g.stdout.splitlines() if line.strip().startswith("1 800"))
+        assert "None" not in row and "NaN" in row, row  # the spread of one flash: not known
