@@ -41,12 +41,13 @@ from urllib.parse import urlparse
 import numpy as np
 
 from .config import PointSpec
+from .errors import InputError
 
 FILE_PATTERN = "data_directories_pmt_*.txt"
 ENF_FILE = "enf.txt"
 
 
-class CampaignError(ValueError):
+class CampaignError(InputError):
     pass
 
 

@@ -2,8 +2,9 @@
 
 - :func:`guarded` - run a command's work and turn every expected failure into one line on
   stderr and an exit status: bad input (a file, a campaign line, a busy outputs
-  directory) 2; a failure of the machine (a full or unwritable disk) 1; Ctrl-C 130; a
-  closed pipe (``| head``) ends the output quietly while the work goes on.
+  directory: :class:`pmtgain.errors.InputError`) 2; a failure of the machine (a full or
+  unwritable disk) 1; Ctrl-C 130; a closed pipe (``| head``) ends the output quietly while
+  the work goes on. Anything else is a bug: one line saying so, its traceback, 70.
 - :class:`UserError` - an input problem a command reports in one line.
 """
 
@@ -11,10 +12,13 @@ from __future__ import annotations
 
 import sys
 
-from .trc import TrcError
+from .errors import InputError
+
+#: sysexits.h: an internal software error
+EX_SOFTWARE = 70
 
 
-class UserError(Exception):
+class UserError(InputError):
     """An input problem to report in one line (exit status 2)."""
 
 
@@ -54,7 +58,6 @@ def guarded(prog: str, fn, *args) -> int:
     import errno
     import os
 
-    from .campaign import CampaignError
     from .store import Busy
 
     if not isinstance(sys.stdout, _TolerantStdout):
@@ -69,7 +72,7 @@ def guarded(prog: str, fn, *args) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
-    except (TrcError, UserError, CampaignError, Busy, FileNotFoundError, ValueError) as exc:
+    except (InputError, Busy, FileNotFoundError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
@@ -77,5 +80,13 @@ def guarded(prog: str, fn, *args) -> int:
         what = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
         print(f"{prog}: error: {what}{where}", file=sys.stderr)
         return 1
+    except Exception as exc:  # not bad input: a bug, with what a report of it needs
+        import traceback
+
+        print(f"{prog}: internal error (a bug in pmtgain, not a problem with your input; "
+              f"please report it with the traceback below): {type(exc).__name__}: {exc}",
+              file=sys.stderr)
+        traceback.print_exc()
+        return EX_SOFTWARE
 
 

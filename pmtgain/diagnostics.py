@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import store
+from .errors import InputError
 from .parallel import parallel_map
 from .safeio import atomic_path
 
@@ -99,7 +100,7 @@ def _render_point(summary: dict, table_path: str, examples_path: str, out: str
     try:
         table = load_table(table_path)
         if "status" not in table.columns:
-            raise ValueError(f"{Path(table_path).name} has no status column")
+            raise InputError(f"{Path(table_path).name} has no status column")
         _save_png(point_diagnostics, Path(out), summary, table, load_examples(examples_path),
                   digest=row_digest(summary))
         return pmt, hv, None

@@ -11,6 +11,7 @@ helpers (:class:`pmtgain.pulse.FitResult`, ``empty_result``, ``window_integral_p
 from __future__ import annotations
 
 from .config import DEFAULT_FIT, FitConfig
+from .errors import InputError
 from .prepare import Prepared
 from .pulse import FitResult, fit_fast, fit_integral
 from .shape import Shape
@@ -39,4 +40,4 @@ def engine(name: str):
     try:
         return ENGINES[name]
     except KeyError:
-        raise ValueError(f"unknown engine {name!r} (choose {', '.join(ENGINES)})") from None
+        raise InputError(f"unknown engine {name!r} (choose {', '.join(ENGINES)})") from None

@@ -36,6 +36,7 @@ import pandas as pd  # noqa: E402
 from . import store  # noqa: E402
 from .campaign import local_dir, redact  # noqa: E402
 from .config import DEFAULT_FIT, FitConfig, PointSpec  # noqa: E402
+from .errors import InputError  # noqa: E402
 from .fetch import DEFAULT_WORKERS, fetch_point, is_transient  # noqa: E402
 from .point import load_point, process_point  # noqa: E402
 from .safeio import atomic_path, open_append, write_atomic  # noqa: E402
@@ -144,10 +145,17 @@ def run_point(
             logger.warning("flag: %s", s["point_flag"])
         return PointOutcome(point.pmt, point.hv, True, summary=s,
                             seconds=time.perf_counter() - t0, transient=transient)
-    except Exception as exc:  # one point failing never stops the others
+    except (InputError, OSError, MemoryError) as exc:  # bad input or the machine: one line
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         msg = _without_where(msg, point.pmt, point.hv)  # the caller names the point
         logger.error("failed: %s", msg)
+        return PointOutcome(point.pmt, point.hv, False, error=msg,
+                            seconds=time.perf_counter() - t0, transient=transient)
+    except Exception as exc:  # a bug: its traceback in the point's log, one line here
+        logger.exception("internal error (a bug in pmtgain)")
+        msg = (f"internal error (a bug in pmtgain, not your input): {type(exc).__name__}: "
+               f"{(str(exc).splitlines() or [''])[0][:200]}; the traceback is in "
+               f"{Path(logs_dir) / f'{stem}.log'}")
         return PointOutcome(point.pmt, point.hv, False, error=msg,
                             seconds=time.perf_counter() - t0, transient=transient)
     finally:

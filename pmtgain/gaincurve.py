@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .errors import InputError
 from .store import read_json_records
 
 V0 = 1000.0
@@ -86,7 +87,7 @@ def hv_for(fit: PowerLaw, target: float) -> tuple[float, float]:
     return float(v), float(v * np.sqrt(grad @ fit.cov @ grad))
 
 
-class MixedLists(ValueError):
+class MixedLists(InputError):
     """The per-PMT lists were not written by one run (a run killed while writing them)."""
 
 
@@ -259,7 +260,7 @@ def build(df: pd.DataFrame, expected: list[tuple[int, int]] | None = None,
                    missing_hv=" ".join(str(h) for p, h in missing if p == pmt))
         try:
             if col not in sub.columns:
-                raise ValueError(f"no {col!r} in the results (re-run analysis.py)")
+                raise InputError(f"no {col!r} in the results (re-run analysis.py)")
             row["curve"] = curve_name(sub, col)
             ok = np.isfinite(sub[col].to_numpy(float))
             sub = sub[ok]

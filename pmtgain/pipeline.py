@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from .config import DEFAULT_FIT, FitConfig
+from .errors import InputError
 from .fetch import DEFAULT_WORKERS
 from .safeio import atomic_path, write_atomic
 
@@ -102,10 +103,10 @@ def analyse(campaign: str | Path, options: AnalysisOptions | None = None, *,
     enf = load_enf(campaign)
     shapes = load_shapes(campaign)
     if not points:
-        raise ValueError("no point matches --pmt/--hv")
+        raise InputError("no point matches --pmt/--hv")
     out = Path(o.outputs)
     if out.exists() and not out.is_dir():
-        raise ValueError(f"{out}: --outputs names a file, not a directory")
+        raise InputError(f"{out}: --outputs names a file, not a directory")
     with store.exclusive(out, "analysis.py"):
         (out / "lists").mkdir(parents=True, exist_ok=True)
         write_atomic(out / "lists" / "run.json", json.dumps(
@@ -270,7 +271,7 @@ def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _
     o = options or MergeOptions()
     bad = [f"{p}:{f:g}" for p, f in o.enf.items() if not is_enf(f)]
     if bad:
-        raise ValueError(f"--enf {' '.join(bad)}: F = 1 + (sigma_1/Q_1)^2 is at least 1 "
+        raise InputError(f"--enf {' '.join(bad)}: F = 1 + (sigma_1/Q_1)^2 is at least 1 "
                          "(typical 1.1-1.5)")
     out = Path(o.outputs)
     source = o.source or ("condor_lists" if list((out / "condor_lists").glob(

@@ -56,6 +56,7 @@ import pandas as pd
 from . import photostat as _photostat
 from .charge import charge_statistics, cut_statistics
 from .config import ANALYSIS_VERSION, DEFAULT_FIT, FitConfig
+from .errors import InputError
 from .flashes import ChunkReader
 from .measure import Measured, measure_flashes
 from .model import USED, Status
@@ -307,7 +308,7 @@ def _led_off(files, scan: Scan, est: ChargeEstimator, shape: Shape, meas: Measur
     c = off.cols["status"] == Status.OK
     n = int(c.sum())
     if n < 100:
-        raise ValueError(f"the LED-off run ({os.path.dirname(files[0]) or '.'}) has {n} "
+        raise InputError(f"the LED-off run ({os.path.dirname(files[0]) or '.'}) has {n} "
                          "flashes that count; at least 100 are needed")
     pick_q, pick_w = float(off.cols["q"][c].mean()), float(off.cols["w"][c].mean())
     # the per-flash charge of the point: the filter's, or the window sum (meas.per_flash)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .config import DEFAULT_FIT, FitConfig
+from .errors import InputError
 from .flashes import ChunkReader
 from .model import NS, Status
 from .prepare import Geometry, locate, tally
@@ -97,10 +98,10 @@ def scan_point(reader: ChunkReader, config: FitConfig = DEFAULT_FIT,
     if n_all == 0:
         bad = errors + [(os.path.basename(n), r) for n, r in missing]
         reasons = "; ".join(f"{n}: {r}" for n, r in bad[:3])
-        raise ValueError(f"PMT {pmt} at {hv} V: none of the "
+        raise InputError(f"PMT {pmt} at {hv} V: none of the "
                          f"{len(reader.paths) + len(missing)} files could be read ({reasons})")
     if n_c == 0:
-        raise ValueError(f"PMT {pmt} at {hv} V: no flash can be measured: of {n_all} "
+        raise InputError(f"PMT {pmt} at {hv} V: no flash can be measured: of {n_all} "
                          f"readable, {n_clip} clipped at the ADC range and {n_pre} with a "
                          "pulse in the baseline region")
     ys = np.concatenate(sample)

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import DEFAULT_FIT, FitConfig
+from .errors import InputError
 from .model import pulse_smeared
 from .prepare import Prepared, _crossings
 from .safeio import atomic_path
@@ -316,18 +317,18 @@ class ShapeTable:
                 try:
                     vals = [float(row[c]) for c in SHAPE_COLUMNS]
                 except (KeyError, TypeError, ValueError):
-                    raise ValueError(f"{path}:{i}: expected the columns "
+                    raise InputError(f"{path}:{i}: expected the columns "
                                      f"{', '.join(SHAPE_COLUMNS)} with numbers") from None
                 tmpl = template_from_fields(vals[1], row)
                 if tmpl is not None:
                     out.templates.setdefault(int(vals[0]), []).append(tmpl)
                 if not all(np.isfinite(vals)):
                     if tmpl is None:
-                        raise ValueError(f"{path}:{i}: neither a shape (0 < tau_s_ns < "
+                        raise InputError(f"{path}:{i}: neither a shape (0 < tau_s_ns < "
                                          "tau_ns) nor a window template") from None
                     continue
                 if vals[2] <= 0 or vals[3] <= vals[2]:
-                    raise ValueError(f"{path}:{i}: need 0 < tau_s_ns < tau_ns") from None
+                    raise InputError(f"{path}:{i}: need 0 < tau_s_ns < tau_ns") from None
                 out.rows.setdefault(int(vals[0]), []).append(tuple(vals[1:]))
         return out
 

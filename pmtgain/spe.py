@@ -57,6 +57,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .config import DEFAULT_FIT, FitConfig
+from .errors import InputError
 from .flashes import read_many
 from .model import NS, charge_pC
 from .photostat import E_PC
@@ -218,7 +219,7 @@ def process_spe(files: Sequence[str | os.PathLike], *, pmt: int, hv: int,
     traces = read_many(files)
     if traces.volts.shape[0] == 0:
         why = "; ".join(f"{os.path.basename(p)}: {r}" for p, r in traces.errors[:3])
-        raise ValueError(f"PMT {pmt} at {hv} V (low light): no file could be read ({why})")
+        raise InputError(f"PMT {pmt} at {hv} V (low light): no file could be read ({why})")
     keep = ~traces.clipped
     v = traces.volts[keep]
     off = None
@@ -227,7 +228,7 @@ def process_spe(files: Sequence[str | os.PathLike], *, pmt: int, hv: int,
         n_off = int((~bt.clipped).sum())
         if n_off < 100 or bt.volts.shape[1] != v.shape[1] or \
                 not math.isclose(bt.dt_s, traces.dt_s, rel_tol=1e-6):
-            raise ValueError(f"PMT {pmt} at {hv} V (low light): the LED-off run has "
+            raise InputError(f"PMT {pmt} at {hv} V (low light): the LED-off run has "
                              f"{n_off} readable unclipped flashes of {bt.volts.shape[1]} "
                              f"samples at {bt.dt_s * 1e9:.4g} ns (the run: {v.shape[1]} at "
                              f"{traces.dt_s * 1e9:.4g} ns); at least 100 at the same "

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .config import ANALYSIS_VERSION
+from .errors import InputError
 from .safeio import atomic_path, open_lock, write_atomic
 
 POINTS_DIR = "points"
@@ -175,7 +176,7 @@ def read_json_records(path: str | os.PathLike) -> pd.DataFrame:
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-        raise ValueError("not a JSON list of records")
+        raise InputError("not a JSON list of records")
     df = pd.DataFrame(data)
     for c in df.columns:  # null -> NaN in numeric columns (and in columns of nulls only:
         # a one-flash point's spread, which pandas' float formats cannot print as None)
@@ -327,7 +328,7 @@ def load_table(path: str | os.PathLike) -> pd.DataFrame:
                 data[c] = z[f"v_{c}"] if f"v_{c}" in z.files else \
                     z[f"u_{c}"].astype(object)[z[f"c_{c}"]]
     except (zipfile.BadZipFile, KeyError, EOFError) as exc:  # cut short, or not ours
-        raise ValueError(f"{Path(path).name} is not a complete table ({exc})") from None
+        raise InputError(f"{Path(path).name} is not a complete table ({exc})") from None
     return pd.DataFrame(data, columns=cols)
 
 

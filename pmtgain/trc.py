@@ -30,6 +30,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .errors import InputError
+
 __all__ = ["TrcError", "TrcHeader", "Trace", "read_trc", "read_header", "parse_trc",
            "MAX_TRC_BYTES"]
 
@@ -60,7 +62,7 @@ assert len(_DESC_FIELDS) == len(_DESC["<"].unpack(bytes(WAVEDESC_LENGTH)))
 _FIELD_INDEX = {name: i for i, name in enumerate(_DESC_FIELDS)}
 
 
-class TrcError(ValueError):
+class TrcError(InputError):
     """A ``.trc`` file that cannot be read. ``str(err)`` is ``"<file>: <reason>"``."""
 
     def __init__(self, path: str | os.PathLike | None, reason: str):

@@ -38,3 +38,19 @@ def test_a_closed_pipe_swallows_the_rest():
     out = _TolerantStdout(Closed())
     assert out.write("a line\n") == 7
     assert out.write("more\n") == 5  # swallowed from now on
+
+
+def test_22_24_a_bug_is_not_reported_as_bad_input(capsys):
+    """A ValueError (or any exception) that is not the package's InputError is a bug:
+    exit 70, one line saying so, and the traceback a report needs."""
+    from pmtgain.errors import InputError
+    from pmtgain.trc import TrcError
+
+    assert guarded("x", _raise(InputError("f.trc: bad header"))) == 2
+    assert guarded("x", _raise(TrcError("f.trc", "truncated"))) == 2
+    assert capsys.readouterr().err.splitlines() == ["x: error: f.trc: bad header",
+                                                    "x: error: f.trc: truncated"]
+    assert guarded("x", _raise(ValueError("operands could not be broadcast"))) == 70
+    err = capsys.readouterr().err
+    assert err.startswith("x: internal error (a bug in pmtgain") and "Traceback" in err
+    assert "ValueError: operands could not be broadcast" in err.splitlines()[0]

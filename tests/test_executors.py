@@ -3,6 +3,8 @@ weak points with their PMT's shape table."""
 
 from dataclasses import replace
 
+import numpy as np
+
 from pmtgain.campaign import load_campaign
 from pmtgain.executors import run_local, run_point, saved_outcomes, write_lists
 from pmtgain.regimes import REGIMES
@@ -57,3 +59,27 @@ def test_adding_an_led_off_run_makes_a_saved_point_stale():
     s_off = dict(s, inputs=encode_inputs(inputs_of(with_off, "fast")))
     assert stale_reason(s_off, with_off, "fast") is None
     assert "LED-off" in stale_reason(s_off, plain, "fast")
+
+
+def test_22_24_a_bug_in_a_point_is_named_as_one_and_its_traceback_logged(tmp_path,
+                                                                       monkeypatch):
+    """Bad input fails a point with its reason; an exception that is not the package's
+    own (a bug, here planted in the analysis) says so, with where its traceback is."""
+    from pmtgain import executors
+    from pmtgain.config import PointSpec
+    from pmtgain.simulate import DEMO_PMTS, write_point
+
+    write_point(tmp_path / "d", DEMO_PMTS[0], 1000, 5)
+    pt = PointSpec(pmt=1, hv=1000, n_files=5, dir_url=f"{tmp_path / 'd'}/")
+
+    def broken(*a, **k):
+        return np.zeros(3) + np.zeros(4)  # a shape bug: ValueError from numpy
+
+    monkeypatch.setattr(executors, "process_point", broken)
+    out = executors.run_point(pt, lists_dir=tmp_path / "l", logs_dir=tmp_path / "logs")
+    assert not out.ok and out.error.startswith("internal error (a bug in pmtgain")
+    log = tmp_path / "logs" / "pmt_1_1000V.log"
+    assert str(log) in out.error and "Traceback" in log.read_text()
+    bad = PointSpec(pmt=1, hv=1000, n_files=5, dir_url=f"{tmp_path / 'nowhere'}/")
+    out = executors.run_point(bad, lists_dir=tmp_path / "l", logs_dir=tmp_path / "logs")
+    assert not out.ok and "no such directory" in out.error and "internal" not in out.error
