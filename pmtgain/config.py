@@ -23,7 +23,8 @@ ENGINES = ("fast", "root", "integral")
 # 2: photostatistics keeps waveforms whose minimum is at the record edge.
 # 3: every flash counts (linear charge over all flashes, the cut in its own columns).
 # 4: the charge is the window integral of what the scope recorded (no pulse model).
-ANALYSIS_VERSION = 4
+# 5: flashes aligned on their own trigger offsets (pmtgain.align).
+ANALYSIS_VERSION = 5
 
 
 @dataclass(frozen=True)

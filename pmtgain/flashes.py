@@ -21,6 +21,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from .align import align, check_offsets, sample_shifts
 from .trc import (
     WAVEDESC_LENGTH,
     TrcError,
@@ -37,7 +38,9 @@ class ManyTraces:
     ``ok_paths[i]`` as its segment ``segment[i]`` (0 for a single-segment file; a
     sequence-mode file of N segments is N flashes).
 
-    ``t0_s[i]`` is the time of sample 0 of flash i (its trigger offset), ``trigger_time_s[i]``
+    Flashes are on one time axis: a record whose trigger offset differs from the point's
+    by whole samples is shifted (:mod:`pmtgain.align`); ``t0_s[i]`` is then the time of
+    sample 0 of flash i on that axis (its trigger offset less the shift), ``trigger_time_s[i]``
     its trigger time (0 for single-segment files without one), ``dt_s`` the common sample
     spacing. ``clipped[i]`` is true when a sample sits at the ADC's lowest code (a saturated
     negative pulse). ``errors`` lists ``(path, reason)`` for the files that could not be
@@ -345,6 +348,7 @@ class ChunkReader:
         self.errors: list[tuple[str, str]] = []
         self.npts: int | None = None
         self.dt: float | None = None
+        self.t0_ref: float | None = None  # the time of sample 0 every flash is aligned to
         self.n_flashes = 0
         self._cache: list[_Block] | None = None
         self._passes = 0
@@ -373,8 +377,13 @@ class ChunkReader:
     def _traces(self, pack: _Block, errors: list) -> ManyTraces:
         volts = np.multiply(pack.codes, pack.gain[:, None], dtype=np.float64)  # one pass
         volts -= pack.voff[:, None]
+        k = sample_shifts(pack.offsets, self.t0_ref, self.dt)
+        t0 = pack.offsets
+        if k.any():  # on the point's time axis (pmtgain.align)
+            align(volts, k)
+            t0 = pack.offsets - k * self.dt
         return ManyTraces(
-            volts=volts, t0_s=pack.offsets, dt_s=float(self.dt), clipped=pack.clipped,
+            volts=volts, t0_s=t0, dt_s=float(self.dt), clipped=pack.clipped,
             ok_paths=[self.paths[k] for k in pack.idx.tolist()] if self.with_paths else [],
             ok_index=pack.idx, errors=errors, segment=pack.segment,
             trigger_time_s=pack.times)
@@ -407,6 +416,11 @@ class ChunkReader:
             keep = _check_sampling(blocks, self.npts, self.dt, self.paths,
                                    errors if first else None)
             keep = [b for b in keep if len(b)]
+            if self.t0_ref is None and keep:
+                self.t0_ref = float(np.median(np.concatenate([b.offsets for b in keep])))
+            keep = [b for b in check_offsets(keep, self.npts, self.dt, self.t0_ref,
+                                              self.paths, errors if first else None)
+                    if len(b)]
             if not keep:
                 return self._empty(errors)
             pack = _pack(keep)
