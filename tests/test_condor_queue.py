@@ -5,21 +5,25 @@ import pandas as pd
 
 from pmtgain.condor_queue import _results, _state
 from pmtgain.config import ANALYSIS_VERSION, PointSpec
-from pmtgain.store import write_json_records
+from pmtgain.store import encode_inputs, inputs_of, write_json_records
 
 
 def test_results_valid_stale_and_failed(tmp_path):
     d = tmp_path / "condor_lists"
     d.mkdir()
-    ok = dict(pmt=1, mean_charge=-1.0, std_dev_charge=0.1, engine="fast",
-              analysis_version=ANALYSIS_VERSION, cut_V=-0.004)
-    write_json_records(pd.DataFrame([dict(ok, hv=800)]), d / "pmt_1_800_summary.json")
-    write_json_records(pd.DataFrame([dict(ok, hv=900, analysis_version=1)]),
+    pts = [PointSpec(pmt=1, hv=hv, n_files=5, dir_url="x/", cut_V=-0.004)
+           for hv in (800, 900, 1000)]
+
+    def saved(p, **changed):
+        return dict(pmt=1, hv=p.hv, mean_charge=-1.0, std_dev_charge=0.1, engine="fast",
+                    analysis_version=ANALYSIS_VERSION, cut_V=-0.004,
+                    inputs=encode_inputs(dict(inputs_of(p, "fast"), **changed)))
+
+    write_json_records(pd.DataFrame([saved(pts[0])]), d / "pmt_1_800_summary.json")
+    write_json_records(pd.DataFrame([saved(pts[1], analysis_version=1)]),
                        d / "pmt_1_900_summary.json")
     write_json_records(pd.DataFrame([dict(pmt=1, hv=1000, mean_charge=None,
                                           error="HTTP 404")]), d / "pmt_1_1000_summary.json")
-    pts = [PointSpec(pmt=1, hv=hv, n_files=5, dir_url="x/", cut_V=-0.004)
-           for hv in (800, 900, 1000)]
     r = _results(tmp_path, pts, "fast")
     assert r[(1, 800)] is None
     assert "older version" in r[(1, 900)]
