@@ -58,7 +58,7 @@ def guarded(prog: str, fn, *args) -> int:
     import errno
     import os
 
-    from .store import Busy
+    from .lock import Busy
 
     if not isinstance(sys.stdout, _TolerantStdout):
         sys.stdout = _TolerantStdout(sys.stdout)

@@ -92,10 +92,10 @@ def analyse(campaign: str | Path, options: AnalysisOptions | None = None, *,
     """Analyse the points of ``campaign`` (a data_info directory or one
     data_directories file) selected by ``pmts``/``hvs``. Raises
     :class:`pmtgain.campaign.CampaignError` for a bad campaign, ``ValueError`` when no
-    point matches, :class:`pmtgain.store.Busy` when another run holds the outputs."""
-    from . import store
+    point matches, :class:`pmtgain.lock.Busy` when another run holds the outputs."""
     from .campaign import load_campaign, load_enf, load_shapes, load_spe, select
     from .executors import run_local, saved_outcomes, write_lists
+    from .lock import exclusive
 
     o = options or AnalysisOptions()
     every = load_campaign(campaign)
@@ -107,7 +107,7 @@ def analyse(campaign: str | Path, options: AnalysisOptions | None = None, *,
     out = Path(o.outputs)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: --outputs names a file, not a directory")
-    with store.exclusive(out, "analysis.py"):
+    with exclusive(out, "analysis.py"):
         (out / "lists").mkdir(parents=True, exist_ok=True)
         write_atomic(out / "lists" / "run.json", json.dumps(
             {"data_info": str(Path(campaign).resolve()), "engine": o.engine}))

@@ -26,7 +26,6 @@ import math
 import os
 import re
 import zipfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +34,8 @@ import pandas as pd
 
 from .config import ANALYSIS_VERSION
 from .errors import InputError
-from .safeio import atomic_path, open_lock, write_atomic
+from .lock import Busy, exclusive  # noqa: F401  (re-exported: the outputs lock)
+from .safeio import atomic_path, write_atomic
 
 POINTS_DIR = "points"
 #: what one HTCondor job leaves in its sandbox (exec_condor.sh creates any that is missing,
@@ -421,46 +421,3 @@ def load_spectra(directory: str | os.PathLike, pmt: int, hv: int) -> dict | None
             return {k: z[k] for k in z.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile):  # a file cut short
         return None
-
-
-class Busy(RuntimeError):
-    """Another run holds the outputs directory."""
-
-
-_HELD: set[str] = set()
-
-
-@contextmanager
-def exclusive(outputs: str | os.PathLike, what: str = "a run"):
-    """Hold ``<outputs>/.pmtgain.lock`` (flock) for the duration: a second run on the same
-    outputs raises :class:`Busy` naming the first (pid, command, start) at once, instead of
-    both writing the same files. Re-entrant within a process (analysis.py then merges)."""
-    import datetime as _dt
-    import fcntl
-
-    d = Path(outputs)
-    path = d / ".pmtgain.lock"
-    key = str(path.resolve())
-    if key in _HELD:
-        yield
-        return
-    d.mkdir(parents=True, exist_ok=True)
-    fd = open_lock(path)  # never through a planted link
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            other = os.pread(fd, 300, 0).decode("utf-8", "replace").strip() or "another run"
-            raise Busy(f"{d} is in use by {other}: wait for it to finish, or use another "
-                       "--outputs") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{what} (pid {os.getpid()}, since "
-                      f"{_dt.datetime.now():%Y-%m-%d %H:%M:%S})".encode(), 0)
-        _HELD.add(key)
-        try:
-            yield
-        finally:
-            _HELD.discard(key)
-            os.ftruncate(fd, 0)
-    finally:
-        os.close(fd)

@@ -1,7 +1,5 @@
 """store.py: the one reuse rule, typed tables, JSON records, and the outputs lock."""
 
-import subprocess
-import sys
 from dataclasses import replace
 
 import numpy as np
@@ -76,21 +74,3 @@ def test_json_records_and_job_names(tmp_path):
     assert store.job_output("pmt_summary.json", 2, 900) == "pmt_2_900_summary.json"
     assert "pmt_flashes.npz = ../condor_lists/pmt_2_$(hv)_flashes.npz" in \
         store.job_remaps(2, "$(hv)")
-
-
-def test_the_outputs_lock_is_exclusive_and_reentrant(tmp_path):
-    code = ("import sys, time; from pmtgain import store\n"
-            "with store.exclusive(sys.argv[1], 'holder'):\n"
-            "    print('held', flush=True); time.sleep(30)\n")
-    holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(store.Busy, match="in use by holder"):
-            with store.exclusive(tmp_path, "second"):
-                pass
-    finally:
-        holder.kill()
-        holder.wait()
-    with store.exclusive(tmp_path, "a"), store.exclusive(tmp_path, "a again"):
-        pass
