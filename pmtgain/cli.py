@@ -336,8 +336,12 @@ def _add_condor_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-info", default="data_info", help="default: %(default)s")
     p.add_argument("--project", default=".",
                    help="directory with exec_condor.sh, analysis_condor.py, pmtgain/")
-    p.add_argument("--name", dest="schedd", default=d.schedd, help="schedd (condor -name)")
-    p.add_argument("--pool", default=d.pool, help="central manager (condor -pool)")
+    p.add_argument("--name", dest="schedd", default=None,
+                   help=f"schedd (condor -name); default: $PMTGAIN_SCHEDD, else the one each "
+                   f"cluster was submitted to, else local ({d.schedd or 'local'} now)")
+    p.add_argument("--pool", default=None,
+                   help="central manager (condor -pool); default: $PMTGAIN_POOL, else the "
+                   "one each cluster was submitted to, else local")
 
 
 def condor_parser() -> argparse.ArgumentParser:
@@ -389,12 +393,16 @@ def condor_main(argv=None) -> int:
 
     args = condor_parser().parse_args(argv)
     opts = SubmitOptions.from_env()
-    opts.schedd, opts.pool = args.schedd, args.pool
+    # a flag given now overrides the environment and what the clusters' records remember
+    given = {k: getattr(args, k) for k in ("schedd", "pool") if getattr(args, k) is not None}
     if args.cmd == "submit":
-        opts.image, opts.engine = args.image, args.engine
-        opts.request_cpus, opts.request_memory = args.request_cpus, args.request_memory
-        opts.request_disk, opts.extra_attrs = args.request_disk, args.extra_attr
-        opts.max_retries, opts.job_python = args.max_retries, args.job_python
+        given.update(image=args.image, engine=args.engine, request_cpus=args.request_cpus,
+                     request_memory=args.request_memory, request_disk=args.request_disk,
+                     extra_attrs=args.extra_attr, max_retries=args.max_retries,
+                     job_python=args.job_python)
+    for k, v in given.items():
+        setattr(opts, k, v)
+    opts.explicit = opts.explicit | {k for k in ("schedd", "pool") if k in given}
     try:
         if args.cmd == "submit":
             recs = submit_campaign(Path(args.project), Path(args.data_info),

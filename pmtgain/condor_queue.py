@@ -36,10 +36,32 @@ from .config import PointSpec
 
 # -- progress, retrieval, resubmission --------------------------------------------------
 
-def _jobs(opts: SubmitOptions, clusters: list[int]) -> list[dict]:
-    """Job ads (queue, then history) of the given clusters."""
+def _where(recs: list[dict], opts: SubmitOptions) -> dict[tuple, list[int]]:
+    """The recorded clusters by the (schedd, pool) each was submitted to, unless the user
+    names another now (``opts.explicit``)."""
+    out: dict[tuple, list[int]] = {}
+    for r in recs:
+        o = SubmitOptions.remembered(r, opts)
+        out.setdefault((o.schedd, o.pool), []).append(r["cluster"])
+    return out
+
+
+def _loc(schedd, pool) -> list[str]:
+    return SubmitOptions(schedd=schedd, pool=pool).location_args()
+
+
+def _jobs(opts: SubmitOptions, recs: list[dict]) -> list[dict]:
+    """Job ads (queue, then history) of the recorded clusters, each asked of its own
+    schedd."""
+    ads: dict[tuple[int, int], dict] = {}
+    for (schedd, pool), clusters in _where(recs, opts).items():
+        ads.update(_jobs_at(SubmitOptions(schedd=schedd, pool=pool), clusters))
+    return sorted(ads.values(), key=lambda a: (a.get("PmtgainPMT", 0), a.get("HV", 0)))
+
+
+def _jobs_at(opts: SubmitOptions, clusters: list[int]) -> dict[tuple[int, int], dict]:
     if not clusters:
-        return []
+        return {}
     constraint = " || ".join(f"ClusterId == {c}" for c in clusters)
     attrs = ("ClusterId,ProcId,JobStatus,HoldReason,HoldReasonCode,ExitCode,PmtgainPMT,HV,"
              "NumJobStarts")
@@ -55,7 +77,7 @@ def _jobs(opts: SubmitOptions, clusters: list[int]) -> list[dict]:
         text = r.stdout.strip()
         for ad in (json.loads(text) if text else []):
             ads[(ad["ClusterId"], ad["ProcId"])] = ad  # the queue's view wins
-    return sorted(ads.values(), key=lambda a: (a.get("PmtgainPMT", 0), a.get("HV", 0)))
+    return ads
 
 
 def _state(ad: dict) -> str:
@@ -97,7 +119,7 @@ def status(outputs: Path, opts: SubmitOptions, out=sys.stdout) -> int:
         print(f"no clusters recorded in {outputs / CLUSTERS_FILE} "
               "(source submit_condor_jobs.sh first)", file=out)
         return 1
-    ads = _jobs(opts, [r["cluster"] for r in recs])
+    ads = _jobs(opts, recs)
     results = _results(outputs)
     by_pmt: dict[int, dict[str, int]] = {}
     held = []
@@ -130,14 +152,14 @@ def wait(outputs: Path, opts: SubmitOptions, timeout: float = 3600, poll: float 
     while its input is spooled). Shows a progress bar; returns the final counts."""
     from tqdm import tqdm
 
-    clusters = [r["cluster"] for r in _records(Path(outputs))]
-    if not clusters:
+    recs = _records(Path(outputs))
+    if not recs:
         raise CondorError(f"no clusters recorded in {Path(outputs) / CLUSTERS_FILE}")
     t_end = time.monotonic() + timeout
     bar = None
     while True:
         counts: dict[str, int] = {}
-        for ad in _jobs(opts, clusters):
+        for ad in _jobs(opts, recs):
             st = _state(ad)
             counts[st] = counts.get(st, 0) + 1
         total = sum(counts.values())
@@ -163,17 +185,18 @@ def wait(outputs: Path, opts: SubmitOptions, timeout: float = 3600, poll: float 
 def retrieve(outputs: Path, opts: SubmitOptions, out=sys.stdout) -> int:
     """``condor_transfer_data`` for every recorded cluster with finished jobs, then
     ``condor_rm`` of its completed jobs. Returns the number of clusters transferred."""
-    clusters = [r["cluster"] for r in _records(Path(outputs))]
-    queued_done: list[int] = []
-    if clusters:  # spooled jobs that completed stay in the queue until removed
+    queued_done: list[tuple[int, list[str]]] = []
+    for (schedd, pool), clusters in _where(_records(Path(outputs)), opts).items():
+        # spooled jobs that completed stay in the queue until removed
         ids = " || ".join(f"ClusterId == {c}" for c in clusters)
-        r = _run(["condor_q", *opts.location_args(), "-constraint",
+        r = _run(["condor_q", *_loc(schedd, pool), "-constraint",
                   f"({ids}) && JobStatus == 4", "-af", "ClusterId"])
-        queued_done = sorted({int(c) for c in r.stdout.split()})
-    for c in queued_done:
-        _run(["condor_transfer_data", *opts.location_args(), str(c)])
-        _run(["condor_rm", *opts.location_args(), "-constraint",
-              f"ClusterId == {c} && JobStatus == 4"], check=False)
+        queued_done += [(c, _loc(schedd, pool)) for c in sorted({int(c) for c in
+                                                                  r.stdout.split()})]
+    for c, loc in queued_done:
+        _run(["condor_transfer_data", *loc, str(c)])
+        _run(["condor_rm", *loc, "-constraint", f"ClusterId == {c} && JobStatus == 4"],
+             check=False)
         print(f"cluster {c}: outputs transferred, completed jobs removed from the queue",
               file=out)
     if not queued_done:
@@ -188,10 +211,14 @@ def resubmit(project: Path, data_info: Path, outputs: Path, opts: SubmitOptions,
              dry_run: bool = False, out=sys.stdout) -> list[dict]:
     """Submit again only the points without a good result and not idle or running."""
     project, outputs = Path(project).resolve(), Path(outputs).resolve()
+    recs = _records(outputs)
+    # the newest cluster's options (image, resources, attributes, engine, schedd), with
+    # what the user gives now in their place
+    opts = SubmitOptions.remembered(recs[-1] if recs else None, opts)
     every = [p for f in campaign_files(data_info) for p in parse_campaign_file(f)]
     results = _results(outputs, every, opts.engine)
-    recs = _records(outputs)
-    ads = _jobs(opts, [r["cluster"] for r in recs])
+    ads = _jobs(opts, recs)
+    loc_of = {c: _loc(s, p) for (s, p), cs in _where(recs, opts).items() for c in cs}
     active = {(a.get("PmtgainPMT"), a.get("HV")) for a in ads
               if _state(a) in ("idle", "running", "transferring")}
     held = [a for a in ads if _state(a) == "held"]
@@ -206,7 +233,7 @@ def resubmit(project: Path, data_info: Path, outputs: Path, opts: SubmitOptions,
         for a in held:
             if a.get("PmtgainPMT") == pmt and a.get("HV") in {p.hv for p in points}:
                 if not dry_run:
-                    _run(["condor_rm", *opts.location_args(),
+                    _run(["condor_rm", *loc_of.get(a["ClusterId"], opts.location_args()),
                           f"{a['ClusterId']}.{a['ProcId']}"], check=False)
         n = sum(1 for r in recs if r["pmt"] == pmt)
         rec = _write_and_submit(pmt, points, project=project, outputs=outputs, info_file=f,

@@ -38,7 +38,7 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from . import store
@@ -57,6 +57,14 @@ class CondorError(RuntimeError):
     pass
 
 
+#: the environment variable of each knob
+ENV_VARS = {"schedd": "PMTGAIN_SCHEDD", "pool": "PMTGAIN_POOL", "image": "PMTGAIN_IMAGE",
+            "request_cpus": "PMTGAIN_REQUEST_CPUS", "request_memory": "PMTGAIN_REQUEST_MEMORY",
+            "request_disk": "PMTGAIN_REQUEST_DISK", "extra_attrs": "PMTGAIN_EXTRA_ATTRS",
+            "engine": "PMTGAIN_ENGINE", "max_retries": "PMTGAIN_MAX_RETRIES",
+            "job_python": "PMTGAIN_JOB_PYTHON"}
+
+
 @dataclass
 class SubmitOptions:
     """What goes into a submit file besides the points."""
@@ -71,6 +79,28 @@ class SubmitOptions:
     engine: str = "fast"
     max_retries: int = 3
     job_python: str | None = None
+    #: the fields given by a flag or an environment variable (they override what the
+    #: clusters' records remember); not recorded
+    explicit: frozenset = field(default_factory=frozenset, compare=False)
+
+    def to_record(self) -> dict:
+        """Every knob, as ``condor_clusters.json`` keeps it for each cluster."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "explicit"}
+
+    @classmethod
+    def remembered(cls, rec: dict | None, given: SubmitOptions) -> SubmitOptions:
+        """The options a cluster was submitted with (its record), with the fields the user
+        gives now (``given.explicit``) taking their place: how ``status``, ``wait``,
+        ``retrieve`` and ``resubmit`` reach the same schedd with the same job settings."""
+        base = {f.name: getattr(given, f.name) for f in fields(cls) if f.name != "explicit"}
+        opts = dict(rec.get("options") or {}) if rec else {}
+        if rec:  # records written before every option was kept
+            opts.setdefault("schedd", rec.get("schedd"))
+            opts.setdefault("pool", rec.get("pool"))
+        for k, v in opts.items():
+            if k in base and k not in given.explicit:
+                base[k] = v
+        return cls(**base, explicit=given.explicit)
 
     @classmethod
     def from_env(cls, env=os.environ) -> SubmitOptions:
@@ -87,6 +117,7 @@ class SubmitOptions:
             engine=env.get("PMTGAIN_ENGINE", "fast"),
             max_retries=int(env.get("PMTGAIN_MAX_RETRIES", 3)),
             job_python=env.get("PMTGAIN_JOB_PYTHON") or None,
+            explicit=frozenset(k for k, var in ENV_VARS.items() if env.get(var)),
         )
 
     def location_args(self) -> list[str]:
@@ -192,10 +223,9 @@ def _records(outputs: Path) -> list[dict]:
 
 
 def _record(outputs: Path, rec: dict) -> None:
-    recs = _records(outputs) + [rec]
-    tmp = outputs / (CLUSTERS_FILE + ".tmp")
-    tmp.write_text(json.dumps(recs, indent=1))
-    tmp.replace(outputs / CLUSTERS_FILE)
+    from .safeio import write_atomic
+
+    write_atomic(outputs / CLUSTERS_FILE, json.dumps(_records(outputs) + [rec], indent=1))
 
 
 def submit_file(sub: Path, opts: SubmitOptions) -> int:
@@ -219,7 +249,8 @@ def _write_and_submit(pmt, points, *, project, outputs, info_file, opts, name, d
         return None
     cluster = submit_file(sub, opts)
     rec = dict(cluster=cluster, pmt=pmt, hv=[p.hv for p in points], submit_file=str(sub),
-               schedd=opts.schedd, pool=opts.pool, submitted=time.strftime("%Y-%m-%d %H:%M:%S"))
+               schedd=opts.schedd, pool=opts.pool, options=opts.to_record(),
+               submitted=time.strftime("%Y-%m-%d %H:%M:%S"))
     _record(outputs, rec)
     print(f"PMT {pmt}: {len(points)} jobs submitted as cluster {cluster} ({sub.name})",
           file=out)

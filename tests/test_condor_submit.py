@@ -29,3 +29,26 @@ def test_one_job_per_point_every_path_absolute_and_the_job_outputs(tmp_path):
     assert f"transfer_output_files   = {', '.join(JOB_OUTPUTS)}" in sub
     assert str(info.parent / "shapes.csv") in sub  # weak points get the shape table
     assert input_size(ROOT) < 2_000_000
+
+
+def test_23_3_the_queue_remembers_how_each_cluster_was_submitted():
+    """status, wait, retrieve and resubmit use the schedd, pool and every option a
+    cluster was submitted with, unless a flag or variable given now says otherwise."""
+    from pmtgain.condor_queue import _where
+    from pmtgain.condor_submit import SubmitOptions
+
+    at_submit = SubmitOptions(schedd="sn-01.cygno", pool="cm.cygno", image="docker://x/p:1",
+                              request_memory="3 GB", extra_attrs=['+CygnoUser = "me"'],
+                              engine="integral", max_retries=5)
+    recs = [dict(cluster=7, pmt=1, options=at_submit.to_record()),
+            dict(cluster=8, pmt=2, schedd="old-schedd", pool=None)]  # an older record
+    now = SubmitOptions.from_env({})
+    back = SubmitOptions.remembered(recs[0], now)
+    assert back.to_record() == at_submit.to_record()
+    assert _where(recs, now) == {("sn-01.cygno", "cm.cygno"): [7], ("old-schedd", None): [8]}
+    # a variable or a flag given now wins, for that field only
+    env = SubmitOptions.from_env({"PMTGAIN_SCHEDD": "sn-02.cygno"})
+    assert env.explicit == {"schedd"}
+    back = SubmitOptions.remembered(recs[0], env)
+    assert (back.schedd, back.pool, back.image) == ("sn-02.cygno", "cm.cygno", "docker://x/p:1")
+    assert _where(recs, env) == {("sn-02.cygno", "cm.cygno"): [7], ("sn-02.cygno", None): [8]}
