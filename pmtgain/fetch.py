@@ -63,7 +63,7 @@ class FetchReport:
 DEFAULT_WORKERS = 32
 
 TRANSIENT_PREFIXES = ("connection error", "timed out", "HTTP 5", "HTTP 429", "truncated body",
-                      "disk full")
+                      "disk full", "DNS failure")
 
 
 def is_transient(reason: str) -> bool:
@@ -169,10 +169,12 @@ def _download(client: Client, url: str, target: Path, timeout, attempts: int = 4
         ConnectTimeoutError,
         HTTPError,
         MaxRetryError,
+        NameResolutionError,
         NewConnectionError,
         ProtocolError,
         ReadTimeoutError,
         ResponseError,
+        SSLError,
     )
 
     own = watchdog is None
@@ -229,6 +231,16 @@ def _download(client: Client, url: str, target: Path, timeout, attempts: int = 4
             except MaxRetryError as exc:  # after urllib3's retries
                 if late is not None and late.is_set():
                     return f"timed out (not complete after {deadline_s:g} s)"
+                # the name, then the connection, then TLS: each says what to fix
+                if isinstance(exc.reason, NameResolutionError):
+                    return ("DNS failure (the host name does not resolve: "
+                            f"{urlparse(url).hostname})")
+                if isinstance(exc.reason, SSLError):
+                    text = str(exc.reason)
+                    why = "certificate not trusted: is the CA bundle there? " \
+                        "REQUESTS_CA_BUNDLE" if "CERTIFICATE_VERIFY_FAILED" in text \
+                        else text.split(":")[-1].strip(" ')\"")[:80]
+                    return f"TLS failure ({why})"
                 # NewConnectionError first: urllib3 2.x makes it a ConnectTimeoutError
                 if isinstance(exc.reason, NewConnectionError):
                     return "connection error (refused: nothing answers at that address)" \

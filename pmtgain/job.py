@@ -17,7 +17,8 @@ exit policy is consulted. Without cut_V the cut is looked up in
 
 Exit status: 0 done; 75 retryable (files failed for network reasons: HTCondor runs the
 job again while retries remain; on the last attempt the point is processed with what
-arrived); 65 permanent (bad arguments, no readable file). On 65 inside a job the one-line
+arrived, and a point of which nothing arrived is held with the reason and the number of
+attempts); 65 permanent (bad arguments, no readable file). On 65 inside a job the one-line
 reason is set as the job attribute ``PmtgainError`` (condor_chirp), which the submit file
 uses as hold reason.
 """
@@ -54,6 +55,14 @@ def last_attempt() -> bool:
         return int(ad.get("NumJobCompletions", 0)) >= int(ad["JobMaxRetries"])
     except (KeyError, ValueError):
         return True
+
+
+def attempts() -> int:
+    """How many times HTCondor has started this job (1 outside HTCondor)."""
+    try:
+        return int(_job_ad().get("NumJobCompletions", 0)) + 1
+    except ValueError:
+        return 1
 
 
 def tell_condor(reason: str) -> None:
@@ -162,14 +171,17 @@ def run_job(dir_url: str, pmt: int, hv: int, n_files: int, cut: float | None, *,
         print(log.read_text(), end="")
     where = f"PMT {args.pmt} at {args.hv} V"
     if not out.ok:
-        retryable = out.transient > 0
+        retryable = out.transient > 0 and not final
         write_failure(args.pmt, args.hv, args.n_files, out.error, retryable)
         if retryable:
             print(f"analysis_condor.py: {where}: network trouble, retryable: {out.error}",
                   file=sys.stderr)
             return EX_TEMPFAIL
-        print(f"analysis_condor.py: {where} failed: {out.error}", file=sys.stderr)
-        tell_condor(f"{where}: {out.error}")
+        # the last attempt: held, in the job's own words (not "completed, exit 75")
+        why = (f"{out.error} (after {attempts()} attempts)" if out.transient
+               else out.error)
+        print(f"analysis_condor.py: {where} failed: {why}", file=sys.stderr)
+        tell_condor(f"{where}: {why}")
         return EX_DATAERR
     if out.transient and not final:
         write_failure(args.pmt, args.hv, args.n_files,

@@ -276,3 +276,40 @@ def test_22_7_a_retry_after_of_an_hour_is_capped(tmp_path, server, monkeypatch):
     assert time.monotonic() - t0 < 60  # an hour per retry without the cap
     assert rep.failed and rep.failed[0][1] == "HTTP 503" and is_transient("HTTP 503")
     assert server.hits["/retryafter/C1--n16deg--00000.trc"] >= 5  # it did retry
+
+
+def test_23_4_dns_and_tls_failures_are_named_apart(tmp_path):
+    """A name that does not resolve, and a server whose certificate is not trusted: each
+    says what it is (and a TLS failure is not retried as if the network might heal)."""
+    import shutil
+    import ssl
+    import subprocess
+
+    pt = PointSpec(pmt=1, hv=1000, n_files=1, dir_url="http://no-such-host.invalid/x/")
+    reason = fetch_point(pt, tmp_path / "a", workers=1, timeout=(2, 2)).failed[0][1]
+    assert reason.startswith("DNS failure") and "no-such-host.invalid" in reason, reason
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl to make a self-signed certificate")
+    key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                    str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1"],
+                   check=True, capture_output=True)
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        pt = PointSpec(pmt=1, hv=1000, n_files=1,
+                       dir_url=f"https://127.0.0.1:{srv.server_address[1]}/x/")
+        reason = fetch_point(pt, tmp_path / "b", workers=1, timeout=(2, 2)).failed[0][1]
+        assert reason.startswith("TLS failure") and "CA bundle" in reason, reason
+        assert not is_transient(reason)
+    finally:
+        srv.shutdown()
+        srv.server_close()
