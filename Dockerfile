@@ -1,12 +1,15 @@
 # Job environment for the HTCondor jobs (exec_condor.sh -> analysis_condor.py) and a
-# self-contained image for analysis.py. Not built on the development machines (they
-# have no Docker engine); see README "Container".
+# self-contained image for analysis.py. Built and run in the tests with podman
+# (scripts/image.sh; README "Container").
 #
-#   docker build -t pmtgain .                         # fast/integral engines
-#   docker build --build-arg WITH_ROOT=1 -t pmtgain:root .   # + PyROOT (~600 MB more)
-#   docker run --rm -v $PWD/outputs:/work/outputs pmtgain    # analysis.py on data_info/
-#   docker run --rm pmtgain python3 analysis.py --demo        # the demo campaign
+#   podman build -t pmtgain .                                # fast/integral engines
+#   podman build --build-arg WITH_ROOT=1 -t pmtgain:root .   # + PyROOT and g++ (its cling)
+#   podman run --rm -v $PWD/outputs:/work/outputs pmtgain    # analysis.py on data_info/
+#   podman run --rm pmtgain python3 /opt/pmtgain/analysis.py --demo   # the demo campaign
+#   (docker build / docker run alike)
 #
+# Dependencies are pinned by constraints.txt, shared with scripts/setup.sh: the image is
+# the same whatever day it is built.
 # On CYGNO's queue: PMTGAIN_IMAGE=docker://<registry>/pmtgain:<tag> source submit_condor_jobs.sh
 FROM python:3.11-slim-bookworm
 
@@ -14,10 +17,15 @@ ARG WITH_ROOT=0
 ENV PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MPLBACKEND=Agg
 
+# ROOT's cling compiles at run time: it needs a C++ compiler and the standard headers
+RUN if [ "$WITH_ROOT" = 1 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y --no-install-recommends g++ && rm -rf /var/lib/apt/lists/*; fi
+
 WORKDIR /opt/pmtgain
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY pmtgain ./pmtgain
-RUN if [ "$WITH_ROOT" = 1 ]; then pip install ".[root]"; else pip install .; fi \
+RUN if [ "$WITH_ROOT" = 1 ]; then pip install -c constraints.txt ".[root]"; \
+    else pip install -c constraints.txt .; fi \
     && python3 -c "import pmtgain.point, pmtgain.fetch, pmtgain.plots"
 
 COPY analysis.py gain_curve.py analysis_condor.py exec_condor.sh \

@@ -29,7 +29,7 @@ done
 command -v "$PY" >/dev/null 2>&1 || fail "no interpreter '$PY' on $(hostname)"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 MPLBACKEND=Agg
-missing=$("$PY" -c 'import numpy, scipy, pandas, requests' 2>&1 | tail -n 1)
+missing=$("$PY" -c 'import numpy, scipy, pandas, urllib3' 2>&1 | tail -n 1)
 [ -z "$missing" ] || fail "job environment ($PY on $(hostname)) is incomplete: $missing"
 
 echo "exec_condor.sh: $(date -u +%FT%TZ) on $(hostname), $("$PY" --version 2>&1), args: $*"

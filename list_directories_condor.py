@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from pmtgain.campaign import CampaignError, load_campaign, local_dir
+from pmtgain.campaign import load_campaign, local_dir
+from pmtgain.console import guarded
 
 CONDOR_DIRS = ("condor_lists", "condor_outputs", "condor_logs", "condor_errors")
 
@@ -17,11 +18,11 @@ def main(argv=None) -> int:
     ap.add_argument("--data-dir", default="data")
     ap.add_argument("--outputs", default="outputs")
     args = ap.parse_args(argv)
-    try:
-        points = load_campaign(args.data_info)
-    except CampaignError as exc:
-        print(f"list_directories_condor.py: error: {exc}", file=sys.stderr)
-        return 2
+    return guarded("list_directories_condor.py", _make, args)
+
+
+def _make(args) -> int:
+    points = load_campaign(args.data_info)
     for p in points:
         local_dir(args.data_dir, p).mkdir(parents=True, exist_ok=True)
     for d in CONDOR_DIRS:

@@ -421,9 +421,14 @@ def condor_main(argv=None) -> int:
             resubmit(Path(args.project), Path(args.data_info), Path(args.outputs), opts,
                      args.dry_run)
             return 0
-    except (CondorError, CampaignError, OSError) as exc:
+    except (CondorError, CampaignError) as exc:
         print(f"pmtgain condor: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        from .console import os_error
+
+        print(f"pmtgain condor: error: {os_error(exc)}", file=sys.stderr)
+        return 1
     return 2
 
 

@@ -246,3 +246,39 @@ def resubmit(project: Path, data_info: Path, outputs: Path, opts: SubmitOptions,
     return new
 
 
+
+
+def missing_reasons(outputs: Path, points: set[tuple[int, int]]) -> dict[tuple[int, int], str]:
+    """Why each of ``points`` has no result in ``condor_lists``, where HTCondor knows:
+    the hold reason of its job in the queue (asked of each recorded cluster's schedd, if
+    the condor tools are here), else the last line its job wrote to
+    ``condor_errors/pmt_<i>_<hv>_analysis.error``. What ``gain_curve.py`` prints for a
+    missing point."""
+    import shutil
+
+    out: dict[tuple[int, int], str] = {}
+    for pmt, hv in points:
+        err = Path(outputs) / "condor_errors" / f"pmt_{pmt}_{hv}_analysis.error"
+        try:
+            lines = [ln for ln in err.read_text(errors="replace").splitlines()
+                     if ln.startswith(("analysis_condor.py:", "exec_condor.sh:"))]
+        except OSError:
+            continue
+        if lines:
+            out[(pmt, hv)] = f"its job said: {lines[-1]}"
+    recs = _records(Path(outputs)) if (Path(outputs) / CLUSTERS_FILE).exists() else []
+    if recs and shutil.which("condor_q"):
+        for (schedd, pool), clusters in _where(recs, SubmitOptions()).items():
+            ids = " || ".join(f"ClusterId == {c}" for c in clusters)
+            try:
+                r = _run(["condor_q", *_loc(schedd, pool), "-constraint",
+                          f"({ids}) && JobStatus == 5", "-af:t", "PmtgainPMT", "HV",
+                          "HoldReason"], check=False, timeout=30)
+            except CondorError:
+                continue
+            for line in r.stdout.splitlines():
+                f = line.split("\t", 2)
+                if len(f) == 3 and f[0].isdigit() and f[1].isdigit() \
+                        and (int(f[0]), int(f[1])) in points:
+                    out[(int(f[0]), int(f[1]))] = f"its job is held: {f[2]}"
+    return out

@@ -19,6 +19,8 @@ Knobs (environment variables; the ``submit`` command also takes them as flags)::
     PMTGAIN_ENGINE       fit engine: fast, root, integral     default: fast
     PMTGAIN_MAX_RETRIES  retries of a transient (network) failure   default: 3
     PMTGAIN_JOB_PYTHON   interpreter the job runs               default: python3 (image)
+    PMTGAIN_HTTP_TOKEN_FILE  a private bucket's bearer token, in a file of mode 600: sent
+                         in the jobs' input sandbox, never written into a submit file
 
 Exit policy, measured on HTCondor 23.9 (see ``docs/design.md``): the job always leaves
 its two output files (a missing listed output holds the job before any exit policy
@@ -62,7 +64,7 @@ ENV_VARS = {"schedd": "PMTGAIN_SCHEDD", "pool": "PMTGAIN_POOL", "image": "PMTGAI
             "request_cpus": "PMTGAIN_REQUEST_CPUS", "request_memory": "PMTGAIN_REQUEST_MEMORY",
             "request_disk": "PMTGAIN_REQUEST_DISK", "extra_attrs": "PMTGAIN_EXTRA_ATTRS",
             "engine": "PMTGAIN_ENGINE", "max_retries": "PMTGAIN_MAX_RETRIES",
-            "job_python": "PMTGAIN_JOB_PYTHON"}
+            "job_python": "PMTGAIN_JOB_PYTHON", "token_file": "PMTGAIN_HTTP_TOKEN_FILE"}
 
 
 @dataclass
@@ -79,6 +81,7 @@ class SubmitOptions:
     engine: str = "fast"
     max_retries: int = 3
     job_python: str | None = None
+    token_file: str | None = None  # a bearer token for a private bucket, sent as a file
     #: the fields given by a flag or an environment variable (they override what the
     #: clusters' records remember); not recorded
     explicit: frozenset = field(default_factory=frozenset, compare=False)
@@ -117,6 +120,7 @@ class SubmitOptions:
             engine=env.get("PMTGAIN_ENGINE", "fast"),
             max_retries=int(env.get("PMTGAIN_MAX_RETRIES", 3)),
             job_python=env.get("PMTGAIN_JOB_PYTHON") or None,
+            token_file=env.get("PMTGAIN_HTTP_TOKEN_FILE") or None,
             explicit=frozenset(k for k, var in ENV_VARS.items() if env.get(var)),
         )
 
@@ -146,6 +150,9 @@ def submit_description(pmt: int, points: list[PointSpec], *, project: Path,
     shapes = info_rel.parent / "shapes.csv"
     if shapes.is_file():  # the shape of better-measured points, for weak ones (shape.py)
         inputs.append(shapes)
+    token = _token_file(opts.token_file)
+    if token is not None:  # the file travels in the sandbox; its name only is written here
+        inputs.append(token)
     key = f"{'spe' if spe else 'pmt'}_{pmt}_$(hv)"
     outs = store.SPE_JOB_OUTPUTS if spe else store.JOB_OUTPUTS
     remaps = store.job_remaps(pmt, "$(hv)", spe=spe)
@@ -185,6 +192,8 @@ def submit_description(pmt: int, points: list[PointSpec], *, project: Path,
     env = [f"{v}=1" for v in THREAD_VARS]
     if opts.job_python:
         env.append(f"PMTGAIN_JOB_PYTHON={opts.job_python}")
+    if token is not None:
+        env.append(f"PMTGAIN_HTTP_TOKEN_FILE={token.name}")
     lines.append(f'environment             = "{" ".join(env)}"')
     if opts.image:
         lines += [f'+SingularityImage        = "{opts.image}"',
@@ -194,6 +203,22 @@ def submit_description(pmt: int, points: list[PointSpec], *, project: Path,
     lines += [_item(p) for p in points]
     lines += [")", ""]
     return "\n".join(lines)
+
+
+def _token_file(path: str | None) -> Path | None:
+    """The token file to send with the jobs, checked: it exists and only its owner may
+    read it (it sits in the schedd's spool and the job's sandbox, never in a submit file)."""
+    if not path:
+        return None
+    p = Path(path).expanduser().resolve()
+    try:
+        mode = p.stat().st_mode
+    except OSError as exc:
+        raise CondorError(f"PMTGAIN_HTTP_TOKEN_FILE {p}: {exc.strerror}") from None
+    if mode & 0o077:
+        raise CondorError(f"PMTGAIN_HTTP_TOKEN_FILE {p} may be read by others (mode "
+                          f"{mode & 0o777:o}): chmod 600 {p}")
+    return p
 
 
 def input_size(project: Path) -> int:
@@ -206,11 +231,14 @@ def input_size(project: Path) -> int:
 
 # -- running condor commands -------------------------------------------------------------
 
-def _run(cmd: list[str], check: bool = True) -> subprocess.CompletedProcess:
+def _run(cmd: list[str], check: bool = True, timeout: float = 600
+         ) -> subprocess.CompletedProcess:
     try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except FileNotFoundError:
         raise CondorError(f"{cmd[0]}: not found (is HTCondor installed and on PATH?)") from None
+    except subprocess.TimeoutExpired:
+        raise CondorError(f"{' '.join(cmd[:2])}: no answer within {timeout:g} s") from None
     if check and r.returncode != 0:
         msg = (r.stderr or r.stdout).strip().splitlines()
         raise CondorError(f"{' '.join(cmd[:2])} failed: {msg[-1] if msg else r.returncode}")

@@ -52,10 +52,35 @@ class _TolerantStdout:
         return getattr(self._s, name)
 
 
+def os_error(exc: OSError) -> str:
+    """One line for a failure of the machine: what, where, and for a permission refused,
+    who may write there (the project and outputs must belong to the submitting user)."""
+    import errno
+    import os
+    import pwd
+    from pathlib import Path
+
+    where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+    what = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+    hint = ""
+    if exc.errno in (errno.EACCES, errno.EPERM) and getattr(exc, "filename", None):
+        d = Path(exc.filename).absolute()
+        while not d.exists() and d != d.parent:
+            d = d.parent
+        try:
+            owner = pwd.getpwuid(d.stat().st_uid).pw_name
+        except (KeyError, OSError):
+            owner = "someone else"
+        me = pwd.getpwuid(os.geteuid()).pw_name
+        hint = (f": {d} belongs to {owner} and you are {me}; the project and its outputs "
+                "must be writable by the user who runs (and submits) the analysis "
+                f"(chown -R {me} <project>, or work in a copy of your own)")
+    return f"{what}{where}{hint}"
+
+
 def guarded(prog: str, fn, *args) -> int:
     """Run ``fn(*args)`` and turn every expected failure into one line and an exit status
     (module docstring): never a traceback for bad input, a full disk or a closed pipe."""
-    import errno
     import os
 
     from .lock import Busy
@@ -76,9 +101,7 @@ def guarded(prog: str, fn, *args) -> int:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
-        what = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
-        print(f"{prog}: error: {what}{where}", file=sys.stderr)
+        print(f"{prog}: error: {os_error(exc)}", file=sys.stderr)
         return 1
     except Exception as exc:  # not bad input: a bug, with what a report of it needs
         import traceback

@@ -32,8 +32,8 @@ USER = os.environ.get("PMTGAIN_CONDOR_USER", "pmtuser")
 POOL_ROOT = Path(os.environ.get("PMTGAIN_POOL_ROOT", "/var/lib/pmtgain-pool"))
 PROJECT_FILES = ("pmtgain", "analysis.py", "analysis_condor.py", "exec_condor.sh",
                  "submit_condor_jobs.sh", "list_directories_condor.py", "gain_curve.py")
-_ENV = ["/usr/bin/env", "-i", "PATH=/usr/bin:/bin", f"HOME=/home/{USER}", "LANG=C.UTF-8",
-        f"USER={USER}", "PMTGAIN_JOB_PYTHON=/usr/bin/python3"]
+_ENV = ["/usr/bin/env", "-i", "PATH=/usr/local/bin:/usr/bin:/bin", f"HOME=/home/{USER}",
+        "LANG=C.UTF-8", f"USER={USER}", "PMTGAIN_JOB_PYTHON=/usr/bin/python3"]
 
 
 def inside(*cmd: str, timeout: float = 120) -> subprocess.CompletedProcess:

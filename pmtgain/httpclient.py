@@ -161,6 +161,22 @@ def _read_response(rfile, max_bytes: int) -> tuple[bytes | None, bool]:
     return body, keep
 
 
+def token_from_file() -> str | None:
+    """The bearer token in the file ``PMTGAIN_HTTP_TOKEN_FILE`` names (how a token reaches
+    an HTCondor job: the file travels in its input sandbox, the submit file names only the
+    file); None without one. A file that cannot be read is an InputError naming it."""
+    path = os.environ.get("PMTGAIN_HTTP_TOKEN_FILE")
+    if not path:
+        return None
+    try:
+        return open(path, encoding="utf-8").read().strip() or None
+    except OSError as exc:
+        from .errors import InputError
+
+        raise InputError(f"PMTGAIN_HTTP_TOKEN_FILE {path}: cannot be read "
+                         f"({exc.strerror or exc})") from None
+
+
 #: the longest a server's ``Retry-After`` is honoured for, per retry (s): 5 retries of a
 #: 503 asking for an hour then fail the file within a minute, well inside the per-file
 #: deadline (pmtgain.fetch.DEADLINE_S), as a transient reason the next run retries
@@ -198,7 +214,7 @@ class Client:
             respect_retry_after_header=True,
         )
         self.headers: dict[str, str] = {}
-        token = os.environ.get("PMTGAIN_HTTP_TOKEN")
+        token = os.environ.get("PMTGAIN_HTTP_TOKEN") or token_from_file()
         if token:
             self.headers["Authorization"] = f"Bearer {token}"
         elif os.environ.get("PMTGAIN_HTTP_USER"):

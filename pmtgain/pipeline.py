@@ -277,6 +277,8 @@ def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _
     source = o.source or ("condor_lists" if list((out / "condor_lists").glob(
         "pmt_*_summary.json")) else "lists")
     df = collect(out, source)
+    say(f"merging {out / source} ({'the HTCondor jobs' if source != 'lists' else 'analysis.py'}"
+        f"): {len(df)} point(s) of {df.pmt.nunique() if len(df) else 0} PMT(s)")
     info = o.data_info
     if info is None:
         run = out / "lists" / "run.json"
@@ -319,7 +321,7 @@ def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _
     res = MergeResult(df=df, table=table, missing=missing)
     df.attrs["spe"] = spe_runs
     if df.empty:  # every point failed: say why, and still write the report if asked
-        _print_missing(df, missing, warn)
+        _print_missing(df, missing, warn, out, source)
         if o.plots:
             _report(o, df, out, source, missing, info, say, warn)
         n = len(set(missing) | {(p, h) for p, h, _ in df.attrs["failed"]})
@@ -353,15 +355,19 @@ def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _
                 what = "the HV for the target and the fit" if o.target is not None \
                     else "the fit"
                 say(f"PMT {r['pmt']}: {what} from the gain {r.get('curve')}")
-    _print_missing(df, missing, warn)
+    _print_missing(df, missing, warn, out, source)
     say(f"wrote {out / (stem + '.png')} and {out / (stem + '.csv')}")
     if o.plots:
         res.written.append(_report(o, df, out, source, missing, info, say, warn))
     return res
 
 
-def _print_missing(df, missing, warn) -> None:
+def _print_missing(df, missing, warn, out: Path, source: str) -> None:
     reasons = {(p, h): r for p, h, r in df.attrs.get("failed", [])}
+    if source == "condor_lists" and set(missing) - set(reasons):
+        from .condor_queue import missing_reasons
+
+        reasons.update(missing_reasons(out, set(missing) - set(reasons)))
     for pmt, hv in sorted(set(missing) | set(reasons)):
         why = f": {reasons[(pmt, hv)]}" if (pmt, hv) in reasons else " has no result"
         warn(f"missing: PMT {pmt} at {hv} V{why}")

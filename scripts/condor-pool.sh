@@ -18,7 +18,7 @@
 # paths, so a path means the same inside and outside. Root cannot submit to HTCondor: the
 # users' commands run as the unprivileged $PMTGAIN_CONDOR_USER (default pmtuser), who
 # exists only inside the root. The jobs' Python is the root's python3 with Debian's numpy,
-# scipy, pandas, matplotlib, requests and tqdm.
+# scipy, pandas, matplotlib, urllib3 and tqdm.
 #
 # Needs root, debootstrap (installed from the host's apt sources if missing: it is the
 # only package added to the host) and the network for the first install (~25 s
@@ -31,7 +31,7 @@ NUM_CPUS=${PMTGAIN_CONDOR_CPUS:-8}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SUITE=trixie
 PACKAGES="minicondor python3 python3-numpy python3-scipy python3-pandas python3-matplotlib
-python3-requests python3-urllib3 python3-tqdm python3-threadpoolctl ca-certificates"
+python3-urllib3 python3-tqdm python3-threadpoolctl ca-certificates"
 
 log() { printf 'condor-pool: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -80,8 +80,7 @@ mount_all() {
 umount_all() {
     [ -d "$POOL_ROOT" ] || return 0
     # deepest first; lazy, so a shell left inside does not keep the host busy
-    awk -v r="$POOL_ROOT" '$2 == r || index($2, r "/") == 1 {print $2}' /proc/mounts \
-        | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+    mounts_left | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
 }
 
 install_pool() {
@@ -122,6 +121,26 @@ install_pool() {
         log "creating the submit user $CONDOR_USER inside the pool root"
         inside useradd --create-home --shell /bin/bash "$CONDOR_USER"
     fi
+    install_entry_point
+}
+
+# `pmtgain` on the submit user's PATH, as `pip install .` of the project gives a CYGNO
+# submit container: the README's `pmtgain condor status` works verbatim. It runs the
+# package of the project directory it is started in (the code under test, never a copy
+# installed earlier).
+install_entry_point() {
+    mkdir -p "$POOL_ROOT/usr/local/bin"
+    cat > "$POOL_ROOT/usr/local/bin/pmtgain" <<'ENTRY'
+#!/bin/sh
+# pmtgain's entry point in the development pool (scripts/condor-pool.sh): the package of
+# the project directory it runs in, as `pip install .` of that project would give.
+if [ ! -f pmtgain/cli.py ]; then
+    echo "pmtgain: run it in the project directory (the one holding pmtgain/ and submit_condor_jobs.sh)" >&2
+    exit 2
+fi
+exec python3 -c 'import sys; from pmtgain.cli import main; sys.exit(main())' "$@"
+ENTRY
+    chmod 755 "$POOL_ROOT/usr/local/bin/pmtgain"
 }
 
 pool_pids() {  # processes whose root is the pool root (pgrep is not in a minbase root)
@@ -181,6 +200,21 @@ stop_pool() {
     log "stopped"
 }
 
+mounts_left() {  # mount points at or under the pool root, one per line
+    [ -d "$POOL_ROOT" ] || return 0
+    awk -v r="$POOL_ROOT" '$2 == r || index($2, r "/") == 1 {print $2}' /proc/mounts
+}
+
+remove_pool() {  # never deletes through a bind mount into the host's /tmp or the project
+    need_root
+    stop_pool
+    local left
+    left=$(mounts_left)
+    [ -z "$left" ] || die "refusing to delete $POOL_ROOT: still mounted: $(echo $left) (umount them first)"
+    rm -rf --one-file-system "$POOL_ROOT"
+    log "removed $POOL_ROOT"
+}
+
 run_in_pool() {  # run CMD... inside, as the submit user, in the current directory
     need_root
     local cwd
@@ -188,7 +222,7 @@ run_in_pool() {  # run CMD... inside, as the submit user, in the current directo
     [ -d "$POOL_ROOT$cwd" ] || die "$cwd is not visible inside the pool root (put it under /tmp or set PMTGAIN_POOL_BIND)"
     mount_all
     chroot "$POOL_ROOT" /usr/sbin/runuser -u "$CONDOR_USER" -- /usr/bin/env -i \
-        PATH=/usr/bin:/bin HOME="/home/$CONDOR_USER" LANG=C.UTF-8 USER="$CONDOR_USER" \
+        PATH=/usr/local/bin:/usr/bin:/bin HOME="/home/$CONDOR_USER" LANG=C.UTF-8 USER="$CONDOR_USER" \
         PMTGAIN_JOB_PYTHON=/usr/bin/python3 /bin/bash -c \
         'cd "$1" && shift && cmd="$*" && set -- && eval "$cmd"' run "$cwd" "$@"
 }
@@ -198,8 +232,9 @@ case "${1:-}" in
     start) start_pool ;;
     jobenv) log "the jobs' Python is the pool root's python3 (installed by 'install')" ;;
     stop) stop_pool ;;
-    status) mount_all; inside condor_status ;;
+    status)  # never mounts: a stopped pool stays unmounted
+        if master_running; then inside condor_status; else log "the pool is stopped"; fi ;;
     run) shift; run_in_pool "$@" ;;
-    remove) stop_pool; rm -rf "$POOL_ROOT"; log "removed $POOL_ROOT" ;;
+    remove) remove_pool ;;
     *) echo "usage: $0 install|start|stop|status|run CMD|remove" >&2; exit 2 ;;
 esac

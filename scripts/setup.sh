@@ -14,10 +14,11 @@ log=.venv/pip-install.log
 spec="."
 [ -n "$extras" ] && spec=".[$extras]"
 echo "setup: installing pmtgain${extras:+ [$extras]} into .venv (pip's output: $log)"
-if ! .venv/bin/python -m pip install -q -e "$spec" >>"$log" 2>&1; then
+# the versions of constraints.txt (shared with the Dockerfile): the same packages every day
+if ! .venv/bin/python -m pip install -q -c constraints.txt -e "$spec" >>"$log" 2>&1; then
     grep -v -E "^WARNING: Location|^$" "$log" | tail -n 30 >&2
     echo "setup: pip install -e '$spec' failed (whole output in $log)" >&2
     exit 1
 fi
-.venv/bin/python -c "import pmtgain, numpy, scipy, pandas, matplotlib, requests" \
+.venv/bin/python -c "import pmtgain, numpy, scipy, pandas, matplotlib, urllib3" \
     || { echo "setup: the installation is incomplete" >&2; exit 1; }

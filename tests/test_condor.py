@@ -36,6 +36,15 @@ N = 30
 FLAKY = (3, 1000)  # its files answer 503 to their first FLAKY_FAILS requests
 FLAKY_FAILS = 7  # = the lean first request + 1 + urllib3's 5 retries: the first attempt fails
 BAD = (2, 1300)  # no files behind its URL
+DOWN = (1, 1300)  # its server is down (nothing listens): held after its last retry
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:  # a port where nothing listens
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def _pool_or_skip():
@@ -91,12 +100,23 @@ def condor_run():
                     handler.flaky_prefix = "/camp/" + rel
             if f.name == f"data_directories_pmt_{BAD[0]}.txt":
                 lines.append(f"{base}nowhere/{BAD[1]}/ {BAD[0]} {BAD[1]} {N} -0.003")
+            if f.name == f"data_directories_pmt_{DOWN[0]}.txt":
+                lines.append(f"http://127.0.0.1:{_closed_port()}/PMT_1_2/{DOWN[1]}/ "
+                             f"{DOWN[0]} {DOWN[1]} {N} -0.003")
             (work / "data_info" / f.name).write_text("\n".join(lines) + "\n")
         assert handler.flaky_prefix
         chown_to_user(work)
 
         steps = {}
         steps["list"] = as_user("python3 list_directories_condor.py", work)
+        # the same in a copy of the project that belongs to root, not to the submit user
+        theirs = work / "not_mine"
+        theirs.mkdir()
+        shutil.copytree(work / "data_info", theirs / "data_info")
+        shutil.copy(work / "list_directories_condor.py", theirs)
+        os.symlink(work / "pmtgain", theirs / "pmtgain")
+        os.chown(theirs, 0, 0)
+        steps["list_not_mine"] = as_user("python3 list_directories_condor.py", theirs)
         t0 = time.perf_counter()
         steps["submit"] = as_user(
             "set +e; X=keep; source submit_condor_jobs.sh; echo rc=$?; echo opts=$-; "
@@ -104,10 +124,10 @@ def condor_run():
         clusters = [r["cluster"] for r in
                     json.loads((work / "outputs" / "condor_clusters.json").read_text())]
         ids = " || ".join(f"ClusterId == {c}" for c in clusters)
-        steps["wait"] = as_user("python3 -m pmtgain.condor wait --timeout 900", work,
+        steps["wait"] = as_user("pmtgain condor wait --timeout 900", work,
                                 timeout=960)
         steps["pool_seconds"] = time.perf_counter() - t0
-        steps["status"] = as_user("python3 -m pmtgain.condor status", work)
+        steps["status"] = as_user("pmtgain condor status", work)
         steps["held"] = as_user(f'condor_q -constraint "{ids}" -af PmtgainPMT HV HoldReason',
                                 work)
         steps["transfer"] = [as_user(f"condor_transfer_data {c}", work) for c in clusters]
@@ -117,8 +137,8 @@ def condor_run():
             '-af PmtgainPMT HV NumJobStarts ExitCode', work)
         steps["gain"] = as_user(
             "python3 gain_curve.py --source condor_lists --plots --no-progress", work)
-        steps["resubmit"] = as_user("python3 -m pmtgain.condor resubmit --dry-run", work)
-        steps["retrieve"] = as_user("python3 -m pmtgain.condor retrieve", work)
+        steps["resubmit"] = as_user("pmtgain condor resubmit --dry-run", work)
+        steps["retrieve"] = as_user("pmtgain condor retrieve", work)
         steps["queue_after"] = as_user(
             f'condor_q -constraint "({ids}) && JobStatus == 4" -af ProcId', work)
         # analysis.py on the same campaign, locally (the flaky files now answer)
@@ -213,7 +233,7 @@ def test_transient_failure_is_retried_and_succeeds(condor_run):
 
 def test_retrieve_removes_completed_jobs(condor_run):
     work, steps, clusters = condor_run
-    assert steps["wait"].returncode == 0 and "held 1" in steps["wait"].stdout, steps["wait"]
+    assert steps["wait"].returncode == 0 and "held 2" in steps["wait"].stdout, steps["wait"]
     assert steps["retrieve"].returncode == 0, steps["retrieve"].stderr
     assert steps["queue_after"].stdout.strip() == ""
     print(f"\npool {steps['pool_seconds']:.1f} s (submit to all finished) vs analysis.py "
@@ -225,6 +245,45 @@ def test_resubmit_picks_only_the_failed_point(condor_run):
     r = steps["resubmit"]
     assert r.returncode == 0, r.stderr
     subs = sorted(work.glob("analysis_pmt_*_resubmit*.sub"))
-    assert [s.name for s in subs] == [f"analysis_pmt_{BAD[0]}_resubmit1.sub"], r.stdout
-    items = subs[0].read_text().split("from (\n", 1)[1].split("\n)")[0].splitlines()
-    assert [i.split()[1:3] for i in items] == [[str(BAD[0]), str(BAD[1])]]
+    assert [s.name for s in subs] == [f"analysis_pmt_{p}_resubmit1.sub"
+                                      for p in sorted({BAD[0], DOWN[0]})], r.stdout
+    for s in subs:
+        items = s.read_text().split("from (\n", 1)[1].split("\n)")[0].splitlines()
+        assert [i.split()[1:3] for i in items] in ([[str(BAD[0]), str(BAD[1])]],
+                                                    [[str(DOWN[0]), str(DOWN[1])]])
+
+
+def test_23_1_the_readmes_commands_run_verbatim_as_the_submit_user(condor_run):
+    """`pmtgain condor status|wait|retrieve|resubmit` as the README spells them (the
+    pool's submit environment has the entry point, as `pip install .` gives)."""
+    work, steps, clusters = condor_run
+    for k in ("wait", "status", "resubmit", "retrieve"):
+        assert steps[k].returncode == 0 and "command not found" not in steps[k].stderr, \
+            (k, steps[k].stderr)
+    readme = (ROOT / "README.md").read_text()
+    for cmd in ("pmtgain condor status", "pmtgain condor wait", "pmtgain condor resubmit",
+                "pmtgain condor retrieve", "python3 list_directories_condor.py",
+                "source submit_condor_jobs.sh", "python3 gain_curve.py"):
+        assert cmd in readme, cmd
+
+
+def test_23_4_a_stopped_server_ends_held_with_its_reason_after_the_retries(condor_run):
+    work, steps, clusters = condor_run
+    held = [h for h in steps["held"].stdout.strip().splitlines()
+            if h.startswith(f"{DOWN[0]} {DOWN[1]} ")]
+    assert held, steps["held"].stdout
+    assert "refused" in held[0] and "timed out" not in held[0], held[0]
+    assert "after 4 attempts" in held[0], held[0]
+    g = steps["gain"]  # the merge names it, says what it merged, and warns of nothing else
+    assert f"PMT {DOWN[0]} at {DOWN[1]} V" in g.stderr and "refused" in g.stderr, g.stderr
+    assert "merging" in g.stdout and "condor_lists (the HTCondor jobs)" in g.stdout
+    assert "Warning" not in g.stderr, g.stderr
+
+
+def test_23_5_a_project_of_another_user_is_one_line(condor_run):
+    work, steps, clusters = condor_run
+    r = steps["list_not_mine"]
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "Traceback" not in r.stderr
+    line = r.stderr.strip().splitlines()
+    assert len(line) == 1 and "belongs to root" in line[0] and "pmtuser" in line[0], line

@@ -52,3 +52,31 @@ def test_23_3_the_queue_remembers_how_each_cluster_was_submitted():
     back = SubmitOptions.remembered(recs[0], env)
     assert (back.schedd, back.pool, back.image) == ("sn-02.cygno", "cm.cygno", "docker://x/p:1")
     assert _where(recs, env) == {("sn-02.cygno", "cm.cygno"): [7], ("sn-02.cygno", None): [8]}
+
+
+def test_23_7_a_private_buckets_token_reaches_jobs_as_a_file_never_in_the_submit_file(
+        tmp_path, monkeypatch):
+    import pytest
+
+    from pmtgain.condor_submit import CondorError
+    from pmtgain.httpclient import Client
+
+    token = tmp_path / "tok"
+    token.write_text("s3cr3t-token\n")
+    token.chmod(0o600)
+    pts = [PointSpec(pmt=1, hv=800, n_files=3, dir_url="https://s3/x/PMT_1/800/")]
+    info = tmp_path / "data_directories_pmt_1.txt"
+    info.write_text("x\n")
+    opts = SubmitOptions.from_env({"PMTGAIN_HTTP_TOKEN_FILE": str(token)})
+    sub = submit_description(1, pts, project=ROOT, outputs=tmp_path / "o", info_file=info,
+                             opts=opts)
+    assert str(token) in sub.split("transfer_input_files", 1)[1].splitlines()[0]
+    assert "PMTGAIN_HTTP_TOKEN_FILE=tok" in sub and "s3cr3t" not in sub
+    # in the job: the token from the file in its sandbox, as a bearer header
+    monkeypatch.delenv("PMTGAIN_HTTP_TOKEN", raising=False)
+    monkeypatch.setenv("PMTGAIN_HTTP_TOKEN_FILE", str(token))
+    assert Client().headers["Authorization"] == "Bearer s3cr3t-token"
+    token.chmod(0o644)  # readable by others: refused before anything is submitted
+    with pytest.raises(CondorError, match="chmod 600"):
+        submit_description(1, pts, project=ROOT, outputs=tmp_path / "o", info_file=info,
+                           opts=opts)

@@ -893,3 +893,35 @@ def test_22_13_a_pmt_whose_only_point_has_one_flash_prints_its_table(sim):
         no_traceback(g)
         row = next(line for line in g.stdout.splitlines() if line.strip().startswith("1 800"))
         assert "None" not in row and "NaN" in row, row  # the spread of one flash: not known
+
+
+def test_23_5_a_project_not_writable_by_the_user_is_one_line_naming_the_owner(tmp_path):
+    """``list_directories_condor.py`` in a project that belongs to somebody else: one line
+    saying who owns it and what to do, no PermissionError traceback."""
+    import shutil
+
+    proj = tmp_path / "proj"
+    (proj / "data_info").mkdir(parents=True)
+    (proj / "data_info" / "data_directories_pmt_1.txt").write_text(
+        "https://h.example/PMT_1_2/1000/ 1 1000 5\n")
+    shutil.copy(ROOT / "list_directories_condor.py", proj)
+    cmd = [PY, "list_directories_condor.py"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    if os.geteuid() == 0:  # root may write anywhere: run as nobody
+        if shutil.which("runuser") is None:
+            pytest.skip("no runuser to drop root")
+        for d in (tmp_path, proj, proj / "data_info"):
+            d.chmod(0o755)
+        cmd = ["runuser", "-u", "nobody", "--", *cmd]
+        probe = subprocess.run(["runuser", "-u", "nobody", "--", PY, "-c", "import numpy"],
+                               capture_output=True, text=True, env=env, timeout=60)
+        if probe.returncode != 0:  # the HTCondor test checks it as the pool's submit user
+            pytest.skip(f"nobody cannot run this interpreter: {probe.stderr.strip()[:100]}")
+    else:
+        proj.chmod(0o555)
+    r = subprocess.run(cmd, cwd=proj, capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 1, r.stdout + r.stderr
+    no_traceback(r)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Permission denied" in lines[0] and "belongs to" in lines[0] \
+        and "writable by the user" in lines[0], lines
