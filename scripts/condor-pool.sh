@@ -10,7 +10,8 @@
 #   scripts/condor-pool.sh run CMD   # run a bash command line inside, as the submit user,
 #                                    # in the current directory (which must be under /tmp,
 #                                    # the project, or $PMTGAIN_POOL_BIND)
-#   scripts/condor-pool.sh remove    # stop, unmount and delete the root (~700 MB)
+#   scripts/condor-pool.sh remove    # stop, unmount, and delete the root only once nothing
+#                                    # is mounted in it (never through a bind mount)
 #
 # This is how CYGNO users work: they submit from a container that holds the HTCondor
 # client. Here the "container" is a chroot at $PMTGAIN_POOL_ROOT (default
@@ -22,7 +23,7 @@
 #
 # Needs root, debootstrap (installed from the host's apt sources if missing: it is the
 # only package added to the host) and the network for the first install (~25 s
-# debootstrap + ~25 s packages, ~850 MB on disk).
+# debootstrap + ~25 s packages; its size on disk: the README, measured).
 set -euo pipefail
 
 POOL_ROOT=${PMTGAIN_POOL_ROOT:-/var/lib/pmtgain-pool}
