@@ -256,16 +256,13 @@ def missing_reasons(outputs: Path, points: set[tuple[int, int]]) -> dict[tuple[i
     missing point."""
     import shutil
 
+    from .gaincurve import job_said
+
     out: dict[tuple[int, int], str] = {}
     for pmt, hv in points:
-        err = Path(outputs) / "condor_errors" / f"pmt_{pmt}_{hv}_analysis.error"
-        try:
-            lines = [ln for ln in err.read_text(errors="replace").splitlines()
-                     if ln.startswith(("analysis_condor.py:", "exec_condor.sh:"))]
-        except OSError:
-            continue
-        if lines:
-            out[(pmt, hv)] = f"its job said: {lines[-1]}"
+        said = job_said(Path(outputs), pmt, hv)
+        if said:
+            out[(pmt, hv)] = f"its job said: {said}"
     recs = _records(Path(outputs)) if (Path(outputs) / CLUSTERS_FILE).exists() else []
     if recs and shutil.which("condor_q"):
         for (schedd, pool), clusters in _where(recs, SubmitOptions()).items():

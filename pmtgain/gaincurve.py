@@ -87,6 +87,26 @@ def hv_for(fit: PowerLaw, target: float) -> tuple[float, float]:
     return float(v), float(v * np.sqrt(grad @ fit.cov @ grad))
 
 
+def _empty(path: str) -> bool:
+    try:
+        return os.path.getsize(path) == 0
+    except OSError:
+        return False
+
+
+def job_said(outputs: Path, pmt: int, hv: int) -> str | None:
+    """The last line an HTCondor job's scripts wrote to its error file
+    (``condor_errors/pmt_<i>_<hv>_analysis.error``: ``exec_condor.sh: ...`` or
+    ``analysis_condor.py: ...``), or None."""
+    err = outputs / "condor_errors" / f"pmt_{pmt}_{hv}_analysis.error"
+    try:
+        lines = [ln for ln in err.read_text(errors="replace").splitlines()
+                 if ln.startswith(("analysis_condor.py:", "exec_condor.sh:"))]
+    except OSError:
+        return None
+    return lines[-1] if lines else None
+
+
 class MixedLists(InputError):
     """The per-PMT lists were not written by one run (a run killed while writing them)."""
 
@@ -133,7 +153,12 @@ def collect(outputs: str | os.PathLike = "outputs", source: str = "lists") -> pd
                 raise ValueError("no rows")
         except (OSError, ValueError) as exc:  # an empty or broken file: name it, keep the rest
             hv = int(parts[2]) if parts[2].isdigit() else -1
-            failed.append((int(parts[1]), hv, f"{Path(f).name} cannot be read ({exc})"))
+            why = f"{Path(f).name} cannot be read ({exc})"
+            if source != "lists" and _empty(f):  # the job ended before the analysis ran
+                said = job_said(Path(outputs), int(parts[1]), hv)
+                why = "its job left no result" + (f": {said}" if said else
+                                                  " (see its condor_errors file)")
+            failed.append((int(parts[1]), hv, why))
             continue
         if "pmt" not in df.columns:
             df = df.assign(pmt=int(parts[1]))

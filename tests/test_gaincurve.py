@@ -81,3 +81,29 @@ def test_apply_enf_rescales_gain_and_recomputes_flags():
                                  "ps_ped_var_pC2", "ps_var_err_pC2", "ps_mean_err_pC",
                                  "ps_cov_pC3")), 1.0)
     assert b.gain_err[0] == pytest.approx(float(ge)) and float(g) == pytest.approx(b.gain[0])
+
+
+def test_23_4_a_job_that_left_no_result_is_named_by_what_it_said(tmp_path):
+    """A job whose Python is broken leaves empty outputs: the merge names the point by
+    the job's own last line, not as "a JSON parse error"."""
+    import pandas as pd
+
+    from pmtgain.condor_queue import missing_reasons
+    from pmtgain.gaincurve import collect
+    from pmtgain.store import write_json_records
+
+    d = tmp_path / "condor_lists"
+    d.mkdir()
+    write_json_records(pd.DataFrame([dict(pmt=1, hv=800, mean_charge=-1.0,
+                                          std_dev_charge=0.1)]), d / "pmt_1_800_summary.json")
+    (d / "pmt_1_1000_summary.json").write_bytes(b"")
+    errs = tmp_path / "condor_errors"
+    errs.mkdir()
+    said = ("exec_condor.sh: job environment (python3 on wn-1) is incomplete: "
+            "ModuleNotFoundError: No module named 'numpy'")
+    (errs / "pmt_1_1000_analysis.error").write_text(f"some noise\n{said}\n")
+    (errs / "pmt_1_1200_analysis.error").write_text("analysis_condor.py: PMT 1 at 1200 V "
+                                                    "failed: HTTP 404\n")
+    failed = {(p, h): r for p, h, r in collect(tmp_path, "condor_lists").attrs["failed"]}
+    assert failed[(1, 1000)] == f"its job left no result: {said}"
+    assert "HTTP 404" in missing_reasons(tmp_path, {(1, 1200)})[(1, 1200)]

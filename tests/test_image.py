@@ -94,6 +94,10 @@ def test_23_2_a_job_runs_in_the_image_and_its_numbers_are_analysis_pys(served):
     _image_or_skip()
     _build()
     d, url = served
+    # the header's command, in the image's working directory
+    r = subprocess.run(["bash", str(IMAGE), "run", "python3", "/opt/pmtgain/analysis.py",
+                        "--help"], cwd=d, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "--demo" in r.stdout, r.stderr
     _same_numbers(_job_in_image(d, url, "fast"), _analysis(d, url, "fast"))
     _same_numbers(_job_in_image(d, url, "integral"), _analysis(d, url, "integral"))
 
