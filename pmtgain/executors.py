@@ -348,8 +348,8 @@ def write_lists(outcomes: list[PointOutcome], lists_dir,
     # does not write are removed, so a merge can tell a set cut short by a kill from a
     # whole one (gaincurve.collect refuses a mixed set)
     list_set = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
-    keep = {f"pmt_{int(p)}_data_list{ext}" for p in set(df.pmt) if not df.empty
-            for ext in (".json", ".pkl", ".csv")}
+    keep = set() if df.empty else {f"pmt_{int(p)}_data_list{ext}" for p in set(df.pmt)
+                                   for ext in (".json", ".pkl", ".csv")}
     for f in lists_dir.glob("pmt_*_data_list.*"):
         if LIST_NAME.fullmatch(f.name) and f.name not in keep:
             f.unlink(missing_ok=True)

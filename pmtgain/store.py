@@ -138,6 +138,8 @@ def stale_reason(summary: dict, point, engine: str | None, config=None,
     LED-off run is not compared (the HTCondor jobs do not fetch LED-off runs)."""
     if summary.get("error"):
         return f"it failed ({summary['error']})"
+    if summary.get("analysis_version", ANALYSIS_VERSION) != ANALYSIS_VERSION:
+        return _CHANGED["analysis_version"](summary["analysis_version"], ANALYSIS_VERSION)
     try:
         saved = json.loads(summary["inputs"])
         assert isinstance(saved, dict)
