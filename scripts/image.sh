@@ -27,6 +27,7 @@ log() { printf 'image: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
 tools() {
+    ensure_cgroups
     command -v podman >/dev/null 2>&1 && command -v runc >/dev/null 2>&1 && return 0
     [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
         || die "podman and runc are missing (Debian: apt-get install podman buildah runc)"
@@ -34,6 +35,29 @@ tools() {
     apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         podman buildah runc >/dev/null
+}
+
+# runc needs the cgroup hierarchies. A machine's own root has them mounted; a chroot (the
+# fresh-machine check of these tests) does not: mount them there, as the host has them
+# (cgroup2 alone, or hybrid: one v1 hierarchy per controller plus cgroup2 "unified").
+ensure_cgroups() {
+    grep -q ' - cgroup2\? ' /proc/self/mountinfo && return 0
+    [ "$(id -u)" = 0 ] || die "no cgroup hierarchy is mounted (runc needs one)"
+    log "no cgroup hierarchy mounted here (a chroot?): mounting them under /sys/fs/cgroup"
+    mkdir -p /sys/fs/cgroup
+    if awk 'NR > 1 && $2 != 0 {found = 1} END {exit !found}' /proc/cgroups; then
+        mountpoint -q /sys/fs/cgroup || mount -t tmpfs -o mode=755 cgroup_root /sys/fs/cgroup
+        local c
+        for c in $(awk 'NR > 1 && $2 != 0 && $4 == 1 {print $1}' /proc/cgroups); do
+            mkdir -p "/sys/fs/cgroup/$c"
+            mountpoint -q "/sys/fs/cgroup/$c" || mount -t cgroup -o "$c" cgroup "/sys/fs/cgroup/$c" || true
+        done
+        mkdir -p /sys/fs/cgroup/systemd /sys/fs/cgroup/unified
+        mountpoint -q /sys/fs/cgroup/systemd || mount -t cgroup -o none,name=systemd cgroup /sys/fs/cgroup/systemd || true
+        mountpoint -q /sys/fs/cgroup/unified || mount -t cgroup2 none /sys/fs/cgroup/unified || true
+    else
+        mount -t cgroup2 none /sys/fs/cgroup
+    fi
 }
 
 mirror() {  # the host's Debian mirror, else deb.debian.org
@@ -81,6 +105,7 @@ build() {
 
 run() {
     local tag
+    ensure_cgroups
     tag=$(tag_of "${1:-}")
     [ "${1:-}" = "--root" ] && shift
     "${PODMAN[@]}" run --rm --network host -v "$CA:$CA:ro" -e REQUESTS_CA_BUNDLE="$CA" \

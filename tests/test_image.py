@@ -116,3 +116,20 @@ def test_23_2_the_root_image_runs_the_root_engine(served):
 def _root_here() -> bool:
     r = subprocess.run([sys.executable, "-c", "import ROOT"], capture_output=True, timeout=120)
     return r.returncode == 0
+
+
+def test_23_2_the_image_exports_as_an_oci_archive_for_apptainer(tmp_path):
+    """``scripts/image.sh save``: what ``apptainer build x.sif oci-archive://x.tar`` reads
+    (an OCI image layout in a tar: oci-layout, index.json, blobs)."""
+    import tarfile
+
+    _image_or_skip()
+    _build()
+    out = tmp_path / "pmtgain.tar"
+    r = subprocess.run(["bash", str(IMAGE), "save", str(out)], capture_output=True,
+                       text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "apptainer build" in r.stderr
+    with tarfile.open(out) as t:
+        names = set(t.getnames())
+    assert {"oci-layout", "index.json"} <= names and any(n.startswith("blobs/") for n in names)
