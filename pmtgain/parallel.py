@@ -147,7 +147,13 @@ def _pool_round(fn: Callable, items: list[tuple], jobs: int, broken: list) -> It
     from concurrent.futures.process import BrokenProcessPool
 
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(items)), initializer=_worker_init)
-    futs = {pool.submit(fn, *it): it for it in items}
+    futs = {}
+    for i, it in enumerate(items):
+        try:
+            futs[pool.submit(fn, *it)] = it
+        except BrokenProcessPool:  # a worker died while the items were being handed out
+            broken.extend(items[i:])
+            break
     pending = set(futs)
     try:
         while pending:
