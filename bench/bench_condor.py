@@ -67,16 +67,15 @@ def main() -> None:
         t0 = time.perf_counter()
         as_user("source submit_condor_jobs.sh", work)
         t_submit = time.perf_counter() - t0
-        as_user("python3 -m pmtgain.condor wait --timeout 1800", work)
+        as_user("pmtgain condor wait --timeout 1800", work)
         t_run = time.perf_counter() - t0
         clusters = json.loads((work / "outputs/condor_clusters.json").read_text())
         for c in clusters:
             as_user(f"condor_transfer_data {c['cluster']}", work)
         t_pool = time.perf_counter() - t0
-        as_user("python3 -m pmtgain.condor retrieve", work)
+        as_user("pmtgain condor retrieve", work)
         server.shutdown()
-        slots = subprocess.run(["condor_status", "-af", "Cpus"], capture_output=True,
-                               text=True).stdout.split()
+        slots = as_user("condor_status -af Cpus", work).stdout.split()  # inside the pool
         print(f"demo campaign: 32 points, {n_files} files over loopback HTTP; "
               f"{os.cpu_count()} cores, pool slot cpus: {' '.join(slots)}")
         print(f"{'analysis.py (local process pool)':40s} {t_local:8.1f} s   1.00x")
