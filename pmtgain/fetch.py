@@ -237,9 +237,11 @@ def _download(client: Client, url: str, target: Path, timeout, attempts: int = 4
                             f"{urlparse(url).hostname})")
                 if isinstance(exc.reason, SSLError):
                     text = str(exc.reason)
-                    why = "certificate not trusted: is the CA bundle there? " \
-                        "REQUESTS_CA_BUNDLE" if "CERTIFICATE_VERIFY_FAILED" in text \
-                        else text.split(":")[-1].strip(" ')\"")[:80]
+                    if "CERTIFICATE_VERIFY_FAILED" in text:
+                        why = ("certificate not trusted; is the CA bundle there? "
+                               "REQUESTS_CA_BUNDLE names one")
+                    else:
+                        why = text.split(":")[-1].strip(" ')\"")[:80]
                     return f"TLS failure ({why})"
                 # NewConnectionError first: urllib3 2.x makes it a ConnectTimeoutError
                 if isinstance(exc.reason, NewConnectionError):
