@@ -330,7 +330,9 @@ def load_ledoff(path: str | os.PathLike = "data_info") -> dict[tuple[int, int], 
                                              dir_url=pt.dir_url, cut_V=None,
                                              folder=f"{pt.folder}_ledoff",
                                              extra={"kind": "ledoff"})
-    return out
+    # distinct folders among all LED-off runs at once: a point's and a low-light run's
+    # are attached by different loaders, which would not see each other's
+    return {(q.pmt, q.hv): q for q in distinct_folders(list(out.values()))}
 
 
 def load_spe(path: str | os.PathLike = "data_info") -> list[PointSpec]:

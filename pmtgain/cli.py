@@ -386,12 +386,17 @@ def condor_parser() -> argparse.ArgumentParser:
 
 
 def condor_main(argv=None) -> int:
-    """``pmtgain condor ...`` / ``python3 -m pmtgain.condor ...``."""
+    """``pmtgain condor ...`` / ``python3 -m pmtgain.condor ...``: every failure one line
+    (:func:`pmtgain.console.guarded`; a condor command that fails: exit 2)."""
+    args = condor_parser().parse_args(argv)
+    return guarded("pmtgain condor", _condor, args)
+
+
+def _condor(args) -> int:
     from .campaign import CampaignError
     from .condor_queue import resubmit, retrieve, status, wait
     from .condor_submit import CondorError, SubmitOptions, submit_campaign
 
-    args = condor_parser().parse_args(argv)
     opts = SubmitOptions.from_env()
     # a flag given now overrides the environment and what the clusters' records remember
     given = {k: getattr(args, k) for k in ("schedd", "pool") if getattr(args, k) is not None}
@@ -424,11 +429,6 @@ def condor_main(argv=None) -> int:
     except (CondorError, CampaignError) as exc:
         print(f"pmtgain condor: error: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:
-        from .console import os_error
-
-        print(f"pmtgain condor: error: {os_error(exc)}", file=sys.stderr)
-        return 1
     return 2
 
 

@@ -212,11 +212,22 @@ def resubmit(project: Path, data_info: Path, outputs: Path, opts: SubmitOptions,
     """Submit again only the points without a good result and not idle or running."""
     project, outputs = Path(project).resolve(), Path(outputs).resolve()
     recs = _records(outputs)
-    # the newest cluster's options (image, resources, attributes, engine, schedd), with
-    # what the user gives now in their place
-    opts = SubmitOptions.remembered(recs[-1] if recs else None, opts)
-    every = [p for f in campaign_files(data_info) for p in parse_campaign_file(f)]
-    results = _results(outputs, every, opts.engine)
+    given = opts
+
+    def of_pmt(pmt: int) -> SubmitOptions:
+        """The options of the PMT's newest cluster (image, resources, attributes, engine,
+        schedd), with what the user gives now in their place."""
+        mine = [r for r in recs if r.get("pmt") == pmt]
+        return SubmitOptions.remembered(mine[-1] if mine else (recs[-1] if recs else None),
+                                        given)
+
+    results: dict = {}
+    for f in campaign_files(data_info):  # each PMT's results judged with its own engine
+        pts = parse_campaign_file(f)
+        if pts:
+            results.update({k: v for k, v in _results(outputs, pts, of_pmt(pts[0].pmt)
+                                                       .engine).items()
+                            if k[0] == pts[0].pmt})
     ads = _jobs(opts, recs)
     loc_of = {c: _loc(s, p) for (s, p), cs in _where(recs, opts).items() for c in cs}
     active = {(a.get("PmtgainPMT"), a.get("HV")) for a in ads
@@ -230,6 +241,7 @@ def resubmit(project: Path, data_info: Path, outputs: Path, opts: SubmitOptions,
         if not points:
             continue
         pmt = points[0].pmt
+        opts = of_pmt(pmt)
         for a in held:
             if a.get("PmtgainPMT") == pmt and a.get("HV") in {p.hv for p in points}:
                 if not dry_run:
@@ -263,7 +275,10 @@ def missing_reasons(outputs: Path, points: set[tuple[int, int]]) -> dict[tuple[i
         said = job_said(Path(outputs), pmt, hv)
         if said:
             out[(pmt, hv)] = f"its job said: {said}"
-    recs = _records(Path(outputs)) if (Path(outputs) / CLUSTERS_FILE).exists() else []
+    try:
+        recs = _records(Path(outputs))
+    except ValueError:  # a broken record: the reasons above are all there is
+        recs = []
     if recs and shutil.which("condor_q"):
         for (schedd, pool), clusters in _where(recs, SubmitOptions()).items():
             ids = " || ".join(f"ClusterId == {c}" for c in clusters)

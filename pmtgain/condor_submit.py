@@ -246,8 +246,23 @@ def _run(cmd: list[str], check: bool = True, timeout: float = 600
 
 
 def _records(outputs: Path) -> list[dict]:
-    f = outputs / CLUSTERS_FILE
-    return json.loads(f.read_text()) if f.exists() else []
+    """The recorded clusters (``condor_clusters.json``); an InputError naming the file
+    when it is not a list of cluster records (a hand edit, a file cut short)."""
+    from .errors import InputError
+
+    f = Path(outputs) / CLUSTERS_FILE
+    if not f.exists():
+        return []
+    try:
+        recs = json.loads(f.read_text())
+        ok = isinstance(recs, list) and all(
+            isinstance(r, dict) and isinstance(r.get("cluster"), int) for r in recs)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{f}: cannot be read ({exc})") from None
+    if not ok:
+        raise InputError(f"{f}: not a list of cluster records (each with its \"cluster\" "
+                         "number); fix or remove it")
+    return recs
 
 
 def _record(outputs: Path, rec: dict) -> None:

@@ -71,7 +71,10 @@ def os_error(exc: OSError) -> str:
             owner = pwd.getpwuid(d.stat().st_uid).pw_name
         except (KeyError, OSError):
             owner = "someone else"
-        me = pwd.getpwuid(os.geteuid()).pw_name
+        try:
+            me = pwd.getpwuid(os.geteuid()).pw_name
+        except KeyError:  # a user id without a passwd entry (a container's -u 12345)
+            me = f"user {os.geteuid()}"
         hint = (f": {d} belongs to {owner} and you are {me}; the project and its outputs "
                 "must be writable by the user who runs (and submits) the analysis "
                 f"(chown -R {me} <project>, or work in a copy of your own)")

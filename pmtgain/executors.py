@@ -28,7 +28,7 @@ from .parallel import default_jobs, parallel_map
 logging.raiseExceptions = False
 
 import time  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
+from dataclasses import dataclass, replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pandas as pd  # noqa: E402
@@ -37,7 +37,13 @@ from . import store  # noqa: E402
 from .campaign import local_dir, redact  # noqa: E402
 from .config import DEFAULT_FIT, FitConfig, PointSpec  # noqa: E402
 from .errors import InputError  # noqa: E402
-from .fetch import DEFAULT_WORKERS, fetch_point, is_transient  # noqa: E402
+from .fetch import (  # noqa: E402
+    DEFAULT_WORKERS,
+    _is_remote,
+    fetch_point,
+    is_transient,
+    source_is,
+)
 from .point import load_point, process_point  # noqa: E402
 from .safeio import atomic_path, open_append, write_atomic  # noqa: E402
 from .shape import ShapeTable  # noqa: E402
@@ -115,15 +121,21 @@ def run_point(
         if spe:
             return _finish_spe(point, rep, lists_dir, logger, t0, transient, data_dir,
                                fetch_workers)
+        off_files, off_transient = _led_off_files(point, data_dir, fetch_workers, logger)
+        transient += off_transient  # an LED-off file that may still come: redo the point
         res = process_point(rep.paths, pmt=point.pmt, hv=point.hv, cut_V=point.cut_V,
                             engine=engine, config=config, missing=rep.failed,
-                            shapes=shapes,
-                            pedestal_files=_led_off_files(point, data_dir, fetch_workers,
-                                                          logger))
+                            shapes=shapes, pedestal_files=off_files)
+        if _is_remote(point.dir_url) and not source_is(local_dir(data_dir, point),
+                                                       point.dir_url):
+            raise InputError("its files were replaced while they were read, by a run of "
+                             "another dir_url on the same data folder: give each campaign "
+                             "its own --data-dir, and run again")
+        used = _as_used(point, str(res.summary.get("pedestal_source") or ""))
         res.summary.update(n_fetched=rep.fetched, n_cached=rep.cached,
                            n_fetch_failed=rep.n_failed, n_fetch_transient=transient,
                            dir_url=redact(point.dir_url),
-                           inputs=store.encode_inputs(store.inputs_of(point, engine, config)))
+                           inputs=store.encode_inputs(store.inputs_of(used, engine, config)))
         if verbose:
             for row in res.table.itertuples():
                 logger.debug("%s %s charge %.6g pC %s", row.file, row.status, row.charge_pC,
@@ -172,16 +184,27 @@ def _without_where(msg: str, pmt: int, hv: int) -> str:
     return msg
 
 
-def _led_off_files(point: PointSpec, data_dir, fetch_workers: int, logger) -> list:
+def _led_off_files(point: PointSpec, data_dir, fetch_workers: int, logger
+                   ) -> tuple[list, int]:
     """The local files of the point's LED-off run (``extra["ledoff"]``), fetched like any
-    point's; [] without one."""
+    point's, and how many of its files failed for a reason that may go; ([], 0) without
+    one."""
     off = point.extra.get("ledoff")
     if off is None:
-        return []
+        return [], 0
     rep = fetch_point(off, local_dir(data_dir, off), workers=fetch_workers)
     logger.info("LED-off run: %d fetched, %d already complete, %d failed from %s",
                 rep.fetched, rep.cached, rep.n_failed, redact(off.dir_url))
-    return rep.paths
+    return rep.paths, sum(1 for _, why in rep.failed if is_transient(why))
+
+
+def _as_used(point: PointSpec, pedestal_source: str) -> PointSpec:
+    """``point`` as its analysis used it: without its LED-off run when that run could not
+    be used (its files did not arrive), so that the saved inputs say so and a later run
+    with the LED-off run available redoes the point."""
+    if point.extra.get("ledoff") is None or pedestal_source.startswith("LED-off"):
+        return point
+    return replace(point, extra={k: v for k, v in point.extra.items() if k != "ledoff"})
 
 
 def _finish_spe(point, rep, lists_dir, logger, t0, transient, data_dir,
@@ -189,15 +212,16 @@ def _finish_spe(point, rep, lists_dir, logger, t0, transient, data_dir,
     """A low-light run (:mod:`pmtgain.spe`): measured, saved under ``<lists>/spe/``."""
     from .spe import process_spe
 
-    res = process_spe(rep.paths, pmt=point.pmt, hv=point.hv,
-                      background_files=_led_off_files(point, data_dir, fetch_workers,
-                                                      logger))
+    off_files, off_transient = _led_off_files(point, data_dir, fetch_workers, logger)
+    transient += off_transient
+    res = process_spe(rep.paths, pmt=point.pmt, hv=point.hv, background_files=off_files)
     s = res.summary
     if point.extra.get("ledoff") is not None:
         s["ledoff_dir_url"] = redact(point.extra["ledoff"].dir_url)
     s.update(n_fetch_failed=rep.n_failed, n_fetch_transient=transient,
              dir_url=redact(point.dir_url), analysis_version=store.ANALYSIS_VERSION,
-             inputs=store.encode_inputs(store.inputs_of(point, None)))
+             inputs=store.encode_inputs(store.inputs_of(
+                 _as_used(point, str(s.get("pedestal_source") or "")), None)))
     store.save_spe(lists_dir, s, res.spectra)
     logger.info("low-light run: occupancy %.3f +- %.3f, G %.4g +- %.2g (threshold %.2g), "
                 "F %.3f +- %.3f (threshold %.2g)%s", s["occupancy"], s["occupancy_err"],

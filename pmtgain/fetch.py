@@ -22,9 +22,6 @@ reasons name only the HTTP status or the kind of network error.
 from __future__ import annotations
 
 import errno
-import fcntl
-import hashlib
-import json
 import logging
 import os
 import re
@@ -36,6 +33,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from .cache import (  # noqa: F401
+    LOCK_FILE,
+    SOURCE_FILE,
+    UNVERIFIED_DIR,
+    FolderLock,
+    _listing,
+    source_is,
+    trusted_cache,
+)
 from .config import PointSpec
 from .httpclient import Client, LeanGet, _Watchdog, timeout_pair
 from .trc import MAX_TRC_BYTES, TrcError, check_bytes, read_header
@@ -277,69 +283,6 @@ def _download(client: Client, url: str, target: Path, timeout, attempts: int = 4
             watchdog.close()
 
 
-def _listing(d: Path) -> set[str]:
-    """The names in directory ``d`` ({} if it cannot be listed)."""
-    try:
-        with os.scandir(d) as it:
-            return {e.name for e in it}
-    except OSError:
-        return set()
-
-
-#: in a point's download folder: which dir_url its files came from, and the lock held
-#: while a process fetches into it
-SOURCE_FILE = ".pmtgain-source"
-LOCK_FILE = ".pmtgain-lock"
-
-
-def _source_id(dir_url: str) -> str:
-    """What identifies a download folder's source: the dir_url without its password (a
-    changed password fetches the same files)."""
-    from .campaign import redact
-
-    return hashlib.sha256(redact(dir_url).encode()).hexdigest()
-
-
-def _trusted_cache(d: Path, dir_url: str) -> set[str]:
-    """The names in ``d`` that may be reused for ``dir_url``: all of them when ``d``'s
-    source file names this dir_url. Otherwise (a corrected dir_url, or files of unknown
-    origin) the ``.trc`` files in ``d`` are removed before the source file is written, so
-    that files of another source are never published under this one's URL (issue 22)."""
-    src = d / SOURCE_FILE
-    want = _source_id(dir_url)
-    try:
-        if json.loads(src.read_text()).get("id") == want and not src.is_symlink():
-            return _listing(d)
-    except (OSError, ValueError, AttributeError):
-        pass
-    for name in _listing(d):
-        if name.endswith(".trc") or name.endswith(".part"):
-            (d / name).unlink(missing_ok=True)
-    from .campaign import redact
-    from .safeio import write_atomic
-
-    write_atomic(src, json.dumps({"id": want, "dir_url": redact(dir_url)}))
-    return set()
-
-
-class _FolderLock:
-    """An exclusive lock on a download folder (``flock`` on its lock file, never through
-    a link): two processes fetching into the same folder take turns."""
-
-    def __init__(self, d: Path):
-        self.path = d / LOCK_FILE
-
-    def __enter__(self):
-        from .safeio import open_lock
-
-        self.fd = open_lock(self.path)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc):
-        os.close(self.fd)
-
-
 def fetch_point(
     point: PointSpec,
     dest: str | os.PathLike | None,
@@ -380,7 +323,7 @@ def fetch_point(
     assert dest is not None, "a remote point needs a local data directory"
     d = Path(dest)
     d.mkdir(parents=True, exist_ok=True)
-    with _FolderLock(d):
+    with FolderLock(d):
         return _fetch_remote(point, d, names, rep, session, workers, timeout, on_file)
 
 
@@ -390,7 +333,7 @@ def _fetch_remote(point: PointSpec, d: Path, names: list[str], rep: FetchReport,
     # files already here (a re-run from the same dir_url): checked in this thread, one
     # directory listing and a header read each; handing them to the download threads cost
     # ~0.5 ms per file in lock contention (measured), 30x the check itself
-    present = _trusted_cache(d, point.dir_url)
+    present = trusted_cache(d, point.dir_url)
     todo = []
     for name in names:
         if name in present and is_complete(d / name):

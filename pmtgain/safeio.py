@@ -82,7 +82,8 @@ def open_append(path: str | os.PathLike):
     return os.fdopen(_open_nofollow(path, os.O_WRONLY | os.O_APPEND), "a", encoding="utf-8")
 
 
-def open_lock(path: str | os.PathLike) -> int:
-    """A file descriptor of ``path`` opened read-write for a lock; :class:`LinkRefused`
-    if it is a link."""
-    return _open_nofollow(path, os.O_RDWR)
+def open_lock(path: str | os.PathLike, write: bool = True) -> int:
+    """A file descriptor of ``path`` for a lock (``flock``), read-write to note the holder
+    in it, or read-only (``write=False``: enough for ``flock``, and open to every user who
+    may read the folder); :class:`LinkRefused` if it is a link."""
+    return _open_nofollow(path, os.O_RDWR if write else os.O_RDONLY)

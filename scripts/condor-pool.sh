@@ -98,7 +98,8 @@ install_pool() {
         fi
         if [ ! -x "$POOL_ROOT/usr/bin/apt-get" ]; then
             umount_all
-            rm -rf "$POOL_ROOT"
+            [ -z "$(mounts_left)" ] || die "refusing to delete $POOL_ROOT: still mounted: $(mounts_left | tr '\n' ' ')"
+            rm -rf --one-file-system "$POOL_ROOT"
             log "debootstrap $SUITE into $POOL_ROOT from $(mirror) (about 25 s)"
             mkdir -p "$(dirname "$POOL_ROOT")"
             debootstrap --variant=minbase "$SUITE" "$POOL_ROOT" "$(mirror)" \

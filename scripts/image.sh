@@ -108,8 +108,9 @@ run() {
     ensure_cgroups
     tag=$(tag_of "${1:-}")
     [ "${1:-}" = "--root" ] && shift
-    "${PODMAN[@]}" run --rm --network host -v "$CA:$CA:ro" -e REQUESTS_CA_BUNDLE="$CA" \
-        -v "$PWD:/work" -w /work "$tag" "$@"
+    local ca=()
+    [ -f "$CA" ] && ca=(-v "$CA:$CA:ro" -e REQUESTS_CA_BUNDLE="$CA")
+    "${PODMAN[@]}" run --rm --network host "${ca[@]}" -v "$PWD:/work" -w /work "$tag" "$@"
 }
 
 case "${1:-}" in

@@ -88,3 +88,17 @@ def test_22_1_two_urls_ending_in_the_same_folder_and_hv_get_their_own_folders(tm
     assert dirs[(1, 1000)] != dirs[(2, 1000)]
     assert dirs[(1, 900)] == tmp_path / "data" / "PMT_1_2" / "900"  # alone: unchanged
     assert dirs[(1, 1000)].parent.name.startswith("PMT_1_2-")
+
+
+def test_22_1_led_off_runs_of_points_and_of_low_light_runs_never_share_a_folder(tmp_path):
+    from pmtgain.campaign import load_spe
+
+    info = tmp_path / "data_info"
+    info.mkdir()
+    (info / "data_directories_pmt_1.txt").write_text("https://h/a/PMT_1/1000/ 1 1000 5\n")
+    (info / "spe_pmt_2.txt").write_text("https://h/b/PMT_2/1000/ 2 1000 5\n")
+    (info / "ledoff_pmt_1.txt").write_text("https://h/pmt1/ledoff/1000/ 1 1000 5\n")
+    (info / "ledoff_pmt_2.txt").write_text("https://h/pmt2/ledoff/1000/ 2 1000 5\n")
+    a = load_campaign(info)[0].extra["ledoff"]
+    b = load_spe(info)[0].extra["ledoff"]
+    assert local_dir(tmp_path / "data", a) != local_dir(tmp_path / "data", b)

@@ -83,3 +83,32 @@ def test_22_24_a_bug_in_a_point_is_named_as_one_and_its_traceback_logged(tmp_pat
     bad = PointSpec(pmt=1, hv=1000, n_files=5, dir_url=f"{tmp_path / 'nowhere'}/")
     out = executors.run_point(bad, lists_dir=tmp_path / "l", logs_dir=tmp_path / "logs")
     assert not out.ok and "no such directory" in out.error and "internal" not in out.error
+
+
+def test_a_point_whose_led_off_run_did_not_arrive_is_redone_when_it_does(tmp_path):
+    """An LED-off run that failed (here: 404) leaves the point measured with the records'
+    own pedestal; its saved inputs say so, so that the next run, with the LED-off run
+    there, does not reuse it (review of issue 22 item 2)."""
+    import functools
+    import http.server
+
+    from pmtgain.config import PointSpec
+    from pmtgain.demo import serve
+    from pmtgain.executors import stale_reason
+    from pmtgain.simulate import DEMO_PMTS, write_point
+
+    write_point(tmp_path / "d", DEMO_PMTS[0], 1000, 20)
+    url, srv = serve(functools.partial(http.server.SimpleHTTPRequestHandler,
+                                       directory=str(tmp_path / "served")))
+    (tmp_path / "served").mkdir()
+    try:
+        off = PointSpec(pmt=1, hv=1000, n_files=5, dir_url=url + "nowhere/",
+                        folder="PMT_1_2_ledoff")
+        pt = PointSpec(pmt=1, hv=1000, n_files=20, dir_url=f"{tmp_path / 'd'}/",
+                       extra={"ledoff": off})
+        out = run_point(pt, data_dir=tmp_path / "data", lists_dir=tmp_path / "l",
+                        logs_dir=tmp_path / "logs")
+        assert out.ok and not out.summary["pedestal_source"].startswith("LED-off")
+        assert "LED-off" in stale_reason(out.summary, pt, "fast")
+    finally:
+        srv.shutdown()

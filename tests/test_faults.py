@@ -895,12 +895,25 @@ def test_22_13_a_pmt_whose_only_point_has_one_flash_prints_its_table(sim):
         assert "None" not in row and "NaN" in row, row  # the spread of one flash: not known
 
 
-def test_23_5_a_project_not_writable_by_the_user_is_one_line_naming_the_owner(tmp_path):
+@pytest.fixture
+def open_tmp():
+    """A folder under /tmp itself, open to every user (pytest's own are closed to them)."""
+    import shutil
+    import tempfile
+
+    d = Path(tempfile.mkdtemp(prefix="pmtgain-notmine-", dir="/tmp"))
+    d.chmod(0o755)
+    yield d
+    d.chmod(0o755)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_23_5_a_project_not_writable_by_the_user_is_one_line_naming_the_owner(open_tmp):
     """``list_directories_condor.py`` in a project that belongs to somebody else: one line
     saying who owns it and what to do, no PermissionError traceback."""
     import shutil
 
-    proj = tmp_path / "proj"
+    proj = open_tmp
     (proj / "data_info").mkdir(parents=True)
     (proj / "data_info" / "data_directories_pmt_1.txt").write_text(
         "https://h.example/PMT_1_2/1000/ 1 1000 5\n")
@@ -910,10 +923,10 @@ def test_23_5_a_project_not_writable_by_the_user_is_one_line_naming_the_owner(tm
     if os.geteuid() == 0:  # root may write anywhere: run as nobody
         if shutil.which("runuser") is None:
             pytest.skip("no runuser to drop root")
-        for d in (tmp_path, proj, proj / "data_info"):
-            d.chmod(0o755)
+        (proj / "data_info").chmod(0o755)
         cmd = ["runuser", "-u", "nobody", "--", *cmd]
-        probe = subprocess.run(["runuser", "-u", "nobody", "--", PY, "-c", "import numpy"],
+        probe = subprocess.run(["runuser", "-u", "nobody", "--", PY, "-c",
+                                "import numpy, pmtgain.campaign"], cwd=proj,
                                capture_output=True, text=True, env=env, timeout=60)
         if probe.returncode != 0:  # the HTCondor test checks it as the pool's submit user
             pytest.skip(f"nobody cannot run this interpreter: {probe.stderr.strip()[:100]}")

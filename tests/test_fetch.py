@@ -227,13 +227,17 @@ def test_22_1_a_corrected_dir_url_fetches_its_own_files_not_the_cached_ones(
 
 
 def test_22_1_files_of_unknown_origin_in_the_folder_are_not_published(tmp_path, server,
-                                                                      other_files):
+                                                                      files, other_files):
     """A folder filled by hand or by an earlier version (no source file) is fetched
     again from the point's dir_url."""
     for name, body in other_files.items():
         (tmp_path / name).write_bytes(body)
     rep = fetch_point(_point(server, "ok"), tmp_path, workers=2)
     assert (rep.fetched, rep.cached) == (6, 0)
+    assert [p.read_bytes() for p in rep.paths] == [files[p.name] for p in rep.paths]
+    # kept aside, not lost (a mirror used offline, say)
+    kept = {p.name: p.read_bytes() for p in (tmp_path / ".unverified").iterdir()}
+    assert kept == other_files
 
 
 def _fetch_into(point, d):
