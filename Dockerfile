@@ -26,7 +26,7 @@ COPY pyproject.toml README.md constraints.txt ./
 COPY pmtgain ./pmtgain
 RUN if [ "$WITH_ROOT" = 1 ]; then pip install -c constraints.txt ".[root]"; \
     else pip install -c constraints.txt .; fi \
-    && python3 -c "import pmtgain.point, pmtgain.fetch, pmtgain.plots"
+    && python3 -c "import pmtgain.point.process, pmtgain.io.fetch, pmtgain.report.plots"
 
 COPY analysis.py gain_curve.py analysis_condor.py exec_condor.sh \
      list_directories_condor.py submit_condor_jobs.sh ./

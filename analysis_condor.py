@@ -3,11 +3,11 @@
 
     analysis_condor.py <dir_url> <pmt> <hv> <n_files> [cut_V|none] [--engine fast|root|integral]
 
-A thin door into :mod:`pmtgain.job` (its docstring: outputs and exit statuses).
+A thin door into :mod:`pmtgain.run.job` (its docstring: outputs and exit statuses).
 """
 import sys
 
-from pmtgain.job import main
+from pmtgain.run.job import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -23,7 +23,7 @@ fail() {  # fail <reason>: one line to stderr, the hold reason to HTCondor, exit
     exit 65
 }
 
-for f in analysis_condor.py pmtgain/__init__.py pmtgain/job.py pmtgain/point.py; do
+for f in analysis_condor.py pmtgain/__init__.py pmtgain/run/job.py pmtgain/point/process.py; do
     [ -e "$f" ] || fail "input file $f is missing from the job sandbox"
 done
 command -v "$PY" >/dev/null 2>&1 || fail "no interpreter '$PY' on $(hostname)"

@@ -5,7 +5,7 @@ local disk with analysis.py's executor, against only reading the same files; one
 
 Printed: both at ``--scale`` and at ``--small`` of the files per point, and the marginal
 ratio (analysis(scale) - analysis(small)) / (read(scale) - read(small)), which cancels
-start-up and per-point fixed costs (issue 15's goal: <= 3). ``--repeat`` rounds, each
+start-up and per-point fixed costs (the goal: <= 3). ``--repeat`` rounds, each
 reading and analysing both sizes (the analysis into a fresh outputs folder): the
 differences are taken within a round and their median counts, so that a slow spell of
 this shared machine hits both terms of a difference.
@@ -27,7 +27,7 @@ GIN = Path(__file__).resolve().parents[1] / "data_info"  # the real campaign tab
 
 
 def _read_only(files: list[str]) -> int:
-    from pmtgain.flashes import read_many
+    from pmtgain.io.flashes import read_many
 
     return read_many(files).volts.shape[0]
 
@@ -35,9 +35,9 @@ def _read_only(files: list[str]) -> int:
 def _campaign(tmp: Path, gin, scale: float):
     """A GIN-layout campaign with ``scale`` of each point's files: (points, files per
     point, the PMTs' shapes)."""
-    from pmtgain.campaign import load_campaign
-    from pmtgain.shape import ShapeTable
-    from pmtgain.simulate import demo_pmt, simulate_campaign
+    from pmtgain.io.campaign import load_campaign
+    from pmtgain.point.shape import ShapeTable
+    from pmtgain.sim.simulate import demo_pmt, simulate_campaign
 
     counts = {(p.pmt, p.hv): max(2, int(p.n_files * scale)) for p in gin}
     pmts = []
@@ -70,8 +70,8 @@ def main() -> None:
     args = ap.parse_args()
     import numpy as np
 
-    from pmtgain.campaign import load_campaign
-    from pmtgain.executors import run_local
+    from pmtgain.io.campaign import load_campaign
+    from pmtgain.run.executors import run_local
 
     gin = load_campaign(GIN)
     sizes = (args.small, args.scale)
@@ -95,8 +95,8 @@ def main() -> None:
                 assert n_read == n[x] and all(o.ok for o in out)
         t_plots = report_mb = None
         if args.plots:
-            from pmtgain.gaincurve import collect
-            from pmtgain.report import make_report
+            from pmtgain.report.page import make_report
+            from pmtgain.results.gaincurve import collect
 
             o = tmp / f"out{args.scale}_0"
             t = time.perf_counter()

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def as_user(cmd: str, cwd: Path) -> subprocess.CompletedProcess:
-    from pmtgain.devpool import as_user as run_as_user
+    from devtools.devpool import as_user as run_as_user
 
     r = run_as_user(cmd, cwd, timeout=3600)
     if r.returncode != 0:
@@ -37,13 +37,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=150, help="files per point (default 150)")
     args = ap.parse_args()
-    from pmtgain.demo import DEMO_HV, serve_directory, write_data_info
-    from pmtgain.devpool import chown_to_user, pool_problem, project_copy
+    from devtools.devpool import chown_to_user, pool_problem, project_copy
+    from pmtgain.sim.demo import DEMO_HV, serve_directory, write_data_info
 
     why = pool_problem()
     if why:
         sys.exit(f"bench_condor: {why}")
-    from pmtgain.simulate import DEMO_PMTS, simulate_campaign
+    from pmtgain.sim.simulate import DEMO_PMTS, simulate_campaign
 
     work = Path(tempfile.mkdtemp(prefix="pmtgain-bench-condor-"))
     try:
@@ -83,7 +83,7 @@ def main() -> None:
               f"{t_pool / t_local:.2f}x   (submit {t_submit:.1f} s, jobs done at "
               f"{t_run:.1f} s)")
     finally:
-        from pmtgain.devpool import as_user as run_as_user
+        from devtools.devpool import as_user as run_as_user
 
         run_as_user("condor_rm -all", Path("/tmp"))
         shutil.rmtree(work, ignore_errors=True)

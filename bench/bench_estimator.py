@@ -10,7 +10,7 @@ files in fresh processes, alternating, ``--repeat`` times; the marginal cost per
 first chunk of 1024 flashes and on the shape fit's sample of 1000 (both sizes hold more),
 from the fastest run of each size over the rounds.
 Printed side by side with the ratio, and with the original code's per-waveform path
-(31 ms a waveform, quoted from issue 15's measurement of the original). These machines are
+(31 ms a waveform, as measured of the original). Shared machines are
 noisy: read the ratio, not the absolute times.
 """
 
@@ -29,7 +29,7 @@ ORIGINAL_US = 31_000.0
 RUN = """
 import sys, time
 from pathlib import Path
-from pmtgain.point import process_point
+from pmtgain.point.process import process_point
 files = sorted(Path(sys.argv[1]).glob("*.trc"))[: int(sys.argv[2])]
 process_point(files[:50], pmt=1, hv=1000)  # imports, caches
 t = time.perf_counter()
@@ -54,8 +54,8 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     from dataclasses import replace
 
-    from pmtgain.regimes import REGIMES
-    from pmtgain.simulate import DEMO_PMTS, write_point
+    from pmtgain.sim.regimes import REGIMES
+    from pmtgain.sim.simulate import DEMO_PMTS, write_point
 
     with tempfile.TemporaryDirectory() as tmp:
         old = Path(tmp) / "old"

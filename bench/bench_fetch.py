@@ -1,6 +1,6 @@
 """Fetching 500 files from a loopback server that adds ~20 ms per request: this project's
 fetcher against sequential ``requests.get``, and its lean first attempt
-(:class:`pmtgain.httpclient.LeanGet`) against urllib3 alone (wall time and this process's
+(:class:`pmtgain.io.http.LeanGet`) against urllib3 alone (wall time and this process's
 CPU per file), measured in one run.
 
     python bench/bench_fetch.py [--n 500] [--delay 0.02] [--workers 32] [--repeat 3]
@@ -24,7 +24,7 @@ from pathlib import Path
 
 def _serve(root: str, delay: float, ready) -> None:
     # keep-alive, TCP_NODELAY and a listen backlog for many connections, as object stores
-    from pmtgain.demo import StoreServer, _QuietHandler
+    from pmtgain.sim.demo import StoreServer, _QuietHandler
 
     class Slow(_QuietHandler):
         def __init__(self, *a, **kw):
@@ -61,8 +61,8 @@ def main() -> None:
     import requests
 
     from pmtgain.config import PointSpec
-    from pmtgain.fetch import fetch_point, make_session
-    from pmtgain.simulate import DEMO_PMTS, write_point
+    from pmtgain.io.fetch import fetch_point, make_session
+    from pmtgain.sim.simulate import DEMO_PMTS, write_point
 
     with tempfile.TemporaryDirectory() as tmp:
         create_ms = _creation_ms(Path(tmp) / "probe")

@@ -34,7 +34,7 @@ def _peak_mb(files: list[str]) -> float:
     """Peak Python+numpy heap of process_point (numpy reports its buffers to tracemalloc)."""
     import tracemalloc
 
-    from pmtgain.point import process_point
+    from pmtgain.point.process import process_point
 
     tracemalloc.start()
     process_point(files, pmt=1, hv=1000, cut_V=-0.005)
@@ -48,9 +48,9 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("--root-n", type=int, default=200)
     args = ap.parse_args()
-    from pmtgain.flashes import read_many
-    from pmtgain.point import process_point
-    from pmtgain.simulate import DEMO_PMTS, write_point
+    from pmtgain.io.flashes import read_many
+    from pmtgain.point.process import process_point
+    from pmtgain.sim.simulate import DEMO_PMTS, write_point
 
     with tempfile.TemporaryDirectory() as tmp:
         rows = []

@@ -7,7 +7,7 @@ sequential requests.
 
 - per flash, end to end: ``analysis.py --jobs 1`` on one point of ``--timing`` files minus
   the same with ``--small`` files (the difference cancels start-up), per extra flash,
-  against the original SC_exam code's 31 ms per flash (issue 15; goal >= 1000x);
+  against the original SC_exam code's 31 ms per flash (goal >= 1000x);
 - peak RSS of those two runs (goal: 10x the flashes <= 1.2x the RSS), and of a point of
   ``--seq`` flashes in sequence files against one of ``--seq``/10;
 - sequence files against single files: the per-flash cost of the same flashes;
@@ -40,7 +40,7 @@ sys.argv = ["analysis.py", "--data-info", sys.argv[1], "--outputs", sys.argv[2],
             "--jobs", "1", "--no-progress", "--force"]
 sys.path.insert(0, {root!r})
 t = time.perf_counter()
-from pmtgain.cli import run_analysis
+from pmtgain.cli.main import run_analysis
 import io, contextlib
 with contextlib.redirect_stdout(io.StringIO()):
     rc = run_analysis()
@@ -71,7 +71,7 @@ def _analyse(info: Path, out: Path, repeat: int = 1) -> dict:
 
 
 def _campaign(tmp: Path, name: str, n: int, segments: int = 1) -> Path:
-    from pmtgain.simulate import DEMO_PMTS, simulate_campaign
+    from pmtgain.sim.simulate import DEMO_PMTS, simulate_campaign
 
     simulate_campaign(tmp / name, DEMO_PMTS[:1], hv=[1100], n=n, seed=5, segments=segments)
     return tmp / name / "data_info"

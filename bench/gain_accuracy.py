@@ -5,7 +5,7 @@
 Simulates every demo PMT at each HV as real .trc files, runs the whole point pipeline
 (:func:`pmtgain.point.process_point`: read, cut, fit, photostatistics) with each PMT's
 true excess noise factor, and prints per point the true gain, the measured gain with its
-error, the deviation, the pull (G - G_true)/sigma_G and the photoelectrons mu. The issue's
+error, the deviation, the pull (G - G_true)/sigma_G and the photoelectrons mu. The
 goal: within 5 % where mu >= 10, with an error that covers the truth (|pull| < 3). The
 statistical error of the photostatistics gain is ~3.2 % at 2000 waveforms (~7 % at the
 ~440 of a real GIN point), so 5 % at every point needs about 8000 waveforms per point:
@@ -27,8 +27,8 @@ def main(argv=None) -> int:
     import numpy as np
     import pandas as pd
 
-    from pmtgain.point import process_point
-    from pmtgain.simulate import DEMO_PMTS, simulate_campaign
+    from pmtgain.point.process import process_point
+    from pmtgain.sim.simulate import DEMO_PMTS, simulate_campaign
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=2000, help="waveforms per point")

@@ -1,5 +1,5 @@
 """The pedestal against its truth under a slow wander: sigma_ped^2 of a point's estimator
-(:mod:`pmtgain.pedestal`, from the LED run's own records) beside the variance of the same
+(:mod:`pmtgain.point.pedestal`, from the LED run's own records) beside the variance of the same
 estimator on noise-only records of the same wander, and the photostatistics gain pull.
 
     python bench/pedestal.py [--period 400] [--wander 1e-3] [--n 3000]
@@ -20,12 +20,12 @@ import numpy as np
 import pandas as pd
 
 from pmtgain.config import DEFAULT_FIT
-from pmtgain.flashes import ChunkReader
-from pmtgain.measure import measure_flashes
-from pmtgain.placement import place
-from pmtgain.point import _diagnostic_shape, process_point
-from pmtgain.scan import scan_point
-from pmtgain.simulate import DEMO_PMTS, write_point
+from pmtgain.io.flashes import ChunkReader
+from pmtgain.point.measure import measure_flashes
+from pmtgain.point.placement import place
+from pmtgain.point.process import _diagnostic_shape, process_point
+from pmtgain.point.scan import scan_point
+from pmtgain.sim.simulate import DEMO_PMTS, write_point
 
 
 def one(p, hv: int, n: int) -> dict:

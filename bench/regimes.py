@@ -16,8 +16,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from pmtgain.regimes import REGIMES
-from pmtgain.validate import check_regime
+from devtools.validate import check_regime
+from pmtgain.sim.regimes import REGIMES
 
 
 def main(argv=None) -> int:

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pmtgain.simspe import SPE_REGIMES, write_ledoff, write_spe_run
-from pmtgain.spe import process_spe
+from pmtgain.point.spe import process_spe
+from pmtgain.sim.simspe import SPE_REGIMES, write_ledoff, write_spe_run
 
 UNRESOLVED = {"spe-1.5x"}
 

@@ -1,31 +1,28 @@
-"""pmtgain: PMT gain curves from LeCroy oscilloscope waveforms.
+"""pmtgain: PMT gain curves from oscilloscope waveforms, locally or on HTCondor.
 
 The core is one pure function, :func:`pmtgain.point.process_point`, which turns the
-``.trc`` files of one (PMT, HV) point into per-waveform charges and a summary. Executors
-deliver points (:mod:`pmtgain.executors`: a local process pool; :mod:`pmtgain.condor`:
-HTCondor jobs); :mod:`pmtgain.gaincurve` merges the points into gain curves.
+``.trc`` files of one (PMT, HV) point into per-flash charges and a summary. Executors
+deliver points (:mod:`pmtgain.run`: a local process pool; :mod:`pmtgain.condor`: HTCondor
+jobs); :func:`pmtgain.run.pipeline.merge` builds the gain curves from the saved points.
 
-Modules: :mod:`~pmtgain.trc` (reading/writing .trc), :mod:`~pmtgain.pulse` (pulse model
-and fits), :mod:`~pmtgain.rootfit` (the same fits in ROOT), :mod:`~pmtgain.simulate`
-(campaigns with known truth), :mod:`~pmtgain.campaign` (data_info), :mod:`~pmtgain.fetch`
-(downloads), :mod:`~pmtgain.config` (numbers to change).
+Layers, lowest first (a layer imports only the layers below it; ``tests/test_package.py``):
+
+- base: :mod:`~pmtgain.errors` (every error class), :mod:`~pmtgain.config` (settings and
+  constants), :mod:`~pmtgain._threads`, :mod:`~pmtgain.parallel` (the process pool)
+- :mod:`pmtgain.io` - reading and writing ``.trc``, campaigns, downloads, safe writes
+- :mod:`pmtgain.point` - the physics of one point (what an HTCondor job needs)
+- :mod:`pmtgain.results` - the saved points, their reuse, the lists and the gain curves
+- :mod:`pmtgain.report` - plots, per-point diagnostics, the HTML report
+- :mod:`pmtgain.condor` - HTCondor submission and the queue
+- :mod:`pmtgain.run` - executors, the job body and the pipeline (the policy)
+- :mod:`pmtgain.sim` - simulated campaigns with known truth, and the demo
+- :mod:`pmtgain.cli` - the command lines (``pmtgain``, ``analysis.py``, ``gain_curve.py``)
 """
 
-import os as _os
-import sys as _sys
-
-from .parallel import THREAD_VARS as _THREAD_VARS
-from .parallel import limit_threads as _limit_threads
+from pmtgain._threads import limit_threads as _limit_threads
 
 __version__ = "0.1.0"
 
-#: numpy (and its BLAS) started before this package, with no thread variable set: BLAS
-#: runs its default threads, and the pool's workers limit it where they run
-#: (threadpoolctl). Otherwise the variables below, or the user's own, already hold.
-BLAS_STARTED_UNLIMITED = "numpy" in _sys.modules and not any(
-    v in _os.environ for v in _THREAD_VARS)
 #: one BLAS thread per process, set before numpy starts when this package is imported
-#: first (the scripts, ``python -m pmtgain``): with 2 worker processes of 2 BLAS threads
-#: each, a GIN campaign on 2 cores took 1.9 s instead of 1.0 s. A variable already set
-#: is kept.
+#: first (the scripts, ``python -m pmtgain``); a variable already set is kept.
 _limit_threads()

@@ -1,7 +1,7 @@
-"""``python -m pmtgain``: the same as the ``pmtgain`` command (:mod:`pmtgain.cli`)."""
+"""``python -m pmtgain``: the same as the ``pmtgain`` command (:mod:`pmtgain.cli.main`)."""
 
 import sys
 
-from .cli import main
+from pmtgain.cli.main import main
 
 sys.exit(main())

@@ -23,13 +23,13 @@ ENGINES = ("fast", "root", "integral")
 # 2: photostatistics keeps waveforms whose minimum is at the record edge.
 # 3: every flash counts (linear charge over all flashes, the cut in its own columns).
 # 4: the charge is the window integral of what the scope recorded (no pulse model).
-# 5: flashes aligned on their own trigger offsets (pmtgain.align).
+# 5: flashes aligned on their own trigger offsets (pmtgain.io.align).
 ANALYSIS_VERSION = 5
 
 
 @dataclass(frozen=True)
 class FitConfig:
-    """Bounds, start values and windows of the pulse fit (original-design steps 2-5).
+    """Bounds, start values and windows of the pulse fit (the original analysis's steps 2-5).
 
     Times are in ns, amplitudes in V. ``a_V`` is negative (pulses are negative).
     """
@@ -46,7 +46,7 @@ class FitConfig:
     tau_min_ns: float = 0.01
     tau_max_ns: float = 300.0
     # start values: a from the original fit; rise and fall from the mean pulse's own edges
-    # (pmtgain.shape.edge_times), no time constant of one PMT family
+    # (pmtgain.point.shape.edge_times), no time constant of one PMT family
     a_start_factor: float = 2.5  # a0 = 2.5 x (baseline-subtracted minimum)
     onset_fraction: float = 0.04  # onset/end = where the pulse is within 4 % of its peak
     # samples ignored at both ends when the minimum is searched
@@ -60,7 +60,7 @@ class FitConfig:
     baseline_gap_ns: float = 1.0
     # per-waveform onset: free within +- onset_range_ns of the point's onset when the
     # point's mean pulse is at least ``free_onset_snr`` times the noise rms, else fixed at
-    # the point's onset (fit-notes: a free onset fits the noise at low signal).
+    # the point's onset (a free onset fits the noise at low signal).
     onset_range_ns: float = 2.0
     onset_step_ns: float = 0.1
     free_onset_snr: float = 15.0
@@ -87,10 +87,10 @@ class FitConfig:
     max_tail_missing: float = 0.005
     # a point whose mean pulse is less than this many of its own noise rms deep cannot
     # place its own integration window: it borrows the window and weights of its PMT's
-    # stronger points (pmtgain.window); never a failure
+    # stronger points (pmtgain.point.window); never a failure
     min_mean_pulse_snr: float = 10.0
     # the window ends where every sum of the next 1, 2, 4, ... samples of the mean pulse is
-    # within this many of its own noise rms of zero (pmtgain.window.choose_window)
+    # within this many of its own noise rms of zero (pmtgain.point.window.choose_window)
     window_sigma: float = 2.0
     # the window's margins beyond where the mean pulse is back at the baseline: this share
     # of the pulse's length after it (half before), and at least window_margin_ns

@@ -7,10 +7,9 @@ What to use when
   finish, a progress bar on a terminal. Ctrl-C stops it within a second or two: queued
   items are cancelled, the workers are ended, and ``KeyboardInterrupt`` reaches the
   caller, which keeps what finished (every result is saved atomically by its worker).
-- :func:`limit_threads` - one BLAS/OpenMP thread per process (set before numpy loads):
-  with 2 processes and default BLAS threads a 2-core machine is oversubscribed (0.057 ->
-  0.030 s per point when fixed, ``environment.md``). Workers also limit BLAS where it
-  already runs (``threadpoolctl``): numpy may have been imported first.
+- :func:`pmtgain._threads.limit_threads` - one BLAS/OpenMP thread per process (set
+  before numpy loads; see there). Workers also limit BLAS where it already runs
+  (``threadpoolctl``): numpy may have been imported first.
 
 Workers ignore SIGINT (the parent decides) and, on Linux, die with their parent
 (``PR_SET_PDEATHSIG``): a SIGKILL of the main process leaves no orphan writing results.
@@ -24,15 +23,9 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-               "NUMBA_NUM_THREADS")
+from pmtgain._threads import THREAD_VARS, limit_threads
 
-
-def limit_threads(env=os.environ) -> dict:
-    """Set every thread-count variable to 1 unless already set; returns them."""
-    for var in THREAD_VARS:
-        env.setdefault(var, "1")
-    return {v: env[v] for v in THREAD_VARS}
+__all__ = ["parallel_map", "default_jobs", "THREAD_VARS", "limit_threads"]
 
 
 def _die_with_parent() -> None:
@@ -51,8 +44,7 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
     limit_threads()
-    from . import BLAS_STARTED_UNLIMITED
-
+    from pmtgain._threads import BLAS_STARTED_UNLIMITED
     if not BLAS_STARTED_UNLIMITED:  # the variables (ours or the user's) already hold
         return
     # a forked worker inherits BLAS as numpy started it, before this package could set
@@ -178,7 +170,7 @@ def _pool_round(fn: Callable, items: list[tuple], jobs: int, broken: list) -> It
         # let the pool's manager thread see its workers gone and close its wake-up pipe
         # before the interpreter exits: else concurrent.futures' exit hook may write to
         # that pipe while the thread closes it ("Bad file descriptor" traceback at
-        # shutdown, seen in one of two runs, issue 22 item 25)
+        # shutdown, seen in one of two runs)
         if manager is not None:
             manager.join(timeout=5.0)
         raise

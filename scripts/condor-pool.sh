@@ -136,7 +136,7 @@ install_entry_point() {
 #!/bin/sh
 # pmtgain's entry point in the development pool (scripts/condor-pool.sh): the package of
 # the project directory it runs in, as `pip install .` of that project would give.
-if [ ! -f pmtgain/cli.py ]; then
+if [ ! -f pmtgain/cli/main.py ]; then
     echo "pmtgain: run it in the project directory (the one holding pmtgain/ and submit_condor_jobs.sh)" >&2
     exit 2
 fi

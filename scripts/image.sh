@@ -9,12 +9,12 @@
 #   scripts/image.sh base             # the local stand-in for python:3.11-slim-bookworm
 #
 # As root with apt-get, `build` installs podman, buildah and runc (Debian's) if missing. Where
-# no registry is reachable (these machines), `build` first makes the base image locally:
+# no registry is reachable (an offline build host), `build` first makes the base image locally:
 # debootstrap bookworm, python3 and pip, tagged docker.io/library/python:3.11-slim-bookworm,
 # so that `FROM python:3.11-slim-bookworm` needs no network (~1 min the first time). pip
 # inside the build reaches PyPI with the host's CA bundle mounted read-only at build time;
 # the bundle is never committed into the image. Always `podman --runtime runc`: crun 1.8
-# refuses the hybrid cgroups of these machines.
+# refuses hybrid cgroup hierarchies.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

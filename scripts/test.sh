@@ -7,11 +7,11 @@
 # podman for the job image (scripts/image.sh); all are then required, not skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! bash scripts/setup.sh root,test,condor; then
+if ! bash scripts/setup.sh root,test; then
     # PyPI's ROOT wheel is built for one Python only (3.11 in 2026): elsewhere, go on
     # without it; the ROOT engine's tests then skip and say why
     echo "test: PyROOT is not installable for $(python3 --version 2>&1); going on without it" >&2
-    bash scripts/setup.sh test,condor
+    bash scripts/setup.sh test
 fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     bash scripts/condor-pool.sh install

@@ -23,7 +23,7 @@ def root_available() -> bool:
 
     if not _ROOT_OK:
         ok = importlib.util.find_spec("ROOT") is not None and subprocess.run(
-            [sys.executable, "-c", "import pmtgain.rootfit"], capture_output=True,
+            [sys.executable, "-c", "import pmtgain.point.rootfit"], capture_output=True,
             timeout=300).returncode == 0
         _ROOT_OK.append(ok)
     return _ROOT_OK[0]

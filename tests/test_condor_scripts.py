@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pmtgain.simulate import DEMO_PMTS, simulate_campaign
-from pmtgain.store import load_examples, load_table
+from pmtgain.results.store import load_examples, load_table
+from pmtgain.sim.simulate import DEMO_PMTS, simulate_campaign
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -91,7 +91,7 @@ def test_submit_files_dry_run_are_readable_and_carry_the_knobs(tmp_path):
     assert len(items) == 18 and all(len(i.split()) == 5 for i in items)
     assert items[0].split()[1:4] == ["3", "700", "523"]
     assert not list(ROOT.glob("analysis_pmt_*.sub"))  # nothing written into the checkout
-    from pmtgain.condor_submit import input_size
+    from pmtgain.condor.submit import input_size
 
     assert input_size(proj) < 2_000_000  # far below CYGNO's ~10 MB for uploads
 

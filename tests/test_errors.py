@@ -1,10 +1,6 @@
 """errors.py: the package's own bad-input errors are one family; nothing else is."""
 
-from pmtgain.campaign import CampaignError
-from pmtgain.console import UserError
-from pmtgain.errors import InputError
-from pmtgain.gaincurve import MixedLists
-from pmtgain.trc import TrcError
+from pmtgain.errors import CampaignError, InputError, MixedLists, TrcError, UserError
 
 
 def test_every_bad_input_error_of_the_package_is_an_input_error():

@@ -1,7 +1,7 @@
 """Faults and bad input, on real files, real loopback servers and a real small tmpfs: each
 case ends analysed correctly from the files that are fine (the odd ones named), or refused
 in one line naming the file or line, never a traceback, a silent wrong number or a lost
-result (issue 14)."""
+result."""
 
 import http.server
 import json
@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pmtgain.demo import serve
-from pmtgain.simulate import DEMO_PMTS, simulate_campaign
-from pmtgain.store import load_table, read_json_records, save_table
-from pmtgain.trcwrite import write_trc
+from pmtgain.io.trcwrite import write_trc
+from pmtgain.results.store import load_table, read_json_records, save_table
+from pmtgain.sim.demo import serve
+from pmtgain.sim.simulate import DEMO_PMTS, simulate_campaign
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -265,7 +265,7 @@ def test_writes_stay_under_the_data_dir_whatever_the_url(sim):
 
 # 8 ------------------------------------------------------------------------------------
 def test_bodies_and_campaigns_have_limits(sim, tmp_path):
-    from pmtgain.fetch import _download, make_session
+    from pmtgain.io.fetch import _download, make_session
 
     class Huge(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -363,7 +363,7 @@ def test_transient_failures_are_retried_on_the_next_plain_run(sim):
         _remote_campaign(sim, base)
         r = analysis(sim, "--pmt", "1", "--hv", "800")
         assert summary(sim, 1, 800)["n_used"] < 50
-        # issue 22.18: said, and not a success while files are missing for a passing reason
+        # said, and not a success while files are missing for a passing reason
         assert r.returncode == 1, r.stderr
         assert "INCOMPLETE PMT 1 at 800 V" in r.stderr and "run the same command" in r.stderr
         Flaky.fail = False
@@ -461,14 +461,14 @@ def test_a_truncated_saved_table_is_not_a_finished_point(sim):
     assert r.returncode == 0 and "4 points done (3 from an earlier run)" in r.stdout
 
 
-# --- issue 22, test first ------------------------------------------------------------
+# --- fault cases, each a test written before its fix ------------------------------
 
 
 def test_22_4_only_pmt_number_data_lists_are_merged(tmp_path):
     """A kept copy pmt_1_old_data_list.json (or pmt_1-bak_...) is not a PMT's list: it
     neither wins the de-duplication nor fails the merge."""
-    from pmtgain.gaincurve import collect
-    from pmtgain.store import write_json_records
+    from pmtgain.results.gaincurve import collect
+    from pmtgain.results.store import write_json_records
 
     lists = tmp_path / "lists"
     lists.mkdir()
@@ -483,7 +483,7 @@ def test_22_4_only_pmt_number_data_lists_are_merged(tmp_path):
 
 
 def test_22_10_a_byte_order_mark_loses_no_point(tmp_path):
-    from pmtgain.campaign import load_campaign, load_enf
+    from pmtgain.io.campaign import load_campaign, load_enf
 
     (tmp_path / "data_directories_pmt_1.txt").write_bytes(
         "\ufeffhttps://h/b/PMT_1/900/ 1 900 10\nhttps://h/b/PMT_1/1000/ 1 1000 10\n"
@@ -496,7 +496,7 @@ def test_22_10_a_byte_order_mark_loses_no_point(tmp_path):
 
 def test_22_21_the_point_is_named_once_in_a_failure(tmp_path):
     from pmtgain.config import PointSpec
-    from pmtgain.executors import run_point
+    from pmtgain.run.executors import run_point
 
     d = tmp_path / "empty"
     d.mkdir()
@@ -510,8 +510,8 @@ def test_22_21_the_point_is_named_once_in_a_failure(tmp_path):
 def test_22_11_gain_curves_are_written_whole_or_not_at_all(tmp_path, monkeypatch):
     """A write that dies half way (a kill, a full disk) leaves the previous
     gain_curves.csv/.png as they were, and no temporary file."""
-    from pmtgain.pipeline import MergeOptions, merge
-    from pmtgain.store import write_json_records
+    from pmtgain.results.store import write_json_records
+    from pmtgain.run.pipeline import MergeOptions, merge
 
     lists = tmp_path / "lists"
     lists.mkdir()
@@ -546,7 +546,8 @@ def test_22_11_gain_curves_are_written_whole_or_not_at_all(tmp_path, monkeypatch
 ])
 def test_22_15_20_absurd_campaign_fields_are_refused_by_line_and_short(tmp_path, line,
                                                                        message):
-    from pmtgain.campaign import CampaignError, parse_campaign_file
+    from pmtgain.errors import CampaignError
+    from pmtgain.io.campaign import parse_campaign_file
 
     f = tmp_path / "data_directories_pmt_1.txt"
     f.write_text("# header\n" + line + "\n")
@@ -558,7 +559,7 @@ def test_22_15_20_absurd_campaign_fields_are_refused_by_line_and_short(tmp_path,
 
 
 def test_22_20_a_hash_inside_a_path_is_not_a_comment(tmp_path):
-    from pmtgain.campaign import parse_campaign_file
+    from pmtgain.io.campaign import parse_campaign_file
 
     f = tmp_path / "data_directories_pmt_1.txt"
     f.write_text("https://h/b/run#2/PMT_1/1000/ 1 1000 10  # a comment\n"
@@ -571,15 +572,15 @@ def _patched_trc(path, field: str, value):
     """A valid 8-bit .trc with one WAVEDESC field changed (little endian)."""
     import numpy as np
 
-    from pmtgain.trc import _DESC, _FIELD_INDEX
-    from pmtgain.trcwrite import write_trc
+    from pmtgain.io.trc import DESC, DESC_FIELDS
+    from pmtgain.io.trcwrite import write_trc
 
     write_trc(path, np.linspace(-0.01, 0.0, 100), dt_s=1e-10, vertical_gain=1e-4)
     buf = bytearray(path.read_bytes())
     o = buf.find(b"WAVEDESC")
-    fields = list(_DESC["<"].unpack_from(buf, o))
-    fields[_FIELD_INDEX[field]] = value
-    _DESC["<"].pack_into(buf, o, *fields)
+    fields = list(DESC["<"].unpack_from(buf, o))
+    fields[DESC_FIELDS.index(field)] = value
+    DESC["<"].pack_into(buf, o, *fields)
     path.write_bytes(bytes(buf))
     return path
 
@@ -593,8 +594,9 @@ def test_22_5_impossible_headers_are_refused_by_both_readers(tmp_path, field, va
     """A negative VERTICAL_GAIN (the pulse would turn positive) and a WAVE_DESCRIPTOR
     below the block's 346 bytes (samples read from inside the header): the file is
     refused with its name, by the one-file reader and by a point's."""
-    from pmtgain.flashes import read_many
-    from pmtgain.trc import TrcError, read_trc
+    from pmtgain.errors import TrcError
+    from pmtgain.io.flashes import read_many
+    from pmtgain.io.trc import read_trc
 
     f = _patched_trc(tmp_path / "C1--n16deg--00000.trc", field, value)
     with pytest.raises(TrcError, match=message):
@@ -660,8 +662,8 @@ def test_22_16_a_saved_summary_of_the_wrong_shape_is_not_a_finished_point(sim, e
 
 
 def test_22_16_a_job_summary_with_text_numbers_is_named_not_a_traceback(tmp_path):
-    from pmtgain.gaincurve import collect
-    from pmtgain.store import write_json_records
+    from pmtgain.results.gaincurve import collect
+    from pmtgain.results.store import write_json_records
 
     d = tmp_path / "condor_lists"
     d.mkdir()
@@ -675,7 +677,7 @@ def test_22_16_a_job_summary_with_text_numbers_is_named_not_a_traceback(tmp_path
 
 def test_22_20_a_local_directory_that_does_not_exist_is_named_once(tmp_path):
     from pmtgain.config import PointSpec
-    from pmtgain.executors import run_point
+    from pmtgain.run.executors import run_point
 
     gone = tmp_path / "no" / "such"
     out = run_point(PointSpec(pmt=1, hv=1000, n_files=50, dir_url=str(gone) + "/",
@@ -688,9 +690,9 @@ def test_22_20_a_local_directory_that_does_not_exist_is_named_once(tmp_path):
 def test_22_21_positive_pulses_are_named_as_such(tmp_path):
     """Records of positive pulses (an inverting amplifier, a dynode signal): the flag says
     the polarity, not 'flat or empty records?'."""
-    from pmtgain.point import process_point
-    from pmtgain.simulate import DEMO_PMTS, simulate_point
-    from pmtgain.trcwrite import write_trc
+    from pmtgain.io.trcwrite import write_trc
+    from pmtgain.point.process import process_point
+    from pmtgain.sim.simulate import DEMO_PMTS, simulate_point
 
     p = DEMO_PMTS[0]
     volts, _ = simulate_point(p, 1000, 200, seed=2)
@@ -733,17 +735,17 @@ def test_22_22_inspect_refuses_what_the_reader_refuses_by_name(tmp_path, fields,
                                                                 as_json):
     import numpy as np
 
-    from pmtgain.trc import _DESC, _FIELD_INDEX
-    from pmtgain.trcwrite import write_trc
+    from pmtgain.io.trc import DESC, DESC_FIELDS
+    from pmtgain.io.trcwrite import write_trc
 
     f = tmp_path / "C1--n16deg--00000.trc"
     write_trc(f, np.linspace(-0.01, 0.0, 100), dt_s=1e-10, vertical_gain=1e-4)
     buf = bytearray(f.read_bytes())
     o = buf.find(b"WAVEDESC")
-    v = list(_DESC["<"].unpack_from(buf, o))
+    v = list(DESC["<"].unpack_from(buf, o))
     for k, x in fields.items():
-        v[_FIELD_INDEX[k]] = x
-    _DESC["<"].pack_into(buf, o, *v)
+        v[DESC_FIELDS.index(k)] = x
+    DESC["<"].pack_into(buf, o, *v)
     f.write_bytes(bytes(buf))
     r = subprocess.run([PY, "-m", "pmtgain", "inspect", str(f), *(["--json"] if as_json
                                                                   else [])],
@@ -755,10 +757,10 @@ def test_22_22_inspect_refuses_what_the_reader_refuses_by_name(tmp_path, fields,
 
 def test_22_2_a_changed_line_is_redone_and_an_unchanged_one_reused(sim):
     """n_files 20 -> 50 (the rest of the upload arrived) and a corrected dir_url redo
-    their point; the others are reused, and so are the low-light runs (issue 22, item 2)."""
+    their point; the others are reused, and so are the low-light runs."""
     import shutil
 
-    from pmtgain.simspe import simulate_spe_runs
+    from pmtgain.sim.simspe import simulate_spe_runs
 
     simulate_spe_runs(sim / "sim", DEMO_PMTS[:1], hv=1000, n=2000, seed=3)
     f = sim / "sim/data_info/data_directories_pmt_1.txt"
@@ -926,7 +928,7 @@ def test_23_5_a_project_not_writable_by_the_user_is_one_line_naming_the_owner(op
         (proj / "data_info").chmod(0o755)
         cmd = ["runuser", "-u", "nobody", "--", *cmd]
         probe = subprocess.run(["runuser", "-u", "nobody", "--", PY, "-c",
-                                "import numpy, pmtgain.campaign"], cwd=proj,
+                                "import numpy, pmtgain.io.campaign"], cwd=proj,
                                capture_output=True, text=True, env=env, timeout=60)
         if probe.returncode != 0:  # the HTCondor test checks it as the pool's submit user
             pytest.skip(f"nobody cannot run this interpreter: {probe.stderr.strip()[:100]}")

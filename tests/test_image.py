@@ -1,4 +1,4 @@
-"""The HTCondor job image, built from the Dockerfile unmodified and run (issue 23).
+"""The HTCondor job image, built from the Dockerfile unmodified and run.
 
 As root with podman (``scripts/image.sh``: Debian's podman, buildah and runc, a local base
 image where no registry answers): build the image, run one real job inside it through
@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from pmtgain.demo import serve
-from pmtgain.devpool import project_copy
-from pmtgain.simulate import DEMO_PMTS, write_point
+from devtools.devpool import project_copy
+from pmtgain.sim.demo import serve
+from pmtgain.sim.simulate import DEMO_PMTS, write_point
 
 pytestmark = [pytest.mark.slow, pytest.mark.image]
 

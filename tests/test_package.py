@@ -1,56 +1,112 @@
-"""The package's shape: modules of at most 450 lines, no import cycle, a test module for
-every package module, and no module calling the package's own mains with an argv list."""
+"""The package's shape: layers as subpackages (a layer imports only its own and the ones
+below, every import form counted: :mod:`devtools.imports`), no import cycle, no private
+name imported from another module, modules of at most 450 lines, a test module for every
+module, no main called with an argv list, development tooling outside the package, and
+no reference to files outside the repository or to how the project was made."""
 
-import ast
 import re
+import subprocess
 from pathlib import Path
 
-PKG = Path(__file__).resolve().parents[1] / "pmtgain"
-TESTS = Path(__file__).resolve().parent
-DOORS = {"__init__", "__main__"}  # covered by tests/test_cli.py
+from devtools.imports import DOORS, LAYERS, graph
+
+ROOT = Path(__file__).resolve().parents[1]
+PKG = ROOT / "pmtgain"
+TESTS = ROOT / "tests"
+G = graph(ROOT)
 
 
-def _imports(path: Path) -> set[str]:
-    out = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            if node.module:
-                out.add(node.module.split(".")[0])
-            else:
-                out.update(a.name for a in node.names)
-    return out
+def _modules():
+    return [p for p in PKG.rglob("*.py") if "__pycache__" not in p.parts]
 
 
-def test_every_module_is_at_most_450_lines():
-    sizes = {p.name: len(p.read_text().splitlines()) for p in PKG.glob("*.py")}
-    assert {k: v for k, v in sizes.items() if v > 450} == {}
+def test_every_module_sits_in_a_layer():
+    assert {G.layer(m) for m in G.modules} <= set(LAYERS)
+    top = {p.stem for p in PKG.glob("*.py")}
+    assert top == {"__init__", "__main__", "_threads", "config", "errors", "parallel"}
+
+
+def test_no_layer_imports_a_higher_one():
+    assert sorted(G.upward()) == []
+
+
+def test_the_checker_sees_every_import_form(tmp_path):
+    """``from . import NAME``, ``from .. import``, ``import a.b`` and imports inside
+    functions all make edges (the cycle ``parallel -> pmtgain`` was once hidden)."""
+    pkg = tmp_path / "pmtgain"
+    (pkg / "io").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("from pmtgain.parallel import X\n")
+    (pkg / "parallel.py").write_text("from . import Y\nX = 1\n")
+    (pkg / "io" / "__init__.py").write_text("")
+    (pkg / "io" / "a.py").write_text("def f():\n    from ..cli import main\n")
+    (pkg / "io" / "b.py").write_text("import pmtgain.io.a\nfrom .a import _hidden\n")
+    (pkg / "cli.py").write_text("")
+    g = graph(tmp_path)
+    assert ("pmtgain.parallel", "pmtgain") in g.edges
+    assert g.cycles() == [["pmtgain", "pmtgain.parallel", "pmtgain"]]
+    assert ("pmtgain.io.a", "pmtgain.cli") in g.upward()
+    assert ("pmtgain.io.b", "pmtgain.io.a") in g.edges
+    assert g.private == {("pmtgain.io.b", "pmtgain.io.a", "_hidden")}
 
 
 def test_no_import_cycle():
-    mods = {p.stem: p for p in PKG.glob("*.py")}
-    graph = {m: _imports(p) & set(mods) for m, p in mods.items()}
-    state: dict[str, int] = {}
+    assert G.cycles() == []
 
-    def visit(m, path):
-        state[m] = 1
-        for d in graph[m]:
-            assert state.get(d) != 1, " -> ".join(path + [d])
-            if d not in state:
-                visit(d, path + [d])
-        state[m] = 2
 
-    for m in graph:
-        if m not in state:
-            visit(m, [m])
+def test_no_private_name_is_imported_from_another_module():
+    assert sorted(G.private) == []
+
+
+def test_every_module_is_at_most_450_lines():
+    sizes = {str(p.relative_to(ROOT)): len(p.read_text().splitlines()) for p in _modules()}
+    assert {k: v for k, v in sizes.items() if v > 450} == {}
 
 
 def test_every_module_has_its_test_module():
-    missing = [p.stem for p in PKG.glob("*.py") if p.stem not in DOORS
-               and not (TESTS / f"test_{p.stem}.py").exists()]
+    missing = []
+    for m, p in G.modules.items():
+        if m in DOORS or p.name == "__init__.py":
+            continue
+        parts = m.split(".")[1:]
+        sub, leaf = (parts[:-1], parts[-1].lstrip("_"))
+        want = TESTS.joinpath(*sub, f"test_{leaf}.py")
+        if not want.exists():
+            missing.append(str(want.relative_to(ROOT)))
     assert missing == []
 
 
 def test_the_package_never_calls_its_mains_with_argv():
-    pat = re.compile(r"\b(gain_main|run_analysis|condor_main|main)\(\s*\[")
-    hits = [p.name for p in PKG.glob("*.py") if pat.search(p.read_text())]
+    pat = re.compile(r"\b(gain_main|run_analysis|condor_main|dirs_main|main)\(\s*\[")
+    hits = [str(p) for p in _modules() if pat.search(p.read_text())]
+    assert hits == []
+
+
+def test_development_tooling_stays_outside_the_package():
+    hits = [str(p) for p in _modules() if re.search(r"^\s*(from|import) devtools\b",
+                                                    p.read_text(), re.M)]
+    assert hits == []
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert 'include = ["pmtgain*"]' in pyproject
+
+
+LEFTOVERS = re.compile(r"\.\./shared|environment\.md|fit-notes|original-design|real-pulses"
+                       r"|seed-README|\bissues? \d+\b|\bthe issue's\b|these machines"
+                       r"|an earlier version")
+
+
+def test_no_reference_outside_the_repository_or_to_how_it_was_made():
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                           check=True).stdout.split()
+    hits = []
+    for f in files:
+        p = ROOT / f
+        if f == "tests/test_package.py" or p.suffix not in {".py", ".md", ".sh", ".toml",
+                                                           ".txt", ""} or not p.is_file():
+            continue
+        try:
+            text = p.read_text()
+        except UnicodeDecodeError:
+            continue
+        hits += [f"{f}:{i}: {line.strip()[:80]}" for i, line in
+                 enumerate(text.splitlines(), 1) if LEFTOVERS.search(line)]
     assert hits == []

@@ -1,0 +1,332 @@
+"""Campaign descriptions: which (PMT, HV) points exist, where their files are, their cuts.
+
+What to use when
+----------------
+- :func:`load_campaign` - every point of a ``data_info`` directory (or of one file).
+- :func:`parse_campaign_file` - one ``data_directories_pmt_<i>.txt``.
+- :func:`local_dir` - where a point's files are kept locally: ``data/<folder>/<hv>/``
+  (:func:`distinct_folders`: ``<folder>-<hash>`` where two dir_urls share a folder).
+- :func:`load_enf` - the excess noise factor F of each PMT from ``data_info/enf.txt``
+  (optional), for the gain in electrons; PMTs not listed get
+  :data:`pmtgain.point.photostat.DEFAULT_ENF`. :func:`write_enf` writes that file,
+  :func:`is_enf` says whether a number can be an F.
+
+File format (the original's, one line per HV point, whitespace separated)::
+
+    <dir_url> <pmt> <hv> <n_files> [<cut_V>]
+
+``dir_url`` is ``https://``, ``http://``, ``file://`` or a local path; file ``i`` of the
+point is ``<dir_url>C1--n16deg--{i:05d}.trc``. The optional fifth column is the amplitude
+cut in volts (the original kept it in a separate pickle that had to line up by index).
+Lines starting with ``#`` and blank lines are ignored. A malformed line raises
+:class:`CampaignError` naming ``file:line`` and what is wrong.
+
+``enf.txt`` (optional, beside the campaign files), one line per PMT::
+
+    <pmt> <F>        # F = 1 + (sigma_1/Q_1)^2, from the PMT's single-photoelectron spectrum
+
+F is a property of the PMT (its first-dynode gain), not of a point: the photostatistics
+gain is G = (sigma_Q^2 - sigma_ped^2) / (e <Q> F), so a 5 % error in F is a 5 % error in G.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+
+from pmtgain.config import PointSpec
+from pmtgain.errors import CampaignError
+
+FILE_PATTERN = "data_directories_pmt_*.txt"
+ENF_FILE = "enf.txt"
+
+
+#: a point may list at most this many files (GIN: ~500; sequence files hold many flashes)
+MAX_FILES_PER_POINT = 100_000
+#: the largest PMT number and HV (V) a campaign line may carry (beyond: a typo)
+MAX_PMT = 999_999
+MAX_HV = 100_000
+#: the dir_url schemes the fetcher knows
+SCHEMES = ("http", "https", "file")
+
+
+def _short(value: str, n: int = 60) -> str:
+    """``repr(value)`` of at most about ``n`` characters (a 1 MB field is not echoed)."""
+    return repr(value) if len(value) <= n else repr(value[:n]) + f"... ({len(value)} chars)"
+
+
+def folder_of(dir_url: str, hv: int, pmt: int) -> str:
+    """The PMT folder name in a GIN-style URL: the path segment before ``<hv>``, after
+    resolving ``.`` and ``..``; a name that could leave the data directory (``..``, an
+    absolute or empty one) gives ``PMT_<pmt>`` instead."""
+    path = urlparse(dir_url).path if "://" in dir_url else dir_url
+    path = posixpath.normpath("/" + path.replace("\\", "/"))
+    parts = [p for p in path.split("/") if p]
+    for i in range(len(parts) - 1, 0, -1):
+        if parts[i] == str(hv):
+            name = parts[i - 1]
+            if name not in (".", "..") and not re.search(r"[\x00-\x1f/\\]", name):
+                return name
+            break
+    return f"PMT_{pmt}"
+
+
+def redact(url: str) -> str:
+    """``url`` without a password written into it (``https://user:pass@host`` ->
+    ``https://user:***@host``): what logs, summaries, lists and the report show."""
+    if "://" not in url or "@" not in url.split("://", 1)[1].split("/", 1)[0]:
+        return url
+    u = urlparse(url)
+    if u.password is None:
+        return url
+    host = u.netloc.rsplit("@", 1)[1]
+    return u._replace(netloc=f"{u.username}:***@{host}").geturl()
+
+
+def parse_campaign_file(path: str | os.PathLike) -> list[PointSpec]:
+    path = Path(path)
+    points: list[PointSpec] = []
+    seen: dict[tuple[int, int], int] = {}
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CampaignError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        text_all = raw.decode("utf-8-sig")  # a byte-order mark is not part of the text
+    except UnicodeDecodeError as exc:
+        no = raw[:exc.start].count(b"\n") + 1
+        raise CampaignError(f"{path}:{no}: not UTF-8 text (byte 0x{raw[exc.start]:02x})") \
+            from None
+    for no, line in enumerate(text_all.splitlines(), start=1):
+        # a comment starts with '#' at the line's start or after whitespace: a '#' inside
+        # a path or URL is part of it
+        text = re.split(r"(?:^|\s)#", line, maxsplit=1)[0].strip()
+        if not text:
+            continue
+        where = f"{path}:{no}"
+        if "\x00" in text:
+            raise CampaignError(f"{where}: a NUL byte in the line (a binary file?)")
+        f = text.split()
+        if len(f) not in (4, 5):
+            raise CampaignError(f"{where}: expected '<dir_url> <pmt> <hv> <n_files> [cut_V]', "
+                                f"got {len(f)} fields")
+        url = f[0]
+        try:
+            pmt, hv_f, n = int(f[1]), float(f[2]), int(f[3])
+        except ValueError:
+            raise CampaignError(f"{where}: pmt, hv and n_files must be integers, got "
+                                f"{_short(f[1])} {_short(f[2])} {_short(f[3])}") from None
+        if not np.isfinite(hv_f) or not 0 < hv_f <= MAX_HV or not 0 <= pmt <= MAX_PMT:
+            raise CampaignError(f"{where}: pmt/hv out of range ({_short(f[1])} "
+                                f"{_short(f[2])}: PMT 0..{MAX_PMT}, HV 1..{MAX_HV} V)")
+        if hv_f != int(hv_f):
+            raise CampaignError(f"{where}: hv {f[2]!r} is not a whole number of volts")
+        hv = int(hv_f)
+        if not 1 <= n <= MAX_FILES_PER_POINT:
+            raise CampaignError(f"{where}: n_files {n} is outside 1..{MAX_FILES_PER_POINT}")
+        scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+        if scheme and scheme not in SCHEMES or re.match(r"^[a-zA-Z][\w+.-]*:(?!//)", url) \
+                and not re.match(r"^[a-zA-Z]:[\\/]", url):
+            raise CampaignError(f"{where}: dir_url {_short(redact(url))}: only "
+                                f"{', '.join(s + '://' for s in SCHEMES)} or a local path")
+        cut = None
+        if len(f) == 5 and f[4].lower() != "none":
+            try:
+                cut = float(f[4])
+            except ValueError:
+                raise CampaignError(f"{where}: cut_V {_short(f[4])} is not a number") from None
+            if not np.isfinite(cut):
+                raise CampaignError(f"{where}: cut_V {f[4]!r} is not a number of volts")
+            if cut >= 0:
+                raise CampaignError(f"{where}: cut_V {cut:g} V is not below 0 V: pulses are "
+                                    "negative and the cut keeps flashes whose minimum is "
+                                    "below it (omit the column for no cut)")
+        if (pmt, hv) in seen:
+            raise CampaignError(f"{where}: PMT {pmt} at {hv} V is already on line "
+                                f"{seen[(pmt, hv)]}")
+        seen[(pmt, hv)] = no
+        if "://" not in url and not url.endswith(("/", os.sep)):
+            url += "/"
+        elif "://" in url and not url.endswith("/"):
+            url += "/"
+        points.append(PointSpec(pmt=pmt, hv=hv, n_files=n, dir_url=url, cut_V=cut,
+                                folder=folder_of(url, hv, pmt)))
+    if not points:
+        raise CampaignError(f"{path}: no points (every line is empty or a comment)")
+    return points
+
+
+def campaign_files(path: str | os.PathLike = "data_info") -> list[Path]:
+    """The ``data_directories_pmt_*.txt`` files of a data_info directory, or ``[path]``."""
+    p = Path(path)
+    if p.is_dir():
+        files = sorted(p.glob(FILE_PATTERN))
+        if not files:
+            raise CampaignError(f"{p}: no {FILE_PATTERN} files")
+        return files
+    if p.exists():
+        return [p]
+    raise CampaignError(f"{p}: no such file or directory")
+
+
+def load_campaign(path: str | os.PathLike = "data_info") -> list[PointSpec]:
+    """All points of a data_info directory (files ``data_directories_pmt_*.txt``), or of
+    one such file, sorted by PMT and HV; a point with an LED-off run at its PMT and HV
+    (:func:`load_ledoff`) has it as ``extra["ledoff"]``."""
+    p = Path(path)
+    points = [pt for f in campaign_files(p) for pt in parse_campaign_file(f)]
+    keys = [(pt.pmt, pt.hv) for pt in points]
+    if len(set(keys)) != len(keys):
+        dup = sorted({k for k in keys if keys.count(k) > 1})
+        raise CampaignError(f"{p}: points listed twice: {dup}")
+    off = load_ledoff(p)
+    for pt in points:
+        if (pt.pmt, pt.hv) in off:
+            pt.extra["ledoff"] = off[(pt.pmt, pt.hv)]
+    return sorted(distinct_folders(points), key=lambda pt: (pt.pmt, pt.hv))
+
+
+def distinct_folders(points: list[PointSpec]) -> list[PointSpec]:
+    """``points`` with a distinct download folder for each dir_url: two points (or LED-off
+    runs) whose URLs end in the same ``<folder>/<hv>/`` but differ before it would share
+    ``data/<folder>/<hv>/`` and mix their files; each then gets ``<folder>-<8 hex digits
+    of its URL>`` instead. Points whose folder is theirs alone keep it."""
+    import hashlib
+
+    def all_specs(pt):
+        return [pt] + ([pt.extra["ledoff"]] if pt.extra.get("ledoff") is not None else [])
+
+    urls: dict[tuple[str, int], set[str]] = {}
+    for pt in points:
+        for q in all_specs(pt):
+            urls.setdefault((q.folder, q.hv), set()).add(redact(q.dir_url))
+
+    def own(q: PointSpec) -> PointSpec:
+        if len(urls[(q.folder, q.hv)]) == 1:
+            return q
+        tag = hashlib.sha256(redact(q.dir_url).encode()).hexdigest()[:8]
+        return replace(q, folder=f"{q.folder}-{tag}")
+
+    out = []
+    for pt in points:
+        new = own(pt)
+        if pt.extra.get("ledoff") is not None:
+            new = replace(new, extra=dict(pt.extra, ledoff=own(pt.extra["ledoff"])))
+        out.append(new)
+    return out
+
+
+def select(points: list[PointSpec], pmts=None, hvs=None) -> list[PointSpec]:
+    return [p for p in points if (not pmts or p.pmt in pmts) and (not hvs or p.hv in hvs)]
+
+
+def local_dir(data_dir: str | os.PathLike, point: PointSpec) -> Path:
+    """``data/<folder>/<hv>/`` for remote points; never outside ``data_dir``."""
+    d = Path(data_dir) / point.folder / str(point.hv)
+    base = os.path.realpath(data_dir)
+    if os.path.commonpath([base, os.path.realpath(d)]) != base:
+        raise CampaignError(f"PMT {point.pmt} at {point.hv} V: its folder "
+                            f"{point.folder!r} would lie outside {data_dir}")
+    return d
+
+
+def enf_path(path: str | os.PathLike = "data_info") -> Path:
+    """Where a campaign's ``enf.txt`` is: in ``path`` if it is a directory, else beside it."""
+    p = Path(path)
+    return (p if p.is_dir() else p.parent) / ENF_FILE
+
+
+def is_enf(f: float) -> bool:
+    """Whether ``f`` can be an excess noise factor: F = 1 + a relative variance, so at
+    least 1; above 10 it is surely a typo (typical 1.1-1.5)."""
+    return 1.0 <= f < 10.0
+
+
+def write_enf(dest: str | os.PathLike, enf: dict[int, float], source: str) -> Path:
+    """Write ``enf.txt`` in the data_info directory ``dest``; ``source`` says where the
+    values come from (written in the header line)."""
+    f = Path(dest) / ENF_FILE
+    f.write_text(f"# <pmt> <F>: excess noise factor F = 1 + (sigma_1/Q_1)^2 ({source})\n"
+                 + "".join(f"{p} {v:g}\n" for p, v in sorted(enf.items())))
+    return f
+
+
+def load_enf(path: str | os.PathLike = "data_info") -> dict[int, float]:
+    """Excess noise factor per PMT from the campaign's ``enf.txt`` ({} if it has none).
+
+    Raises :class:`CampaignError` naming ``file:line`` for a malformed line, an F below 1
+    (F = 1 + a relative variance) or a PMT listed twice."""
+    f = enf_path(path)
+    if not Path(path).exists() or not f.is_file():
+        return {}
+    out: dict[int, float] = {}
+    for no, line in enumerate(f.read_text(encoding="utf-8-sig").splitlines(), start=1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        where = f"{f}:{no}"
+        fields = text.split()
+        if len(fields) != 2:
+            raise CampaignError(f"{where}: expected '<pmt> <F>', got {len(fields)} fields")
+        try:
+            pmt, enf = int(fields[0]), float(fields[1])
+        except ValueError:
+            raise CampaignError(f"{where}: expected an integer PMT and a number F, got "
+                                f"{fields[0]!r} {fields[1]!r}") from None
+        if not is_enf(enf):
+            raise CampaignError(f"{where}: F = {enf:g} for PMT {pmt} is not an excess noise "
+                                "factor (1 <= F < 10; typical 1.1-1.5)")
+        if pmt in out:
+            raise CampaignError(f"{where}: PMT {pmt} is listed twice")
+        out[pmt] = enf
+    return out
+
+
+SPE_PATTERN = "spe_pmt_*.txt"
+LEDOFF_PATTERN = "ledoff_pmt_*.txt"
+
+
+def load_ledoff(path: str | os.PathLike = "data_info") -> dict[tuple[int, int], PointSpec]:
+    """The LED-off runs of a campaign (pedestal runs at the same settings, no light):
+    ``ledoff_pmt_<i>.txt``, the same line format; by ``(pmt, hv)``. A low-light run with
+    one at its PMT and HV uses it as its pedestal (:func:`pmtgain.point.spe.process_spe`)."""
+    p = Path(path)
+    d = p if p.is_dir() else p.parent
+    out: dict[tuple[int, int], PointSpec] = {}
+    for f in sorted(d.glob(LEDOFF_PATTERN)):
+        for pt in parse_campaign_file(f):
+            if (pt.pmt, pt.hv) in out:
+                raise CampaignError(f"{f}: PMT {pt.pmt} at {pt.hv} V has two LED-off runs")
+            out[(pt.pmt, pt.hv)] = PointSpec(pmt=pt.pmt, hv=pt.hv, n_files=pt.n_files,
+                                             dir_url=pt.dir_url, cut_V=None,
+                                             folder=f"{pt.folder}_ledoff",
+                                             extra={"kind": "ledoff"})
+    # distinct folders among all LED-off runs at once: a point's and a low-light run's
+    # are attached by different loaders, which would not see each other's
+    return {(q.pmt, q.hv): q for q in distinct_folders(list(out.values()))}
+
+
+def load_spe(path: str | os.PathLike = "data_info") -> list[PointSpec]:
+    """The low-light runs of a campaign: ``spe_pmt_<i>.txt`` beside its data_directories
+    files, the same line format (``<dir_url> <pmt> <hv> <n_files>``); [] without any.
+    Each run's ``extra`` is ``{"kind": "spe"}``, and ``"ledoff"``: the LED-off run of its
+    PMT and HV where ``ledoff_pmt_<i>.txt`` lists one."""
+    p = Path(path)
+    d = p if p.is_dir() else p.parent
+    off = load_ledoff(d)
+    out = []
+    for f in sorted(d.glob(SPE_PATTERN)):
+        for pt in parse_campaign_file(f):
+            extra: dict = {"kind": "spe"}
+            if (pt.pmt, pt.hv) in off:
+                extra["ledoff"] = off[(pt.pmt, pt.hv)]
+            out.append(PointSpec(pmt=pt.pmt, hv=pt.hv, n_files=pt.n_files,
+                                 dir_url=pt.dir_url, cut_V=None,
+                                 folder=f"{pt.folder}_spe", extra=extra))
+    return sorted(distinct_folders(out), key=lambda q: (q.pmt, q.hv))

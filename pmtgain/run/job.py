@@ -1,0 +1,219 @@
+"""The body of one HTCondor job: fetch, measure and summarise one (PMT, HV) point.
+
+What to use when
+----------------
+- :func:`main` - ``analysis_condor.py``'s command line (the thin door HTCondor runs).
+- :func:`run_job` - the same from Python, typed: one point, the job's outputs
+  (:data:`pmtgain.results.store.JOB_OUTPUTS`) in the working directory, the exit status.
+
+The job always leaves every output: ``pmt_summary.json`` (what the merge reads),
+``pmt_data_list.pkl`` (the original's one-row DataFrame, for users who load it; never read
+back), ``pmt_flashes.npz`` (the per-flash table) and ``pmt_examples.npz``; on failure
+the summary carries
+``error`` and NaN charges. HTCondor holds a job whose listed output is missing before its
+exit policy is consulted. Without cut_V the cut is looked up in
+``data_directories_pmt_<pmt>.txt`` (here or under data_info/) if present; a
+``shapes.csv`` in the sandbox gives weak points the shape of better-measured ones.
+
+Exit status: 0 done; 75 retryable (files failed for network reasons: HTCondor runs the
+job again while retries remain; on the last attempt the point is processed with what
+arrived, and a point of which nothing arrived is held with the reason and the number of
+attempts); 65 permanent (bad arguments, no readable file). On 65 inside a job the one-line
+reason is set as the job attribute ``PmtgainError`` (condor_chirp), which the submit file
+uses as hold reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+EX_DATAERR, EX_TEMPFAIL = 65, 75
+
+
+def _job_ad() -> dict[str, str]:
+    """The running job's ClassAd (HTCondor writes it to $_CONDOR_JOB_AD), or {}."""
+    path = os.environ.get("_CONDOR_JOB_AD")
+    ad = {}
+    if path and Path(path).exists():
+        for line in Path(path).read_text(errors="replace").splitlines():
+            k, sep, v = line.partition(" = ")
+            if sep:
+                ad[k.strip()] = v.strip()
+    return ad
+
+
+def last_attempt() -> bool:
+    """True outside HTCondor, or when no retry is left (OnExitRemove: NumJobCompletions >
+    JobMaxRetries)."""
+    ad = _job_ad()
+    try:
+        return int(ad.get("NumJobCompletions", 0)) >= int(ad["JobMaxRetries"])
+    except (KeyError, ValueError):
+        return True
+
+
+def attempts() -> int:
+    """How many times HTCondor has started this job (1 outside HTCondor)."""
+    try:
+        return int(_job_ad().get("NumJobCompletions", 0)) + 1
+    except ValueError:
+        return 1
+
+
+def tell_condor(reason: str) -> None:
+    """Set PmtgainError in the job ad, so that the hold reason is the job's own words."""
+    if "_CONDOR_JOB_AD" not in os.environ:
+        return
+    chirp = shutil.which("condor_chirp") or "/usr/libexec/condor/condor_chirp"
+    value = '"' + reason.replace("\\", "\\\\").replace('"', '\\"')[:500] + '"'
+    try:
+        subprocess.run([chirp, "set_job_attr", "PmtgainError", value], timeout=60,
+                       capture_output=True)
+    except (OSError, subprocess.SubprocessError):
+        pass
+
+
+def write_outputs(df) -> None:
+    """The job's one-row summary as JSON (read by the merge) and as the original pickle."""
+    from pmtgain.results.store import write_json_records
+
+    write_json_records(df, "pmt_summary.json")
+    df.to_pickle("pmt_data_list.pkl")
+
+
+def write_failure(pmt: int, hv: int, n_files: int, error: str, retryable: bool) -> None:
+    import numpy as np
+    import pandas as pd
+
+    nan = float("nan")
+    write_outputs(pd.DataFrame([dict(mean_charge=nan, std_dev_charge=nan, hv=hv, pmt=pmt,
+                                     n_files=n_files, n_used=0, error=error,
+                                     retryable=retryable)]))
+    from pmtgain.results.store import save_table
+
+    save_table(pd.DataFrame({"file": [], "status": [], "charge_pC": [], "reason": []}),
+               "pmt_flashes.npz")
+    with open("pmt_examples.npz", "wb") as f:
+        np.savez(f)
+
+
+def main(argv=None) -> int:
+    from pmtgain.config import ENGINES
+
+    ap = argparse.ArgumentParser(prog="analysis_condor.py",
+                                 description=__doc__.splitlines()[0])
+    ap.add_argument("dir_url")
+    ap.add_argument("pmt", type=int)
+    ap.add_argument("hv", type=int)
+    ap.add_argument("n_files", type=int)
+    ap.add_argument("cut_V", nargs="?", default="none",
+                    help="amplitude cut in volts, or 'none'")
+    ap.add_argument("--engine", default="fast", choices=ENGINES)
+    ap.add_argument("--data-dir", default="data")
+    ap.add_argument("--spe", action="store_true",
+                    help="a low-light run (spe_pmt_<i>.txt): G and F without an assumed F")
+    try:
+        args = ap.parse_args(argv)
+        cut = None if args.cut_V.lower() in ("none", "nan", "") else float(args.cut_V)
+    except SystemExit as exc:
+        return EX_DATAERR if exc.code else 0
+    except ValueError:
+        print(f"analysis_condor.py: error: cut_V {args.cut_V!r} is not a number",
+              file=sys.stderr)
+        return EX_DATAERR
+    return run_job(args.dir_url, args.pmt, args.hv, args.n_files, cut, engine=args.engine,
+                   data_dir=args.data_dir, spe=args.spe)
+
+
+def run_job(dir_url: str, pmt: int, hv: int, n_files: int, cut: float | None, *,
+            engine: str = "fast", data_dir: str = "data", spe: bool = False) -> int:
+    """One point in the job's working directory; returns the exit status (module
+    docstring). ``spe``: a low-light run (outputs ``pmt_summary.json``,
+    ``pmt_spectra.npz``)."""
+    if spe:
+        return _spe_job(dir_url, pmt, hv, n_files, data_dir)
+    args = argparse.Namespace(dir_url=dir_url, pmt=pmt, hv=hv, n_files=n_files,
+                              engine=engine, data_dir=data_dir)
+    from pmtgain.config import PointSpec
+    from pmtgain.errors import CampaignError
+    from pmtgain.io.campaign import folder_of, parse_campaign_file
+    from pmtgain.results.store import point_paths
+    from pmtgain.run.executors import run_point, summaries_frame
+
+    name = f"data_directories_pmt_{args.pmt}.txt"
+    info = next((p for p in (Path(name), Path("data_info") / name) if p.exists()), None)
+    if cut is None and info is not None:
+        try:
+            cut = next((p.cut_V for p in parse_campaign_file(info) if p.hv == args.hv), None)
+        except CampaignError as exc:
+            print(f"analysis_condor.py: error: {exc}", file=sys.stderr)
+            return EX_DATAERR
+    point = PointSpec(pmt=args.pmt, hv=args.hv, n_files=args.n_files, dir_url=args.dir_url,
+                      cut_V=cut, folder=folder_of(args.dir_url, args.hv, args.pmt))
+    shapes = None
+    if Path("shapes.csv").is_file():  # transferred when the campaign carries one
+        from pmtgain.point.shape import ShapeTable
+
+        try:
+            shapes = ShapeTable.load("shapes.csv")
+        except ValueError as exc:
+            print(f"analysis_condor.py: error: {exc}", file=sys.stderr)
+            return EX_DATAERR
+    final = last_attempt()
+    out = run_point(point, data_dir=args.data_dir, lists_dir=".", logs_dir=".",
+                    engine=args.engine, verbose=False, shapes=shapes)
+    log = Path(f"pmt_{args.pmt}_{args.hv}V.log")
+    if log.exists():
+        print(log.read_text(), end="")
+    where = f"PMT {args.pmt} at {args.hv} V"
+    if not out.ok:
+        retryable = out.transient > 0 and not final
+        write_failure(args.pmt, args.hv, args.n_files, out.error, retryable)
+        if retryable:
+            print(f"analysis_condor.py: {where}: network trouble, retryable: {out.error}",
+                  file=sys.stderr)
+            return EX_TEMPFAIL
+        # the last attempt: held, in the job's own words (not "completed, exit 75")
+        why = (f"{out.error} (after {attempts()} attempts)" if out.transient
+               else out.error)
+        print(f"analysis_condor.py: {where} failed: {why}", file=sys.stderr)
+        tell_condor(f"{where}: {why}")
+        return EX_DATAERR
+    if out.transient and not final:
+        write_failure(args.pmt, args.hv, args.n_files,
+                      f"{out.transient} files failed for network reasons", True)
+        print(f"analysis_condor.py: {where}: {out.transient} files failed for network "
+              "reasons; asking HTCondor to run the job again", file=sys.stderr)
+        return EX_TEMPFAIL
+    write_outputs(summaries_frame([out.summary]))
+    saved = point_paths(".", args.pmt, args.hv)
+    saved["table"].replace("pmt_flashes.npz")
+    saved["examples"].replace("pmt_examples.npz")
+    return 0
+
+
+def _spe_job(dir_url: str, pmt: int, hv: int, n_files: int, data_dir: str) -> int:
+    from pmtgain.config import PointSpec
+    from pmtgain.io.campaign import folder_of
+    from pmtgain.results.store import spe_paths
+    from pmtgain.run.executors import run_point
+
+    point = PointSpec(pmt=pmt, hv=hv, n_files=n_files, dir_url=dir_url,
+                      folder=folder_of(dir_url, hv, pmt) + "_spe", extra={"kind": "spe"})
+    out = run_point(point, data_dir=data_dir, lists_dir=".", logs_dir=".")
+    where = f"PMT {pmt} at {hv} V (low light)"
+    if not out.ok:
+        write_failure(pmt, hv, n_files, out.error, out.transient > 0)
+        Path("pmt_spectra.npz").write_bytes(b"")
+        print(f"analysis_condor.py: {where} failed: {out.error}", file=sys.stderr)
+        tell_condor(f"{where}: {out.error}")
+        return EX_TEMPFAIL if out.transient and not last_attempt() else EX_DATAERR
+    saved = spe_paths(".", pmt, hv)
+    saved["summary"].replace("pmt_summary.json")
+    saved["spectra"].replace("pmt_spectra.npz")
+    return 0

@@ -1,0 +1,390 @@
+"""The typed pipeline: analyse a campaign, merge the results. What the scripts call.
+
+What to use when
+----------------
+- :func:`analyse` - every point of a campaign on this machine (fetch, measure, save,
+  resume), the per-PMT lists, then :func:`merge` unless told not to.
+  :class:`AnalysisOptions` holds every setting with its default.
+- :func:`merge` - the saved results (``lists`` from :func:`analyse`, or ``condor_lists``
+  from HTCondor jobs) into gain curves, tables and, with ``plots``, the diagnostics and
+  ``outputs/report.html``. :class:`MergeOptions` holds its settings.
+
+``analysis.py``, ``gain_curve.py``, ``pmtgain report`` and the demo call these directly
+(:mod:`pmtgain.cli.main` turns command lines into options); nothing here reads ``sys.argv``.
+Messages go to ``say`` (stdout) and ``warn`` (stderr), one line each.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from pmtgain.config import DEFAULT_FIT, FitConfig
+from pmtgain.errors import InputError
+from pmtgain.io.fetch import DEFAULT_WORKERS
+from pmtgain.io.safeio import atomic_path, write_atomic
+
+
+def _say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def _warn(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+@dataclass
+class AnalysisOptions:
+    """Settings of :func:`analyse` (the defaults are ``analysis.py``'s)."""
+
+    data_dir: str | Path = "data"  # local copies of remote files
+    outputs: str | Path = "outputs"  # results and logs
+    engine: str = "fast"  # the per-flash fit (fast, root, integral)
+    jobs: int | None = None  # processes (None: one per core)
+    verbose: bool = False  # every file in the point logs
+    force: bool = False  # redo points already done
+    progress: bool = True  # a progress bar on a terminal
+    fetch_workers: int = DEFAULT_WORKERS  # parallel downloads per point
+    plots: bool = False  # diagnostics and the report after the merge
+    merge: bool = True  # build the gain curves at the end
+    csv_tables: bool = False  # per-flash tables also as CSV (npz always)
+    config: FitConfig = DEFAULT_FIT
+
+
+@dataclass
+class RunResult:
+    """What :func:`analyse` did: one outcome per selected point (see
+    :class:`pmtgain.run.executors.PointOutcome`), and the merge's result."""
+
+    outcomes: list = field(default_factory=list)
+    merged: MergeResult | None = None
+    spe: list = field(default_factory=list)  # the low-light runs' outcomes
+
+    @property
+    def failed(self) -> list:
+        return [o for o in self.outcomes if not o.ok]
+
+    @property
+    def done(self) -> list:
+        return [o for o in self.outcomes if o.ok]
+
+    @property
+    def incomplete(self) -> list:
+        """Points saved without some files that failed for a reason that may pass
+        (network, disk): the next run fetches them again."""
+        return [o for o in self.done if not o.skipped and o.summary
+                and o.summary.get("n_fetch_transient")]
+
+    @property
+    def exit_status(self) -> int:
+        return 1 if self.failed or self.incomplete else 0
+
+
+def analyse(campaign: str | Path, options: AnalysisOptions | None = None, *,
+            pmts: list[int] | None = None, hvs: list[int] | None = None,
+            say: Callable[[str], None] = _say, warn: Callable[[str], None] = _warn
+            ) -> RunResult:
+    """Analyse the points of ``campaign`` (a data_info directory or one
+    data_directories file) selected by ``pmts``/``hvs``. Raises
+    :class:`pmtgain.io.campaign.CampaignError` for a bad campaign, ``ValueError`` when no
+    point matches, :class:`pmtgain.results.lock.Busy` when another run holds the outputs."""
+    from pmtgain.io.campaign import load_campaign, load_enf, load_spe, select
+    from pmtgain.point.shape import load_shapes
+    from pmtgain.results.lock import exclusive
+    from pmtgain.run.executors import run_local, saved_outcomes, write_lists
+
+    o = options or AnalysisOptions()
+    every = load_campaign(campaign)
+    points = select(every, pmts, hvs)
+    enf = load_enf(campaign)
+    shapes = load_shapes(campaign)
+    if not points:
+        raise InputError("no point matches --pmt/--hv")
+    out = Path(o.outputs)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: --outputs names a file, not a directory")
+    with exclusive(out, "analysis.py"):
+        (out / "lists").mkdir(parents=True, exist_ok=True)
+        write_atomic(out / "lists" / "run.json", json.dumps(
+            {"data_info": str(Path(campaign).resolve()), "engine": o.engine}))
+        say(f"{len(points)} points, {sum(p.n_files for p in points)} files; logs in "
+            f"{out / 'logs'}")
+        try:
+            outcomes = run_local(points, data_dir=o.data_dir, outputs=out, engine=o.engine,
+                                 config=o.config, jobs=o.jobs, verbose=o.verbose,
+                                 force=o.force, progress=o.progress,
+                                 fetch_workers=o.fetch_workers, shapes=shapes,
+                                 csv=o.csv_tables)
+        except KeyboardInterrupt:
+            kept = saved_outcomes(points, out / "lists", o.engine, o.config)
+            write_lists(kept + saved_outcomes([p for p in every if p not in points],
+                                              out / "lists", o.engine, o.config),
+                        out / "lists", enf,
+                        every)
+            warn(f"interrupted: {len(kept)} of {len(points)} points are finished and saved "
+                 "in the lists; run the same command again to do the rest (finished points "
+                 "are kept)")
+            raise
+        res = RunResult(outcomes=outcomes)
+        say(f"{len(res.done)} points done ({sum(x.skipped for x in outcomes)} from an "
+            f"earlier run), {len(res.failed)} failed")
+        spe_runs = [p for p in load_spe(campaign) if not pmts or p.pmt in pmts]
+        if spe_runs:
+            res.spe = _run_spe(spe_runs, o, out, say)
+            res.outcomes += [x for x in res.spe if not x.ok]
+        enf = enf_per_pmt(out / "lists", source="lists", enf_file=enf)[0]
+        # the lists hold every point of the campaign with a valid saved result, not only
+        # the ones this run selected (--pmt/--hv)
+        write_lists(outcomes + saved_outcomes([p for p in every if p not in points],
+                                              out / "lists", o.engine, o.config),
+                        out / "lists", enf,
+                        every)
+        for x in res.done:
+            if x.summary.get("rejected_unreadable"):
+                say(f"  PMT {x.pmt} {x.hv} V: {x.summary['rejected_unreadable']} of "
+                    f"{x.summary['n_files']} files unreadable or not fetched (see the log)")
+            if x.summary.get("point_flag"):
+                say(f"  PMT {x.pmt} {x.hv} V flagged: {x.summary['point_flag']}")
+        if o.merge and (res.done or o.plots):  # with plots, a report even if all failed
+            res.merged = merge(MergeOptions(outputs=out, source="lists",
+                                            data_info=str(campaign), plots=o.plots,
+                                            jobs=o.jobs, progress=o.progress),
+                               say=say, warn=warn)
+        for x in res.failed:
+            warn(f"FAILED PMT {x.pmt} at {x.hv} V: {x.error}")
+        for x in res.incomplete:
+            warn(f"INCOMPLETE PMT {x.pmt} at {x.hv} V: {x.summary['n_fetch_transient']} "
+                 "files failed for a reason that may pass (network, disk) and are not in "
+                 "its result yet: run the same command again to fetch them")
+        return res
+
+
+def _run_spe(runs: list, o: AnalysisOptions, out: Path, say) -> list:
+    """The campaign's low-light runs (:mod:`pmtgain.point.spe`), in the pool; ``lists/spe.csv``."""
+    import functools
+
+    from pmtgain.parallel import parallel_map
+    from pmtgain.results import store
+    from pmtgain.run.executors import PointOutcome, crashed, run_point
+
+    fn = functools.partial(run_point, data_dir=o.data_dir, lists_dir=out / "lists",
+                           logs_dir=out / "logs", fetch_workers=o.fetch_workers)
+    outs, todo = [], []
+    for p in runs:  # a saved run is reused by the same rule as a point
+        s = None if o.force else store.load_spe_summary(out / "lists", p.pmt, p.hv)
+        if s is not None and store.stale_reason(s, p, None) is None:
+            outs.append(PointOutcome(p.pmt, p.hv, True, summary=s, skipped=True))
+        else:
+            todo.append(p)
+    outs += parallel_map(fn, [(p,) for p in todo], jobs=o.jobs, unit="run",
+                         desc="low-light runs", progress=o.progress, on_crash=crashed)
+    write_spe_list(out / "lists")
+    for x in sorted(outs, key=lambda x: (x.pmt, x.hv)):
+        if x.ok:
+            s = x.summary
+            say(f"  low-light run PMT {x.pmt} {x.hv} V: occupancy {s['occupancy']:.3f}, "
+                f"G {s['gain']:.4g} +- {s['gain_err']:.2g}, F {s['enf']:.3f} +- "
+                f"{s['enf_err']:.3f}" + (f" (flag: {s['flag']})" if s["flag"] else ""))
+    return outs
+
+
+def write_spe_list(lists_dir: Path, runs: pd.DataFrame | None = None) -> Path | None:
+    """``lists/spe.csv``: one row per low-light run, its key columns first."""
+    from pmtgain.point.spe import SPE_COLUMNS
+    from pmtgain.results.store import SPE_DIR, load_spe_runs
+
+    df = load_spe_runs(Path(lists_dir) / SPE_DIR) if runs is None else runs
+    if df.empty:
+        return None
+    df = df[list(SPE_COLUMNS) + [c for c in df.columns if c not in SPE_COLUMNS]]
+    df = df.sort_values(["pmt", "hv"])
+    path = Path(lists_dir) / "spe.csv"
+    Path(lists_dir).mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False, float_format="%.6g")
+    return path
+
+
+def enf_per_pmt(outputs_or_lists: Path, *, source: str, enf_file: dict[int, float],
+                flags: dict[int, float] | None = None
+                ) -> tuple[dict[int, float], dict[int, str], pd.DataFrame]:
+    """F per PMT and where it came from: ``--enf`` over ``enf.txt`` over the PMT's
+    measured F from its unflagged low-light runs (:func:`pmtgain.point.spe.measured_enf`);
+    PMTs in none of them get the default at the merge. Also the runs themselves."""
+    from pmtgain.point.spe import measured_enf
+    from pmtgain.results.store import SPE_DIR, load_spe_runs
+
+    d = Path(outputs_or_lists)
+    runs = load_spe_runs(d / SPE_DIR if source == "lists" else d)
+    measured = measured_enf(runs.to_dict("records")) if not runs.empty else {}
+    enf = {p: f for p, (f, _) in measured.items()}
+    where = {p: f"low-light run, +- {e:.3f}" for p, (_, e) in measured.items()}
+    for p, f in enf_file.items():
+        enf[p], where[p] = f, "enf.txt"
+    for p, f in (flags or {}).items():
+        enf[p], where[p] = f, "--enf"
+    return enf, where, runs
+
+
+@dataclass
+class MergeOptions:
+    """Settings of :func:`merge` (the defaults are ``gain_curve.py``'s)."""
+
+    outputs: str | Path = "outputs"
+    source: str | None = None  # lists, condor_lists, or None: condor_lists if it has results
+    data_info: str | None = None  # expected points (None: the one analysis.py recorded)
+    target: float | None = None  # |Q| (or G) to reach: the HV per PMT
+    quantity: str = "charge"  # charge (pC) or gain (electrons)
+    enf: dict[int, float] = field(default_factory=dict)  # F per PMT over enf.txt
+    plots: bool = False  # diagnostics and outputs/report.html
+    jobs: int | None = None  # processes drawing the diagnostics
+    progress: bool = True
+
+
+@dataclass
+class MergeResult:
+    """The merged points (``df``), the fits per PMT (``table``), the points without a
+    result (``missing``), the files written, and the exit status."""
+
+    df: pd.DataFrame
+    table: pd.DataFrame | None = None
+    missing: list = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)
+    exit_status: int = 0
+
+
+def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _say,
+          warn: Callable[[str], None] = _warn) -> MergeResult:
+    """Build the gain curves from saved results (see the module docstring). Raises
+    ``FileNotFoundError`` when there are no results, :class:`pmtgain.io.campaign.CampaignError`
+    for a bad ``enf.txt``."""
+    from pmtgain.errors import CampaignError
+    from pmtgain.io.campaign import enf_path, is_enf, load_campaign, load_enf
+    from pmtgain.point.anchor import led_excess, with_gains
+    from pmtgain.point.photostat import DEFAULT_ENF
+    from pmtgain.report.plots import gain_curves
+    from pmtgain.results.gaincurve import build, collect
+
+    o = options or MergeOptions()
+    bad = [f"{p}:{f:g}" for p, f in o.enf.items() if not is_enf(f)]
+    if bad:
+        raise InputError(f"--enf {' '.join(bad)}: F = 1 + (sigma_1/Q_1)^2 is at least 1 "
+                         "(typical 1.1-1.5)")
+    out = Path(o.outputs)
+    source = o.source or ("condor_lists" if list((out / "condor_lists").glob(
+        "pmt_*_summary.json")) else "lists")
+    df = collect(out, source)
+    say(f"merging {out / source} ({'the HTCondor jobs' if source != 'lists' else 'analysis.py'}"
+        f"): {len(df)} point(s) of {df.pmt.nunique() if len(df) else 0} PMT(s)")
+    info = o.data_info
+    if info is None:
+        run = out / "lists" / "run.json"
+        try:
+            info = json.loads(run.read_text())["data_info"] if run.exists() else "data_info"
+        except (ValueError, KeyError, TypeError):
+            info = "data_info"
+    expected = None
+    try:
+        pts = load_campaign(info)
+        expected = [(p.pmt, p.hv) for p in pts if p.pmt in set(df.pmt)] \
+            if source == "lists" else [(p.pmt, p.hv) for p in pts]
+    except CampaignError:
+        pass
+    enf_file = load_enf(info)
+    spe_dir = out / "lists" if source == "lists" else out / source
+    merged, where, spe_runs = enf_per_pmt(spe_dir, source=source, enf_file=enf_file,
+                                          flags=o.enf)
+    if not spe_runs.empty:
+        write_spe_list(out / "lists", spe_runs)
+    enf: dict[int, float] = {}
+    if not df.empty:
+        pmts = sorted(int(p) for p in set(df.pmt))
+        enf = {p: merged.get(p, DEFAULT_ENF) for p in pmts}
+        if o.quantity == "gain" or o.plots:
+            src = {p: where.get(p, "default").replace("enf.txt", enf_path(info).name)
+                   for p in pmts}
+            say("excess noise factor F: " + ", ".join(
+                f"PMT {p} {enf[p]:.4g} ({src[p]})" for p in pmts))
+    df = with_gains(df, enf, spe_runs)
+    fits, table, missing = build(df, expected, o.target, o.quantity)
+    if o.quantity == "gain" and not df.empty:
+        for pmt, b in led_excess(df, spe_runs).items():
+            say(f"PMT {pmt}: photostatistics / anchored gain = {b['ratio']:.4f} +- "
+                f"{b['ratio_err']:.4f}: {b['note']}")
+            sel = table.pmt == pmt
+            for k in ("ratio", "ratio_err", "led_excess_rms", "led_excess_rms_limit"):
+                table.loc[sel, "ps_over_anchor" if k == "ratio" else
+                          "ps_over_anchor_err" if k == "ratio_err" else k] = b[k]
+    res = MergeResult(df=df, table=table, missing=missing)
+    df.attrs["spe"] = spe_runs
+    if df.empty:  # every point failed: say why, and still write the report if asked
+        _print_missing(df, missing, warn, out, source)
+        if o.plots:
+            _report(o, df, out, source, missing, info, say, warn)
+        n = len(set(missing) | {(p, h) for p, h, _ in df.attrs["failed"]})
+        warn(f"gain_curve.py: error: no point has a result in {out / source} ({n} failed "
+             "or missing, listed above)")
+        res.exit_status = 1
+        return res
+    stem = "gain_curves" if o.quantity == "charge" else "gain_curves_electrons"
+    # whole or not at all: a kill or a full disk mid-write leaves the previous files
+    with atomic_path(out / f"{stem}.png") as tmp:
+        gain_curves(df, fits, tmp, o.quantity)
+    with atomic_path(out / f"{stem}.csv") as tmp:
+        table.to_csv(tmp, index=False, float_format="%.6g")
+    res.written += [out / f"{stem}.png", out / f"{stem}.csv"]
+    cols = ["pmt", "hv", "n_used", "n_files", "mean_charge", "std_dev_charge", "sem_charge"]
+    if o.quantity == "gain":
+        cols += ["gain", "gain_err", "gain_scale_err", "n_pe", "enf", "gain_anchored",
+                 "gain_anchored_err", "gain_anchored_scale_err", "ps_over_anchor",
+                 "gain_flag"]
+    with pd.option_context("display.width", 120, "display.max_rows", 200):
+        say(df[[c for c in cols if c in df.columns]].to_string(index=False,
+                                                               float_format="%.5g"))
+        say("")
+        show = [c for c in ("pmt", "n_points", "q0_at_1000V", "q0_err", "q0_scale_err",
+                            "b", "b_err", "chi2_ndf", "hv_for_target", "hv_for_target_err",
+                            "hv_for_target_scale_err", "missing_hv")
+                if c in table.columns]
+        say(table[show].to_string(index=False, float_format="%.4g"))
+        if o.quantity == "gain" and "curve" in table.columns:
+            for r in table.to_dict("records"):
+                what = "the HV for the target and the fit" if o.target is not None \
+                    else "the fit"
+                say(f"PMT {r['pmt']}: {what} from the gain {r.get('curve')}")
+    _print_missing(df, missing, warn, out, source)
+    say(f"wrote {out / (stem + '.png')} and {out / (stem + '.csv')}")
+    if o.plots:
+        res.written.append(_report(o, df, out, source, missing, info, say, warn))
+    return res
+
+
+def _print_missing(df, missing, warn, out: Path, source: str) -> None:
+    reasons = {(p, h): r for p, h, r in df.attrs.get("failed", [])}
+    if source == "condor_lists" and set(missing) - set(reasons):
+        from pmtgain.condor.queue import missing_reasons
+
+        reasons.update(missing_reasons(out, set(missing) - set(reasons)))
+    for pmt, hv in sorted(set(missing) | set(reasons)):
+        why = f": {reasons[(pmt, hv)]}" if (pmt, hv) in reasons else " has no result"
+        warn(f"missing: PMT {pmt} at {hv} V{why}")
+
+
+def _report(o: MergeOptions, df, out: Path, source: str, missing, info, say, warn) -> Path:
+    from pmtgain.report.page import make_report
+
+    gain_t = o.target if o.quantity == "gain" else None
+    charge_t = o.target if o.quantity == "charge" else None
+    path, done = make_report(df, out, source, missing=missing, target=gain_t,
+                             target_charge=charge_t, campaign=str(info), jobs=o.jobs,
+                             progress=o.progress)
+    for (pmt, hv), err in sorted(done.errors.items()):
+        warn(f"no diagnostic plot for PMT {pmt} at {hv} V: {err}")
+    say(f"diagnostics in {out / 'plots'} ({done.drawn} drawn, {done.kept} up to "
+        f"date); report: {path} (open {path.resolve().as_uri()})")
+    return path

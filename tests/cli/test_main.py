@@ -1,0 +1,58 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+from pmtgain.io.trc import read_trc
+from pmtgain.sim.simulate import DEMO_PMTS, write_point
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "pmtgain", *args], capture_output=True,
+                          text=True)
+
+
+def test_inspect_json_and_export_csv(tmp_path):
+    write_point(tmp_path, DEMO_PMTS[0], 900, 2)
+    f = tmp_path / "C1--n16deg--00001.trc"
+    r = run("inspect", str(f), "--json")
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout)
+    for key in ("instrument", "template", "bits", "little_endian", "segments",
+                "points_per_segment", "dt_s", "t0_s", "vertical_gain", "vertical_offset",
+                "trigger_times_s"):
+        assert key in info
+    assert info["points_per_segment"] == 502 and info["bits"] == 8
+    out = tmp_path / "w.csv"
+    r = run("export", str(f), "--csv", str(out))
+    assert r.returncode == 0, r.stderr
+    rows = np.loadtxt(out, delimiter=",", skiprows=1)
+    tr = read_trc(f)
+    np.testing.assert_array_equal(rows[:, 2], tr.volts[0])
+    np.testing.assert_array_equal(rows[:, 1], tr.time[0])
+    assert run("inspect", str(f)).stdout.count("\n") > 10
+
+
+def test_bad_file_is_one_line_and_exit_2(tmp_path):
+    bad = tmp_path / "bad.trc"
+    bad.write_bytes(b"#9000000100" + b"WAVEDESC" + b"\0" * 30)
+    for args in (("inspect", str(bad)), ("export", str(bad), "--csv", str(tmp_path / "o"))):
+        r = run(*args)
+        assert r.returncode == 2
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and str(bad) in lines[0] and "truncated" in lines[0]
+        assert "Traceback" not in r.stderr
+
+
+def test_simulate_writes_the_gin_layout_with_truth(tmp_path):
+    r = run("simulate", str(tmp_path), "--pmts", "2", "--hv", "800", "1200", "--n", "5")
+    assert r.returncode == 0, r.stderr
+    files = sorted((tmp_path / "PMT_2_2" / "1200" / "Autosave").glob("*.trc"))
+    assert [f.name for f in files][:2] == ["C1--n16deg--00000.trc", "C1--n16deg--00001.trc"]
+    assert len(files) == 5
+    lines = (tmp_path / "data_info" / "data_directories_pmt_2.txt").read_text().split("\n")
+    parts = lines[1].split()
+    assert parts[1:4] == ["2", "1200", "5"] and float(parts[4]) < 0
+    truth = (tmp_path / "truth" / "summary.csv").read_text()
+    assert "true_mean_charge_pC" in truth and truth.count("\n") == 3

@@ -1,0 +1,45 @@
+"""job.py: one HTCondor job's body, called directly (the door is tested through
+exec_condor.sh in test_condor_scripts.py and on a real pool in test_condor.py)."""
+
+import json
+
+import pytest
+
+from pmtgain.results.store import JOB_OUTPUTS, load_table
+from pmtgain.run.job import main, run_job
+from pmtgain.sim.simulate import DEMO_PMTS, simulate_campaign
+
+
+@pytest.fixture
+def job_dir(tmp_path, monkeypatch):
+    d = tmp_path / "job"
+    d.mkdir()
+    monkeypatch.chdir(d)
+    return d
+
+
+def test_a_job_leaves_every_output_and_a_json_summary(tmp_path, job_dir):
+    camp = simulate_campaign(tmp_path / "camp", DEMO_PMTS[:1], hv=[1000], n=30, segments=10)
+    url = (camp / "data_info/data_directories_pmt_1.txt").read_text().split()[0]
+    assert run_job(url, 1, 1000, 3, None) == 0
+    assert all((job_dir / f).exists() for f in JOB_OUTPUTS)
+    s = json.loads((job_dir / "pmt_summary.json").read_text())[0]
+    assert s["n_files"] == 3 and s["n_used"] == 30 and s["mean_charge"] < 0
+    assert load_table(job_dir / "pmt_flashes.npz").segment.max() == 9
+
+
+def test_bad_arguments_are_a_permanent_failure(job_dir, capsys):
+    assert main(["http://x/", "1", "900", "5", "notanumber"]) == 65
+    assert "cut_V 'notanumber' is not a number" in capsys.readouterr().err
+    assert main(["--help"]) == 0
+
+
+def test_a_low_light_job_leaves_its_summary_and_spectra(tmp_path, job_dir):
+    from pmtgain.sim.simspe import simulate_spe_runs
+
+    simulate_spe_runs(tmp_path / "c", DEMO_PMTS[:1], hv=1300, n=3000, segments=1000)
+    url = (tmp_path / "c/data_info/spe_pmt_1.txt").read_text().splitlines()[1].split()[0]
+    assert main([url, "1", "1300", "3", "none", "--spe"]) == 0
+    s = json.loads((job_dir / "pmt_summary.json").read_text())[0]
+    assert s["kind"] == "spe" and s["n_flashes"] == 3000 and 1.2 < s["occupancy"] < 1.8
+    assert (job_dir / "pmt_spectra.npz").stat().st_size > 1000
