@@ -71,7 +71,9 @@ def main() -> None:
     import numpy as np
 
     from pmtgain.io.campaign import load_campaign
+    from pmtgain.results.layout import Layout
     from pmtgain.run.executors import run_local
+    from pmtgain.run.task import Task
 
     gin = load_campaign(GIN)
     sizes = (args.small, args.scale)
@@ -89,18 +91,21 @@ def main() -> None:
                     n_read = sum(pool.map(_read_only, groups))
                 reads[x].append(time.perf_counter() - t)
                 t = time.perf_counter()
-                out = run_local(points, data_dir=tmp / "data", shapes=shapes,
-                                outputs=tmp / f"out{x}_{i}", jobs=args.jobs, progress=False)
+                task = Task(layout=Layout(tmp / f"out{x}_{i}"), data_dir=tmp / "data",
+                            shapes=shapes)
+                out = run_local(points, task, jobs=args.jobs, progress=False)
                 fulls[x].append(time.perf_counter() - t)
                 assert n_read == n[x] and all(o.ok for o in out)
         t_plots = report_mb = None
         if args.plots:
             from pmtgain.report.page import make_report
             from pmtgain.results.gaincurve import collect
+            from pmtgain.results.layout import Layout
 
             o = tmp / f"out{args.scale}_0"
             t = time.perf_counter()
-            path, _ = make_report(collect(o), o, jobs=args.jobs, progress=False)
+            path, _ = make_report(collect(Layout(o)), Layout(o), jobs=args.jobs,
+                                  progress=False)
             t_plots = time.perf_counter() - t
             report_mb = path.stat().st_size / 1e6
     s1, s2 = sizes

@@ -22,6 +22,7 @@ Layers, lowest first (a layer imports only the layers below it; ``tests/test_pac
 from pmtgain._threads import limit_threads as _limit_threads
 
 __version__ = "0.1.0"
+__all__ = ["__version__"]
 
 #: one BLAS thread per process, set before numpy starts when this package is imported
 #: first (the scripts, ``python -m pmtgain``); a variable already set is kept.

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
+__all__ = ["R_TERMINATION_OHM", "E_CHARGE_C", "PC_PER_C", "ENGINES", "DEFAULT_ENGINE",
+           "ANALYSIS_VERSION", "FitConfig", "DEFAULT_FIT", "PointSpec"]
+
 #: Termination of the oscilloscope input: Q = (1/R) * integral of V dt.
 R_TERMINATION_OHM = 50.0
 #: Elementary charge in coulomb (CODATA 2018, exact).
@@ -17,7 +20,9 @@ E_CHARGE_C = 1.602176634e-19
 #: Charges are reported in pC.
 PC_PER_C = 1e12
 
+#: the per-flash fit engines by name (:mod:`pmtgain.point.engines`), and the default one
 ENGINES = ("fast", "root", "integral")
+DEFAULT_ENGINE = "fast"
 # Bumped whenever a point's numbers change for the same files (fit, selection, moments):
 # analysis.py redoes points saved by an older analysis instead of resuming them.
 # 2: photostatistics keeps waveforms whose minimum is at the record edge.

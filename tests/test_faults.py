@@ -23,6 +23,9 @@ from pmtgain.results.store import load_table, read_json_records, save_table
 from pmtgain.sim.demo import serve
 from pmtgain.sim.simulate import DEMO_PMTS, simulate_campaign
 
+#: the fault campaigns run the scripts in subprocesses, as users do
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 
@@ -297,6 +300,7 @@ def test_bodies_and_campaigns_have_limits(sim, tmp_path):
         assert time.monotonic() - t0 < 15
     finally:
         srv.shutdown()
+        srv.server_close()
         s.close()
     f = sim / "sim/data_info/data_directories_pmt_1.txt"
     f.write_text(f.read_text().replace(" 50 ", " 1000000000 ", 1))
@@ -370,6 +374,7 @@ def test_transient_failures_are_retried_on_the_next_plain_run(sim):
         r = analysis(sim, "--pmt", "1", "--hv", "800")
     finally:
         srv.shutdown()
+        srv.server_close()
     assert r.returncode == 0, r.stderr
     assert "may have gone" in r.stdout
     assert summary(sim, 1, 800)["n_used"] == 50
@@ -468,6 +473,7 @@ def test_22_4_only_pmt_number_data_lists_are_merged(tmp_path):
     """A kept copy pmt_1_old_data_list.json (or pmt_1-bak_...) is not a PMT's list: it
     neither wins the de-duplication nor fails the merge."""
     from pmtgain.results.gaincurve import collect
+    from pmtgain.results.layout import Layout
     from pmtgain.results.store import write_json_records
 
     lists = tmp_path / "lists"
@@ -477,7 +483,7 @@ def test_22_4_only_pmt_number_data_lists_are_merged(tmp_path):
     write_json_records(real, lists / "pmt_1_data_list.json")
     write_json_records(real.assign(mean_charge=[-9.0, -9.0]), lists / "pmt_1_old_data_list.json")
     write_json_records(real.assign(mean_charge=[-7.0, -7.0]), lists / "pmt_1-bak_data_list.json")
-    df = collect(tmp_path, "lists")
+    df = collect(Layout(tmp_path))
     assert df.mean_charge.tolist() == [-1.0, -2.0]
     assert df.attrs["failed"] == []
 
@@ -496,13 +502,15 @@ def test_22_10_a_byte_order_mark_loses_no_point(tmp_path):
 
 def test_22_21_the_point_is_named_once_in_a_failure(tmp_path):
     from pmtgain.config import PointSpec
+    from pmtgain.results.layout import Layout
     from pmtgain.run.executors import run_point
+    from pmtgain.run.task import Task
 
     d = tmp_path / "empty"
     d.mkdir()
     out = run_point(PointSpec(pmt=1, hv=1000, n_files=3, dir_url=str(d) + "/",
-                              folder="PMT_1"), data_dir=tmp_path / "data",
-                    lists_dir=tmp_path / "lists", logs_dir=tmp_path / "logs")
+                              folder="PMT_1"),
+                    Task(layout=Layout(tmp_path / "out"), data_dir=tmp_path / "data"))
     assert not out.ok
     assert "PMT 1 at 1000 V" not in out.error, out.error
 
@@ -663,6 +671,7 @@ def test_22_16_a_saved_summary_of_the_wrong_shape_is_not_a_finished_point(sim, e
 
 def test_22_16_a_job_summary_with_text_numbers_is_named_not_a_traceback(tmp_path):
     from pmtgain.results.gaincurve import collect
+    from pmtgain.results.layout import Layout
     from pmtgain.results.store import write_json_records
 
     d = tmp_path / "condor_lists"
@@ -670,19 +679,21 @@ def test_22_16_a_job_summary_with_text_numbers_is_named_not_a_traceback(tmp_path
     ok = dict(pmt=1, hv=900, mean_charge=-1.0, std_dev_charge=0.1)
     write_json_records(pd.DataFrame([ok]), d / "pmt_1_900_summary.json")
     write_json_records(pd.DataFrame([dict(ok, hv="1000 V")]), d / "pmt_1_1000_summary.json")
-    df = collect(tmp_path, "condor_lists")
+    df = collect(Layout(tmp_path, "condor_lists"))
     assert df.hv.tolist() == [900]
     assert any("not numbers" in why for _, _, why in df.attrs["failed"])
 
 
 def test_22_20_a_local_directory_that_does_not_exist_is_named_once(tmp_path):
     from pmtgain.config import PointSpec
+    from pmtgain.results.layout import Layout
     from pmtgain.run.executors import run_point
+    from pmtgain.run.task import Task
 
     gone = tmp_path / "no" / "such"
     out = run_point(PointSpec(pmt=1, hv=1000, n_files=50, dir_url=str(gone) + "/",
-                              folder="PMT_1"), data_dir=tmp_path / "data",
-                    lists_dir=tmp_path / "lists", logs_dir=tmp_path / "logs")
+                              folder="PMT_1"),
+                    Task(layout=Layout(tmp_path / "out"), data_dir=tmp_path / "data"))
     assert not out.ok and "no such directory" in out.error and str(gone) in out.error
     assert out.error.count("missing") == 0, out.error
 

@@ -56,6 +56,7 @@ def served():
         __import__("http.server").server.SimpleHTTPRequestHandler, directory=str(d / "served")))
     yield d, url + "PMT_1_2/1000/"
     server.shutdown()
+    server.server_close()
     shutil.rmtree(d, ignore_errors=True)
 
 

@@ -110,3 +110,34 @@ def test_no_reference_outside_the_repository_or_to_how_it_was_made():
         hits += [f"{f}:{i}: {line.strip()[:80]}" for i, line in
                  enumerate(text.splitlines(), 1) if LEFTOVERS.search(line)]
     assert hits == []
+
+
+def test_every_module_says_what_it_exports():
+    """``__all__`` in every module (a package's ``__init__`` that only describes its modules
+    excepted), naming only what the module defines or imports."""
+    import ast
+
+    problems = []
+    for m, p in G.modules.items():
+        tree = ast.parse(p.read_text())
+        if m in DOORS or (p.name == "__init__.py" and not any(
+                isinstance(n, (ast.Import, ast.ImportFrom)) for n in tree.body)):
+            continue
+        have, exported = set(), None
+        for n in tree.body:
+            if isinstance(n, (ast.FunctionDef, ast.ClassDef)):
+                have.add(n.name)
+            elif isinstance(n, (ast.Import, ast.ImportFrom)):
+                have.update((a.asname or a.name).split(".")[0] for a in n.names)
+            elif isinstance(n, (ast.Assign, ast.AnnAssign)):
+                for t in (n.targets if isinstance(n, ast.Assign) else [n.target]):
+                    if isinstance(t, ast.Name):
+                        have.add(t.id)
+                        if t.id == "__all__":
+                            exported = ast.literal_eval(n.value)
+        if exported is None:
+            problems.append(f"{m}: no __all__")
+        else:
+            problems += [f"{m}: __all__ names {x}, not defined" for x in exported
+                         if x not in have]
+    assert problems == []

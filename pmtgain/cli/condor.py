@@ -16,6 +16,8 @@ from pathlib import Path
 from pmtgain.cli.console import guarded
 from pmtgain.config import ENGINES
 
+__all__ = ["dirs_main", "condor_parser", "condor_main"]
+
 
 # ------------------------------------------------------------ list_directories_condor.py
 def dirs_main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,8 @@ import sys
 
 from pmtgain.errors import Busy, InputError
 
+__all__ = ["EX_SOFTWARE", "os_error", "guarded"]
+
 #: sysexits.h: an internal software error
 EX_SOFTWARE = 70
 

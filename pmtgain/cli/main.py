@@ -25,9 +25,12 @@ import sys
 from pathlib import Path
 
 from pmtgain.cli.console import guarded
-from pmtgain.config import ENGINES
+from pmtgain.config import DEFAULT_ENGINE, ENGINES
 from pmtgain.errors import UserError
 from pmtgain.io.fetch import DEFAULT_WORKERS
+
+__all__ = ["REGIME_NAMES", "build_parser", "positive_int", "analysis_parser",
+           "run_analysis", "gain_parser", "parse_enf", "gain_main", "main"]
 
 
 def _inspect(args) -> int:
@@ -149,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--n", type=positive_int, default=None,
                    help="files per point (default: 150-8000, more where the pulse is small)")
     s.add_argument("--jobs", type=positive_int, default=None)
-    s.add_argument("--engine", default="fast", choices=ENGINES)
+    s.add_argument("--engine", default=DEFAULT_ENGINE, choices=ENGINES)
     s.add_argument("--force", action="store_true", help="redo points already done")
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(func=_demo)
@@ -220,7 +223,7 @@ def analysis_parser() -> argparse.ArgumentParser:
     p.add_argument("--outputs", default="outputs", help="results and logs (outputs)")
     p.add_argument("--pmt", type=int, nargs="+", metavar="N", help="only these PMTs")
     p.add_argument("--hv", type=int, nargs="+", metavar="V", help="only these HV points")
-    p.add_argument("--engine", choices=ENGINES, default="fast",
+    p.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
                    help="the per-flash fit in the table's fit_* columns, where each flash "
                    "stands clear of the noise: fast (default): vectorised fit; root: PyROOT "
                    "TF1/Minuit2 (pip install .[root]); integral: model-free window integral."

@@ -34,6 +34,8 @@ from pmtgain.config import PointSpec
 from pmtgain.io.campaign import campaign_files, parse_campaign_file
 from pmtgain.results import store
 
+__all__ = ["status", "wait", "retrieve", "resubmit", "missing_reasons"]
+
 # -- progress, retrieval, resubmission --------------------------------------------------
 
 def _where(recs: list[dict], opts: SubmitOptions) -> dict[tuple, list[int]]:
@@ -96,9 +98,10 @@ def _results(outputs: Path, points: list[PointSpec] | None = None,
     job's error, why its file cannot be read, or (given ``points`` and ``engine``) why it
     is stale (:func:`pmtgain.results.store.stale_reason`, the rule analysis.py uses too)."""
     from pmtgain.results.gaincurve import collect
+    from pmtgain.results.layout import Layout
 
     try:
-        df = collect(outputs, "condor_lists")
+        df = collect(Layout(Path(outputs), "condor_lists"))
     except FileNotFoundError:
         return {}
     rows = {(int(r["pmt"]), int(r["hv"])): r for r in df.to_dict("records")}

@@ -43,11 +43,17 @@ import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from pmtgain.config import PointSpec
+from pmtgain.config import DEFAULT_ENGINE, PointSpec
 from pmtgain.errors import CondorError
 from pmtgain.io.campaign import campaign_files, parse_campaign_file
 from pmtgain.parallel import THREAD_VARS
 from pmtgain.results import store
+from pmtgain.results.layout import CONDOR_DIRS, Layout
+
+__all__ = ["ROOT_FILES", "CLUSTERS_FILE", "INPUT_LIMIT_BYTES", "JOB_STATUS", "ENV_VARS",
+           "SubmitOptions", "submit_description", "input_size", "run_condor",
+           "read_records", "submit_file", "write_and_submit", "CONDOR_DIRS",
+           "make_folders", "submit_campaign"]
 
 ROOT_FILES = ("analysis_condor.py", "exec_condor.sh")
 CLUSTERS_FILE = "condor_clusters.json"
@@ -75,7 +81,7 @@ class SubmitOptions:
     request_memory: str = "1 GB"
     request_disk: str = "2 GB"
     extra_attrs: list[str] = field(default_factory=list)
-    engine: str = "fast"
+    engine: str = DEFAULT_ENGINE
     max_retries: int = 3
     job_python: str | None = None
     token_file: str | None = None  # a bearer token for a private bucket, sent as a file
@@ -114,7 +120,7 @@ class SubmitOptions:
             request_memory=env.get("PMTGAIN_REQUEST_MEMORY", "1 GB"),
             request_disk=env.get("PMTGAIN_REQUEST_DISK", "2 GB"),
             extra_attrs=extra,
-            engine=env.get("PMTGAIN_ENGINE", "fast"),
+            engine=env.get("PMTGAIN_ENGINE", DEFAULT_ENGINE),
             max_retries=int(env.get("PMTGAIN_MAX_RETRIES", 3)),
             job_python=env.get("PMTGAIN_JOB_PYTHON") or None,
             token_file=env.get("PMTGAIN_HTTP_TOKEN_FILE") or None,
@@ -161,7 +167,7 @@ def submit_description(pmt: int, points: list[PointSpec], *, project: Path,
         f"executable              = {project / 'exec_condor.sh'}",
         "arguments               = $(dir_url) $(i_pmt) $(hv) $(n_files) $(cut_V)"
         f" --engine {opts.engine}" + (" --spe" if spe else ""),
-        f"initialdir              = {outputs / 'condor_logs'}",
+        f"initialdir              = {Layout(outputs).condor('condor_logs')}",
         f"output                  = ../condor_outputs/{key}_analysis.out",
         f"error                   = ../condor_errors/{key}_analysis.error",
         f"log                     = {key}_analysis.log",
@@ -180,7 +186,8 @@ def submit_description(pmt: int, points: list[PointSpec], *, project: Path,
         f"max_retries             = {opts.max_retries}",
         "on_exit_hold            = ExitCode =?= 65",
         "on_exit_hold_reason     = ifThenElse(isString(PmtgainError), PmtgainError, "
-        f'"bad input (exit 65): see condor_errors/pmt_{pmt}_" + string(HV) + "_analysis.error")',
+        f'"bad input (exit 65): see condor_errors/{key.split("$")[0]}" + string(HV) + '
+        '"_analysis.error")',
         "on_exit_hold_subcode    = 65",
         "+WantIOProxy            = true",
         "+PmtgainPMT             = " + str(pmt),
@@ -295,10 +302,6 @@ def write_and_submit(pmt, points, *, project, outputs, info_file, opts, name, dr
     print(f"PMT {pmt}: {len(points)} jobs submitted as cluster {cluster} ({sub.name})",
           file=out)
     return rec
-
-
-#: the folders of HTCondor's results under ``outputs/``
-CONDOR_DIRS = ("condor_lists", "condor_outputs", "condor_logs", "condor_errors")
 
 
 def make_folders(data_info: Path, data_dir: Path, outputs: Path) -> dict[int, list[int]]:

@@ -40,6 +40,8 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["MAX_SHIFT_FRACTION", "sample_shifts", "too_far", "align", "check_offsets"]
+
 #: flashes whose record is shifted by more than this share of its length are refused
 MAX_SHIFT_FRACTION = 1 / 4
 

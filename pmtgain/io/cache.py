@@ -24,6 +24,9 @@ import json
 import os
 from pathlib import Path
 
+__all__ = ["listing", "SOURCE_FILE", "LOCK_FILE", "UNVERIFIED_DIR", "trusted_cache",
+           "source_is", "FolderLock"]
+
 
 def listing(d: Path) -> set[str]:
     try:

@@ -43,6 +43,12 @@ import numpy as np
 from pmtgain.config import PointSpec
 from pmtgain.errors import CampaignError
 
+__all__ = ["FILE_PATTERN", "ENF_FILE", "MAX_FILES_PER_POINT", "MAX_PMT", "MAX_HV",
+           "SCHEMES", "folder_of", "redact", "parse_campaign_file", "campaign_files",
+           "load_campaign", "distinct_folders", "select", "local_dir", "enf_path",
+           "is_enf", "write_enf", "load_enf", "SPE_PATTERN", "LEDOFF_PATTERN",
+           "load_ledoff", "load_spe"]
+
 FILE_PATTERN = "data_directories_pmt_*.txt"
 ENF_FILE = "enf.txt"
 

@@ -47,6 +47,10 @@ from pmtgain.io.cache import (  # noqa: F401
 from pmtgain.io.http import Client, LeanGet, Watchdog, timeout_pair
 from pmtgain.io.trc import MAX_TRC_BYTES, check_bytes, read_header
 
+__all__ = ["log", "SAFE_NAME", "DEFAULT_TIMEOUT", "FetchReport", "DEFAULT_WORKERS",
+           "TRANSIENT_PREFIXES", "is_transient", "is_complete", "make_session",
+           "is_remote", "MAX_BODY_BYTES", "DEADLINE_S", "fetch_point"]
+
 log = logging.getLogger("pmtgain.io.fetch")
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

@@ -31,6 +31,8 @@ from pmtgain.io.trc import (
     read_file_fast,
 )
 
+__all__ = ["ManyTraces", "read_many", "ChunkReader"]
+
 
 @dataclass
 class ManyTraces:

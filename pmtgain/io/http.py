@@ -28,6 +28,9 @@ import threading
 import time
 from urllib.parse import unquote, urlparse, urlsplit
 
+__all__ = ["MAX_LINE", "MAX_HEADERS", "timeout_pair", "LeanGet", "token_from_file",
+           "RETRY_AFTER_MAX_S", "Client", "Watchdog"]
+
 MAX_LINE = 8192  # bytes of a status or header line
 MAX_HEADERS = 100
 
@@ -169,7 +172,8 @@ def token_from_file() -> str | None:
     if not path:
         return None
     try:
-        return open(path, encoding="utf-8").read().strip() or None
+        with open(path, encoding="utf-8") as f:
+            return f.read().strip() or None
     except OSError as exc:
         from pmtgain.errors import InputError
 

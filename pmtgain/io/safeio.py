@@ -29,6 +29,8 @@ from pathlib import Path
 
 from pmtgain.errors import LinkRefused
 
+__all__ = ["atomic_path", "write_atomic", "open_append", "open_lock"]
+
 
 def _umask() -> int:
     old = os.umask(0o022)

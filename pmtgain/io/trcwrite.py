@@ -11,6 +11,8 @@ import numpy as np
 
 from pmtgain.io.trc import DESC, DESC_FIELDS, TEMPLATE, WAVEDESC_LENGTH
 
+__all__ = ["write_trc"]
+
 
 def write_trc(
     path: str | os.PathLike | None,

@@ -44,6 +44,9 @@ import pandas as pd
 
 from pmtgain.point.photostat import E_PC
 
+__all__ = ["ANCHOR_COLUMNS", "choose_anchor", "anchor_gains", "led_excess", "enf_errors",
+           "with_gains"]
+
 ANCHOR_COLUMNS = ("gain_anchored", "gain_anchored_err", "gain_anchored_scale_err",
                   "anchor_hv", "n_pe_anchored", "ps_over_anchor", "ps_over_anchor_err",
                   "gain_scale_err")

@@ -36,6 +36,8 @@ from pmtgain.point.pedestal import pedestal_of
 from pmtgain.point.prepare import Prepared
 from pmtgain.point.window import choose_window, flash_block_noise, make_estimator, mean_block_sigma
 
+__all__ = ["charge_statistics", "cut_statistics", "measure"]
+
 
 def charge_statistics(q: np.ndarray, ped_var: float) -> dict:
     """Mean, spread, errors and higher moments of the charges ``q`` of the flashes that

@@ -10,11 +10,26 @@ helpers (:class:`pmtgain.point.pulse.FitResult`, ``empty_result``, ``window_inte
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from pmtgain.config import DEFAULT_FIT, FitConfig
+from pmtgain.config import ENGINES as ENGINE_NAMES
 from pmtgain.errors import InputError
 from pmtgain.point.prepare import Prepared
 from pmtgain.point.pulse import FitResult, fit_fast, fit_integral
 from pmtgain.point.shape import Shape
+
+__all__ = ["Engine", "ENGINES", "engine"]
+
+
+class Engine(Protocol):
+    """What every per-flash fit engine is: a prepared point's flashes, the fit settings and
+    the point's shape (None: fit it) in, one :class:`~pmtgain.point.pulse.FitResult` out
+    (iminuit's ``typing.py`` is the model). A new engine is a function of this signature
+    added to :data:`ENGINES` and its name to :data:`pmtgain.config.ENGINES`."""
+
+    def __call__(self, p: Prepared, config: FitConfig = ...,
+                 shape: Shape | None = ...) -> FitResult: ...
 
 
 def _integral_engine(p: Prepared, config: FitConfig = DEFAULT_FIT,
@@ -32,10 +47,12 @@ def _root_engine(p: Prepared, config: FitConfig = DEFAULT_FIT,
 
 
 #: every engine by name, one signature: ``engine(prepared, config, shape) -> FitResult``
-ENGINES = {"fast": fit_fast, "integral": _integral_engine, "root": _root_engine}
+ENGINES: dict[str, Engine] = {"fast": fit_fast, "integral": _integral_engine,
+                              "root": _root_engine}
+assert set(ENGINES) == set(ENGINE_NAMES)
 
 
-def engine(name: str):
+def engine(name: str) -> Engine:
     """The per-flash fit engine called ``name`` (``ValueError`` naming the choices)."""
     try:
         return ENGINES[name]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pmtgain.config import DEFAULT_FIT, FitConfig
+from pmtgain.config import DEFAULT_ENGINE, DEFAULT_FIT, FitConfig
 from pmtgain.io.flashes import ChunkReader
 from pmtgain.point import pulse as _pulse
 from pmtgain.point.engines import engine as get_engine
@@ -25,6 +25,8 @@ from pmtgain.point.prepare import Prepared, prepare
 from pmtgain.point.scan import Scan
 from pmtgain.point.shape import Shape
 from pmtgain.point.window import ChargeEstimator
+
+__all__ = ["Measured", "measure_flashes"]
 
 _FIT_KEYS = ("charge_full_pC", "a_V", "c_ns", "tau_s_ns", "tau_ns", "chi2_ndf")
 
@@ -119,7 +121,7 @@ class Measured:
 
 
 def measure_flashes(reader: ChunkReader, scan: Scan, est: ChargeEstimator, shape: Shape,
-                    names: list[str], *, engine: str = "fast", cut_V: float | None = None,
+                    names: list[str], *, engine: str = DEFAULT_ENGINE, cut_V: float | None = None,
                     config: FitConfig = DEFAULT_FIT, choose: bool = True) -> Measured:
     """The second pass (see the module docstring); ``choose``: the per-flash charge is
     the quieter of the filter and the window sum (False: always the filter's, as an

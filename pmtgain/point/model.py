@@ -30,6 +30,9 @@ import numpy as np
 
 from pmtgain.config import PC_PER_C, R_TERMINATION_OHM
 
+__all__ = ["NS", "Status", "USED", "pulse", "pulse_integral", "pulse_smeared", "charge_pC",
+           "tail_fraction", "peak_time"]
+
 NS = 1e-9
 
 

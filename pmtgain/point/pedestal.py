@@ -46,6 +46,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.fft import irfft, next_fast_len, rfft
 
+__all__ = ["N_SUBSETS", "Pedestal", "estimator_noise_kernel", "PedestalAccumulator",
+           "pedestal_of"]
+
 #: interleaved subsets of the flashes for the jackknife error
 N_SUBSETS = 8
 #: at most this many rows x FFT points in one transform (memory: 16 bytes each)

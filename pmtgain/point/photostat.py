@@ -47,6 +47,8 @@ import pandas as pd
 
 from pmtgain.config import E_CHARGE_C, PC_PER_C
 
+__all__ = ["E_PC", "DEFAULT_ENF", "gain_from_moments", "flags", "apply_enf"]
+
 E_PC = E_CHARGE_C * PC_PER_C  # the electron charge in pC
 DEFAULT_ENF = 1.2  # typical of a 10-12 stage linear-focused PMT (delta_1 ~ 6: F ~ delta/(delta-1))
 

@@ -36,6 +36,9 @@ from pmtgain.point.window import (
     make_estimator,
 )
 
+__all__ = ["MAX_REFITS", "Placement", "place_window", "MIN_KEPT_SHARE", "settle_baseline",
+           "place"]
+
 #: refits of a ripple without the localised structure its residual shows
 MAX_REFITS = 8
 

@@ -33,6 +33,9 @@ import numpy as np
 from pmtgain.config import DEFAULT_FIT, FitConfig
 from pmtgain.point.model import NS, Status
 
+__all__ = ["Prepared", "crossings", "Geometry", "locate", "Tally", "tally", "prepare",
+           "pulse_snr"]
+
 
 @dataclass
 class Prepared:

@@ -11,7 +11,8 @@ What to use when
   the diagnostic plots. :func:`pmtgain.results.store.save_point` writes the files an
   executor keeps so that a re-run resumes.
 
-Summary columns (charges in pC, negative as in the original; ``|Q|`` is plotted). Every
+Summary columns (every key with its unit and meaning: :mod:`pmtgain.point.schema`; charges
+in pC, negative as in the original; ``|Q|`` is plotted). Every
 statistic is over *every flash that counts* (readable, not clipped, no pulse in the
 baseline region: :mod:`pmtgain.point.prepare`); none depends on a selection on the flash's own
 signal:
@@ -52,7 +53,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from pmtgain.config import ANALYSIS_VERSION, DEFAULT_FIT, FitConfig
+from pmtgain.config import ANALYSIS_VERSION, DEFAULT_ENGINE, DEFAULT_FIT, FitConfig
 from pmtgain.errors import InputError
 from pmtgain.io.flashes import ChunkReader
 from pmtgain.point import photostat as _photostat
@@ -63,6 +64,7 @@ from pmtgain.point.placement import place
 from pmtgain.point.prepare import Geometry, Prepared
 from pmtgain.point.result import PointResult, string_codes
 from pmtgain.point.scan import Scan, scan_point
+from pmtgain.point.schema import FLASH_FIELDS
 from pmtgain.point.shape import (
     Shape,
     ShapeTable,
@@ -77,10 +79,11 @@ from pmtgain.point.window import (
     template_of,
 )
 
-WAVEFORM_COLUMNS = ("file", "segment", "trigger_time_s", "status", "reason", "charge_pC",
-                    "window_charge_pC", "extension_charge_pC", "sigma_charge_pC", "passed_cut",
-                    "fit_status", "fit_charge_pC", "a_V", "c_ns", "tau_s_ns", "tau_ns",
-                    "chi2_ndf", "amplitude_V", "baseline_V", "noise_V")
+__all__ = ["WAVEFORM_COLUMNS", "CHUNK_FLASHES", "summarize", "window_statistics",
+           "process_point", "point_flags"]
+
+#: the per-flash table's columns, in order (each with its unit: :mod:`pmtgain.point.schema`)
+WAVEFORM_COLUMNS = tuple(f.name for f in FLASH_FIELDS)
 #: flashes processed at once: memory stays flat however many a point has
 CHUNK_FLASHES = 1024
 
@@ -223,7 +226,7 @@ def process_point(
     pmt: int,
     hv: int,
     cut_V: float | None = None,
-    engine: str = "fast",
+    engine: str = DEFAULT_ENGINE,
     config: FitConfig = DEFAULT_FIT,
     missing: Sequence[tuple[str, str]] = (),
     enf: float = _photostat.DEFAULT_ENF,
@@ -309,7 +312,7 @@ def _led_off(files, scan: Scan, est: ChargeEstimator, shape: Shape, meas: Measur
     files = [os.fspath(f) for f in files]
     names = [f.rpartition(os.sep)[2] for f in files]
     linear = dataclasses.replace(shape, free_onset=False)  # no per-flash fit wanted
-    off = measure_flashes(ChunkReader(files), scan, est, linear, names, engine="fast",
+    off = measure_flashes(ChunkReader(files), scan, est, linear, names, engine=DEFAULT_ENGINE,
                           config=config, choose=False)
     c = off.cols["status"] == Status.OK
     n = int(c.sum())

@@ -47,6 +47,9 @@ from pmtgain.point.model import (  # noqa: F401  (re-exported)
 from pmtgain.point.prepare import Prepared, prepare  # noqa: F401
 from pmtgain.point.shape import Shape, fit_mean_pulse, point_shape, start_values  # noqa: F401
 
+__all__ = ["FitResult", "empty_result", "window_integral_pC", "fit_integral",
+           "jitter_var_rel", "fit_fast"]
+
 
 # --------------------------------------------------------------------------- results
 @dataclass

@@ -38,6 +38,8 @@ from pmtgain.point.pulse import (
     window_integral_pC,
 )
 
+__all__ = ["fit_shape_root", "fit_root"]
+
 os.environ.setdefault("ROOT_MAX_THREADS", "1")
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

@@ -27,6 +27,8 @@ from pmtgain.point.model import NS, Status
 from pmtgain.point.prepare import Geometry, locate, tally
 from pmtgain.point.window import flash_block_noise, mean_block_sigma
 
+__all__ = ["SHAPE_SAMPLE", "Scan", "scan_point"]
+
 #: counted flashes kept for the sandwich errors of the shape fit (a covariance estimate)
 SHAPE_SAMPLE = 1000
 

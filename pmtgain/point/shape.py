@@ -31,6 +31,10 @@ from pmtgain.point.model import pulse_smeared
 from pmtgain.point.prepare import Prepared, crossings
 from pmtgain.point.window import Template
 
+__all__ = ["Shape", "start_values", "edge_times", "fit_mean_pulse", "point_shape",
+           "is_weak", "SHAPE_COLUMNS", "TEMPLATE_COLUMNS", "template_fields",
+           "template_from_fields", "ShapeTable", "shape_from_table", "load_shapes"]
+
 
 @dataclass
 class Shape:

@@ -65,6 +65,9 @@ from pmtgain.point.placement import settle_baseline
 from pmtgain.point.prepare import locate
 from pmtgain.point.window import choose_window, flash_block_noise, mean_block_sigma
 
+__all__ = ["SPE_COLUMNS", "OCCUPANCY_RANGE", "HOLD", "SpeResult", "SpeWindows", "windows",
+           "process_spe", "below_threshold", "measured_enf"]
+
 SPE_COLUMNS = ("pmt", "hv", "n_flashes", "occupancy", "occupancy_err", "spe_mean_pC",
                "gain", "gain_err", "enf", "enf_err", "flag")
 OCCUPANCY_RANGE = (0.2, 3.0)

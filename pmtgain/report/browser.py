@@ -10,6 +10,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+__all__ = ["CHROMIUM_FLAGS", "find_chromium", "chromium", "screenshot"]
+
 # ---------------------------------------------------------------------------- browser
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",

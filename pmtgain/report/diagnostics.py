@@ -7,16 +7,14 @@ What to use when
   newer than the results it shows, and drawn from the same summary numbers, is kept (a
   re-run only draws what changed, a new F redraws the pages that show the gain); a point
   whose plot fails is named and the others are still drawn.
-- :func:`point_inputs` / :func:`plot_paths` - where a point's inputs and plots are:
-  ``outputs/lists/points/pmt_<i>_<hv>_{flashes.npz,examples.npz}`` for ``analysis.py``,
-  ``outputs/condor_lists/pmt_<i>_<hv>_{flashes.npz,examples.npz}`` for HTCondor jobs.
+- where a point's inputs and plots are: :class:`pmtgain.results.layout.Layout`
+  (``point`` and ``plot``), for ``analysis.py``'s results and the HTCondor jobs' alike.
 - :mod:`pmtgain.report.page` puts them in the HTML page.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,26 +24,11 @@ import pandas as pd
 from pmtgain.errors import InputError
 from pmtgain.io.safeio import atomic_path
 from pmtgain.parallel import parallel_map
-from pmtgain.results import store
+from pmtgain.results.layout import Layout
+
+__all__ = ["PALETTE_COLOURS", "ROW_KEY", "row_digest", "Rendered", "render_diagnostics"]
 
 PALETTE_COLOURS = 128  # PNGs quantised to a palette: ~4x smaller, no visible loss
-
-
-def point_inputs(outputs: str | os.PathLike, source: str, pmt: int, hv: int
-                 ) -> tuple[Path, Path]:
-    """(waveform table, examples) of a point for ``source`` ``lists`` or ``condor_lists``."""
-    if source == "lists":
-        paths = store.point_paths(Path(outputs) / source, pmt, hv)
-        return paths["table"], paths["examples"]
-    d = Path(outputs) / source
-    return (d / store.job_output("pmt_flashes.npz", pmt, hv),
-            d / store.job_output("pmt_examples.npz", pmt, hv))
-
-
-def plot_paths(outputs: str | os.PathLike, pmt: int, hv: int | None = None) -> Path:
-    """Where the diagnostic PNG of a point (or, with ``hv=None``, a PMT's shape plot) goes."""
-    d = Path(outputs) / "plots" / f"pmt_{pmt}"
-    return d / (f"pmt_{pmt}_{hv}V.png" if hv is not None else f"pmt_{pmt}_shape_vs_hv.png")
 
 
 ROW_KEY = "pmtgain-row"  # PNG text chunk: a digest of the summary row a plot shows
@@ -117,20 +100,19 @@ class Rendered:
     errors: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
-def render_diagnostics(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
-                       source: str = "lists", jobs: int | None = None,
+def render_diagnostics(df: pd.DataFrame, layout: Layout, jobs: int | None = None,
                        progress: bool = True, force: bool = False) -> Rendered:
     """Draw the diagnostic page of every point in ``df`` (rows from
     :func:`pmtgain.results.gaincurve.collect`) and the shape-vs-HV plot of every PMT."""
     from pmtgain.report.plots import shape_vs_hv
 
-    out = Path(outputs)
     done = Rendered()
     todo = []
     for row in df.to_dict("records"):
         pmt, hv = int(row["pmt"]), int(row["hv"])
-        tab, ex = point_inputs(out, source, pmt, hv)
-        png = plot_paths(out, pmt, hv)
+        files = layout.point(pmt, hv)
+        tab, ex = files["table"], files["examples"]
+        png = layout.plot(pmt, hv)
         if not tab.exists():
             done.errors[(pmt, hv)] = f"no per-waveform table {tab}"
             continue
@@ -141,7 +123,7 @@ def render_diagnostics(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
             continue
         todo.append((row, str(tab), str(ex), str(png)))
     for pmt, sub in df.groupby("pmt"):
-        _save_png(shape_vs_hv, plot_paths(out, int(pmt)), sub, pmt=int(pmt))
+        _save_png(shape_vs_hv, layout.plot(int(pmt)), sub, pmt=int(pmt))
     if not todo:
         return done
     for pmt, hv, err in parallel_map(_render_point, todo, jobs=jobs,

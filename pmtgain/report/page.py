@@ -26,7 +26,10 @@ import numpy as np
 import pandas as pd
 
 from pmtgain.io.safeio import write_atomic
-from pmtgain.report.diagnostics import PALETTE_COLOURS, Rendered, plot_paths, render_diagnostics  # noqa: F401
+from pmtgain.report.diagnostics import Rendered, render_diagnostics
+from pmtgain.results.layout import Layout
+
+__all__ = ["REJECTIONS", "LOST_WARNING", "write_report", "make_report"]
 
 # ------------------------------------------------------------------------------ HTML
 _CSS = """
@@ -162,12 +165,12 @@ def _problems(df: pd.DataFrame, missing: list[tuple[int, int]],
     return out
 
 
-def _spe_section(spe, pmt: int, out: Path, source: str) -> list[str]:
+def _spe_section(spe, pmt: int, layout: Layout) -> list[str]:
     """A PMT's low-light runs: spectra, occupancy, G and F with both errors, the flag."""
     from pmtgain.report.plots import spe_spectrum
-    from pmtgain.results.store import SPE_DIR, load_spectra
+    from pmtgain.results.store import load_spectra
 
-    where = out / "lists" / SPE_DIR if source == "lists" else out / source
+    where = layout.spe
     if spe is None or not len(spe) or not (spe.pmt == pmt).any():
         return []
     parts = ["<h3>Low-light runs: gain and F without an assumed F (Saldanha et al. "
@@ -192,8 +195,7 @@ def _spe_section(spe, pmt: int, out: Path, source: str) -> list[str]:
     return parts
 
 
-def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
-                 source: str = "lists", missing: list[tuple[int, int]] = (),
+def write_report(df: pd.DataFrame, layout: Layout, missing: list[tuple[int, int]] = (),
                  failed: list[tuple[int, int, str]] = (), target: float | None = None,
                  target_charge: float | None = None, plot_errors: Mapping | None = None,
                  campaign: str | None = None,
@@ -201,8 +203,8 @@ def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
     """Write the self-contained HTML report (see the module docstring); returns its path."""
     from pmtgain.results.gaincurve import build
 
-    out = Path(outputs)
-    path = Path(path) if path else out / "report.html"
+    path = Path(path) if path else layout.report
+    source = layout.lists if layout.local else layout.points
     plot_errors = dict(plot_errors or {})
     missing, failed = list(missing), list(failed)
     fits_q, tab_q, _ = build(df, None, target_charge, "charge")
@@ -212,7 +214,7 @@ def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
         fits_g, tab_g, _ = build(df, None, target, "gain")
     pmts = sorted(int(p) for p in set(df.pmt) | {p for p, _ in missing}
                   | {p for p, _, _ in failed})
-    n_files = int(df["n_files"].sum()) if "n_files" in df.columns else 0
+    n_flashes = int(df["n_flashes"].sum()) if "n_flashes" in df.columns else 0
     n_used = int(df["n_used"].sum()) if "n_used" in df.columns else 0
     engine = ", ".join(sorted(set(map(str, df["engine"].dropna())))) \
         if "engine" in df.columns else "?"
@@ -226,7 +228,7 @@ def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
         f"<title>PMT gain report: {len(pmts)} PMTs, {len(df)} points</title>",
         f"<style>{_CSS}</style></head><body>",
         "<header><h1>PMT gain campaign report</h1>",
-        f"<p>{html.escape(now)} &middot; results from {html.escape(str(out / source))} "
+        f"<p>{html.escape(now)} &middot; results from {html.escape(str(source))} "
         f"&middot; campaign {html.escape(campaign or '?')} &middot; engine "
         f"{html.escape(engine)}</p></header>",
         "<div id='broken'></div>",
@@ -237,7 +239,7 @@ def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
         f"<div class='card'><b>{len(df)}</b>points with a result</div>",
         f"<div class='card'><b class='{'bad' if n_bad else 'good'}'>{n_bad}</b>"
         "points failed or missing</div>",
-        f"<div class='card'><b>{n_used}</b>of {n_files} waveforms used</div></div>",
+        f"<div class='card'><b>{n_used}</b>of {n_flashes} flashes used</div></div>",
         "<h3>Problems</h3>",
         ("<ul class='problems'>" + "".join(problems) + "</ul>") if problems
         else "<p class='good'>none: every point has a result, no point lost more than "
@@ -297,10 +299,10 @@ def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
         if pmt in failed_by_pmt:
             parts.append("<p class='bad'>Without a result: "
                          + "; ".join(failed_by_pmt[pmt]) + "</p>")
-        shape_png = plot_paths(out, pmt)
+        shape_png = layout.plot(pmt)
         if len(sub) and shape_png.exists():
             parts.append(_img(shape_png, f"PMT {pmt} pulse shape against HV"))
-        parts += _spe_section(df.attrs.get("spe"), pmt, out, source)
+        parts += _spe_section(df.attrs.get("spe"), pmt, layout)
         rows = []
         for r in sub.to_dict("records"):
             rows.append(dict(
@@ -339,9 +341,9 @@ def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
         parts.append("<h3>Points (click a page to enlarge)</h3><div class='thumbs'>")
         for r in sub.to_dict("records"):
             hv = int(r["hv"])
-            png = plot_paths(out, pmt, hv)
+            png = layout.plot(pmt, hv)
             cap = (f"{hv} V: |Q| = {_fmt(-float(r['mean_charge']))} pC, "
-                   f"{int(r.get('n_used') or 0)} of {int(r.get('n_files') or 0)} used")
+                   f"{int(r.get('n_used') or 0)} of {int(r.get('n_flashes') or 0)} flashes used")
             if png.exists():
                 body = _img(png, f"PMT {pmt} at {hv} V diagnostics")
             else:
@@ -355,8 +357,7 @@ def write_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
     return path
 
 
-def make_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
-                source: str = "lists", missing=(), target: float | None = None,
+def make_report(df: pd.DataFrame, layout: Layout, missing=(), target: float | None = None,
                 target_charge: float | None = None, campaign: str | None = None,
                 jobs: int | None = None,
                 progress: bool = True, force: bool = False) -> tuple[Path, Rendered]:
@@ -364,8 +365,8 @@ def make_report(df: pd.DataFrame, outputs: str | os.PathLike = "outputs",
     :func:`pmtgain.results.gaincurve.collect` (its ``attrs["failed"]`` are listed as failed);
     ``target`` is a gain (electrons), ``target_charge`` a |charge| in pC: the fit table
     then gives the HV that reaches each."""
-    done = render_diagnostics(df, outputs, source, jobs=jobs, progress=progress, force=force)
-    path = write_report(df, outputs, source, missing=missing,
+    done = render_diagnostics(df, layout, jobs=jobs, progress=progress, force=force)
+    path = write_report(df, layout, missing=missing,
                         failed=df.attrs.get("failed", []), target=target,
                         target_charge=target_charge, plot_errors=done.errors, campaign=campaign)
     return path, done

@@ -28,6 +28,9 @@ import pandas as pd
 
 from pmtgain.point.pulse import Status, pulse, pulse_smeared
 
+__all__ = ["OUTCOME_COLOURS", "OUTCOMES", "RawImage", "gain_curves", "point_diagnostics",
+           "shape_vs_hv", "spe_spectrum"]
+
 OUTCOME_COLOURS = {"ok": "#2b8a3e", "not_converged": "#e8a317", "at_bound": "#d9480f",
                    "below_cut": "#868e96", "clipped": "#c2255c", "edge": "#5f3dc4",
                    "unreadable": "#212529", "pre_pulse": "#1c7ed6", "linear": "#2b8a3e",
@@ -136,7 +139,7 @@ def point_diagnostics(summary: Mapping, table: pd.DataFrame, examples: Mapping |
     cut = summary.get("cut_V")
     cut_txt = "no cut" if cut is None or not np.isfinite(cut) else f"cut {1e3 * cut:.3g} mV"
     fig.suptitle(f"PMT {pmt} at {hv} V  ({summary.get('engine', '?')} engine, {cut_txt}, "
-                 f"{summary.get('n_used', 0)} of {summary.get('n_files', 0)} waveforms used)",
+                 f"{summary.get('n_used', 0)} of {summary.get('n_flashes', 0)} flashes used)",
                  fontsize=12)
     _charge_histogram(axs[0, 0], summary, table)
     _examples_panel(axs[0, 1], axs[1, 0], summary, examples)

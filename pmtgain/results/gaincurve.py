@@ -30,7 +30,11 @@ import numpy as np
 import pandas as pd
 
 from pmtgain.errors import InputError, MixedLists
+from pmtgain.results.layout import Layout
 from pmtgain.results.store import read_json_records
+
+__all__ = ["V0", "PowerLaw", "fit_power_law", "hv_for", "job_said", "collect",
+           "gain_column", "curve_name", "build"]
 
 V0 = 1000.0
 
@@ -98,7 +102,7 @@ def job_said(outputs: Path, pmt: int, hv: int) -> str | None:
     """The last line an HTCondor job's scripts wrote to its error file
     (``condor_errors/pmt_<i>_<hv>_analysis.error``: ``exec_condor.sh: ...`` or
     ``analysis_condor.py: ...``), or None."""
-    err = outputs / "condor_errors" / f"pmt_{pmt}_{hv}_analysis.error"
+    err = Layout(Path(outputs)).condor_error(pmt, hv)
     try:
         lines = [ln for ln in err.read_text(errors="replace").splitlines()
                  if ln.startswith(("analysis_condor.py:", "exec_condor.sh:"))]
@@ -123,21 +127,22 @@ def _one_set(d: Path, names: list[str], frames: list[pd.DataFrame]) -> None:
                          "write them as one set")
 
 
-def collect(outputs: str | os.PathLike = "outputs", source: str = "lists") -> pd.DataFrame:
-    """Per-point rows of a run, read as data (JSON records, never pickles). ``source`` is
-    ``lists`` (``analysis.py``: per-PMT ``pmt_<i>_data_list.json``) or ``condor_lists``
-    (jobs: ``pmt_<i>_<hv>_summary.json``).
+def collect(layout: Layout) -> pd.DataFrame:
+    """Per-point rows of a run, read as data (JSON records, never pickles), from the
+    layout's source: ``lists`` (``analysis.py``: per-PMT ``pmt_<i>_data_list.json``) or
+    ``condor_lists`` (jobs: ``pmt_<i>_<hv>_summary.json``).
 
     Rows of points that failed (a job's summary with an ``error``) and files that cannot
     be read are left out and listed in ``df.attrs["failed"]`` as ``(pmt, hv, reason)``."""
-    d = Path(outputs) / source
-    pattern = "pmt_*_data_list.json" if source == "lists" else "pmt_*_summary.json"
+    source, outputs = layout.source, layout.outputs
+    d = layout.lists if layout.local else layout.points
+    pattern = "pmt_*_data_list.json" if layout.local else "pmt_*_summary.json"
     # exactly pmt_<i>_data_list.json / pmt_<i>_<hv>_summary.json: a kept copy
     # (pmt_1_old_data_list.json, pmt_1-bak_...) is not a PMT's results
     exact = re.compile(r"pmt_\d+_data_list\.json" if source == "lists"
                        else r"pmt_\d+_\d+_summary\.json")
     files = sorted(f for f in glob.glob(str(d / pattern)) if exact.fullmatch(Path(f).name))
-    if not files and not (d / "failed.json").exists():
+    if not files and not (layout.local and layout.failed.exists()):
         raise FileNotFoundError(f"{d}: no {pattern} files (run analysis.py, or "
                                 "condor_transfer_data for the HTCondor jobs)")
     frames, failed, names = [], [], []
@@ -191,7 +196,7 @@ def collect(outputs: str | os.PathLike = "outputs", source: str = "lists") -> pd
     have = set(zip(df.pmt.astype(int), df.hv.astype(int), strict=True))
     try:  # analysis.py records why points failed (see executors.write_lists)
         failed += [(int(e["pmt"]), int(e["hv"]), str(e["error"]))
-                   for e in json.loads((d / "failed.json").read_text())
+                   for e in (json.loads(layout.failed.read_text()) if layout.local else [])
                    if (int(e["pmt"]), int(e["hv"])) not in have]
     except (OSError, ValueError, KeyError, TypeError):
         pass

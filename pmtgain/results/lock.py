@@ -15,6 +15,8 @@ from pathlib import Path
 from pmtgain.errors import Busy
 from pmtgain.io.safeio import open_lock
 
+__all__ = ["exclusive"]
+
 _HELD: set[str] = set()
 
 

@@ -2,8 +2,8 @@
 
 What to use when
 ----------------
-- :func:`point_key` / :func:`point_paths` - the name of a point (``pmt_<i>_<hv>``) and the
-  files of a saved point under ``<lists>/points/``.
+- where each file is: :class:`pmtgain.results.layout.Layout` (this module reads and
+  writes them).
 - :func:`save_point` / :func:`load_point` - a point's summary, per-flash
   table (:func:`save_table`: typed npz, CSV on request) and examples; a saved point is
   complete only when its summary exists and its table has the rows the summary counts.
@@ -35,32 +35,20 @@ from pmtgain.config import ANALYSIS_VERSION
 from pmtgain.errors import InputError
 from pmtgain.io.safeio import atomic_path, write_atomic
 from pmtgain.point.result import PointResult, string_codes
+from pmtgain.results.layout import point_key, spe_key
 
-POINTS_DIR = "points"
+__all__ = ["JOB_OUTPUTS", "job_output", "SPE_JOB_OUTPUTS", "job_remaps", "settings_digest",
+           "inputs_of", "encode_inputs", "stale_reason", "write_json_records",
+           "read_json_records", "save_point", "write_csv", "save_examples", "load_examples",
+           "save_table", "load_table", "load_point", "save_spe", "load_spe_summary",
+           "load_spe_runs", "load_spectra"]
+
 #: what one HTCondor job leaves in its sandbox (exec_condor.sh creates any that is missing,
 #: since HTCondor holds a job whose listed output does not exist)
 JOB_OUTPUTS = ("pmt_data_list.pkl", "pmt_summary.json", "pmt_flashes.npz",
                "pmt_examples.npz")
 _JOB_SUFFIX = {"pmt_data_list.pkl": "data_list.pkl", "pmt_summary.json": "summary.json",
                "pmt_flashes.npz": "flashes.npz", "pmt_examples.npz": "examples.npz"}
-
-
-def point_key(pmt: int, hv: int) -> str:
-    return f"pmt_{int(pmt)}_{int(hv)}"
-
-
-def spe_key(pmt: int | str, hv: int | str) -> str:
-    """The name of a low-light run's files (``spe_<i>_<hv>``; ``hv`` may be ``$(hv)``)."""
-    return f"spe_{pmt}_{hv}"
-
-
-def point_paths(lists_dir: str | os.PathLike, pmt: int, hv: int) -> dict[str, Path]:
-    """The files of a saved point: ``summary`` (JSON), ``table`` (per-flash, npz),
-    ``csv`` (the same on request), ``examples`` (npz)."""
-    d = Path(lists_dir) / POINTS_DIR
-    k = point_key(pmt, hv)
-    return dict(summary=d / f"{k}_summary.json", table=d / f"{k}_flashes.npz",
-                csv=d / f"{k}_waveforms.csv", examples=d / f"{k}_examples.npz")
 
 
 def job_output(name: str, pmt: int | str, hv: int | str) -> str:
@@ -345,29 +333,26 @@ def load_point(directory: str | os.PathLike, pmt: int, hv: int) -> PointResult |
         return None
 
 
-SPE_DIR = "spe"
-
-
-def spe_paths(lists_dir: str | os.PathLike, pmt: int, hv: int) -> dict[str, Path]:
-    """The files of a saved low-light run: ``summary`` (JSON), ``spectra`` (npz)."""
-    d = Path(lists_dir) / SPE_DIR
+def _spe_files(directory, pmt, hv) -> dict[str, Path]:
     k = spe_key(int(pmt), int(hv))
-    return dict(summary=d / f"{k}_summary.json", spectra=d / f"{k}_spectra.npz")
+    return dict(summary=Path(directory) / f"{k}_summary.json",
+                spectra=Path(directory) / f"{k}_spectra.npz")
 
 
-def save_spe(lists_dir: str | os.PathLike, summary: dict, spectra: dict) -> None:
-    """A low-light run's summary and charge spectra, atomically, the summary last."""
-    paths = spe_paths(lists_dir, summary["pmt"], summary["hv"])
+def save_spe(directory: str | os.PathLike, summary: dict, spectra: dict) -> None:
+    """A low-light run's summary and charge spectra into ``directory`` (a layout's
+    ``spe``), atomically, the summary last."""
+    paths = _spe_files(directory, summary["pmt"], summary["hv"])
     paths["summary"].parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(paths["spectra"]) as tmp, open(tmp, "wb") as f:
         np.savez(f, **spectra)
     write_json_records(pd.DataFrame([summary]), paths["summary"])
 
 
-def load_spe_summary(lists_dir: str | os.PathLike, pmt: int, hv: int) -> dict | None:
-    """A saved low-light run's summary (NaN where it has none), or None when its summary
-    or its spectra are missing or cannot be read."""
-    paths = spe_paths(lists_dir, pmt, hv)
+def load_spe_summary(directory: str | os.PathLike, pmt: int, hv: int) -> dict | None:
+    """A saved low-light run's summary from ``directory`` (a layout's ``spe``; NaN where
+    it has none), or None when its summary or its spectra are missing or unreadable."""
+    paths = _spe_files(directory, pmt, hv)
     if not paths["spectra"].is_file() or load_spectra(paths["spectra"].parent, pmt,
                                                       hv) is None:
         return None

@@ -4,11 +4,12 @@ runs (coffea's processor/executor split).
 
 What to use when
 ----------------
-- :func:`run_point` - one point, in this process: what an HTCondor job and every pool
-  worker run. Writes ``<lists>/points/pmt_<i>_<hv>_{summary.json,flashes.npz}`` and the
-  point's log ``<logs>/pmt_<i>_<hv>V.log``.
+- :func:`run_point` - one point, in this process, with a :class:`~pmtgain.run.task.Task`:
+  what an HTCondor job and every pool worker run. Writes the point's files and its log
+  where the task's :class:`~pmtgain.results.layout.Layout` says.
 - :func:`run_local` - all points in a process pool sized to the machine, with a progress
-  bar; points already done are skipped (resume), ``force`` redoes them.
+  bar; points already done are skipped (resume), ``force`` redoes them. A thin map: the
+  pipeline decides which points and how many passes.
 - :func:`write_lists` - the per-PMT tables ``pmt_<i>_data_list.{pkl,csv}`` (the original's
   columns ``mean_charge``, ``std_dev_charge``, ``hv`` first, then the new ones).
 """
@@ -23,6 +24,9 @@ import re
 
 from pmtgain.parallel import default_jobs, parallel_map
 
+__all__ = ["ORIGINAL_COLUMNS", "LIST_NAME", "PointOutcome", "run_point", "stale_reason",
+           "run_local", "saved_outcomes", "summaries_frame", "write_lists", "crashed"]
+
 # a log write that fails (a full disk) must not print a traceback per message: the point's
 # own failure says what happened, in one line
 logging.raiseExceptions = False
@@ -33,11 +37,10 @@ from pathlib import Path  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from pmtgain.config import DEFAULT_FIT, FitConfig, PointSpec  # noqa: E402
+from pmtgain.config import PointSpec  # noqa: E402
 from pmtgain.errors import InputError  # noqa: E402
 from pmtgain.io.campaign import local_dir, redact  # noqa: E402
 from pmtgain.io.fetch import (  # noqa: E402
-    DEFAULT_WORKERS,
     fetch_point,
     is_remote,
     is_transient,
@@ -45,9 +48,11 @@ from pmtgain.io.fetch import (  # noqa: E402
 )
 from pmtgain.io.safeio import atomic_path, open_append, write_atomic  # noqa: E402
 from pmtgain.point.process import process_point  # noqa: E402
-from pmtgain.point.shape import ShapeTable  # noqa: E402
+from pmtgain.point.schema import column_order  # noqa: E402
 from pmtgain.results import store  # noqa: E402
+from pmtgain.results.layout import Layout  # noqa: E402
 from pmtgain.results.store import load_point  # noqa: E402
+from pmtgain.run.task import DEFAULT_TASK, Task  # noqa: E402
 
 ORIGINAL_COLUMNS = ["mean_charge", "std_dev_charge", "hv"]
 #: the per-PMT lists write_lists writes (and removes when their PMT has no result)
@@ -67,7 +72,7 @@ class PointOutcome:
 
 
 def _point_logger(log_path: Path, verbose: bool) -> logging.Logger:
-    logger = logging.getLogger(f"pmtgain.point.process.{log_path.stem}.{os.getpid()}")
+    logger = logging.getLogger(f"pmtgain.point.{log_path.stem}.{os.getpid()}")
     logger.handlers.clear()
     logger.propagate = False
     logger.setLevel(logging.DEBUG if verbose else logging.INFO)
@@ -78,26 +83,16 @@ def _point_logger(log_path: Path, verbose: bool) -> logging.Logger:
     return logger
 
 
-def run_point(
-    point: PointSpec,
-    *,
-    data_dir: str | os.PathLike = "data",
-    lists_dir: str | os.PathLike = "outputs/lists",
-    logs_dir: str | os.PathLike = "outputs/logs",
-    engine: str = "fast",
-    config: FitConfig = DEFAULT_FIT,
-    verbose: bool = False,
-    fetch_workers: int = DEFAULT_WORKERS,
-    shapes: ShapeTable | None = None,
-    csv: bool = False,
-) -> PointOutcome:
+def run_point(point: PointSpec, task: Task = DEFAULT_TASK) -> PointOutcome:
     """Fetch, process and save one point (``csv``: the per-flash table also as CSV).
     Never raises: a failure is an outcome."""
     t0 = time.perf_counter()
     spe = point.extra.get("kind") == "spe"
-    stem = f"{'spe' if spe else 'pmt'}_{point.pmt}_{point.hv}V"
+    data_dir, engine, config, verbose = task.data_dir, task.engine, task.config, task.verbose
+    fetch_workers = task.fetch_workers
+    log_path = task.layout.log(point.pmt, point.hv, spe=spe)
     try:
-        logger = _point_logger(Path(logs_dir) / f"{stem}.log", verbose)
+        logger = _point_logger(log_path, verbose)
     except OSError as exc:  # a full disk, or a link planted where the log goes
         return PointOutcome(point.pmt, point.hv, False,
                             error=f"cannot write its log: {exc.strerror or exc}")
@@ -120,13 +115,12 @@ def run_point(
                     rep.cached, rep.n_failed)
         transient = sum(1 for _, reason in rep.failed if is_transient(reason))
         if spe:
-            return _finish_spe(point, rep, lists_dir, logger, t0, transient, data_dir,
-                               fetch_workers)
+            return _finish_spe(point, rep, task, logger, t0, transient)
         off_files, off_transient = _led_off_files(point, data_dir, fetch_workers, logger)
         transient += off_transient  # an LED-off file that may still come: redo the point
         res = process_point(rep.paths, pmt=point.pmt, hv=point.hv, cut_V=point.cut_V,
                             engine=engine, config=config, missing=rep.failed,
-                            shapes=shapes, pedestal_files=off_files)
+                            shapes=task.shapes, pedestal_files=off_files)
         if is_remote(point.dir_url) and not source_is(local_dir(data_dir, point),
                                                        point.dir_url):
             raise InputError("its files were replaced while they were read, by a run of "
@@ -144,11 +138,11 @@ def run_point(
         bad = res.table[res.table.status == "unreadable"]
         for row in bad.itertuples():
             logger.warning("%s unreadable: %s", row.file, row.reason)
-        store.save_point(res, Path(lists_dir) / store.POINTS_DIR, csv=csv)
+        store.save_point(res, task.layout.points, csv=task.csv)
         s = res.summary
-        logger.info("done: %d of %d waveforms used, mean charge %.5g pC, std %.4g pC "
+        logger.info("done: %d of %d flashes used, mean charge %.5g pC, std %.4g pC "
                     "(left out: clipped %d, pulse in the baseline region %d, unreadable %d);"
-                    " shape: %s %s", s["n_used"], s["n_files"], s["mean_charge"],
+                    " shape: %s %s", s["n_used"], s["n_flashes"], s["mean_charge"],
                     s["std_dev_charge"], s["rejected_clipped"], s["rejected_pre_pulse"],
                     s["rejected_unreadable"], s["shape_source"], s.get("shape_note", ""))
         if s.get("cut_V") is not None:
@@ -168,12 +162,14 @@ def run_point(
         logger.exception("internal error (a bug in pmtgain)")
         msg = (f"internal error (a bug in pmtgain, not your input): {type(exc).__name__}: "
                f"{(str(exc).splitlines() or [''])[0][:200]}; the traceback is in "
-               f"{Path(logs_dir) / f'{stem}.log'}")
+               f"{log_path}")
         return PointOutcome(point.pmt, point.hv, False, error=msg,
                             seconds=time.perf_counter() - t0, transient=transient)
     finally:
         for h in logger.handlers:
             h.close()
+            if isinstance(h, logging.StreamHandler):
+                h.stream.close()  # a StreamHandler leaves its stream open: the log file
         logger.handlers.clear()
 
 
@@ -208,12 +204,11 @@ def _as_used(point: PointSpec, pedestal_source: str) -> PointSpec:
     return replace(point, extra={k: v for k, v in point.extra.items() if k != "ledoff"})
 
 
-def _finish_spe(point, rep, lists_dir, logger, t0, transient, data_dir,
-                fetch_workers) -> PointOutcome:
+def _finish_spe(point, rep, task: Task, logger, t0, transient) -> PointOutcome:
     """A low-light run (:mod:`pmtgain.point.spe`): measured, saved under ``<lists>/spe/``."""
     from pmtgain.point.spe import process_spe
 
-    off_files, off_transient = _led_off_files(point, data_dir, fetch_workers, logger)
+    off_files, off_transient = _led_off_files(point, task.data_dir, task.fetch_workers, logger)
     transient += off_transient
     res = process_spe(rep.paths, pmt=point.pmt, hv=point.hv, background_files=off_files)
     s = res.summary
@@ -223,7 +218,7 @@ def _finish_spe(point, rep, lists_dir, logger, t0, transient, data_dir,
              dir_url=redact(point.dir_url), analysis_version=store.ANALYSIS_VERSION,
              inputs=store.encode_inputs(store.inputs_of(
                  _as_used(point, str(s.get("pedestal_source") or "")), None)))
-    store.save_spe(lists_dir, s, res.spectra)
+    store.save_spe(task.layout.spe, s, res.spectra)
     logger.info("low-light run: occupancy %.3f +- %.3f, G %.4g +- %.2g (threshold %.2g), "
                 "F %.3f +- %.3f (threshold %.2g)%s", s["occupancy"], s["occupancy_err"],
                 s["gain"], s["gain_err"], s["gain_sys"], s["enf"], s["enf_err"],
@@ -235,76 +230,18 @@ def _finish_spe(point, rep, lists_dir, logger, t0, transient, data_dir,
 stale_reason = store.stale_reason  # the one rule
 
 
-def run_local(
-    points: list[PointSpec],
-    *,
-    data_dir="data",
-    outputs="outputs",
-    engine: str = "fast",
-    config: FitConfig = DEFAULT_FIT,
-    jobs: int | None = None,
-    verbose: bool = False,
-    force: bool = False,
-    progress: bool = True,
-    fetch_workers: int = DEFAULT_WORKERS,
-    shapes: ShapeTable | None = None,
-    csv: bool = False,
-) -> list[PointOutcome]:
-    """Run every point in a process pool; skip points already done unless ``force``.
-
-    Two passes: a point whose own mean pulse is too weak to place its integration window
-    (``shape_source`` ``own-weak``) is redone with the window and weights of its PMT's
-    well-measured points (the shape table, merged over ``shapes``, the campaign's
-    ``data_info/shapes.csv``), which is also written to ``outputs/lists/shapes.csv``
-    for HTCondor jobs."""
-    outcomes = _run_pass(points, data_dir=data_dir, outputs=outputs, engine=engine,
-                         config=config, jobs=jobs, verbose=verbose, force=force,
-                         progress=progress, fetch_workers=fetch_workers, shapes=shapes,
-                         csv=csv)
-    good = [o.summary for o in outcomes if o.ok and o.summary]
-    table = ShapeTable.from_summaries(good, source="this campaign's well-measured points")
-    table = table.merged(shapes)
-    if table.rows or table.templates:
-        (Path(outputs) / "lists").mkdir(parents=True, exist_ok=True)
-        table.save(Path(outputs) / "lists" / "shapes.csv")
-    weak = {(o.pmt, o.hv) for o in outcomes if o.ok and o.summary
-            and o.summary.get("shape_source") == "own-weak"
-            and table.templates.get(o.pmt)}
-    if not weak:
-        return outcomes
-    print(f"redoing {len(weak)} point(s) whose own mean pulse is too weak to place their "
-          "integration window, with the window of their PMT's better-measured points")
-    again = _run_pass([p for p in points if (p.pmt, p.hv) in weak], data_dir=data_dir,
-                      outputs=outputs, engine=engine, config=config, jobs=jobs,
-                      verbose=verbose, force=True, progress=progress,
-                      fetch_workers=fetch_workers, shapes=table, csv=csv)
-    redone = {(o.pmt, o.hv): o for o in again}
-    return [redone.get((o.pmt, o.hv), o) for o in outcomes]
-
-
-def _run_pass(
-    points: list[PointSpec],
-    *,
-    data_dir,
-    outputs,
-    engine: str,
-    config: FitConfig,
-    jobs: int | None,
-    verbose: bool,
-    force: bool,
-    progress: bool,
-    fetch_workers: int,
-    shapes: ShapeTable | None,
-    csv: bool = False,
-) -> list[PointOutcome]:
-    outputs = Path(outputs)
-    lists_dir, logs_dir = outputs / "lists", outputs / "logs"
+def run_local(points: list[PointSpec], task: Task = DEFAULT_TASK, *, jobs: int | None = None,
+              force: bool = False, progress: bool = True) -> list[PointOutcome]:
+    """Every point in a process pool sized to the machine, with a progress bar; a point
+    saved earlier and still valid (:func:`pmtgain.results.store.stale_reason`) is kept
+    (resume) unless ``force``. The policy around it (which points, a second pass for
+    weak ones) is the pipeline's."""
     outcomes: list[PointOutcome] = []
     todo = []
     stale: dict[str, int] = {}
     for p in points:
-        done = None if force else load_point(lists_dir / "points", p.pmt, p.hv)
-        why = (stale_reason(done.summary, p, engine, config) if done is not None
+        done = None if force else load_point(task.layout.points, p.pmt, p.hv)
+        why = (stale_reason(done.summary, p, task.engine, task.config) if done is not None
                else "no result")
         if why is None:
             outcomes.append(PointOutcome(p.pmt, p.hv, True, summary=done.summary,
@@ -316,9 +253,6 @@ def _run_pass(
     for why, k in stale.items():
         print(f"redoing {k} point(s) saved earlier: {why}")
     jobs = jobs or default_jobs()
-    kw = dict(data_dir=data_dir, lists_dir=lists_dir, logs_dir=logs_dir, engine=engine,
-              config=config, verbose=verbose, fetch_workers=fetch_workers, shapes=shapes,
-              csv=csv)
     n_wf = 0
 
     def postfix(out: PointOutcome) -> dict:
@@ -326,7 +260,7 @@ def _run_pass(
         n_wf += (out.summary or {}).get("n_flashes", 0)
         return dict(flashes=n_wf, failed=sum(not o.ok for o in outcomes) + (not out.ok))
 
-    for out in parallel_map(functools.partial(run_point, **kw), [(p,) for p in todo],
+    for out in parallel_map(functools.partial(run_point, task=task), [(p,) for p in todo],
                             jobs=jobs, desc=f"analysing ({min(jobs, len(todo))} processes)",
                             unit="point", progress=progress, postfix=postfix,
                             on_crash=crashed):
@@ -335,13 +269,13 @@ def _run_pass(
     return outcomes
 
 
-def saved_outcomes(points: list[PointSpec], lists_dir, engine: str,
-                   config: FitConfig = DEFAULT_FIT) -> list[PointOutcome]:
+def saved_outcomes(points: list[PointSpec], task: Task) -> list[PointOutcome]:
     """The saved, still valid results of ``points`` (others are left out)."""
     out = []
     for p in points:
-        done = load_point(Path(lists_dir) / store.POINTS_DIR, p.pmt, p.hv)
-        if done is not None and stale_reason(done.summary, p, engine, config) is None:
+        done = load_point(task.layout.points, p.pmt, p.hv)
+        if done is not None and stale_reason(done.summary, p, task.engine,
+                                             task.config) is None:
             out.append(PointOutcome(p.pmt, p.hv, True, summary=done.summary, skipped=True))
     return out
 
@@ -350,11 +284,11 @@ def summaries_frame(summaries: list[dict]) -> pd.DataFrame:
     df = pd.DataFrame(summaries)
     if df.empty:
         return df
-    rest = [c for c in df.columns if c not in ORIGINAL_COLUMNS]
-    return df[ORIGINAL_COLUMNS + rest].sort_values(["pmt", "hv"]).reset_index(drop=True)
+    cols = column_order(df.columns, first=tuple(ORIGINAL_COLUMNS))
+    return df[cols].sort_values(["pmt", "hv"]).reset_index(drop=True)
 
 
-def write_lists(outcomes: list[PointOutcome], lists_dir,
+def write_lists(outcomes: list[PointOutcome], layout: Layout,
                 enf: dict[int, float] | None = None,
                 campaign: list[PointSpec] | None = None) -> list[Path]:
     """``pmt_<i>_data_list.pkl`` and ``.csv`` per PMT, one row per HV point; the gain in
@@ -362,12 +296,12 @@ def write_lists(outcomes: list[PointOutcome], lists_dir,
     anchored on its low-light run (:mod:`pmtgain.point.anchor`)."""
     from pmtgain.point.anchor import with_gains
 
-    lists_dir = Path(lists_dir)
+    lists_dir = layout.lists
     lists_dir.mkdir(parents=True, exist_ok=True)
     df = with_gains(summaries_frame([o.summary for o in outcomes if o.ok and o.summary]),
-                    enf or {}, store.load_spe_runs(lists_dir / store.SPE_DIR))
+                    enf or {}, store.load_spe_runs(layout.spe))
     written = []
-    _write_failed(outcomes, lists_dir / "failed.json",
+    _write_failed(outcomes, layout.failed,
                   None if campaign is None else {(p.pmt, p.hv) for p in campaign})
     # one set: every list of this call carries the same id, and lists of PMTs this call
     # does not write are removed, so a merge can tell a set cut short by a kill from a
@@ -383,7 +317,7 @@ def write_lists(outcomes: list[PointOutcome], lists_dir,
     df = df.assign(list_set=list_set)
     for pmt, sub in df.groupby("pmt"):
         sub = sub.reset_index(drop=True)
-        pkl = lists_dir / f"pmt_{pmt}_data_list.pkl"
+        pkl = layout.pmt_list(pmt, "pkl")
         store.write_json_records(sub, pkl.with_suffix(".json"))  # what the merge reads
         with atomic_path(pkl) as tmp:
             sub.to_pickle(tmp)  # the original's format, for users who load it

@@ -32,6 +32,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pmtgain.config import DEFAULT_ENGINE  # light: the job names a broken Python first
+
+__all__ = ["last_attempt", "attempts", "tell_condor", "write_outputs", "write_failure",
+           "main", "run_job"]
+
 EX_DATAERR, EX_TEMPFAIL = 65, 75
 
 
@@ -113,7 +118,7 @@ def main(argv=None) -> int:
     ap.add_argument("n_files", type=int)
     ap.add_argument("cut_V", nargs="?", default="none",
                     help="amplitude cut in volts, or 'none'")
-    ap.add_argument("--engine", default="fast", choices=ENGINES)
+    ap.add_argument("--engine", default=DEFAULT_ENGINE, choices=ENGINES)
     ap.add_argument("--data-dir", default="data")
     ap.add_argument("--spe", action="store_true",
                     help="a low-light run (spe_pmt_<i>.txt): G and F without an assumed F")
@@ -131,7 +136,7 @@ def main(argv=None) -> int:
 
 
 def run_job(dir_url: str, pmt: int, hv: int, n_files: int, cut: float | None, *,
-            engine: str = "fast", data_dir: str = "data", spe: bool = False) -> int:
+            engine: str = DEFAULT_ENGINE, data_dir: str = "data", spe: bool = False) -> int:
     """One point in the job's working directory; returns the exit status (module
     docstring). ``spe``: a low-light run (outputs ``pmt_summary.json``,
     ``pmt_spectra.npz``)."""
@@ -142,8 +147,9 @@ def run_job(dir_url: str, pmt: int, hv: int, n_files: int, cut: float | None, *,
     from pmtgain.config import PointSpec
     from pmtgain.errors import CampaignError
     from pmtgain.io.campaign import folder_of, parse_campaign_file
-    from pmtgain.results.store import point_paths
+    from pmtgain.results.layout import Layout
     from pmtgain.run.executors import run_point, summaries_frame
+    from pmtgain.run.task import Task
 
     name = f"data_directories_pmt_{args.pmt}.txt"
     info = next((p for p in (Path(name), Path("data_info") / name) if p.exists()), None)
@@ -165,9 +171,10 @@ def run_job(dir_url: str, pmt: int, hv: int, n_files: int, cut: float | None, *,
             print(f"analysis_condor.py: error: {exc}", file=sys.stderr)
             return EX_DATAERR
     final = last_attempt()
-    out = run_point(point, data_dir=args.data_dir, lists_dir=".", logs_dir=".",
-                    engine=args.engine, verbose=False, shapes=shapes)
-    log = Path(f"pmt_{args.pmt}_{args.hv}V.log")
+    task = Task(layout=Layout(Path(".")), data_dir=Path(args.data_dir), engine=args.engine,
+                shapes=shapes)
+    out = run_point(point, task)
+    log = task.layout.log(args.pmt, args.hv)
     if log.exists():
         print(log.read_text(), end="")
     where = f"PMT {args.pmt} at {args.hv} V"
@@ -191,7 +198,7 @@ def run_job(dir_url: str, pmt: int, hv: int, n_files: int, cut: float | None, *,
               "reasons; asking HTCondor to run the job again", file=sys.stderr)
         return EX_TEMPFAIL
     write_outputs(summaries_frame([out.summary]))
-    saved = point_paths(".", args.pmt, args.hv)
+    saved = task.layout.point(args.pmt, args.hv)
     saved["table"].replace("pmt_flashes.npz")
     saved["examples"].replace("pmt_examples.npz")
     return 0
@@ -200,12 +207,14 @@ def run_job(dir_url: str, pmt: int, hv: int, n_files: int, cut: float | None, *,
 def _spe_job(dir_url: str, pmt: int, hv: int, n_files: int, data_dir: str) -> int:
     from pmtgain.config import PointSpec
     from pmtgain.io.campaign import folder_of
-    from pmtgain.results.store import spe_paths
+    from pmtgain.results.layout import Layout
     from pmtgain.run.executors import run_point
+    from pmtgain.run.task import Task
 
     point = PointSpec(pmt=pmt, hv=hv, n_files=n_files, dir_url=dir_url,
                       folder=folder_of(dir_url, hv, pmt) + "_spe", extra={"kind": "spe"})
-    out = run_point(point, data_dir=data_dir, lists_dir=".", logs_dir=".")
+    task = Task(layout=Layout(Path(".")), data_dir=Path(data_dir))
+    out = run_point(point, task)
     where = f"PMT {pmt} at {hv} V (low light)"
     if not out.ok:
         write_failure(pmt, hv, n_files, out.error, out.transient > 0)
@@ -213,7 +222,7 @@ def _spe_job(dir_url: str, pmt: int, hv: int, n_files: int, data_dir: str) -> in
         print(f"analysis_condor.py: {where} failed: {out.error}", file=sys.stderr)
         tell_condor(f"{where}: {out.error}")
         return EX_TEMPFAIL if out.transient and not last_attempt() else EX_DATAERR
-    saved = spe_paths(".", pmt, hv)
+    saved = task.layout.spe_run(pmt, hv)
     saved["summary"].replace("pmt_summary.json")
     saved["spectra"].replace("pmt_spectra.npz")
     return 0

@@ -19,15 +19,20 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
-from pmtgain.config import DEFAULT_FIT, FitConfig
+from pmtgain.config import DEFAULT_ENGINE, DEFAULT_FIT, FitConfig
 from pmtgain.errors import InputError
 from pmtgain.io.fetch import DEFAULT_WORKERS
 from pmtgain.io.safeio import atomic_path, write_atomic
+from pmtgain.results.layout import Layout
+from pmtgain.run.task import Task
+
+__all__ = ["AnalysisOptions", "RunResult", "analyse", "write_spe_list", "enf_per_pmt",
+           "MergeOptions", "MergeResult", "merge"]
 
 
 def _say(msg: str) -> None:
@@ -44,7 +49,7 @@ class AnalysisOptions:
 
     data_dir: str | Path = "data"  # local copies of remote files
     outputs: str | Path = "outputs"  # results and logs
-    engine: str = "fast"  # the per-flash fit (fast, root, integral)
+    engine: str = DEFAULT_ENGINE  # the per-flash fit (fast, root, integral)
     jobs: int | None = None  # processes (None: one per core)
     verbose: bool = False  # every file in the point logs
     force: bool = False  # redo points already done
@@ -54,6 +59,13 @@ class AnalysisOptions:
     merge: bool = True  # build the gain curves at the end
     csv_tables: bool = False  # per-flash tables also as CSV (npz always)
     config: FitConfig = DEFAULT_FIT
+
+    def task(self, shapes=None) -> Task:
+        """The :class:`~pmtgain.run.task.Task` every point of the run is given."""
+        return Task(layout=Layout(Path(self.outputs)), data_dir=Path(self.data_dir),
+                    engine=self.engine, config=self.config,
+                    fetch_workers=self.fetch_workers, shapes=shapes,
+                    verbose=self.verbose, csv=self.csv_tables)
 
 
 @dataclass
@@ -96,7 +108,7 @@ def analyse(campaign: str | Path, options: AnalysisOptions | None = None, *,
     from pmtgain.io.campaign import load_campaign, load_enf, load_spe, select
     from pmtgain.point.shape import load_shapes
     from pmtgain.results.lock import exclusive
-    from pmtgain.run.executors import run_local, saved_outcomes, write_lists
+    from pmtgain.run.executors import saved_outcomes, write_lists
 
     o = options or AnalysisOptions()
     every = load_campaign(campaign)
@@ -108,24 +120,20 @@ def analyse(campaign: str | Path, options: AnalysisOptions | None = None, *,
     out = Path(o.outputs)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: --outputs names a file, not a directory")
+    task = o.task(shapes)
+    lay = task.layout
     with exclusive(out, "analysis.py"):
-        (out / "lists").mkdir(parents=True, exist_ok=True)
-        write_atomic(out / "lists" / "run.json", json.dumps(
+        lay.lists.mkdir(parents=True, exist_ok=True)
+        write_atomic(lay.run_record, json.dumps(
             {"data_info": str(Path(campaign).resolve()), "engine": o.engine}))
         say(f"{len(points)} points, {sum(p.n_files for p in points)} files; logs in "
-            f"{out / 'logs'}")
+            f"{lay.logs}")
         try:
-            outcomes = run_local(points, data_dir=o.data_dir, outputs=out, engine=o.engine,
-                                 config=o.config, jobs=o.jobs, verbose=o.verbose,
-                                 force=o.force, progress=o.progress,
-                                 fetch_workers=o.fetch_workers, shapes=shapes,
-                                 csv=o.csv_tables)
+            outcomes = _measure(points, task, o)
         except KeyboardInterrupt:
-            kept = saved_outcomes(points, out / "lists", o.engine, o.config)
-            write_lists(kept + saved_outcomes([p for p in every if p not in points],
-                                              out / "lists", o.engine, o.config),
-                        out / "lists", enf,
-                        every)
+            kept = saved_outcomes(points, task)
+            write_lists(kept + saved_outcomes([p for p in every if p not in points], task),
+                        lay, enf, every)
             warn(f"interrupted: {len(kept)} of {len(points)} points are finished and saved "
                  "in the lists; run the same command again to do the rest (finished points "
                  "are kept)")
@@ -135,15 +143,13 @@ def analyse(campaign: str | Path, options: AnalysisOptions | None = None, *,
             f"earlier run), {len(res.failed)} failed")
         spe_runs = [p for p in load_spe(campaign) if not pmts or p.pmt in pmts]
         if spe_runs:
-            res.spe = _run_spe(spe_runs, o, out, say)
+            res.spe = _run_spe(spe_runs, task, o, say)
             res.outcomes += [x for x in res.spe if not x.ok]
-        enf = enf_per_pmt(out / "lists", source="lists", enf_file=enf)[0]
+        enf = enf_per_pmt(lay, enf_file=enf)[0]
         # the lists hold every point of the campaign with a valid saved result, not only
         # the ones this run selected (--pmt/--hv)
-        write_lists(outcomes + saved_outcomes([p for p in every if p not in points],
-                                              out / "lists", o.engine, o.config),
-                        out / "lists", enf,
-                        every)
+        write_lists(outcomes + saved_outcomes([p for p in every if p not in points], task),
+                    lay, enf, every)
         for x in res.done:
             if x.summary.get("rejected_unreadable"):
                 say(f"  PMT {x.pmt} {x.hv} V: {x.summary['rejected_unreadable']} of "
@@ -164,7 +170,36 @@ def analyse(campaign: str | Path, options: AnalysisOptions | None = None, *,
         return res
 
 
-def _run_spe(runs: list, o: AnalysisOptions, out: Path, say) -> list:
+def _measure(points: list, task: Task, o: AnalysisOptions) -> list:
+    """The points, in two passes: a point whose own mean pulse is too weak to place its
+    integration window (``shape_source`` ``own-weak``) is redone with the window and
+    weights of its PMT's well-measured points (the shape table, merged over the
+    campaign's ``data_info/shapes.csv``), which is also written to ``lists/shapes.csv``
+    for HTCondor jobs."""
+    from pmtgain.point.shape import ShapeTable
+    from pmtgain.run.executors import run_local
+
+    outcomes = run_local(points, task, jobs=o.jobs, force=o.force, progress=o.progress)
+    good = [x.summary for x in outcomes if x.ok and x.summary]
+    table = ShapeTable.from_summaries(good, source="this campaign's well-measured points")
+    table = table.merged(task.shapes)
+    if table.rows or table.templates:
+        task.layout.lists.mkdir(parents=True, exist_ok=True)
+        table.save(task.layout.shapes)
+    weak = {(x.pmt, x.hv) for x in outcomes if x.ok and x.summary
+            and x.summary.get("shape_source") == "own-weak" and table.templates.get(x.pmt)}
+    if not weak:
+        return outcomes
+    print(f"redoing {len(weak)} point(s) whose own mean pulse is too weak to place their "
+          "integration window, with the window of their PMT's better-measured points")
+    again = run_local([p for p in points if (p.pmt, p.hv) in weak],
+                      replace(task, shapes=table), jobs=o.jobs, force=True,
+                      progress=o.progress)
+    redone = {(x.pmt, x.hv): x for x in again}
+    return [redone.get((x.pmt, x.hv), x) for x in outcomes]
+
+
+def _run_spe(runs: list, task: Task, o: AnalysisOptions, say) -> list:
     """The campaign's low-light runs (:mod:`pmtgain.point.spe`), in the pool; ``lists/spe.csv``."""
     import functools
 
@@ -172,18 +207,17 @@ def _run_spe(runs: list, o: AnalysisOptions, out: Path, say) -> list:
     from pmtgain.results import store
     from pmtgain.run.executors import PointOutcome, crashed, run_point
 
-    fn = functools.partial(run_point, data_dir=o.data_dir, lists_dir=out / "lists",
-                           logs_dir=out / "logs", fetch_workers=o.fetch_workers)
+    fn = functools.partial(run_point, task=task)
     outs, todo = [], []
     for p in runs:  # a saved run is reused by the same rule as a point
-        s = None if o.force else store.load_spe_summary(out / "lists", p.pmt, p.hv)
+        s = None if o.force else store.load_spe_summary(task.layout.spe, p.pmt, p.hv)
         if s is not None and store.stale_reason(s, p, None) is None:
             outs.append(PointOutcome(p.pmt, p.hv, True, summary=s, skipped=True))
         else:
             todo.append(p)
     outs += parallel_map(fn, [(p,) for p in todo], jobs=o.jobs, unit="run",
                          desc="low-light runs", progress=o.progress, on_crash=crashed)
-    write_spe_list(out / "lists")
+    write_spe_list(task.layout)
     for x in sorted(outs, key=lambda x: (x.pmt, x.hv)):
         if x.ok:
             s = x.summary
@@ -193,34 +227,34 @@ def _run_spe(runs: list, o: AnalysisOptions, out: Path, say) -> list:
     return outs
 
 
-def write_spe_list(lists_dir: Path, runs: pd.DataFrame | None = None) -> Path | None:
-    """``lists/spe.csv``: one row per low-light run, its key columns first."""
+def write_spe_list(layout: Layout, runs: pd.DataFrame | None = None) -> Path | None:
+    """``lists/spe.csv``: one row per low-light run, its key columns first (``runs``, or
+    the ones saved in ``layout``)."""
     from pmtgain.point.spe import SPE_COLUMNS
-    from pmtgain.results.store import SPE_DIR, load_spe_runs
+    from pmtgain.results.store import load_spe_runs
 
-    df = load_spe_runs(Path(lists_dir) / SPE_DIR) if runs is None else runs
+    df = load_spe_runs(layout.spe) if runs is None else runs
     if df.empty:
         return None
     df = df[list(SPE_COLUMNS) + [c for c in df.columns if c not in SPE_COLUMNS]]
     df = df.sort_values(["pmt", "hv"])
-    path = Path(lists_dir) / "spe.csv"
-    Path(lists_dir).mkdir(parents=True, exist_ok=True)
+    path = layout.spe_list
+    path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False, float_format="%.6g")
     return path
 
 
-def enf_per_pmt(outputs_or_lists: Path, *, source: str, enf_file: dict[int, float],
+def enf_per_pmt(layout: Layout, *, enf_file: dict[int, float],
                 flags: dict[int, float] | None = None
                 ) -> tuple[dict[int, float], dict[int, str], pd.DataFrame]:
     """F per PMT and where it came from: ``--enf`` over ``enf.txt`` over the PMT's
     measured F from its unflagged low-light runs (:func:`pmtgain.point.spe.measured_enf`);
     PMTs in none of them get the default at the merge. Also the runs themselves."""
     from pmtgain.point.spe import measured_enf
-    from pmtgain.results.store import SPE_DIR, load_spe_runs
+    from pmtgain.results.store import load_spe_runs
 
-    d = Path(outputs_or_lists)
-    runs = load_spe_runs(d / SPE_DIR if source == "lists" else d)
+    runs = load_spe_runs(layout.spe)
     measured = measured_enf(runs.to_dict("records")) if not runs.empty else {}
     enf = {p: f for p, (f, _) in measured.items()}
     where = {p: f"low-light run, +- {e:.3f}" for p, (_, e) in measured.items()}
@@ -276,14 +310,14 @@ def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _
         raise InputError(f"--enf {' '.join(bad)}: F = 1 + (sigma_1/Q_1)^2 is at least 1 "
                          "(typical 1.1-1.5)")
     out = Path(o.outputs)
-    source = o.source or ("condor_lists" if list((out / "condor_lists").glob(
-        "pmt_*_summary.json")) else "lists")
-    df = collect(out, source)
+    lay = Layout.merged(out, o.source)
+    source = lay.source
+    df = collect(lay)
     say(f"merging {out / source} ({'the HTCondor jobs' if source != 'lists' else 'analysis.py'}"
         f"): {len(df)} point(s) of {df.pmt.nunique() if len(df) else 0} PMT(s)")
     info = o.data_info
     if info is None:
-        run = out / "lists" / "run.json"
+        run = lay.run_record
         try:
             info = json.loads(run.read_text())["data_info"] if run.exists() else "data_info"
         except (ValueError, KeyError, TypeError):
@@ -296,11 +330,9 @@ def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _
     except CampaignError:
         pass
     enf_file = load_enf(info)
-    spe_dir = out / "lists" if source == "lists" else out / source
-    merged, where, spe_runs = enf_per_pmt(spe_dir, source=source, enf_file=enf_file,
-                                          flags=o.enf)
+    merged, where, spe_runs = enf_per_pmt(lay, enf_file=enf_file, flags=o.enf)
     if not spe_runs.empty:
-        write_spe_list(out / "lists", spe_runs)
+        write_spe_list(lay, spe_runs)
     enf: dict[int, float] = {}
     if not df.empty:
         pmts = sorted(int(p) for p in set(df.pmt))
@@ -331,13 +363,13 @@ def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _
              "or missing, listed above)")
         res.exit_status = 1
         return res
-    stem = "gain_curves" if o.quantity == "charge" else "gain_curves_electrons"
     # whole or not at all: a kill or a full disk mid-write leaves the previous files
-    with atomic_path(out / f"{stem}.png") as tmp:
+    png, csv = lay.gain_curves("png", o.quantity), lay.gain_curves("csv", o.quantity)
+    with atomic_path(png) as tmp:
         gain_curves(df, fits, tmp, o.quantity)
-    with atomic_path(out / f"{stem}.csv") as tmp:
+    with atomic_path(csv) as tmp:
         table.to_csv(tmp, index=False, float_format="%.6g")
-    res.written += [out / f"{stem}.png", out / f"{stem}.csv"]
+    res.written += [png, csv]
     cols = ["pmt", "hv", "n_used", "n_files", "mean_charge", "std_dev_charge", "sem_charge"]
     if o.quantity == "gain":
         cols += ["gain", "gain_err", "gain_scale_err", "n_pe", "enf", "gain_anchored",
@@ -358,7 +390,7 @@ def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _
                     else "the fit"
                 say(f"PMT {r['pmt']}: {what} from the gain {r.get('curve')}")
     _print_missing(df, missing, warn, out, source)
-    say(f"wrote {out / (stem + '.png')} and {out / (stem + '.csv')}")
+    say(f"wrote {png} and {csv}")
     if o.plots:
         res.written.append(_report(o, df, out, source, missing, info, say, warn))
     return res
@@ -380,7 +412,7 @@ def _report(o: MergeOptions, df, out: Path, source: str, missing, info, say, war
 
     gain_t = o.target if o.quantity == "gain" else None
     charge_t = o.target if o.quantity == "charge" else None
-    path, done = make_report(df, out, source, missing=missing, target=gain_t,
+    path, done = make_report(df, Layout(out, source), missing=missing, target=gain_t,
                              target_charge=charge_t, campaign=str(info), jobs=o.jobs,
                              progress=o.progress)
     for (pmt, hv), err in sorted(done.errors.items()):

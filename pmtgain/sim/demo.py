@@ -23,6 +23,11 @@ from pmtgain.run.pipeline import AnalysisOptions, analyse
 from pmtgain.sim.simspe import simulate_spe_runs
 from pmtgain.sim.simulate import DEMO_PMTS, simulate_campaign
 
+__all__ = ["DEMO_HV", "demo_n", "StoreServer", "serve", "serve_directory",
+           "ENF_FROM_SHEET", "SPE_HV", "write_data_info", "ensure_campaign",
+           "compare_with_truth", "compare_gain_with_truth", "compare_spe_with_truth",
+           "run_demo"]
+
 DEMO_HV = (700, 800, 900, 1000, 1100, 1200, 1300, 1400)
 
 
@@ -115,10 +120,11 @@ def compare_with_truth(outputs: Path, campaign: Path) -> pd.DataFrame:
     """Each point's mean charge (every flash, linear estimator) against the true mean over
     all of its flashes, with the paired statistical error; where the campaign has a cut,
     the cut-based mean (the original's rule, ``mean_charge_cut``) beside it."""
+    from pmtgain.results.layout import Layout
     from pmtgain.results.store import load_point
 
     rows = []
-    for f in sorted((outputs / "lists" / "points").glob("pmt_*_summary.json")):
+    for f in sorted(Layout(Path(outputs)).points.glob("pmt_*_summary.json")):
         _, pmt, hv, _ = f.name.split("_", 3)
         res = load_point(f.parent, int(pmt), int(hv))
         if res is None:
@@ -157,12 +163,13 @@ def compare_gain_with_truth(outputs: Path, campaign: Path, info: Path
     from pmtgain.io.campaign import load_enf
     from pmtgain.point.anchor import with_gains
     from pmtgain.results.gaincurve import build, collect
-    from pmtgain.results.store import SPE_DIR, load_spe_runs
+    from pmtgain.results.layout import Layout
+    from pmtgain.results.store import load_spe_runs
     from pmtgain.run.pipeline import enf_per_pmt
 
-    enf, _, _ = enf_per_pmt(outputs / "lists", source="lists", enf_file=load_enf(info))
-    df = with_gains(collect(outputs, "lists"), enf,
-                    load_spe_runs(outputs / "lists" / SPE_DIR))
+    lay = Layout(Path(outputs))
+    enf, _, _ = enf_per_pmt(lay, enf_file=load_enf(info))
+    df = with_gains(collect(lay), enf, load_spe_runs(lay.spe))
     truth = pd.read_csv(campaign / "truth" / "summary.csv")
     pts = df[["pmt", "hv", "n_used", "enf", "gain", "gain_err", "n_pe"]].merge(
         truth[["pmt", "hv", "gain"]].rename(columns={"gain": "true_gain"}), on=["pmt", "hv"])
@@ -189,8 +196,10 @@ def compare_gain_with_truth(outputs: Path, campaign: Path, info: Path
 
 def compare_spe_with_truth(outputs: Path, campaign: Path) -> pd.DataFrame | None:
     """Each low-light run's G and F against the simulation's."""
+    from pmtgain.results.layout import Layout
+
     f = campaign / "truth" / "spe_summary.csv"
-    got = outputs / "lists" / "spe.csv"
+    got = Layout(Path(outputs)).spe_list
     if not (f.exists() and got.exists()):
         return None
     t = pd.read_csv(f)

@@ -17,6 +17,8 @@ from dataclasses import replace
 
 from pmtgain.sim.simulate import DEMO_PMTS, SimPMT
 
+__all__ = ["REGIMES"]
+
 
 def _with(pmts, **kw):
     return tuple(replace(p, **{k: (v[i] if isinstance(v, list) else v) for k, v in kw.items()})

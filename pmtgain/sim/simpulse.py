@@ -44,6 +44,8 @@ from functools import lru_cache
 
 import numpy as np
 
+__all__ = ["SHAPE_FIELDS", "fine_step_ns", "unit_pulse_grid", "interp_uniform", "coherent_V"]
+
 #: the fields of :class:`SimPMT` that decide the unit LED pulse (the fine grid's cache key)
 SHAPE_FIELDS = ("shape", "tau_s_ns", "tau_ns", "ln_tau_ns", "ln_sigma", "slow_fraction",
                 "slow_tau_ns", "reflection", "reflection_delay_ns", "ac_coupling_ns",

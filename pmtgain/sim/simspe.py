@@ -32,6 +32,9 @@ from pathlib import Path
 
 from pmtgain.sim.simulate import DEMO_PMTS, SimPMT, write_point
 
+__all__ = ["SPE_TRUTH_COLUMNS", "spe_pmt", "with_spe_snr", "write_ledoff", "write_spe_run",
+           "simulate_spe_runs", "SPE_REGIMES"]
+
 SPE_TRUTH_COLUMNS = ("pmt", "hv", "n_flashes", "mu_pe", "gain", "enf",
                      "record_charge_scale", "ledoff")
 

@@ -78,6 +78,10 @@ from pmtgain.io.trcwrite import write_trc
 from pmtgain.point.pulse import pulse
 from pmtgain.sim.simpulse import coherent_V, interp_uniform, unit_pulse_grid
 
+__all__ = ["N_SAMPLES", "DT_NS", "SCOPE_NOISE_LSB", "T0_NS", "SimPMT", "DEMO_PMTS",
+           "demo_pmt", "scope_range", "simulate_point", "file_name", "write_point",
+           "TRUTH_COLUMNS", "simulate_campaign"]
+
 N_SAMPLES = 502
 DT_NS = 0.1
 SCOPE_NOISE_LSB = 0.5  # oscilloscope front-end noise, in ADC steps rms

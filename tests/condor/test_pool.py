@@ -150,6 +150,7 @@ def condor_run():
         steps["local_seconds"] = time.perf_counter() - t0
         yield work, steps, clusters
         server.shutdown()
+        server.server_close()
     finally:
         as_user("condor_rm -all", Path("/tmp"))
         shutil.rmtree(work, ignore_errors=True)

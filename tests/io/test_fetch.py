@@ -129,6 +129,7 @@ def test_transient_faults_are_retried_and_the_files_are_correct(tmp_path, server
 @pytest.mark.parametrize("mode,reason", [("missing", "HTTP 404"), ("slow", "timed out"),
                                          ("alwaystrunc", "truncated"),
                                          ("alwaysreset", "connection")])
+@pytest.mark.slow
 def test_permanent_faults_are_reported_and_nothing_corrupt_is_kept(tmp_path, server, mode,
                                                                    reason):
     rep = fetch_point(_point(server, mode, 2), tmp_path, workers=2, timeout=(1, 0.4))
@@ -174,6 +175,7 @@ def test_credentials_come_from_the_environment_and_never_reach_reasons(tmp_path,
     assert "s3cr3t" not in repr(rep.failed)
 
 
+@pytest.mark.slow
 def test_22_19_a_redirect_loop_and_a_refused_connection_say_what_they_are(tmp_path, server):
     import socket
 
@@ -283,6 +285,7 @@ def test_22_7_a_retry_after_of_an_hour_is_capped(tmp_path, server, monkeypatch):
     assert server.hits["/retryafter/C1--n16deg--00000.trc"] >= 5  # it did retry
 
 
+@pytest.mark.slow
 def test_23_4_dns_and_tls_failures_are_named_apart(tmp_path):
     """A name that does not resolve, and a server whose certificate is not trusted: each
     says what it is (and a TLS failure is not retried as if the network might heal)."""

@@ -78,6 +78,7 @@ def led_campaign(tmp_path_factory):
     return pmts, res, lines, out
 
 
+@pytest.mark.slow
 def test_anchored_gains_hold_at_every_hv(led_campaign):
     pmts, res, _, out = led_campaign
     df = res.df

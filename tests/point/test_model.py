@@ -30,6 +30,7 @@ def test_integrals_match_numerical_integration():
         np.trapezoid(f[t >= 5 + x], t[t >= 5 + x]) / full, rel=1e-4)
 
 
+@pytest.mark.slow
 def test_smeared_pulse_is_the_mean_of_jittered_pulses(rng):
     t = np.linspace(0, 30, 301)
     d = rng.normal(0, 0.4, 200_000)

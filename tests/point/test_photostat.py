@@ -22,6 +22,7 @@ def n_for_5_percent(pmt, hv):
     return 25000 if abs(pmt.mean_peak_V(hv)) / pmt.noise_V < 5 else 12000
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pmt", DEMO_PMTS, ids=lambda p: f"pmt{p.pmt}")
 def test_gain_within_5_percent_with_covering_errors(pmt):
     """Every HV of the demo PMT (gains 6e4-9e6, mu = 40): G within 5 % of the simulated

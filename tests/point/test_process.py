@@ -19,6 +19,7 @@ def n_for(pmt, hv):
     return 16000 if snr < 5 else 6000 if snr < 15 else 1500
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pmt", DEMO_PMTS, ids=lambda p: f"pmt{p.pmt}")
 def test_linear_charge_mean_and_spread_against_truth_at_every_point(pmt):
     """Every flash, no selection: the mean within max(0.3 %, 3 paired standard errors) of

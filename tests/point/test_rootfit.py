@@ -7,7 +7,7 @@ from conftest import root_available
 from pmtgain.point.pulse import USED, fit_fast, prepare
 from pmtgain.sim.simulate import DEMO_PMTS, DT_NS, T0_NS, simulate_point
 
-pytestmark = [pytest.mark.root,
+pytestmark = [pytest.mark.root, pytest.mark.slow,
               pytest.mark.skipif(not root_available(),
                                  reason="PyROOT not installed, or cling cannot compile "
                                  "(needs g++)")]

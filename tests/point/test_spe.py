@@ -28,6 +28,7 @@ def _run(tmp_path, pmt, hv, mu, n=20000, seed=3, **kw):
                                          (DEMO_PMTS[0], 1400, 3.0), (DEMO_PMTS[2], 1300, 1.5),
                                          (DEMO_PMTS[2], 1100, 1.0)],
                          ids=lambda x: str(getattr(x, "pmt", x)))
+@pytest.mark.slow
 def test_resolved_runs_give_g_and_f(tmp_path, pmt, hv, mu):
     s = _run(tmp_path, pmt, hv, mu)
     g = pmt.gain(hv)
@@ -41,6 +42,7 @@ def test_resolved_runs_give_g_and_f(tmp_path, pmt, hv, mu):
 
 @pytest.mark.parametrize("pmt, hv", [(DEMO_PMTS[1], 1300), (DEMO_PMTS[3], 1100),
                                      (DEMO_PMTS[3], 1300)])
+@pytest.mark.slow
 def test_unresolved_runs_are_flagged(tmp_path, pmt, hv):
     s = _run(tmp_path, pmt, hv, 1.5)
     assert "not resolved" in s["flag"] or "outside" in s["flag"], s
@@ -59,6 +61,7 @@ def test_measured_f_per_pmt():
     assert set(m) == {1} and m[1][0] == pytest.approx(1.208) and m[1][1] < 0.01
 
 
+@pytest.mark.slow
 def test_a_campaign_with_low_light_runs(tmp_path):
     """analysis.py: spe.csv with its key columns; the high-light gains use the measured
     F (no enf.txt) and their pulls are within 3 sigma."""
@@ -86,6 +89,7 @@ def test_a_campaign_with_low_light_runs(tmp_path):
         assert (pulls.abs() < 3).all(), pulls.tolist()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(SPE_REGIMES))
 def test_spe_regimes(tmp_path, name):
     """Single photoelectrons from 1.5x to 20x the noise, pickup and ripple, pickup inside
@@ -140,18 +144,19 @@ def test_a_campaign_low_light_run_uses_its_led_off_run(tmp_path):
     """ledoff_pmt_<i>.txt beside spe_pmt_<i>.txt: the run's pedestal is the LED-off run
     (fetched like any point), and says so."""
     from pmtgain.io.campaign import load_spe
+    from pmtgain.results.layout import Layout
     from pmtgain.run.executors import run_point
+    from pmtgain.run.task import Task
 
     p = SPE_REGIMES["spe-pickup-ledoff"][0]
     simulate_spe_runs(tmp_path / "c", [p], hv=1300, n=4000, ledoff=True, as_is=True)
     (run,) = load_spe(tmp_path / "c" / "data_info")
     assert run.extra["ledoff"].folder.endswith("_ledoff")
-    out = run_point(run, data_dir=tmp_path / "data", lists_dir=tmp_path / "lists",
-                    logs_dir=tmp_path / "logs")
+    out = run_point(run, Task(layout=Layout(tmp_path / "out"), data_dir=tmp_path / "data"))
     assert out.ok, out.error
     assert out.summary["pedestal_source"] == "LED-off run"
     assert "goes on into" not in out.summary["flag"]
-    assert "LED-off run" in (tmp_path / "logs" / "spe_1_1300V.log").read_text()
+    assert "LED-off run" in (tmp_path / "out" / "logs" / "spe_1_1300V.log").read_text()
 
 
 def test_below_threshold_is_finite_for_broad_spectra():

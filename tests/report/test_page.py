@@ -43,6 +43,7 @@ def analysed(tmp_path_factory):
     return cwd, r
 
 
+@pytest.mark.slow
 def test_plots_for_every_point_and_pmt(analysed):
     cwd, r = analysed
     plots = cwd / "outputs" / "plots"
@@ -135,6 +136,7 @@ def test_screenshot_shows_the_page(analysed, tmp_path):
     assert blue.sum() > 200
 
 
+@pytest.mark.slow
 def test_report_command_line(analysed):
     cwd, _ = analysed
     r = subprocess.run([sys.executable, "-m", "pmtgain", "report", "--no-progress",

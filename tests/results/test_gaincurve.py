@@ -90,6 +90,7 @@ def test_23_4_a_job_that_left_no_result_is_named_by_what_it_said(tmp_path):
 
     from pmtgain.condor.queue import missing_reasons
     from pmtgain.results.gaincurve import collect
+    from pmtgain.results.layout import Layout
     from pmtgain.results.store import write_json_records
 
     d = tmp_path / "condor_lists"
@@ -104,6 +105,6 @@ def test_23_4_a_job_that_left_no_result_is_named_by_what_it_said(tmp_path):
     (errs / "pmt_1_1000_analysis.error").write_text(f"some noise\n{said}\n")
     (errs / "pmt_1_1200_analysis.error").write_text("analysis_condor.py: PMT 1 at 1200 V "
                                                     "failed: HTTP 404\n")
-    failed = {(p, h): r for p, h, r in collect(tmp_path, "condor_lists").attrs["failed"]}
+    failed = {(p, h): r for p, h, r in collect(Layout(tmp_path, "condor_lists")).attrs["failed"]}
     assert failed[(1, 1000)] == f"its job left no result: {said}"
     assert "HTTP 404" in missing_reasons(tmp_path, {(1, 1200)})[(1, 1200)]

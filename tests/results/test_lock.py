@@ -22,5 +22,6 @@ def test_the_outputs_lock_is_exclusive_and_reentrant(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+        holder.stdout.close()
     with lock.exclusive(tmp_path, "a"), lock.exclusive(tmp_path, "a again"):
         pass

@@ -1,47 +1,47 @@
-"""executors.py: one point fetched, measured and saved; the local pool resumes, and redoes
-weak points with their PMT's shape table."""
+"""executors.py: one point fetched, measured and saved where its task's layout says; the
+local pool resumes (the second pass of weak points: tests/run/test_pipeline.py)."""
 
 from dataclasses import replace
 
 import numpy as np
 
 from pmtgain.io.campaign import load_campaign
+from pmtgain.results.layout import Layout
 from pmtgain.results.store import load_point, read_json_records
 from pmtgain.run.executors import run_local, run_point, saved_outcomes, write_lists
+from pmtgain.run.task import Task
 from pmtgain.sim.regimes import REGIMES
 from pmtgain.sim.simulate import simulate_campaign
+
+
+def _task(tmp_path, **kw) -> Task:
+    return Task(layout=Layout(tmp_path / "o"), data_dir=tmp_path / "d", **kw)
 
 
 def test_run_point_saves_and_logs(tmp_path):
     camp = simulate_campaign(tmp_path / "c", REGIMES["low-signal"][0][:1], hv=[1000], n=40)
     pt = load_campaign(camp / "data_info")[0]
-    out = run_point(pt, data_dir=tmp_path / "d", lists_dir=tmp_path / "l",
-                    logs_dir=tmp_path / "g")
+    out = run_point(pt, _task(tmp_path))
     assert out.ok and out.summary["n_used"] == 40
-    assert load_point(tmp_path / "l" / "points", 1, 1000) is not None
-    log = (tmp_path / "g" / "pmt_1_1000V.log").read_text()
-    assert "done: 40 of 40 waveforms used" in log and "shape: own" in log
+    assert load_point(tmp_path / "o" / "lists" / "points", 1, 1000) is not None
+    log = (tmp_path / "o" / "logs" / "pmt_1_1000V.log").read_text()
+    assert "done: 40 of 40 flashes used" in log and "shape: own" in log
 
 
-def test_weak_points_are_redone_with_the_shape_table(tmp_path, capsys):
-    pmt = replace(REGIMES["low-light"][0][1], noise_V=8e-3)  # 700 V: ~5 rms in the mean
-    camp = simulate_campaign(tmp_path / "c", [pmt], hv=[700, 1300, 1400],
-                             n={(2, 700): 250, None: 1500}, seed=4)
+def test_the_pool_resumes_and_the_lists_are_data(tmp_path, capsys):
+    camp = simulate_campaign(tmp_path / "c", REGIMES["low-signal"][0][:1], hv=[900, 1000],
+                             n=40)
     points = load_campaign(camp / "data_info")
-    outs = run_local(points, data_dir=tmp_path / "d", outputs=tmp_path / "o", jobs=1,
-                     progress=False)
-    src = {o.hv: o.summary["shape_source"] for o in outs}
-    assert src == {700: "table", 1300: "own", 1400: "own"}
-    assert "redoing 1 point(s) whose own mean pulse is too weak" in capsys.readouterr().out
-    assert (tmp_path / "o" / "lists" / "shapes.csv").exists()
-    # resume: nothing is redone; the lists are data
-    again = run_local(points, data_dir=tmp_path / "d", outputs=tmp_path / "o", jobs=1,
-                      progress=False)
+    task = _task(tmp_path)
+    outs = run_local(points, task, jobs=1, progress=False)
+    assert all(o.ok and not o.skipped for o in outs)
+    again = run_local(points, task, jobs=1, progress=False)
     assert all(o.skipped for o in again)
-    write_lists(again, tmp_path / "o" / "lists")
-    df = read_json_records(tmp_path / "o" / "lists" / "pmt_2_data_list.json")
-    assert df.hv.tolist() == [700, 1300, 1400]
-    assert len(saved_outcomes(points, tmp_path / "o" / "lists", "fast")) == 3
+    write_lists(again, task.layout)
+    df = read_json_records(tmp_path / "o" / "lists" / "pmt_1_data_list.json")
+    assert df.hv.tolist() == [900, 1000]
+    assert len(saved_outcomes(points, task)) == 2
+    assert len(saved_outcomes(points, replace(task, engine="integral"))) == 0
 
 
 def test_adding_an_led_off_run_makes_a_saved_point_stale():
@@ -76,12 +76,12 @@ def test_22_24_a_bug_in_a_point_is_named_as_one_and_its_traceback_logged(tmp_pat
         return np.zeros(3) + np.zeros(4)  # a shape bug: ValueError from numpy
 
     monkeypatch.setattr(executors, "process_point", broken)
-    out = executors.run_point(pt, lists_dir=tmp_path / "l", logs_dir=tmp_path / "logs")
+    out = executors.run_point(pt, _task(tmp_path))
     assert not out.ok and out.error.startswith("internal error (a bug in pmtgain")
-    log = tmp_path / "logs" / "pmt_1_1000V.log"
+    log = tmp_path / "o" / "logs" / "pmt_1_1000V.log"
     assert str(log) in out.error and "Traceback" in log.read_text()
     bad = PointSpec(pmt=1, hv=1000, n_files=5, dir_url=f"{tmp_path / 'nowhere'}/")
-    out = executors.run_point(bad, lists_dir=tmp_path / "l", logs_dir=tmp_path / "logs")
+    out = executors.run_point(bad, _task(tmp_path))
     assert not out.ok and "no such directory" in out.error and "internal" not in out.error
 
 
@@ -106,9 +106,9 @@ def test_a_point_whose_led_off_run_did_not_arrive_is_redone_when_it_does(tmp_pat
                         folder="PMT_1_2_ledoff")
         pt = PointSpec(pmt=1, hv=1000, n_files=20, dir_url=f"{tmp_path / 'd'}/",
                        extra={"ledoff": off})
-        out = run_point(pt, data_dir=tmp_path / "data", lists_dir=tmp_path / "l",
-                        logs_dir=tmp_path / "logs")
+        out = run_point(pt, _task(tmp_path))
         assert out.ok and not out.summary["pedestal_source"].startswith("LED-off")
         assert "LED-off" in stale_reason(out.summary, pt, "fast")
     finally:
         srv.shutdown()
+        srv.server_close()

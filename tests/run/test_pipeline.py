@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pmtgain.results.store import read_json_records
 from pmtgain.sim.demo import compare_with_truth
 from pmtgain.sim.simulate import DEMO_PMTS, simulate_campaign
 
@@ -27,6 +28,7 @@ def small_campaign(tmp_path):
     return tmp_path
 
 
+@pytest.mark.slow
 def test_analysis_resume_failure_and_gain_curve(small_campaign):
     cwd = small_campaign
     info = cwd / "camp" / "data_info"
@@ -49,7 +51,7 @@ def test_analysis_resume_failure_and_gain_curve(small_campaign):
     assert set(curves.pmt) == {1, 2}
     assert curves.set_index("pmt").loc[2, "missing_hv"] == 1100
     log = (cwd / "outputs" / "logs" / "pmt_1_900V.log").read_text()
-    assert "done: 60 of 60 waveforms used" in log
+    assert "done: 60 of 60 flashes used" in log
     # fix the point and run again: only it is redone
     bad.write_text("\n".join(lines).replace("/1150/", "/1100/") + "\n")
     before = (cwd / "outputs/lists/points/pmt_1_900_summary.json").stat().st_mtime_ns
@@ -164,3 +166,30 @@ def test_demo_end_to_end_within_0p3_percent_or_3_errors_of_truth(tmp_path):
     assert g2.q0_at_1000V[2] == pytest.approx(g.q0_at_1000V[2] * 1.25 / 1.5, rel=1e-4)
     assert g2.q0_at_1000V[1] == pytest.approx(g.q0_at_1000V[1], rel=1e-9)
     assert g2.b[2] == pytest.approx(g.b[2], rel=1e-6)
+
+
+@pytest.mark.slow
+def test_weak_points_are_redone_with_the_shape_table(tmp_path, capsys):
+    """The pipeline's second pass: a point whose own mean pulse is too weak to place its
+    window is redone with its PMT's better-measured points' window; resumed, nothing is
+    redone."""
+    from dataclasses import replace
+
+    from pmtgain.run.pipeline import AnalysisOptions, analyse
+    from pmtgain.sim.regimes import REGIMES
+    from pmtgain.sim.simulate import simulate_campaign
+
+    pmt = replace(REGIMES["low-light"][0][1], noise_V=8e-3)  # 700 V: ~5 rms in the mean
+    camp = simulate_campaign(tmp_path / "c", [pmt], hv=[700, 1300, 1400],
+                             n={(2, 700): 250, None: 1500}, seed=4)
+    o = AnalysisOptions(data_dir=tmp_path / "d", outputs=tmp_path / "o", jobs=1,
+                        progress=False, merge=False)
+    res = analyse(camp / "data_info", o)
+    src = {x.hv: x.summary["shape_source"] for x in res.outcomes}
+    assert src == {700: "table", 1300: "own", 1400: "own"}
+    assert "redoing 1 point(s) whose own mean pulse is too weak" in capsys.readouterr().out
+    assert (tmp_path / "o" / "lists" / "shapes.csv").exists()
+    again = analyse(camp / "data_info", o)
+    assert all(x.skipped for x in again.outcomes)
+    df = read_json_records(tmp_path / "o" / "lists" / "pmt_2_data_list.json")
+    assert df.hv.tolist() == [700, 1300, 1400]

@@ -13,7 +13,7 @@ import pytest
 from devtools.validate import check_regime
 from pmtgain.sim.regimes import REGIMES
 
-pytestmark = pytest.mark.regimes
+pytestmark = [pytest.mark.regimes, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module", params=list(REGIMES))

@@ -40,6 +40,7 @@ def test_files_hold_exactly_the_simulated_volts(tmp_path):
     assert many.dt_s == pytest.approx(DT_NS * 1e-9, rel=1e-6)
 
 
+@pytest.mark.slow
 def test_photostatistics_gain_law_and_excess_noise():
     pmt = DEMO_PMTS[0]
     _, t = simulate_point(pmt, 1000, 40000, seed=9)
