@@ -46,6 +46,7 @@ from pathlib import Path
 from pmtgain.config import DEFAULT_ENGINE, PointSpec
 from pmtgain.errors import CondorError
 from pmtgain.io.campaign import campaign_files, parse_campaign_file
+from pmtgain.kinds import GAIN, SPE
 from pmtgain.parallel import THREAD_VARS
 from pmtgain.results import store
 from pmtgain.results.layout import CONDOR_DIRS, Layout
@@ -156,9 +157,10 @@ def submit_description(pmt: int, points: list[PointSpec], *, project: Path,
     token = _token_file(opts.token_file)
     if token is not None:  # the file travels in the sandbox; its name only is written here
         inputs.append(token)
-    key = f"{'spe' if spe else 'pmt'}_{pmt}_$(hv)"
-    outs = store.SPE_JOB_OUTPUTS if spe else store.JOB_OUTPUTS
-    remaps = store.job_remaps(pmt, "$(hv)", spe=spe)
+    kind = SPE if spe else GAIN
+    key = kind.key(pmt, "$(hv)")
+    outs = kind.job_outputs
+    remaps = store.job_remaps(pmt, "$(hv)", kind=kind)
     attrs = list(opts.extra_attrs)
     lines = [
         f"# pmtgain: PMT {pmt}, {len(points)} HV points from {info_file}",
@@ -186,7 +188,7 @@ def submit_description(pmt: int, points: list[PointSpec], *, project: Path,
         f"max_retries             = {opts.max_retries}",
         "on_exit_hold            = ExitCode =?= 65",
         "on_exit_hold_reason     = ifThenElse(isString(PmtgainError), PmtgainError, "
-        f'"bad input (exit 65): see condor_errors/{key.split("$")[0]}" + string(HV) + '
+        f'"bad input (exit 65): see condor_errors/{kind.key(pmt, "")}" + string(HV) + '
         '"_analysis.error")',
         "on_exit_hold_subcode    = 65",
         "+WantIOProxy            = true",

@@ -42,6 +42,7 @@ import numpy as np
 
 from pmtgain.config import PointSpec
 from pmtgain.errors import CampaignError
+from pmtgain.kinds import GAIN, LEDOFF, SPE
 
 __all__ = ["FILE_PATTERN", "ENF_FILE", "MAX_FILES_PER_POINT", "MAX_PMT", "MAX_HV",
            "SCHEMES", "folder_of", "redact", "parse_campaign_file", "campaign_files",
@@ -49,7 +50,7 @@ __all__ = ["FILE_PATTERN", "ENF_FILE", "MAX_FILES_PER_POINT", "MAX_PMT", "MAX_HV
            "is_enf", "write_enf", "load_enf", "SPE_PATTERN", "LEDOFF_PATTERN",
            "load_ledoff", "load_spe"]
 
-FILE_PATTERN = "data_directories_pmt_*.txt"
+FILE_PATTERN = GAIN.campaign_files
 ENF_FILE = "enf.txt"
 
 
@@ -294,8 +295,8 @@ def load_enf(path: str | os.PathLike = "data_info") -> dict[int, float]:
     return out
 
 
-SPE_PATTERN = "spe_pmt_*.txt"
-LEDOFF_PATTERN = "ledoff_pmt_*.txt"
+SPE_PATTERN = SPE.campaign_files
+LEDOFF_PATTERN = LEDOFF.campaign_files
 
 
 def load_ledoff(path: str | os.PathLike = "data_info") -> dict[tuple[int, int], PointSpec]:
@@ -312,7 +313,7 @@ def load_ledoff(path: str | os.PathLike = "data_info") -> dict[tuple[int, int], 
             out[(pt.pmt, pt.hv)] = PointSpec(pmt=pt.pmt, hv=pt.hv, n_files=pt.n_files,
                                              dir_url=pt.dir_url, cut_V=None,
                                              folder=f"{pt.folder}_ledoff",
-                                             extra={"kind": "ledoff"})
+                                             extra={"kind": LEDOFF.name})
     # distinct folders among all LED-off runs at once: a point's and a low-light run's
     # are attached by different loaders, which would not see each other's
     return {(q.pmt, q.hv): q for q in distinct_folders(list(out.values()))}
@@ -329,7 +330,7 @@ def load_spe(path: str | os.PathLike = "data_info") -> list[PointSpec]:
     out = []
     for f in sorted(d.glob(SPE_PATTERN)):
         for pt in parse_campaign_file(f):
-            extra: dict = {"kind": "spe"}
+            extra: dict = {"kind": SPE.name}
             if (pt.pmt, pt.hv) in off:
                 extra["ledoff"] = off[(pt.pmt, pt.hv)]
             out.append(PointSpec(pmt=pt.pmt, hv=pt.hv, n_files=pt.n_files,

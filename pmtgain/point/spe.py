@@ -59,6 +59,7 @@ import numpy as np
 from pmtgain.config import DEFAULT_FIT, FitConfig
 from pmtgain.errors import InputError
 from pmtgain.io.flashes import read_many
+from pmtgain.kinds import SPE
 from pmtgain.point.model import NS, charge_pC
 from pmtgain.point.photostat import E_PC
 from pmtgain.point.placement import settle_baseline
@@ -368,7 +369,7 @@ def _analyse(t, b, sig_b, traces, w: SpeWindows, k, pmt, hv, n_files, n_boot, se
     if traces.clipped.any():
         flags.append(f"{int(traces.clipped.sum())} clipped flash(es) left out")
     lam_up = _estimate(t, b, 1.5 * thr)[0]
-    summary = dict(pmt=int(pmt), hv=int(hv), kind="spe", n_files=n_files,
+    summary = dict(pmt=int(pmt), hv=int(hv), kind=SPE.name, n_files=n_files,
                    n_flashes=int(t.size), occupancy=lam0, occupancy_err=float(err[0]),
                    occupancy_sys=l_sys, spe_mean_pC=float(m0), spe_var_pC2=float(v0),
                    gain=g0, gain_err=float(err[1]), gain_sys=g_sys, enf=f0,

@@ -37,6 +37,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from pmtgain.kinds import GAIN, SPE, Kind
+
 __all__ = ["Layout", "point_key", "spe_key", "SOURCES", "CONDOR_DIRS"]
 
 #: where points are read from: this machine's runs, or the HTCondor jobs'
@@ -46,13 +48,13 @@ CONDOR_DIRS = ("condor_lists", "condor_outputs", "condor_logs", "condor_errors")
 
 
 def point_key(pmt: int, hv: int) -> str:
-    """``pmt_<i>_<hv>``: the name of a point's files."""
-    return f"pmt_{int(pmt)}_{int(hv)}"
+    """``pmt_<i>_<hv>``: the name of a point's files (:data:`pmtgain.kinds.GAIN`)."""
+    return GAIN.key(int(pmt), int(hv))
 
 
 def spe_key(pmt: int | str, hv: int | str) -> str:
     """``spe_<i>_<hv>``: the name of a low-light run's files (``hv`` may be ``$(hv)``)."""
-    return f"spe_{pmt}_{hv}"
+    return SPE.key(pmt, hv)
 
 
 @dataclass(frozen=True)
@@ -134,9 +136,9 @@ class Layout:
     def logs(self) -> Path:
         return self.outputs / "logs"
 
-    def log(self, pmt: int, hv: int, spe: bool = False) -> Path:
-        """A point's log (``spe``: a low-light run's, ``spe_<i>_<hv>V.log``)."""
-        return self.logs / f"{'spe' if spe else 'pmt'}_{int(pmt)}_{int(hv)}V.log"
+    def log(self, pmt: int, hv: int, kind: Kind = GAIN) -> Path:
+        """A point's log (of a low-light run: ``spe_<i>_<hv>V.log``)."""
+        return self.logs / f"{kind.key(int(pmt), int(hv))}V.log"
 
     def plot(self, pmt: int, hv: int | None = None) -> Path:
         """A point's diagnostic page, or (``hv=None``) a PMT's shape against HV."""

@@ -34,40 +34,34 @@ import pandas as pd
 from pmtgain.config import ANALYSIS_VERSION
 from pmtgain.errors import InputError
 from pmtgain.io.safeio import atomic_path, write_atomic
+from pmtgain.kinds import GAIN, Kind, kind_of
 from pmtgain.point.result import PointResult, string_codes
 from pmtgain.results.layout import point_key, spe_key
 
-__all__ = ["JOB_OUTPUTS", "job_output", "SPE_JOB_OUTPUTS", "job_remaps", "settings_digest",
+__all__ = ["JOB_OUTPUTS", "job_output", "job_remaps", "settings_digest",
            "inputs_of", "encode_inputs", "stale_reason", "write_json_records",
            "read_json_records", "save_point", "write_csv", "save_examples", "load_examples",
            "save_table", "load_table", "load_point", "save_spe", "load_spe_summary",
            "load_spe_runs", "load_spectra"]
 
-#: what one HTCondor job leaves in its sandbox (exec_condor.sh creates any that is missing,
-#: since HTCondor holds a job whose listed output does not exist)
-JOB_OUTPUTS = ("pmt_data_list.pkl", "pmt_summary.json", "pmt_flashes.npz",
-               "pmt_examples.npz")
-_JOB_SUFFIX = {"pmt_data_list.pkl": "data_list.pkl", "pmt_summary.json": "summary.json",
-               "pmt_flashes.npz": "flashes.npz", "pmt_examples.npz": "examples.npz"}
+#: what one HTCondor job of a point leaves in its sandbox (exec_condor.sh creates any that
+#: is missing, since HTCondor holds a job whose listed output does not exist)
+JOB_OUTPUTS = GAIN.job_outputs
 
 
-def job_output(name: str, pmt: int | str, hv: int | str) -> str:
+def job_output(name: str, pmt: int | str, hv: int | str, kind: Kind = GAIN) -> str:
     """Where ``condor_transfer_data`` puts a job's output ``name`` (relative to
-    ``outputs/condor_lists``)."""
-    return f"pmt_{pmt}_{hv}_{_JOB_SUFFIX[name]}"
-
-
-#: what a low-light run's job leaves (:mod:`pmtgain.point.spe`)
-SPE_JOB_OUTPUTS = ("pmt_summary.json", "pmt_spectra.npz")
+    ``outputs/condor_lists``): ``pmt_summary.json`` -> ``<key>_summary.json``."""
+    if name not in kind.job_outputs:
+        raise KeyError(name)
+    return f"{kind.key(pmt, hv)}_{name.split('_', 1)[1]}"
 
 
 def job_remaps(pmt: int | str, hv: int | str, to: str = "../condor_lists",
-               spe: bool = False) -> str:
-    """The ``transfer_output_remaps`` value of a job (of a low-light run's with ``spe``:
+               kind: Kind = GAIN) -> str:
+    """The ``transfer_output_remaps`` value of a job of ``kind`` (a low-light run's:
     ``spe_<i>_<hv>_summary.json`` and ``_spectra.npz``)."""
-    if spe:
-        return "; ".join(f"{n} = {to}/{spe_key(pmt, hv)}_{n[4:]}" for n in SPE_JOB_OUTPUTS)
-    return "; ".join(f"{n} = {to}/{job_output(n, pmt, hv)}" for n in JOB_OUTPUTS)
+    return "; ".join(f"{n} = {to}/{job_output(n, pmt, hv, kind)}" for n in kind.job_outputs)
 
 
 def settings_digest(config) -> str:
@@ -83,18 +77,19 @@ def inputs_of(point, engine: str | None, config=None) -> dict:
     """Every input that changes a point's numbers besides its files' bytes (straxen's
     lineage: the plugin version and its options): the campaign line (dir_url without its
     password, n_files, cut), the engine, the settings' digest, the LED-off run and the
-    analysis version. A low-light run (``extra["kind"] == "spe"``) has no engine or
-    settings of its own. Saved in every summary as ``inputs`` (a JSON string, so that it
-    survives the CSV, pickle and JSON tables); :func:`stale_reason` compares it."""
+    analysis version. A kind that fits no pulse (a low-light run: :mod:`pmtgain.kinds`)
+    has no engine or settings of its own. Saved in every summary as ``inputs`` (a JSON
+    string, so that it survives the CSV, pickle and JSON tables); :func:`stale_reason`
+    compares it."""
     from pmtgain.config import DEFAULT_FIT
     from pmtgain.io.campaign import redact
 
-    spe = point.extra.get("kind") == "spe"
+    fitted = kind_of(point).uses_engine
     off = point.extra.get("ledoff")
     return {"dir_url": redact(point.dir_url), "n_files": int(point.n_files),
             "cut_V": None if point.cut_V is None else float(point.cut_V),
-            "engine": None if spe else engine,
-            "settings": None if spe else settings_digest(config or DEFAULT_FIT),
+            "engine": engine if fitted else None,
+            "settings": settings_digest(config or DEFAULT_FIT) if fitted else None,
             "ledoff": None if off is None else f"{redact(off.dir_url)} {off.n_files}",
             "analysis_version": ANALYSIS_VERSION}
 

@@ -47,6 +47,7 @@ from pmtgain.io.fetch import (  # noqa: E402
     source_is,
 )
 from pmtgain.io.safeio import atomic_path, open_append, write_atomic  # noqa: E402
+from pmtgain.kinds import GAIN, SPE, kind_of  # noqa: E402
 from pmtgain.point.process import process_point  # noqa: E402
 from pmtgain.point.schema import column_order  # noqa: E402
 from pmtgain.results import store  # noqa: E402
@@ -87,10 +88,10 @@ def run_point(point: PointSpec, task: Task = DEFAULT_TASK) -> PointOutcome:
     """Fetch, process and save one point (``csv``: the per-flash table also as CSV).
     Never raises: a failure is an outcome."""
     t0 = time.perf_counter()
-    spe = point.extra.get("kind") == "spe"
+    kind = kind_of(point)
     data_dir, engine, config, verbose = task.data_dir, task.engine, task.config, task.verbose
     fetch_workers = task.fetch_workers
-    log_path = task.layout.log(point.pmt, point.hv, spe=spe)
+    log_path = task.layout.log(point.pmt, point.hv, kind)
     try:
         logger = _point_logger(log_path, verbose)
     except OSError as exc:  # a full disk, or a link planted where the log goes
@@ -114,8 +115,10 @@ def run_point(point: PointSpec, task: Task = DEFAULT_TASK) -> PointOutcome:
         logger.info("files: %d fetched, %d already complete, %d failed", rep.fetched,
                     rep.cached, rep.n_failed)
         transient = sum(1 for _, reason in rep.failed if is_transient(reason))
-        if spe:
+        if kind is SPE:
             return _finish_spe(point, rep, task, logger, t0, transient)
+        if kind is not GAIN:
+            raise InputError(f"a {kind.name} run is measured with the point it belongs to")
         off_files, off_transient = _led_off_files(point, data_dir, fetch_workers, logger)
         transient += off_transient  # an LED-off file that may still come: redo the point
         res = process_point(rep.paths, pmt=point.pmt, hv=point.hv, cut_V=point.cut_V,

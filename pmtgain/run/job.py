@@ -207,12 +207,13 @@ def run_job(dir_url: str, pmt: int, hv: int, n_files: int, cut: float | None, *,
 def _spe_job(dir_url: str, pmt: int, hv: int, n_files: int, data_dir: str) -> int:
     from pmtgain.config import PointSpec
     from pmtgain.io.campaign import folder_of
+    from pmtgain.kinds import SPE
     from pmtgain.results.layout import Layout
     from pmtgain.run.executors import run_point
     from pmtgain.run.task import Task
 
     point = PointSpec(pmt=pmt, hv=hv, n_files=n_files, dir_url=dir_url,
-                      folder=folder_of(dir_url, hv, pmt) + "_spe", extra={"kind": "spe"})
+                      folder=folder_of(dir_url, hv, pmt) + "_spe", extra={"kind": SPE.name})
     task = Task(layout=Layout(Path(".")), data_dir=Path(data_dir))
     out = run_point(point, task)
     where = f"PMT {pmt} at {hv} V (low light)"

@@ -1,0 +1,61 @@
+"""Point kinds: what a campaign line measures, and everything that follows from it, in
+one registry (a base module: the campaign reader tags lines with it, the results layout
+names files by it, HTCondor jobs list their outputs by it).
+
+What to use when
+----------------
+- :data:`KINDS` / :func:`kind_of` - the kind of a campaign line (``PointSpec.extra["kind"]``,
+  none meaning :data:`GAIN`).
+- :data:`GAIN` - a point at high light (``data_directories_pmt_<i>.txt``): the charge per
+  flash, its spread, the gain in electrons (:func:`pmtgain.point.process_point`); files
+  ``pmt_<i>_<hv>_*``; the engine and the fit settings are among its inputs.
+- :data:`SPE` - a low-light run (``spe_pmt_<i>.txt``): the single-photoelectron gain and
+  F (:func:`pmtgain.point.spe.process_spe`); files ``spe_<i>_<hv>_*``; no engine.
+- :data:`LEDOFF` - an LED-off run (``ledoff_pmt_<i>.txt``): never measured on its own, the
+  pedestal of the point or low-light run it belongs to.
+
+A new kind (dark runs, long records for afterpulses) is one entry here, its campaign
+reader in :mod:`pmtgain.io.campaign`, its processing function in the point layer and its
+branch in :func:`pmtgain.run.executors.run_point`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Kind", "GAIN", "SPE", "LEDOFF", "KINDS", "kind_of"]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of campaign line."""
+
+    name: str
+    #: its campaign files in ``data_info/``
+    campaign_files: str
+    #: the prefix of its result files, logs and HTCondor keys (``<prefix>_<i>_<hv>``)
+    prefix: str
+    #: what its HTCondor job leaves in the sandbox (renamed to ``<prefix>_<i>_<hv>_<rest>``)
+    job_outputs: tuple[str, ...]
+    #: whether the per-flash fit engine and the fit settings change its numbers
+    uses_engine: bool
+    description: str
+
+    def key(self, pmt: int | str, hv: int | str) -> str:
+        """``<prefix>_<i>_<hv>`` (``hv`` may be an HTCondor macro such as ``$(hv)``)."""
+        return f"{self.prefix}_{pmt}_{hv}"
+
+
+GAIN = Kind("gain", "data_directories_pmt_*.txt", "pmt",
+            ("pmt_data_list.pkl", "pmt_summary.json", "pmt_flashes.npz", "pmt_examples.npz"),
+            True, "a point at high light: the charge per flash and the gain curve")
+SPE = Kind("spe", "spe_pmt_*.txt", "spe", ("pmt_summary.json", "pmt_spectra.npz"), False,
+           "a low-light run: the single-photoelectron gain and excess noise factor")
+LEDOFF = Kind("ledoff", "ledoff_pmt_*.txt", "ledoff", (), False,
+              "an LED-off run: the pedestal of the point or low-light run it belongs to")
+KINDS = {k.name: k for k in (GAIN, SPE, LEDOFF)}
+
+
+def kind_of(point) -> Kind:
+    """The kind of a campaign line (a :class:`pmtgain.config.PointSpec`)."""
+    return KINDS[(getattr(point, "extra", None) or {}).get("kind", GAIN.name)]
