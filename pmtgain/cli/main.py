@@ -27,7 +27,7 @@ from pathlib import Path
 from pmtgain.cli.console import guarded
 from pmtgain.config import DEFAULT_ENGINE, ENGINES
 from pmtgain.errors import UserError
-from pmtgain.io.fetch import DEFAULT_WORKERS
+from pmtgain.results.layout import SOURCES
 
 __all__ = ["REGIME_NAMES", "build_parser", "positive_int", "analysis_parser",
            "run_analysis", "gain_parser", "parse_enf", "gain_main", "main"]
@@ -164,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--screenshot, also a PNG of the page from headless Chromium.",
     )
     s.add_argument("--outputs", default="outputs")
-    s.add_argument("--source", choices=["lists", "condor_lists"], default=None)
+    s.add_argument("--source", choices=SOURCES, default=None)
     s.add_argument("--data-info", default=None)
     s.add_argument("--target", type=float, default=None, metavar="G",
                    help="gain to reach: the HV per PMT in the fit table")
@@ -194,6 +194,9 @@ def positive_int(text: str) -> int:
 
 
 def analysis_parser() -> argparse.ArgumentParser:
+    from pmtgain.run.options import AnalysisOptions
+
+    d = AnalysisOptions()  # every default from the options the pipeline uses
     p = argparse.ArgumentParser(
         prog="analysis.py",
         description="Analyse a PMT campaign on this machine: fetch each (PMT, HV) point's "
@@ -219,18 +222,21 @@ def analysis_parser() -> argparse.ArgumentParser:
                    help="campaign: a data_info directory or one data_directories file "
                    "(default: data_info, the GIN campaign); an enf.txt beside it gives "
                    "each PMT's excess noise factor for the gain in electrons")
-    p.add_argument("--data-dir", default="data", help="local copies of remote files (data)")
-    p.add_argument("--outputs", default="outputs", help="results and logs (outputs)")
+    p.add_argument("--data-dir", default=str(d.data_dir),
+                   help="local copies of remote files (default: %(default)s)")
+    p.add_argument("--outputs", default=str(d.outputs),
+                   help="results and logs (default: %(default)s)")
     p.add_argument("--pmt", type=int, nargs="+", metavar="N", help="only these PMTs")
     p.add_argument("--hv", type=int, nargs="+", metavar="V", help="only these HV points")
-    p.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
+    p.add_argument("--engine", choices=ENGINES, default=d.engine,
                    help="the per-flash fit in the table's fit_* columns, where each flash "
-                   "stands clear of the noise: fast (default): vectorised fit; root: PyROOT "
+                   "stands clear of the noise (default: %(default)s): fast: vectorised fit; "
+                   "root: PyROOT "
                    "TF1/Minuit2 (pip install .[root]); integral: model-free window integral."
                    " The point's mean never depends on it")
-    p.add_argument("--jobs", type=positive_int, default=None,
+    p.add_argument("--jobs", type=positive_int, default=d.jobs,
                    help="processes (default: one per core)")
-    p.add_argument("--fetch-workers", type=positive_int, default=DEFAULT_WORKERS,
+    p.add_argument("--fetch-workers", type=positive_int, default=d.fetch_workers,
                    help="parallel downloads per point (default %(default)s)")
     p.add_argument("--force", action="store_true", help="redo points already done")
     p.add_argument("--csv-tables", action="store_true",
@@ -267,6 +273,9 @@ def run_analysis(argv: list[str] | None = None) -> int:
 
 
 def gain_parser() -> argparse.ArgumentParser:
+    from pmtgain.run.options import MergeOptions
+
+    d = MergeOptions()  # every default from the options the merge uses
     p = argparse.ArgumentParser(
         prog="gain_curve.py",
         description="Merge the per-point results into gain curves: |mean charge| against HV "
@@ -279,17 +288,17 @@ def gain_parser() -> argparse.ArgumentParser:
         "the problems first, the curves, the tables and every point's page. Open it in a "
         "browser, or: pmtgain report --screenshot report.png",
     )
-    p.add_argument("--source", choices=["lists", "condor_lists"], default=None,
+    p.add_argument("--source", choices=SOURCES, default=d.source,
                    help="lists (analysis.py) or condor_lists (HTCondor jobs); default: "
                    "condor_lists if it holds results, else lists")
-    p.add_argument("--outputs", default="outputs")
-    p.add_argument("--data-info", default=None,
+    p.add_argument("--outputs", default=str(d.outputs), help="default: %(default)s")
+    p.add_argument("--data-info", default=d.data_info,
                    help="campaign whose points are expected (default: the one analysis.py "
                    "recorded, else data_info); missing points are named")
-    p.add_argument("--target", type=float, default=None, metavar="Q",
+    p.add_argument("--target", type=float, default=d.target, metavar="Q",
                    help="value to reach (|charge| in pC, or gain with --quantity gain): "
                    "the HV that gives it, per PMT, with its error (equalisation table)")
-    p.add_argument("--quantity", choices=["charge", "gain"], default="charge",
+    p.add_argument("--quantity", choices=["charge", "gain"], default=d.quantity,
                    help="charge: |mean charge| in pC (the original's); gain: electrons per "
                    "photoelectron from photostatistics (G = (var_Q - var_ped)/(e <Q> F))")
     p.add_argument("--enf", nargs="+", default=[], metavar="PMT:F",
@@ -298,7 +307,7 @@ def gain_parser() -> argparse.ArgumentParser:
                    "lines beside data_directories_pmt_*.txt); default 1.2")
     p.add_argument("--plots", action="store_true",
                    help="draw the diagnostics and write outputs/report.html (see below)")
-    p.add_argument("--jobs", type=positive_int, default=None,
+    p.add_argument("--jobs", type=positive_int, default=d.jobs,
                    help="processes drawing the diagnostics (default: one per core)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p

@@ -142,8 +142,6 @@ def run_job(dir_url: str, pmt: int, hv: int, n_files: int, cut: float | None, *,
     ``pmt_spectra.npz``)."""
     if spe:
         return _spe_job(dir_url, pmt, hv, n_files, data_dir)
-    args = argparse.Namespace(dir_url=dir_url, pmt=pmt, hv=hv, n_files=n_files,
-                              engine=engine, data_dir=data_dir)
     from pmtgain.config import PointSpec
     from pmtgain.errors import CampaignError
     from pmtgain.io.campaign import folder_of, parse_campaign_file
@@ -151,16 +149,16 @@ def run_job(dir_url: str, pmt: int, hv: int, n_files: int, cut: float | None, *,
     from pmtgain.run.executors import run_point, summaries_frame
     from pmtgain.run.task import Task
 
-    name = f"data_directories_pmt_{args.pmt}.txt"
+    name = f"data_directories_pmt_{pmt}.txt"
     info = next((p for p in (Path(name), Path("data_info") / name) if p.exists()), None)
     if cut is None and info is not None:
         try:
-            cut = next((p.cut_V for p in parse_campaign_file(info) if p.hv == args.hv), None)
+            cut = next((p.cut_V for p in parse_campaign_file(info) if p.hv == hv), None)
         except CampaignError as exc:
             print(f"analysis_condor.py: error: {exc}", file=sys.stderr)
             return EX_DATAERR
-    point = PointSpec(pmt=args.pmt, hv=args.hv, n_files=args.n_files, dir_url=args.dir_url,
-                      cut_V=cut, folder=folder_of(args.dir_url, args.hv, args.pmt))
+    point = PointSpec(pmt=pmt, hv=hv, n_files=n_files, dir_url=dir_url,
+                      cut_V=cut, folder=folder_of(dir_url, hv, pmt))
     shapes = None
     if Path("shapes.csv").is_file():  # transferred when the campaign carries one
         from pmtgain.point.shape import ShapeTable
@@ -171,16 +169,16 @@ def run_job(dir_url: str, pmt: int, hv: int, n_files: int, cut: float | None, *,
             print(f"analysis_condor.py: error: {exc}", file=sys.stderr)
             return EX_DATAERR
     final = last_attempt()
-    task = Task(layout=Layout(Path(".")), data_dir=Path(args.data_dir), engine=args.engine,
+    task = Task(layout=Layout(Path(".")), data_dir=Path(data_dir), engine=engine,
                 shapes=shapes)
     out = run_point(point, task)
-    log = task.layout.log(args.pmt, args.hv)
+    log = task.layout.log(pmt, hv)
     if log.exists():
         print(log.read_text(), end="")
-    where = f"PMT {args.pmt} at {args.hv} V"
+    where = f"PMT {pmt} at {hv} V"
     if not out.ok:
         retryable = out.transient > 0 and not final
-        write_failure(args.pmt, args.hv, args.n_files, out.error, retryable)
+        write_failure(pmt, hv, n_files, out.error, retryable)
         if retryable:
             print(f"analysis_condor.py: {where}: network trouble, retryable: {out.error}",
                   file=sys.stderr)
@@ -192,13 +190,13 @@ def run_job(dir_url: str, pmt: int, hv: int, n_files: int, cut: float | None, *,
         tell_condor(f"{where}: {why}")
         return EX_DATAERR
     if out.transient and not final:
-        write_failure(args.pmt, args.hv, args.n_files,
+        write_failure(pmt, hv, n_files,
                       f"{out.transient} files failed for network reasons", True)
         print(f"analysis_condor.py: {where}: {out.transient} files failed for network "
               "reasons; asking HTCondor to run the job again", file=sys.stderr)
         return EX_TEMPFAIL
     write_outputs(summaries_frame([out.summary]))
-    saved = task.layout.point(args.pmt, args.hv)
+    saved = task.layout.point(pmt, hv)
     saved["table"].replace("pmt_flashes.npz")
     saved["examples"].replace("pmt_examples.npz")
     return 0

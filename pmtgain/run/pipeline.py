@@ -24,11 +24,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from pmtgain.config import DEFAULT_ENGINE, DEFAULT_FIT, FitConfig
 from pmtgain.errors import InputError
-from pmtgain.io.fetch import DEFAULT_WORKERS
 from pmtgain.io.safeio import atomic_path, write_atomic
 from pmtgain.results.layout import Layout
+from pmtgain.run.options import AnalysisOptions, MergeOptions
 from pmtgain.run.task import Task
 
 __all__ = ["AnalysisOptions", "RunResult", "analyse", "write_spe_list", "enf_per_pmt",
@@ -41,31 +40,6 @@ def _say(msg: str) -> None:
 
 def _warn(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
-
-
-@dataclass
-class AnalysisOptions:
-    """Settings of :func:`analyse` (the defaults are ``analysis.py``'s)."""
-
-    data_dir: str | Path = "data"  # local copies of remote files
-    outputs: str | Path = "outputs"  # results and logs
-    engine: str = DEFAULT_ENGINE  # the per-flash fit (fast, root, integral)
-    jobs: int | None = None  # processes (None: one per core)
-    verbose: bool = False  # every file in the point logs
-    force: bool = False  # redo points already done
-    progress: bool = True  # a progress bar on a terminal
-    fetch_workers: int = DEFAULT_WORKERS  # parallel downloads per point
-    plots: bool = False  # diagnostics and the report after the merge
-    merge: bool = True  # build the gain curves at the end
-    csv_tables: bool = False  # per-flash tables also as CSV (npz always)
-    config: FitConfig = DEFAULT_FIT
-
-    def task(self, shapes=None) -> Task:
-        """The :class:`~pmtgain.run.task.Task` every point of the run is given."""
-        return Task(layout=Layout(Path(self.outputs)), data_dir=Path(self.data_dir),
-                    engine=self.engine, config=self.config,
-                    fetch_workers=self.fetch_workers, shapes=shapes,
-                    verbose=self.verbose, csv=self.csv_tables)
 
 
 @dataclass
@@ -263,21 +237,6 @@ def enf_per_pmt(layout: Layout, *, enf_file: dict[int, float],
     for p, f in (flags or {}).items():
         enf[p], where[p] = f, "--enf"
     return enf, where, runs
-
-
-@dataclass
-class MergeOptions:
-    """Settings of :func:`merge` (the defaults are ``gain_curve.py``'s)."""
-
-    outputs: str | Path = "outputs"
-    source: str | None = None  # lists, condor_lists, or None: condor_lists if it has results
-    data_info: str | None = None  # expected points (None: the one analysis.py recorded)
-    target: float | None = None  # |Q| (or G) to reach: the HV per PMT
-    quantity: str = "charge"  # charge (pC) or gain (electrons)
-    enf: dict[int, float] = field(default_factory=dict)  # F per PMT over enf.txt
-    plots: bool = False  # diagnostics and outputs/report.html
-    jobs: int | None = None  # processes drawing the diagnostics
-    progress: bool = True
 
 
 @dataclass
