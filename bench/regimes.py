@@ -11,13 +11,16 @@ known to be low and says so). Pulls are over the points without a gain flag.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from devtools.validate import check_regime
-from pmtgain.sim.regimes import REGIMES
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # devtools/ is not installed
+from devtools.validate import check_regime  # noqa: E402
+from pmtgain.sim.regimes import REGIMES  # noqa: E402
 
 
 def main(argv=None) -> int:

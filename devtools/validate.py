@@ -5,7 +5,7 @@ What to use when
 - :func:`check_point` - simulate one (PMT, HV) point, write its files, run
   :func:`pmtgain.point.process_point` on them, and compare: the mean charge against the
   true mean over *all* flashes, the photostatistics gain against the true gain.
-- :func:`check_regime` - every point of a regime of :data:`pmtgain.sim.simulate.REGIMES`.
+- :func:`check_regime` - every point of a regime of :data:`pmtgain.sim.regimes.REGIMES`.
 
 Used by ``tests/sim/test_regimes.py`` (asserts) and ``bench/regimes.py`` (prints the table
 regime x PMT). The tolerance of a mean is ``max(0.3 %, 3 standard errors)``, with the

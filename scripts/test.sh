@@ -27,5 +27,5 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     export PMTGAIN_REQUIRE_IMAGE=1
 fi
 export OPENBLAS_NUM_THREADS=1
-.venv/bin/python -m ruff check pmtgain tests bench *.py
+.venv/bin/python -m ruff check pmtgain devtools tests bench *.py
 exec .venv/bin/python -m pytest -ra "$@"

@@ -115,3 +115,14 @@ def test_failed_job_still_leaves_its_outputs(tmp_path):
     assert df.hv[0] == 900 and "no such directory" in df.error[0] and not df.retryable[0]
     assert (job / "pmt_flashes.npz").exists()
     assert (job / "pmt_examples.npz").exists() and load_examples(job / "pmt_examples.npz") is None
+
+
+def test_exec_condor_creates_every_output_any_kind_of_job_lists():
+    """HTCondor holds a job whose listed output is missing: exec_condor.sh makes each one
+    a job of any kind (:mod:`pmtgain.kinds`) lists before it can fail."""
+    import re
+
+    from pmtgain.kinds import KINDS
+
+    line = re.search(r"for f in ([^;]+); do", (ROOT / "exec_condor.sh").read_text())[1]
+    assert {n for k in KINDS.values() for n in k.job_outputs} <= set(line.split())

@@ -1,5 +1,5 @@
-"""condor_queue.py: which points have a valid result, by the one reuse rule (without a
-pool; with one: test_condor.py)."""
+"""queue.py: which points have a valid result, by the one reuse rule (without a
+pool; with one: tests/condor/test_pool.py)."""
 
 import pandas as pd
 

@@ -1,6 +1,6 @@
-"""condor_submit.py: the submit file's text, its knobs and the inputs' size, directly
+"""submit.py: the submit file's text, its knobs and the inputs' size, directly
 (the dry run through submit_condor_jobs.sh: test_condor_scripts.py; a real pool:
-test_condor.py)."""
+tests/condor/test_pool.py)."""
 
 from pathlib import Path
 

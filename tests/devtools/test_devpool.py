@@ -1,4 +1,4 @@
-"""devpool.py: the development pool's checks (the pool itself: test_condor.py)."""
+"""devpool.py: the development pool's checks (the pool itself: tests/condor/test_pool.py)."""
 
 from pathlib import Path
 

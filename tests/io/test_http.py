@@ -1,4 +1,4 @@
-"""httpclient.py: the lean GET takes only the plain case, on kept-alive connections, and
+"""http.py: the lean GET takes only the plain case, on kept-alive connections, and
 hands everything else to urllib3 (a real server on loopback that writes raw responses)."""
 
 import socketserver

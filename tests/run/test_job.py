@@ -1,5 +1,5 @@
 """job.py: one HTCondor job's body, called directly (the door is tested through
-exec_condor.sh in test_condor_scripts.py and on a real pool in test_condor.py)."""
+exec_condor.sh in test_condor_scripts.py and on a real pool in tests/condor/test_pool.py)."""
 
 import json
 

@@ -1,5 +1,5 @@
 """Every flash counts: the point's mean charge and gain against the simulated truth in the
-regimes real setups produce (pmtgain.sim.simulate.REGIMES), through real .trc files.
+regimes real setups produce (pmtgain.sim.regimes.REGIMES), through real .trc files.
 
 Per point: the mean charge within max(0.3 %, 3 standard errors) of the true mean over *all*
 flashes (devtools.validate), unless the point is flagged for clipped flashes (it must be,
