@@ -47,7 +47,7 @@ import pandas as pd
 
 from pmtgain.config import E_CHARGE_C, PC_PER_C
 
-__all__ = ["E_PC", "DEFAULT_ENF", "gain_from_moments", "flags", "apply_enf"]
+__all__ = ["E_PC", "DEFAULT_ENF", "gain_from_moments", "flags", "gain_flag", "apply_enf"]
 
 E_PC = E_CHARGE_C * PC_PER_C  # the electron charge in pC
 DEFAULT_ENF = 1.2  # typical of a 10-12 stage linear-focused PMT (delta_1 ~ 6: F ~ delta/(delta-1))
@@ -92,6 +92,18 @@ def flags(mu: float, clipped_fraction: float, g: float = float("nan"),
     return "; ".join(out)
 
 
+def gain_flag(mu: float, clipped_fraction: float, g: float = float("nan"),
+              g_err: float = float("nan"), ped_note: str = "") -> str:
+    """A point's ``gain_flag``: :func:`flags`, after the reason it has no pedestal
+    (``ped_note``: too little pulse-free length) where that is so."""
+    f = flags(mu, clipped_fraction, g, g_err)
+    if not ped_note:
+        return f
+    return "; ".join(x for x in (
+        f"no pedestal: {ped_note} (an LED-off run, ledoff_pmt_<i>.txt, gives one)",
+        f if f != "no excess variance" else "") if x)
+
+
 def apply_enf(df: pd.DataFrame, enf: dict[int, float]) -> pd.DataFrame:
     """Recompute ``gain``, ``gain_err``, ``n_pe`` and ``gain_flag`` with the excess noise
     factor of each PMT in ``enf`` (others keep theirs), from the stored photostatistics
@@ -111,7 +123,9 @@ def apply_enf(df: pd.DataFrame, enf: dict[int, float]) -> pd.DataFrame:
         df.loc[sel, "enf"] = f
         if "ps_clipped_fraction" in df.columns:
             lost = d.ps_clipped_fraction.to_numpy(float)
+            notes = (d["pedestal_note"].map(lambda x: x if isinstance(x, str) else "")
+                     if "pedestal_note" in d.columns else [""] * len(d))
             df.loc[sel, "gain_flag"] = [
-                flags(float(m), float(x), float(gg), float(e))
-                for m, x, gg, e in zip(mu, lost, g, ge, strict=True)]
+                gain_flag(float(m), float(x), float(gg), float(e), n)
+                for m, x, gg, e, n in zip(mu, lost, g, ge, notes, strict=True)]
     return df

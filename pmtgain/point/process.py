@@ -288,13 +288,8 @@ def process_point(
         meas.ped_err_pC2)
     clip_frac = scan.n_clipped / scan.n_all
     summary.update(enf=enf, gain=float(g), gain_err=float(g_err), n_pe=float(mu),
-                   gain_flag=_photostat.flags(float(mu), clip_frac, float(g),
-                                              float(g_err)))
-    if meas.ped_note:  # the record has too little pulse-free length for a pedestal
-        summary["gain_flag"] = "; ".join(x for x in (
-            f"no pedestal: {meas.ped_note} (an LED-off run, ledoff_pmt_<i>.txt, gives one)",
-            summary["gain_flag"] if summary["gain_flag"] != "no excess variance" else "")
-            if x)
+                   gain_flag=_photostat.gain_flag(float(mu), clip_frac, float(g),
+                                                  float(g_err), meas.ped_note or ""))
     if led_off is not None:  # the pickup's error is common to every flash of the point
         summary["mean_charge_err"] = float(np.hypot(summary["mean_charge_err"],
                                                     led_off["led_pickup_err_pC"]))

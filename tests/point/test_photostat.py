@@ -103,3 +103,20 @@ def test_flags_say_why():
     assert photostat.flags(float("nan"), float("nan")).startswith("not measured")
     assert photostat.flags(0.3, 0.02) == "mu=0.30<0.5; 2.0% clipped (largest charges missing)"
     assert photostat.flags(2.0, 0.0, 1e6, 5e5).startswith("excess variance not significant")
+
+
+def test_a_new_f_keeps_the_no_pedestal_warning():
+    """A point whose records have too little pulse-free length for a pedestal says so in
+    its gain flag; recomputing the gain with the PMT's F (the lists, the merge) keeps it."""
+    import pandas as pd
+
+    from pmtgain.point.photostat import apply_enf, gain_flag
+
+    said = gain_flag(float("nan"), 0.0, ped_note="baseline region of 3 samples")
+    assert said.startswith("no pedestal: baseline region of 3 samples")
+    row = dict(pmt=1, hv=900, ps_mean_pC=-5.0, ps_var_pC2=4.0, ps_ped_var_pC2=float("nan"),
+               ps_var_err_pC2=0.1, ps_mean_err_pC=0.05, ps_cov_pC3=0.0, ps_ped_err_pC2=0.0,
+               ps_clipped_fraction=0.0, pedestal_note="baseline region of 3 samples",
+               gain_flag=said, enf=1.2)
+    out = apply_enf(pd.DataFrame([row]), {1: 1.3})
+    assert out.gain_flag[0] == said and out.enf[0] == 1.3
