@@ -124,6 +124,9 @@ class PointSpec:
     dir_url: str
     cut_V: float | None = None
     folder: str = ""
+    #: what the line measures (:mod:`pmtgain.kinds`: gain, spe, ledoff)
+    kind: str = "gain"
+    #: the LED-off run that gives its pedestal (``extra["ledoff"]``, a PointSpec), if any
     extra: dict = field(default_factory=dict, compare=False)
 
     @property

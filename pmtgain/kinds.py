@@ -4,8 +4,7 @@ names files by it, HTCondor jobs list their outputs by it).
 
 What to use when
 ----------------
-- :data:`KINDS` / :func:`kind_of` - the kind of a campaign line (``PointSpec.extra["kind"]``,
-  none meaning :data:`GAIN`).
+- :data:`KINDS` / :func:`kind_of` - the kind of a campaign line (``PointSpec.kind``).
 - :data:`GAIN` - a point at high light (``data_directories_pmt_<i>.txt``): the charge per
   flash, its spread, the gain in electrons (:func:`pmtgain.point.process_point`); files
   ``pmt_<i>_<hv>_*``; the engine and the fit settings are among its inputs.
@@ -58,4 +57,4 @@ KINDS = {k.name: k for k in (GAIN, SPE, LEDOFF)}
 
 def kind_of(point) -> Kind:
     """The kind of a campaign line (a :class:`pmtgain.config.PointSpec`)."""
-    return KINDS[(getattr(point, "extra", None) or {}).get("kind", GAIN.name)]
+    return KINDS[point.kind]

@@ -7,7 +7,7 @@ from pmtgain.results.store import inputs_of, job_remaps
 
 def test_each_line_has_its_kind_and_the_kind_names_its_files():
     pt = PointSpec(pmt=1, hv=900, n_files=3, dir_url="x/")
-    run = PointSpec(pmt=1, hv=900, n_files=3, dir_url="x/", extra={"kind": "spe"})
+    run = PointSpec(pmt=1, hv=900, n_files=3, dir_url="x/", kind="spe")
     assert kind_of(pt) is GAIN and kind_of(run) is SPE and set(KINDS) == {"gain", "spe",
                                                                           "ledoff"}
     assert GAIN.key(1, "$(hv)") == "pmt_1_$(hv)" and SPE.key(2, 1300) == "spe_2_1300"
@@ -19,6 +19,6 @@ def test_each_line_has_its_kind_and_the_kind_names_its_files():
 
 def test_the_engine_is_an_input_only_of_kinds_that_fit_pulses():
     pt = PointSpec(pmt=1, hv=900, n_files=3, dir_url="x/")
-    run = PointSpec(pmt=1, hv=900, n_files=3, dir_url="x/", extra={"kind": "spe"})
+    run = PointSpec(pmt=1, hv=900, n_files=3, dir_url="x/", kind="spe")
     assert inputs_of(pt, "fast")["engine"] == "fast" and inputs_of(pt, "fast")["settings"]
     assert inputs_of(run, "fast")["engine"] is None and inputs_of(run, "fast")["settings"] is None

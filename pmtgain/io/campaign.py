@@ -313,7 +313,7 @@ def load_ledoff(path: str | os.PathLike = "data_info") -> dict[tuple[int, int], 
             out[(pt.pmt, pt.hv)] = PointSpec(pmt=pt.pmt, hv=pt.hv, n_files=pt.n_files,
                                              dir_url=pt.dir_url, cut_V=None,
                                              folder=f"{pt.folder}_ledoff",
-                                             extra={"kind": LEDOFF.name})
+                                             kind=LEDOFF.name)
     # distinct folders among all LED-off runs at once: a point's and a low-light run's
     # are attached by different loaders, which would not see each other's
     return {(q.pmt, q.hv): q for q in distinct_folders(list(out.values()))}
@@ -322,18 +322,18 @@ def load_ledoff(path: str | os.PathLike = "data_info") -> dict[tuple[int, int], 
 def load_spe(path: str | os.PathLike = "data_info") -> list[PointSpec]:
     """The low-light runs of a campaign: ``spe_pmt_<i>.txt`` beside its data_directories
     files, the same line format (``<dir_url> <pmt> <hv> <n_files>``); [] without any.
-    Each run's ``extra`` is ``{"kind": "spe"}``, and ``"ledoff"``: the LED-off run of its
-    PMT and HV where ``ledoff_pmt_<i>.txt`` lists one."""
+    Each run's ``kind`` is ``spe``, its ``extra["ledoff"]`` the LED-off run of its PMT
+    and HV where ``ledoff_pmt_<i>.txt`` lists one."""
     p = Path(path)
     d = p if p.is_dir() else p.parent
     off = load_ledoff(d)
     out = []
     for f in sorted(d.glob(SPE_PATTERN)):
         for pt in parse_campaign_file(f):
-            extra: dict = {"kind": SPE.name}
+            extra: dict = {}
             if (pt.pmt, pt.hv) in off:
                 extra["ledoff"] = off[(pt.pmt, pt.hv)]
             out.append(PointSpec(pmt=pt.pmt, hv=pt.hv, n_files=pt.n_files,
                                  dir_url=pt.dir_url, cut_V=None,
-                                 folder=f"{pt.folder}_spe", extra=extra))
+                                 folder=f"{pt.folder}_spe", kind=SPE.name, extra=extra))
     return sorted(distinct_folders(out), key=lambda q: (q.pmt, q.hv))

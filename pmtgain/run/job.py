@@ -211,7 +211,7 @@ def _spe_job(dir_url: str, pmt: int, hv: int, n_files: int, data_dir: str) -> in
     from pmtgain.run.task import Task
 
     point = PointSpec(pmt=pmt, hv=hv, n_files=n_files, dir_url=dir_url,
-                      folder=folder_of(dir_url, hv, pmt) + "_spe", extra={"kind": SPE.name})
+                      folder=folder_of(dir_url, hv, pmt) + "_spe", kind=SPE.name)
     task = Task(layout=Layout(Path(".")), data_dir=Path(data_dir))
     out = run_point(point, task)
     where = f"PMT {pmt} at {hv} V (low light)"
