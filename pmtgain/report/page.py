@@ -107,9 +107,27 @@ def _csv_link(df: pd.DataFrame, name: str, what: str) -> str:
             f"href='data:text/csv;base64,{data}'>download {html.escape(what)} (CSV)</a></p>")
 
 
-def _table(rows: list[dict], cols: list[tuple[str, str]], row_class=None) -> str:
-    head = "".join(f'<th class="{"l" if i == 0 else ""}">{html.escape(t)}</th>'
-                   for i, (_, t) in enumerate(cols))
+#: the summary key (:mod:`pmtgain.point.schema`) behind each column of a point table: its
+#: description is the header's tooltip
+_FIELD_OF = {"hv": "hv", "used": "n_used", "clipped": "rejected_clipped",
+             "pre_pulse": "rejected_pre_pulse", "unreadable": "rejected_unreadable",
+             "q": "mean_charge", "sem": "sem_charge", "qcut": "mean_charge_cut",
+             "g": "gain", "ga": "gain_anchored", "ratio": "ps_over_anchor", "mu": "n_pe",
+             "ts": "tau_s_ns", "tf": "tau_ns", "shape": "shape_source"}
+
+
+def _table(rows: list[dict], cols: list[tuple[str, str]], row_class=None,
+           fields: dict[str, str] | None = None) -> str:
+    """A table of ``rows``; ``cols`` are (key, header); ``fields`` maps a key to the
+    summary key whose schema description becomes the header's tooltip."""
+    from pmtgain.point.schema import field
+
+    def th(i: int, key: str, text: str) -> str:
+        f = field((fields or {}).get(key, ""))
+        tip = f' title="{html.escape(f.description)}"' if f else ""
+        return f'<th class="{"l" if i == 0 else ""}"{tip}>{html.escape(text)}</th>'
+
+    head = "".join(th(i, k, t) for i, (k, t) in enumerate(cols))
     body = []
     for r in rows:
         cls = row_class(r) if row_class else ""
@@ -335,7 +353,7 @@ def write_report(df: pd.DataFrame, layout: Layout, missing: list[tuple[int, int]
             ("ga", "gain (anchored on the single pe)"), ("ratio", "photostat. / anchored"),
             ("mu", "μ [pe]"),
             ("flag", "flag"), ("ts", "τ_s [ns]"), ("tf", "τ [ns]"), ("shape", "shape")],
-            row_class=lambda r: "flag" if r["flag"] else ""))
+            row_class=lambda r: "flag" if r["flag"] else "", fields=_FIELD_OF))
         parts.append(_csv_link(sub, f"pmt_{pmt}_points.csv",
                                f"PMT {pmt}'s points, every column"))
         parts.append("<h3>Points (click a page to enlarge)</h3><div class='thumbs'>")

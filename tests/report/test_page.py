@@ -165,3 +165,13 @@ def test_report_when_every_point_failed(tmp_path):
     for hv in (900, 1000):
         assert f"PMT 1 at {hv} V failed: " in page and "no such directory" in page
     assert "Traceback" not in r.stderr
+
+
+def test_a_point_tables_headers_explain_their_columns_from_the_schema():
+    from pmtgain.point.schema import field
+    from pmtgain.report.page import _table
+
+    out = _table([dict(hv=900, q="1.0")], [("hv", "HV [V]"), ("q", "|Q|"), ("x", "x")],
+                 fields={"hv": "hv", "q": "mean_charge"})
+    assert f'title="{field("mean_charge").description}"' in out.replace("&#x27;", "'")
+    assert out.count("title=") == 2 and "<th" in out
