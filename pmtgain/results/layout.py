@@ -39,7 +39,8 @@ from pathlib import Path
 
 from pmtgain.kinds import GAIN, SPE, Kind
 
-__all__ = ["Layout", "point_key", "spe_key", "SOURCES", "CONDOR_DIRS"]
+__all__ = ["Layout", "point_key", "spe_key", "point_files", "spe_files", "SOURCES",
+           "CONDOR_DIRS"]
 
 #: where points are read from: this machine's runs, or the HTCondor jobs'
 SOURCES = ("lists", "condor_lists")
@@ -55,6 +56,20 @@ def point_key(pmt: int, hv: int) -> str:
 def spe_key(pmt: int | str, hv: int | str) -> str:
     """``spe_<i>_<hv>``: the name of a low-light run's files (``hv`` may be ``$(hv)``)."""
     return SPE.key(pmt, hv)
+
+
+def point_files(directory: str | os.PathLike, pmt: int, hv: int) -> dict[str, Path]:
+    """The files of a saved point in ``directory`` (a layout's ``points``): ``summary``,
+    ``table`` (per-flash), ``examples``, ``csv`` (the table on request)."""
+    d, k = Path(directory), point_key(pmt, hv)
+    return dict(summary=d / f"{k}_summary.json", table=d / f"{k}_flashes.npz",
+                examples=d / f"{k}_examples.npz", csv=d / f"{k}_waveforms.csv")
+
+
+def spe_files(directory: str | os.PathLike, pmt: int, hv: int) -> dict[str, Path]:
+    """The files of a saved low-light run in ``directory`` (a layout's ``spe``)."""
+    d, k = Path(directory), spe_key(int(pmt), int(hv))
+    return dict(summary=d / f"{k}_summary.json", spectra=d / f"{k}_spectra.npz")
 
 
 @dataclass(frozen=True)
@@ -101,14 +116,11 @@ class Layout:
 
     def point(self, pmt: int, hv: int) -> dict[str, Path]:
         """A saved point's files: ``summary``, ``table``, ``examples``, ``csv``."""
-        d, k = self.points, point_key(pmt, hv)
-        return dict(summary=d / f"{k}_summary.json", table=d / f"{k}_flashes.npz",
-                    examples=d / f"{k}_examples.npz", csv=d / f"{k}_waveforms.csv")
+        return point_files(self.points, pmt, hv)
 
     def spe_run(self, pmt: int, hv: int) -> dict[str, Path]:
         """A saved low-light run's files: ``summary``, ``spectra``."""
-        d, k = self.spe, spe_key(int(pmt), int(hv))
-        return dict(summary=d / f"{k}_summary.json", spectra=d / f"{k}_spectra.npz")
+        return spe_files(self.spe, pmt, hv)
 
     # --------------------------------------------------------------- what a run writes
     def pmt_list(self, pmt: int, ext: str = "json") -> Path:

@@ -36,7 +36,7 @@ from pmtgain.errors import InputError
 from pmtgain.io.safeio import atomic_path, write_atomic
 from pmtgain.kinds import GAIN, Kind, kind_of
 from pmtgain.point.result import PointResult, string_codes
-from pmtgain.results.layout import point_key, spe_key
+from pmtgain.results.layout import point_files, spe_files
 
 __all__ = ["JOB_OUTPUTS", "job_output", "job_remaps", "settings_digest",
            "inputs_of", "encode_inputs", "stale_reason", "write_json_records",
@@ -179,17 +179,16 @@ def save_point(result: PointResult, directory: str | os.PathLike,
     failure (a full disk) they are removed and the OSError says which file."""
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
-    key = point_key(result.summary["pmt"], result.summary["hv"])
-    table = d / f"{key}_flashes.npz"
-    summ = d / f"{key}_summary.json"
+    files = point_files(d, result.summary["pmt"], result.summary["hv"])
+    table, summ = files["table"], files["summary"]
     try:
         with atomic_path(table) as tmp:
             save_table(result.table, tmp)
         if csv:
-            with atomic_path(d / f"{key}_waveforms.csv") as tmp:
+            with atomic_path(files["csv"]) as tmp:
                 write_csv(result.table, tmp)
         if result.examples is not None:
-            save_examples(result.examples, d / f"{key}_examples.npz")
+            save_examples(result.examples, files["examples"])
         summary = dict(result.summary, table_rows=len(result.table))
         write_atomic(summ, json.dumps(_jsonable(summary), indent=1))
     except OSError as exc:
@@ -306,9 +305,8 @@ def _is_summary_of(s, pmt: int, hv: int) -> bool:
 
 def load_point(directory: str | os.PathLike, pmt: int, hv: int) -> PointResult | None:
     """The saved result of a point, or None when it is missing or incomplete."""
-    d = Path(directory)
-    summ = d / f"pmt_{pmt}_{hv}_summary.json"
-    table = d / f"pmt_{pmt}_{hv}_flashes.npz"
+    files = point_files(directory, pmt, hv)
+    summ, table, ex_path = files["summary"], files["table"], files["examples"]
     if not (summ.exists() and table.exists()):
         return None
     try:
@@ -319,7 +317,6 @@ def load_point(directory: str | os.PathLike, pmt: int, hv: int) -> PointResult |
         # a table cut short (a crash, a full disk, a hand edit) is not a finished point
         if "table_rows" in summary and len(tab) != summary["table_rows"]:
             return None
-        ex_path = d / f"pmt_{pmt}_{hv}_examples.npz"
         examples = load_examples(ex_path)
         if examples is None and ex_path.exists() and ex_path.stat().st_size > 22:
             return None  # examples cut short (22 bytes: an empty zip): redo the point
@@ -328,16 +325,10 @@ def load_point(directory: str | os.PathLike, pmt: int, hv: int) -> PointResult |
         return None
 
 
-def _spe_files(directory, pmt, hv) -> dict[str, Path]:
-    k = spe_key(int(pmt), int(hv))
-    return dict(summary=Path(directory) / f"{k}_summary.json",
-                spectra=Path(directory) / f"{k}_spectra.npz")
-
-
 def save_spe(directory: str | os.PathLike, summary: dict, spectra: dict) -> None:
     """A low-light run's summary and charge spectra into ``directory`` (a layout's
     ``spe``), atomically, the summary last."""
-    paths = _spe_files(directory, summary["pmt"], summary["hv"])
+    paths = spe_files(directory, summary["pmt"], summary["hv"])
     paths["summary"].parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(paths["spectra"]) as tmp, open(tmp, "wb") as f:
         np.savez(f, **spectra)
@@ -347,7 +338,7 @@ def save_spe(directory: str | os.PathLike, summary: dict, spectra: dict) -> None
 def load_spe_summary(directory: str | os.PathLike, pmt: int, hv: int) -> dict | None:
     """A saved low-light run's summary from ``directory`` (a layout's ``spe``; NaN where
     it has none), or None when its summary or its spectra are missing or unreadable."""
-    paths = _spe_files(directory, pmt, hv)
+    paths = spe_files(directory, pmt, hv)
     if not paths["spectra"].is_file() or load_spectra(paths["spectra"].parent, pmt,
                                                       hv) is None:
         return None
@@ -374,8 +365,7 @@ def load_spe_runs(directory: str | os.PathLike) -> pd.DataFrame:
 def load_spectra(directory: str | os.PathLike, pmt: int, hv: int) -> dict | None:
     """A run's spectra from ``directory`` (``<lists>/spe`` or ``condor_lists``)."""
     try:
-        with np.load(Path(directory) / f"{spe_key(int(pmt), int(hv))}_spectra.npz",
-                     allow_pickle=False) as z:
+        with np.load(spe_files(directory, pmt, hv)["spectra"], allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile):  # a file cut short
         return None
