@@ -20,7 +20,16 @@ What to use when
   the pulse model and the charge's units.
 """
 
-from pmtgain.point.process import process_point
-from pmtgain.point.result import PointResult
+import importlib
 
 __all__ = ["process_point", "PointResult"]
+
+#: served on first use (PEP 562): importing a light module of this layer (the store reads
+#: ``point.result``) does not import the whole pipeline and scipy with it
+_LAZY = {"process_point": "pmtgain.point.process", "PointResult": "pmtgain.point.result"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
