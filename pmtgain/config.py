@@ -126,6 +126,11 @@ class PointSpec:
     folder: str = ""
     #: what the line measures (:mod:`pmtgain.kinds`: gain, spe, ledoff)
     kind: str = "gain"
+    #: the files' names (or glob patterns) when they are not the GIN names (``files=``)
+    files: tuple[str, ...] = ()
+    #: what the files' format needs, as the line's ``key=value`` text
+    #: (:class:`pmtgain.io.readers.ReadSettings`)
+    read: tuple[tuple[str, str], ...] = ()
     #: the LED-off run that gives its pedestal (``extra["ledoff"]``, a PointSpec), if any
     extra: dict = field(default_factory=dict, compare=False)
 
@@ -134,5 +139,9 @@ class PointSpec:
         return f"pmt_{self.pmt}_{self.hv}"
 
     def file_names(self) -> list[str]:
-        """File i of a point is ``C1--n16deg--{i:05d}.trc`` (the GIN naming)."""
+        """The names the line gives (``files=``; patterns are expanded where the files
+        are: :func:`pmtgain.io.fetch.fetch_point`), else file i is
+        ``C1--n16deg--{i:05d}.trc`` (the GIN naming)."""
+        if self.files:
+            return list(self.files[:self.n_files])
         return [f"C1--n16deg--{i:05d}.trc" for i in range(self.n_files)]

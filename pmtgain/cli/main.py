@@ -5,7 +5,7 @@
 - :func:`main` - the ``pmtgain`` command (also ``python -m pmtgain``); its ``condor``
   commands and ``list_directories_condor.py`` are in :mod:`pmtgain.cli.condor`:
 
-    pmtgain inspect FILE [--json]        header and shape of a .trc file
+    pmtgain inspect FILE [--json]        header and shape of a waveform file (any format)
     pmtgain export FILE --csv OUT        segment,time_s,volts rows
     pmtgain simulate OUTDIR [...]        a campaign with known truth (GIN layout)
     pmtgain demo [...]                   the whole local pipeline on a simulated campaign
@@ -33,10 +33,28 @@ __all__ = ["REGIME_NAMES", "build_parser", "positive_int", "analysis_parser",
            "run_analysis", "gain_parser", "parse_enf", "gain_main", "main"]
 
 
-def _inspect(args) -> int:
-    from pmtgain.io.trc import describe
+def _read_settings(args):
+    """``--format`` and ``--set key=value`` as ReadSettings (a campaign line's fields)."""
+    from pmtgain.io.readers import ReadSettings
 
-    info = describe(args.file)
+    pairs = {}
+    for item in args.set or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UserError(f"--set {item!r}: expected key=value")
+        pairs[key] = value
+    if args.format:
+        pairs["format"] = args.format
+    try:
+        return ReadSettings.from_fields(pairs)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _inspect(args) -> int:
+    from pmtgain.io.readers import describe
+
+    info = describe(args.file, _read_settings(args))
     if args.json:
         print(json.dumps(info, indent=1))
         return 0
@@ -49,9 +67,9 @@ def _inspect(args) -> int:
 
 
 def _export(args) -> int:
-    from pmtgain.io.trc import export_csv
+    from pmtgain.io.readers import export_csv
 
-    n = export_csv(args.file, args.csv)
+    n = export_csv(args.file, args.csv, _read_settings(args))
     print(f"wrote {args.csv} ({n} rows)", file=sys.stderr)
     return 0
 
@@ -105,19 +123,30 @@ def _report(args) -> int:
     return rc
 
 
+def _format_arguments(s) -> None:
+    s.add_argument("--format", help="the file's format (default: from its first bytes or "
+                   "extension): trc, root, wavedump, wavedump_ascii, isf, hdf5, npy")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="what the format lacks, as in a campaign line (dt_ns=2, "
+                   "volts_per_code=0.000122, tree=t1, branch=wf0, ...); repeatable")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="pmtgain",
         description="PMT gain curves from LeCroy .trc waveforms (see README.md).",
     )
     sub = p.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("inspect", help="print the header and shape of a .trc file")
+    s = sub.add_parser("inspect", help="print the header and shape of a waveform file "
+                       "(.trc, ROOT, WaveDump, .isf, HDF5, .npy)")
     s.add_argument("file")
     s.add_argument("--json", action="store_true", help="machine-readable output")
+    _format_arguments(s)
     s.set_defaults(func=_inspect)
-    s = sub.add_parser("export", help="write a .trc file as CSV (segment,time_s,volts)")
+    s = sub.add_parser("export", help="write a waveform file as CSV (segment,time_s,volts)")
     s.add_argument("file")
     s.add_argument("--csv", required=True, metavar="OUT")
+    _format_arguments(s)
     s.set_defaults(func=_export)
     s = sub.add_parser(
         "simulate",

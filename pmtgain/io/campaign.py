@@ -13,11 +13,19 @@ What to use when
 
 File format (the original's, one line per HV point, whitespace separated)::
 
-    <dir_url> <pmt> <hv> <n_files> [<cut_V>]
+    <dir_url> <pmt> <hv> <n_files> [<cut_V>] [key=value ...]
 
 ``dir_url`` is ``https://``, ``http://``, ``file://`` or a local path; file ``i`` of the
 point is ``<dir_url>C1--n16deg--{i:05d}.trc``. The optional fifth column is the amplitude
 cut in volts (the original kept it in a separate pickle that had to line up by index).
+``key=value`` fields say what the files are when they are not GIN's ``.trc``:
+``files=`` a comma-separated list of names or glob patterns (patterns only for a local
+dir_url; the first ``n_files`` names, sorted, are the point's), ``format=`` and what the
+format lacks (:class:`pmtgain.io.readers.ReadSettings`: ``dt_ns``, ``volts_per_code``,
+``tree``, ``branch``, ...), e.g. a CAEN V1730 run in ROOT::
+
+    /data/bench/run42/ 7 1100 1 files=run42.root tree=t1 branch=wf0 dt_ns=2 \
+        volts_per_code=0.00012207       (one line in the file)
 Lines starting with ``#`` and blank lines are ignored. A malformed line raises
 :class:`CampaignError` naming ``file:line`` and what is wrong.
 
@@ -48,7 +56,7 @@ __all__ = ["FILE_PATTERN", "ENF_FILE", "MAX_FILES_PER_POINT", "MAX_PMT", "MAX_HV
            "SCHEMES", "folder_of", "redact", "parse_campaign_file", "campaign_files",
            "load_campaign", "distinct_folders", "select", "local_dir", "enf_path",
            "is_enf", "write_enf", "load_enf", "SPE_PATTERN", "LEDOFF_PATTERN",
-           "load_ledoff", "load_spe"]
+           "load_ledoff", "load_spe", "read_settings"]
 
 FILE_PATTERN = GAIN.campaign_files
 ENF_FILE = "enf.txt"
@@ -96,6 +104,55 @@ def redact(url: str) -> str:
     return u._replace(netloc=f"{u.username}:***@{host}").geturl()
 
 
+_OPTION = re.compile(r"^([A-Za-z][A-Za-z0-9_]*)=(.*)$")
+
+
+def _options(f: list[str], where: str) -> dict[str, str]:
+    """The line's ``key=value`` fields after its columns (removed from ``f``); a URL
+    with ``=`` in its query is a column, since the columns come first."""
+    opts: dict[str, str] = {}
+    while len(f) > 4 and _OPTION.match(f[-1]):
+        key, value = _OPTION.match(f.pop()).groups()
+        if key in opts:
+            raise CampaignError(f"{where}: {key}= is given twice")
+        opts[key] = value
+    return dict(reversed(opts.items()))
+
+
+_GLOB = re.compile(r"[*?\[]")
+
+
+def _files_and_read(opts: dict[str, str], url: str, n_files: int, where: str
+                    ) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    from pmtgain.io.readers import ReadSettings
+
+    names: tuple[str, ...] = ()
+    if "files" in opts:
+        names = tuple(n for n in opts.pop("files").split(",") if n)
+        if not names:
+            raise CampaignError(f"{where}: files= names no file")
+        for n in names:
+            if n.startswith("/") or ".." in n.split("/") or "\\" in n:
+                raise CampaignError(f"{where}: files={n!r}: a name inside dir_url")
+            if _GLOB.search(n) and "://" in url and not url.lower().startswith("file://"):
+                raise CampaignError(f"{where}: files={n!r}: a pattern needs a local dir_url "
+                                    "(a web server lists no directory); name the files")
+    try:
+        ReadSettings.from_fields(opts)
+        if names and not any(_GLOB.search(n) for n in names) and len(names) != n_files:
+            raise ValueError(f"files= lists {len(names)} names, n_files is {n_files}")
+    except ValueError as exc:
+        raise CampaignError(f"{where}: {exc}") from None
+    return names, tuple(opts.items())
+
+
+def read_settings(point: PointSpec):
+    """The :class:`pmtgain.io.readers.ReadSettings` of a point's line."""
+    from pmtgain.io.readers import ReadSettings
+
+    return ReadSettings.from_fields(dict(point.read))
+
+
 def parse_campaign_file(path: str | os.PathLike) -> list[PointSpec]:
     path = Path(path)
     points: list[PointSpec] = []
@@ -120,9 +177,11 @@ def parse_campaign_file(path: str | os.PathLike) -> list[PointSpec]:
         if "\x00" in text:
             raise CampaignError(f"{where}: a NUL byte in the line (a binary file?)")
         f = text.split()
+        opts = _options(f, where)
         if len(f) not in (4, 5):
-            raise CampaignError(f"{where}: expected '<dir_url> <pmt> <hv> <n_files> [cut_V]', "
-                                f"got {len(f)} fields")
+            raise CampaignError(f"{where}: expected '<dir_url> <pmt> <hv> <n_files> [cut_V] "
+                                f"[key=value ...]', got {len(f)} fields before the "
+                                "key=value ones")
         url = f[0]
         try:
             pmt, hv_f, n = int(f[1]), float(f[2]), int(f[3])
@@ -162,8 +221,9 @@ def parse_campaign_file(path: str | os.PathLike) -> list[PointSpec]:
             url += "/"
         elif "://" in url and not url.endswith("/"):
             url += "/"
+        files, read = _files_and_read(opts, url, n, where)
         points.append(PointSpec(pmt=pmt, hv=hv, n_files=n, dir_url=url, cut_V=cut,
-                                folder=folder_of(url, hv, pmt)))
+                                folder=folder_of(url, hv, pmt), files=files, read=read))
     if not points:
         raise CampaignError(f"{path}: no points (every line is empty or a comment)")
     return points
@@ -310,10 +370,8 @@ def load_ledoff(path: str | os.PathLike = "data_info") -> dict[tuple[int, int], 
         for pt in parse_campaign_file(f):
             if (pt.pmt, pt.hv) in out:
                 raise CampaignError(f"{f}: PMT {pt.pmt} at {pt.hv} V has two LED-off runs")
-            out[(pt.pmt, pt.hv)] = PointSpec(pmt=pt.pmt, hv=pt.hv, n_files=pt.n_files,
-                                             dir_url=pt.dir_url, cut_V=None,
-                                             folder=f"{pt.folder}_ledoff",
-                                             kind=LEDOFF.name)
+            out[(pt.pmt, pt.hv)] = replace(pt, cut_V=None, folder=f"{pt.folder}_ledoff",
+                                           kind=LEDOFF.name, extra={})
     # distinct folders among all LED-off runs at once: a point's and a low-light run's
     # are attached by different loaders, which would not see each other's
     return {(q.pmt, q.hv): q for q in distinct_folders(list(out.values()))}
@@ -333,7 +391,6 @@ def load_spe(path: str | os.PathLike = "data_info") -> list[PointSpec]:
             extra: dict = {}
             if (pt.pmt, pt.hv) in off:
                 extra["ledoff"] = off[(pt.pmt, pt.hv)]
-            out.append(PointSpec(pmt=pt.pmt, hv=pt.hv, n_files=pt.n_files,
-                                 dir_url=pt.dir_url, cut_V=None,
-                                 folder=f"{pt.folder}_spe", kind=SPE.name, extra=extra))
+            out.append(replace(pt, cut_V=None, folder=f"{pt.folder}_spe", kind=SPE.name,
+                               extra=extra))
     return sorted(distinct_folders(out), key=lambda q: (q.pmt, q.hv))

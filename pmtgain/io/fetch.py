@@ -22,6 +22,7 @@ reasons name only the HTTP status or the kind of network error.
 from __future__ import annotations
 
 import errno
+import fnmatch
 import logging
 import os
 import re
@@ -44,8 +45,10 @@ from pmtgain.io.cache import (  # noqa: F401
     source_is,
     trusted_cache,
 )
+from pmtgain.io.campaign import read_settings
 from pmtgain.io.http import Client, LeanGet, Watchdog, timeout_pair
-from pmtgain.io.trc import MAX_TRC_BYTES, check_bytes, read_header
+from pmtgain.io.readers import DEFAULT_READ, ReadSettings, incomplete
+from pmtgain.io.trc import MAX_TRC_BYTES, check_bytes, read_file_fast, read_header
 
 __all__ = ["log", "SAFE_NAME", "DEFAULT_TIMEOUT", "FetchReport", "DEFAULT_WORKERS",
            "TRANSIENT_PREFIXES", "is_transient", "is_complete", "make_session",
@@ -83,10 +86,17 @@ def is_transient(reason: str) -> bool:
     return reason.startswith(TRANSIENT_PREFIXES)
 
 
-def is_complete(path: Path) -> bool:
+def is_complete(path: Path, read: ReadSettings = DEFAULT_READ) -> bool:
+    """Whether a local file is whole and readable in its format (a ``.trc``: its header
+    and sizes only)."""
+    if not read.format and str(path).endswith(".trc"):
+        try:
+            read_header(path)
+            return True
+        except TrcError:
+            return False
     try:
-        read_header(path)
-        return True
+        return incomplete(read_file_fast(os.fspath(path)), os.fspath(path), read) is None
     except TrcError:
         return False
 
@@ -126,14 +136,16 @@ MAX_BODY_BYTES = MAX_TRC_BYTES
 DEADLINE_S = 300.0
 
 
-def _is_trc(body: bytes, name: str) -> bool:
-    """Whether downloaded bytes are one complete .trc file (checked in memory, so that a
-    file on disk is always complete and valid)."""
-    try:
-        check_bytes(body, name)
-        return True
-    except TrcError:
-        return False
+def _why_not(body: bytes, name: str, read: ReadSettings) -> str | None:
+    """Why downloaded bytes are not one complete file of their format (checked in memory,
+    so that a file on disk is always complete and valid); None when they are."""
+    if not read.format and name.endswith(".trc"):
+        try:
+            check_bytes(body, name)
+            return None
+        except TrcError as exc:
+            return exc.reason
+    return incomplete(body, name, read)
 
 
 def _write(body: bytes, tmp: Path, target: Path) -> str | None:
@@ -168,7 +180,8 @@ def _lean_get(lean: LeanGet, url: str, timeout, max_bytes: int, deadline_s: floa
 
 def _download(client: Client, url: str, target: Path, timeout, attempts: int = 4,
               deadline_s: float = DEADLINE_S, max_bytes: int = MAX_BODY_BYTES,
-              watchdog: Watchdog | None = None) -> str | None:
+              watchdog: Watchdog | None = None, read: ReadSettings = DEFAULT_READ
+              ) -> str | None:
     """Download ``url`` to ``target`` atomically. Returns None or the failure reason.
 
     urllib3's Retry covers connection errors, timeouts and bad statuses (with backoff); a
@@ -198,7 +211,7 @@ def _download(client: Client, url: str, target: Path, timeout, attempts: int = 4
                                    watchdog)
             if late:
                 return f"timed out (not complete after {deadline_s:g} s)"
-            if body is not None and _is_trc(body, target.name):
+            if body is not None and _why_not(body, target.name, read) is None:
                 return _write(body, tmp, target)
         for attempt in range(attempts):
             late = None
@@ -234,8 +247,9 @@ def _download(client: Client, url: str, target: Path, timeout, attempts: int = 4
                     reason = f"truncated body ({n} of {expected} bytes)"
                     continue
                 body = b"".join(parts)
-                if not _is_trc(body, target.name):
-                    reason = "downloaded bytes are not a complete .trc file"
+                why = _why_not(body, target.name, read)
+                if why is not None:
+                    reason = f"downloaded bytes are not a complete file ({why})"
                     time.sleep(0.2 * 2**attempt)
                     continue
                 return _write(body, tmp, target)
@@ -288,6 +302,23 @@ def _download(client: Client, url: str, target: Path, timeout, attempts: int = 4
             watchdog.close()
 
 
+_GLOB = re.compile(r"[*?\[]")
+
+
+def _expand(point: PointSpec, present: set[str]) -> list[str]:
+    """The first ``n_files`` names of the directory that the line's ``files=`` names or
+    patterns match, sorted; a pattern's missing matches are named ``<pattern>#<i>``
+    (reported missing, so that the summary counts every file the line promised)."""
+    out: list[str] = []
+    for n in point.files:
+        if _GLOB.search(n):
+            out += sorted(fnmatch.filter(present, n))
+        else:
+            out.append(n)
+    out = list(dict.fromkeys(out))[:point.n_files]
+    return out + [f"{point.files[-1]}#{i}" for i in range(len(out), point.n_files)]
+
+
 def fetch_point(
     point: PointSpec,
     dest: str | os.PathLike | None,
@@ -316,6 +347,8 @@ def fetch_point(
         # one directory listing instead of a stat per file; names only: a bad entry (a
         # symlink loop, an unreadable link) is named by the reader, the others are fine
         present = listing(src)
+        if point.files and any(_GLOB.search(n) for n in point.files):
+            names = _expand(point, present)
         prefix = os.path.join(src_s, "")  # str concatenation: pathlib costs 15 us a file
         rep.paths = [prefix + n for n in names if n in present]
         rep.cached = len(rep.paths)
@@ -335,20 +368,21 @@ def fetch_point(
 def _fetch_remote(point: PointSpec, d: Path, names: list[str], rep: FetchReport, session,
                   workers: int, timeout, on_file) -> FetchReport:
     results: dict[str, tuple[Path | None, str]] = {}
+    read = read_settings(point)
     # files already here (a re-run from the same dir_url): checked in this thread, one
     # directory listing and a header read each; handing them to the download threads cost
     # ~0.5 ms per file in lock contention (measured), 30x the check itself
     present = trusted_cache(d, point.dir_url)
     todo = []
     for name in names:
-        if name in present and is_complete(d / name):
+        if name in present and is_complete(d / name, read):
             results[name] = (d / name, "cached")
             if on_file:
                 on_file(name, "cached")
         else:
             todo.append(name)
     if todo:
-        _download_all(point, d, todo, results, session, workers, timeout, on_file)
+        _download_all(point, d, todo, results, session, workers, timeout, on_file, read)
     for name in names:
         path, outcome = results[name]
         if path is None:
@@ -363,7 +397,7 @@ def _fetch_remote(point: PointSpec, d: Path, names: list[str], rep: FetchReport,
 
 
 def _download_all(point: PointSpec, d: Path, names: list[str], results: dict, session,
-                  workers: int, timeout, on_file) -> None:
+                  workers: int, timeout, on_file, read: ReadSettings) -> None:
     """Download ``names`` into ``d`` with ``workers`` threads; outcomes into ``results``."""
     own = session is None
     session = session or make_session(pool=max(workers, 1))
@@ -378,7 +412,7 @@ def _download_all(point: PointSpec, d: Path, names: list[str], results: dict, se
             out = (None, str(exc))
         else:  # files already here were found by the calling thread
             err = _download(session, point.dir_url + name, target, timeout,
-                            watchdog=watchdog)
+                            watchdog=watchdog, read=read)
             out = (target, "fetched") if err is None else (None, err)
         with lock:
             results[name] = out

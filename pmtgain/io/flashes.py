@@ -13,23 +13,17 @@ What to use when
 
 from __future__ import annotations
 
-import math
 import os
-import struct
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
 from pmtgain.io.align import align, check_offsets, sample_shifts
-from pmtgain.io.trc import (
-    WAVEDESC_LENGTH,
-    TrcError,
-    byte_order,
-    cstr,
-    find_wavedesc,
-    read_file_fast,
-)
+from pmtgain.io.block import Block, take
+from pmtgain.io.block import pack as pack_blocks
+from pmtgain.io.readers import DEFAULT_READ, ReadSettings, parse_batch
+from pmtgain.io.trc import TrcError, read_file_fast
 
 __all__ = ["ManyTraces", "read_many", "ChunkReader"]
 
@@ -68,179 +62,7 @@ class ManyTraces:
         return len(set(self.ok_index.tolist()))
 
 
-# everything the batch reader needs from WAVEDESC in one unpack (offsets 32 .. 188)
-_FAST_FMT = "2h8i48xi24xi8x2f12xfd"
-_FAST = {order: struct.Struct(order + _FAST_FMT) for order in "<>"}
-assert _FAST["<"].size == 188 - 32
-
-
-_ZERO1 = np.zeros(1)
-_ZERO1.flags.writeable = False  # shared by every single-segment file: the trigger time
-
-
-def _parse_fast(buf: bytes, path: str):
-    """(raw segments x points, gain, offset, dt, trigger times, trigger offsets) of one
-    file, every number checked; TrcError naming the file and the reason."""
-    o = 11 if buf[11:19] == b"WAVEDESC" else find_wavedesc(buf, path)
-    order = byte_order(buf, o, path)
-    (comm_type, _, wdesc, utext, _, trig, ris, _, wa1, wa2, count, nsub, gain, voff,
-     dt_i, t0) = _FAST[order].unpack_from(buf, o + 32)
-    if buf[o + 16 : o + 27] != b"LECROY_2_3\x00":
-        raise TrcError(path, f"template {cstr(buf[o + 16:o + 32])!r} is not supported")
-    word = 1 if comm_type == 0 else 2 if comm_type == 1 else 0
-    if word == 0:
-        raise TrcError(path, f"COMM_TYPE is {comm_type}, expected 0 or 1")
-    if count <= 0 or wa1 != count * word:
-        raise TrcError(path, f"WAVE_ARRAY_1 is {wa1} bytes but WAVE_ARRAY_COUNT {count} x {word}")
-    if min(wdesc, utext, trig, ris, wa2) < 0:
-        raise TrcError(path, "negative array length in the header")
-    if not (math.isfinite(dt_i) and dt_i > 0):
-        raise TrcError(path, f"HORIZ_INTERVAL is {dt_i!r}, not a positive sample spacing")
-    if not (math.isfinite(gain) and gain > 0):
-        raise TrcError(path, f"VERTICAL_GAIN is {gain!r}, not a positive volts per ADC step "
-                       "(a negative one would invert the pulse)")
-    if wdesc < 346:  # the samples would start inside the header
-        raise TrcError(path, f"WAVE_DESCRIPTOR is {wdesc} bytes, less than the 346 of the "
-                       "block it describes")
-    if not math.isfinite(voff):
-        raise TrcError(path, f"VERTICAL_OFFSET is {voff!r}")
-    nseg = max(int(nsub), 1) if trig else 1
-    if trig and trig != 16 * nseg:
-        raise TrcError(path, f"TRIGTIME_ARRAY is {trig} bytes for {nseg} segment(s), "
-                       f"expected {16 * nseg}")
-    if count % nseg:
-        raise TrcError(path, f"{count} samples do not split into {nseg} segments")
-    start = o + wdesc + utext + trig + ris
-    if len(buf) < start + wa1 + wa2:
-        raise TrcError(path, f"truncated: {len(buf)} bytes, the header describes "
-                       f"{start + wa1 + wa2}")
-    if trig:
-        tt = np.frombuffer(buf, dtype=order + "f8", count=2 * nseg,
-                           offset=o + wdesc + utext).reshape(nseg, 2)
-        times, offsets = tt[:, 0], tt[:, 1]
-        if not np.all(np.isfinite(tt)):
-            raise TrcError(path, "a trigger time or offset is not a number")
-    else:
-        if not math.isfinite(t0):
-            raise TrcError(path, f"HORIZ_OFFSET is {t0!r}")
-        times, offsets = _ZERO1, np.array([t0])
-    raw = np.frombuffer(buf, dtype=order + ("i1" if word == 1 else "i2"), count=count,
-                        offset=start).reshape(nseg, count // nseg)
-    return raw, word, float(gain), float(voff), float(dt_i), times, offsets
-
-
-# a standard header: 11 bytes of prefix, then WAVEDESC; the fields a batch needs, by offset
-_HEAD = 11 + WAVEDESC_LENGTH
-_HDR = np.dtype({
-    "names": ["wavedesc", "template", "comm_type", "comm_order", "wdesc", "utext", "trig",
-              "ris", "wa1", "wa2", "count", "gain", "voff", "dt", "t0"],
-    "formats": ["S8", "S11", "<i2", "<i2", "<i4", "<i4", "<i4", "<i4", "<i4", "<i4", "<i4",
-                "<f4", "<f4", "<f4", "<f8"],
-    "offsets": [11 + x for x in (0, 16, 32, 34, 36, 40, 48, 52, 60, 64, 116, 156, 160, 176,
-                                 180)],
-    "itemsize": _HEAD})
-
-
-@dataclass
-class _Block:
-    """Flashes of consecutive files that share their points per segment and word size:
-    the unit the reader parses, checks, chunks and caches (``codes`` are the raw ADC codes,
-    every other array has one value per flash)."""
-
-    idx: np.ndarray  # the file of each flash (position in the reader's list)
-    codes: np.ndarray  # (n, points) int8 or int16
-    gain: np.ndarray
-    voff: np.ndarray
-    dt: np.ndarray
-    times: np.ndarray  # trigger times
-    offsets: np.ndarray  # time of sample 0
-    segment: np.ndarray
-    clipped: np.ndarray | None = None  # filled when packed
-
-    def __len__(self) -> int:
-        return self.codes.shape[0]
-
-    def arrays(self) -> dict[str, np.ndarray | None]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-    def rows(self, sel) -> _Block:
-        return _Block(**{k: None if v is None else v[sel] for k, v in self.arrays().items()})
-
-    @property
-    def nbytes(self) -> int:
-        return sum(v.nbytes for v in self.arrays().values() if v is not None)
-
-
-def _one_file(k: int, rec) -> _Block:
-    raw, word, gain, voff, dt, times, offsets = rec
-    n = raw.shape[0]
-    return _Block(idx=np.full(n, k, np.int64), codes=raw, gain=np.full(n, gain),
-                  voff=np.full(n, voff), dt=np.full(n, dt), times=np.asarray(times, float),
-                  offsets=np.asarray(offsets, float), segment=np.arange(n, dtype=np.int64))
-
-
-def _parse_batch(batch: list[tuple[int, str, bytes | str]], errors: list | None
-                 ) -> list[_Block]:
-    """The files of ``batch`` (index, path, bytes or the reason they could not be read)
-    as blocks, in order. Standard single-segment files are checked and converted together
-    (one header array, one ``frombuffer`` per run of alike files); any other file, and any
-    file that fails a check, goes through :func:`_parse_fast`, which names the reason."""
-    bufs = [b for _, _, b in batch]
-    ok = np.fromiter((isinstance(b, bytes) and len(b) >= _HEAD for b in bufs), bool,
-                     len(bufs))
-    n = len(bufs)
-    fast = np.zeros(n, bool)
-    key, start_all, word_all = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, int)
-    hdr = np.zeros(n, _HDR)
-    if ok.any():
-        pos = np.flatnonzero(ok)
-        h = np.frombuffer(b"".join([bufs[i][:_HEAD] for i in pos]), _HDR)
-        ct = h["comm_type"]
-        word = np.where(ct == 0, 1, np.where(ct == 1, 2, 0))
-        wdesc, utext, ris, wa1, wa2 = (h[k].astype(np.int64) for k in
-                                       ("wdesc", "utext", "ris", "wa1", "wa2"))
-        start = 11 + wdesc + utext + ris
-        lens = np.fromiter((len(bufs[i]) for i in pos), np.int64, pos.size)
-        with np.errstate(invalid="ignore", over="ignore"):
-            good = ((h["wavedesc"] == b"WAVEDESC") & (h["template"] == b"LECROY_2_3")
-                    & (h["comm_order"] == 1) & (word > 0) & (h["count"] > 0)
-                    & (wa1 == h["count"] * word) & (h["trig"] == 0)
-                    & (np.minimum.reduce([utext, ris, wa2]) >= 0) & (wdesc >= 346)
-                    & np.isfinite(h["dt"]) & (h["dt"] > 0) & np.isfinite(h["gain"])
-                    & (h["gain"] > 0) & np.isfinite(h["voff"]) & np.isfinite(h["t0"])
-                    & (lens >= start + wa1 + wa2))
-        fast[pos[good]] = True  # the others: _parse_fast, which says what is wrong
-        key[pos] = h["count"].astype(np.int64) * 4 + word
-        start_all[pos], word_all[pos], hdr[pos] = start, word, h
-    # runs of consecutive fast files alike in points and word; each other file alone
-    run_key = np.where(fast, key, -1 - np.arange(n))
-    cuts = [0, *(np.flatnonzero(np.diff(run_key)) + 1).tolist(), n]
-    blocks = []
-    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
-        if fast[a]:
-            w, count = int(word_all[a]), int(hdr["count"][a])
-            data = b"".join([bufs[i][s:s + count * w] for i, s in
-                             zip(range(a, b), start_all[a:b].tolist(), strict=True)])
-            hh = hdr[a:b]
-            blocks.append(_Block(
-                idx=np.array([k for k, _, _ in batch[a:b]], np.int64),
-                codes=np.frombuffer(data, "i1" if w == 1 else "<i2").reshape(b - a, count),
-                gain=hh["gain"].astype(float), voff=hh["voff"].astype(float),
-                dt=hh["dt"].astype(float), times=np.zeros(b - a),
-                offsets=hh["t0"].astype(float), segment=np.zeros(b - a, np.int64)))
-            continue
-        k, path, buf = batch[a]
-        try:
-            if not isinstance(buf, bytes):
-                raise TrcError(path, buf)
-            blocks.append(_one_file(k, _parse_fast(buf, path)))
-        except TrcError as exc:
-            if errors is not None:
-                errors.append((path, exc.reason))
-    return blocks
-
-
-def _sampling(blocks: list[_Block]) -> tuple[int | None, float | None]:
+def _sampling(blocks: list[Block]) -> tuple[int | None, float | None]:
     """(points per segment, spacing) most flashes of ``blocks`` share (ties: the first)."""
     votes: dict[tuple[int, float], int] = {}
     first: dict[tuple[int, float], float] = {}
@@ -257,8 +79,8 @@ def _sampling(blocks: list[_Block]) -> tuple[int | None, float | None]:
     return best[0], first[best]
 
 
-def _check_sampling(blocks: list[_Block], npts: int, dt: float, paths: list[str],
-                    errors: list | None) -> list[_Block]:
+def _check_sampling(blocks: list[Block], npts: int, dt: float, paths: list[str],
+                    errors: list | None) -> list[Block]:
     """The flashes of ``blocks`` sampled like the point; the others' files reported."""
     keep = []
     for b in blocks:
@@ -281,36 +103,8 @@ def _check_sampling(blocks: list[_Block], npts: int, dt: float, paths: list[str]
     return keep
 
 
-def _pack(blocks: list[_Block]) -> _Block:
-    """One block of a chunk's blocks (8-bit codes promoted where 16-bit files are mixed
-    in), with ``clipped``: a sample at the ADC's lowest code."""
-    clipped = np.concatenate([b.codes.min(axis=1) <= (-128 if b.codes.itemsize == 1
-                                                      else -32768) for b in blocks])
-    raws = [b.codes for b in blocks]
-    if len({r.dtype.itemsize for r in raws}) > 1:
-        raws = [r.astype(np.int16) for r in raws]
-    out = {k: np.concatenate([getattr(b, k) for b in blocks])
-           for k in blocks[0].arrays() if k not in ("codes", "clipped")}
-    return _Block(**out, codes=raws[0] if len(raws) == 1 else np.concatenate(raws),
-                  clipped=clipped)
-
-
-def _take(pending: list[_Block], n: int) -> tuple[list[_Block], list[_Block]]:
-    """The first ``n`` flashes of ``pending`` and the rest (a block split if need be)."""
-    out, got = [], 0
-    for i, b in enumerate(pending):
-        if got + len(b) <= n:
-            out.append(b)
-            got += len(b)
-            if got == n:
-                return out, pending[i + 1:]
-            continue
-        r = n - got
-        return out + [b.rows(slice(0, r))], [b.rows(slice(r, None))] + pending[i + 1:]
-    return out, []
-
-
-def read_many(paths: Sequence[str | os.PathLike] | Iterable[str | os.PathLike]) -> ManyTraces:
+def read_many(paths: Sequence[str | os.PathLike] | Iterable[str | os.PathLike],
+              read: ReadSettings = DEFAULT_READ) -> ManyTraces:
     """Read the files of one point, single-segment and sequence-mode alike, into one
     ``flashes x points`` array (see :class:`ManyTraces`).
 
@@ -319,7 +113,7 @@ def read_many(paths: Sequence[str | os.PathLike] | Iterable[str | os.PathLike]) 
     reason and never makes the others "unreadable". Files whose header numbers cannot be
     used (a spacing of 0 or NaN, a NaN gain) are reported the same way.
     """
-    reader = ChunkReader(paths, chunk=1 << 62, cache_bytes=0, with_paths=True)
+    reader = ChunkReader(paths, chunk=1 << 62, cache_bytes=0, with_paths=True, read=read)
     return next(iter(reader))  # one chunk: the sampling is the majority of all files
 
 
@@ -329,8 +123,9 @@ class ChunkReader:
     ``ok_index`` refers to ``paths``; iterate as often as needed, the flashes come in the
     same order.
 
-    Files are read in batches (at most ``chunk`` files or ``batch_bytes``) and the standard
-    single-segment ones parsed together (:func:`_parse_batch`). The point's sampling is
+    Files are read in batches (at most ``chunk`` files or ``batch_bytes``) by their format's
+    reader (:mod:`pmtgain.io.readers`, ``read``: what the format needs from the campaign;
+    standard single-segment ``.trc`` files are parsed together). The point's sampling is
     the one most flashes of the first chunk share (a chunk holds thousands of flashes).
     The first pass keeps each chunk's raw ADC codes while they fit ``cache_bytes`` (about
     1 byte per 8-bit sample: 16 MB hold 30,000 GIN flashes), so that later passes only
@@ -341,7 +136,8 @@ class ChunkReader:
 
     def __init__(self, paths: Sequence[str | os.PathLike], chunk: int = 1024,
                  cache_bytes: int = 16 << 20, with_paths: bool = False,
-                 batch_bytes: int = 8 << 20):
+                 batch_bytes: int = 8 << 20, read: ReadSettings = DEFAULT_READ):
+        self.read = read  # what the files' format needs (pmtgain.io.readers)
         self.paths = [os.fspath(p) for p in paths]
         self.chunk = max(int(chunk), 1)
         self.cache_bytes = cache_bytes
@@ -352,7 +148,7 @@ class ChunkReader:
         self.dt: float | None = None
         self.t0_ref: float | None = None  # the time of sample 0 every flash is aligned to
         self.n_flashes = 0
-        self._cache: list[_Block] | None = None
+        self._cache: list[Block] | None = None
         self._passes = 0
 
     @property
@@ -360,7 +156,7 @@ class ChunkReader:
         bad = {p for p, _ in self.errors}
         return sum(1 for p in self.paths if p not in bad)
 
-    def _batches(self, errors: list | None) -> Iterator[list[_Block]]:
+    def _batches(self, errors: list | None) -> Iterator[list[Block]]:
         batch: list = []
         size = 0
         for k, path in enumerate(self.paths):
@@ -371,12 +167,12 @@ class ChunkReader:
             batch.append((k, path, buf))
             size += len(buf)
             if len(batch) >= self.chunk or size >= self.batch_bytes:
-                yield _parse_batch(batch, errors)
+                yield parse_batch(batch, self.read, errors)
                 batch, size = [], 0
         if batch:
-            yield _parse_batch(batch, errors)
+            yield parse_batch(batch, self.read, errors)
 
-    def _traces(self, pack: _Block, errors: list) -> ManyTraces:
+    def _traces(self, pack: Block, errors: list) -> ManyTraces:
         volts = np.multiply(pack.codes, pack.gain[:, None], dtype=np.float64)  # one pass
         volts -= pack.voff[:, None]
         k = sample_shifts(pack.offsets, self.t0_ref, self.dt)
@@ -406,12 +202,12 @@ class ChunkReader:
             self._passes += 1
             return
         errors = self.errors if first else []
-        cache: list[_Block] | None = [] if first and self.cache_bytes > 0 else None
+        cache: list[Block] | None = [] if first and self.cache_bytes > 0 else None
         size = total = 0
-        pending: list[_Block] = []
+        pending: list[Block] = []
         n_pending = 0
 
-        def emit(blocks: list[_Block]) -> ManyTraces:
+        def emit(blocks: list[Block]) -> ManyTraces:
             nonlocal cache, size, total
             if self.npts is None:
                 self.npts, self.dt = _sampling(blocks)
@@ -425,7 +221,7 @@ class ChunkReader:
                     if len(b)]
             if not keep:
                 return self._empty(errors)
-            pack = _pack(keep)
+            pack = pack_blocks(keep)
             total += len(pack)
             if cache is not None:
                 size += pack.nbytes
@@ -439,7 +235,7 @@ class ChunkReader:
             pending += blocks
             n_pending += sum(len(b) for b in blocks)
             while n_pending >= self.chunk:
-                out, pending = _take(pending, self.chunk)
+                out, pending = take(pending, self.chunk)
                 n_pending -= self.chunk
                 yield emit(out)
         if pending or total == 0:

@@ -56,6 +56,7 @@ import pandas as pd
 from pmtgain.config import ANALYSIS_VERSION, DEFAULT_ENGINE, DEFAULT_FIT, FitConfig
 from pmtgain.errors import InputError
 from pmtgain.io.flashes import ChunkReader
+from pmtgain.io.readers import DEFAULT_READ, ReadSettings
 from pmtgain.point import photostat as _photostat
 from pmtgain.point.charge import charge_statistics, cut_statistics
 from pmtgain.point.measure import Measured, measure_flashes
@@ -233,6 +234,8 @@ def process_point(
     shapes: ShapeTable | None = None,
     chunk: int = CHUNK_FLASHES,
     pedestal_files: Sequence[str | os.PathLike] = (),
+    read: ReadSettings = DEFAULT_READ,
+    pedestal_read: ReadSettings | None = None,
 ) -> PointResult:
     """Read, measure and summarise the ``.trc`` files of one (PMT, HV) point.
 
@@ -250,11 +253,13 @@ def process_point(
     any number of flashes (chunks of ``chunk``). ``pedestal_files``: an LED-off run of
     the point (same settings, no light): the same estimator on its flashes gives the
     pedestal (``pedestal_source``) and the LED-correlated pickup in the window
-    (``led_pickup_pC``), which is removed from every flash's charge.
+    (``led_pickup_pC``), which is removed from every flash's charge. ``read``: what the
+    files' format needs (:class:`pmtgain.io.readers.ReadSettings`; any format of
+    :mod:`pmtgain.io.readers`), ``pedestal_read`` the LED-off run's (default: ``read``).
     """
     files = [os.fspath(f) for f in files]
     names = [f.rpartition(os.sep)[2] for f in files]  # basename, at a tenth of the cost
-    reader = ChunkReader(files, chunk=chunk)
+    reader = ChunkReader(files, chunk=chunk, read=read)
     scan = scan_point(reader, config, pmt=pmt, hv=hv, missing=missing)
 
     def again(geom: Geometry) -> Scan:  # the first pass with another baseline region
@@ -270,7 +275,8 @@ def process_point(
                             * scan.noise_ref)
     meas = measure_flashes(reader, scan, est, shape, names, engine=engine, cut_V=cut_V,
                            config=config)
-    led_off = _led_off(pedestal_files, scan, est, shape, meas, config) \
+    led_off = _led_off(pedestal_files, scan, est, shape, meas, config,
+                       read if pedestal_read is None else pedestal_read) \
         if pedestal_files else None
     rows_bad = scan.errors + [(os.path.basename(n), r) for n, r in missing]
     table = _table(meas, names, rows_bad, scan, cut_V)
@@ -299,7 +305,7 @@ def process_point(
 
 
 def _led_off(files, scan: Scan, est: ChargeEstimator, shape: Shape, meas: Measured,
-             config: FitConfig) -> dict:
+             config: FitConfig, read: ReadSettings) -> dict:
     """The point's estimator on its LED-off run: its mean in each charge (the pickup the
     LED driver leaves in every record, light or not) is removed from ``meas`` in place,
     its variance is the pedestal (no stationarity needed). ValueError naming the run when
@@ -307,8 +313,8 @@ def _led_off(files, scan: Scan, est: ChargeEstimator, shape: Shape, meas: Measur
     files = [os.fspath(f) for f in files]
     names = [f.rpartition(os.sep)[2] for f in files]
     linear = dataclasses.replace(shape, free_onset=False)  # no per-flash fit wanted
-    off = measure_flashes(ChunkReader(files), scan, est, linear, names, engine=DEFAULT_ENGINE,
-                          config=config, choose=False)
+    off = measure_flashes(ChunkReader(files, read=read), scan, est, linear, names,
+                          engine=DEFAULT_ENGINE, config=config, choose=False)
     c = off.cols["status"] == Status.OK
     n = int(c.sum())
     if n < 100:

@@ -59,6 +59,7 @@ import numpy as np
 from pmtgain.config import DEFAULT_FIT, FitConfig
 from pmtgain.errors import InputError
 from pmtgain.io.flashes import read_many
+from pmtgain.io.readers import DEFAULT_READ, ReadSettings
 from pmtgain.kinds import SPE
 from pmtgain.point.model import NS, charge_pC
 from pmtgain.point.photostat import E_PC
@@ -216,11 +217,13 @@ def windows(volts: np.ndarray, dt_s: float, clipped, config: FitConfig = DEFAULT
 def process_spe(files: Sequence[str | os.PathLike], *, pmt: int, hv: int,
                 config: FitConfig = DEFAULT_FIT, n_boot: int = 200, seed: int = 0,
                 min_resolution: float = 3.0, max_leak: float = 0.02,
-                background_files: Sequence[str | os.PathLike] = ()) -> SpeResult:
+                background_files: Sequence[str | os.PathLike] = (),
+                read: ReadSettings = DEFAULT_READ,
+                background_read: ReadSettings | None = None) -> SpeResult:
     """One low-light run (see the module docstring); ``background_files``: an LED-off run
-    of the same PMT and settings, the pedestal when given. ValueError when nothing is
-    readable."""
-    traces = read_many(files)
+    of the same PMT and settings, the pedestal when given. ``read``: what the files'
+    format needs (:mod:`pmtgain.io.readers`). ValueError when nothing is readable."""
+    traces = read_many(files, read)
     if traces.volts.shape[0] == 0:
         why = "; ".join(f"{os.path.basename(p)}: {r}" for p, r in traces.errors[:3])
         raise InputError(f"PMT {pmt} at {hv} V (low light): no file could be read ({why})")
@@ -228,7 +231,7 @@ def process_spe(files: Sequence[str | os.PathLike], *, pmt: int, hv: int,
     v = traces.volts[keep]
     off = None
     if background_files:
-        bt = read_many(background_files)
+        bt = read_many(background_files, read if background_read is None else background_read)
         n_off = int((~bt.clipped).sum())
         if n_off < 100 or bt.volts.shape[1] != v.shape[1] or \
                 not math.isclose(bt.dt_s, traces.dt_s, rel_tol=1e-6):

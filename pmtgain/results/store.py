@@ -86,12 +86,16 @@ def inputs_of(point, engine: str | None, config=None) -> dict:
 
     fitted = kind_of(point).uses_engine
     off = point.extra.get("ledoff")
-    return {"dir_url": redact(point.dir_url), "n_files": int(point.n_files),
-            "cut_V": None if point.cut_V is None else float(point.cut_V),
-            "engine": engine if fitted else None,
-            "settings": settings_digest(config or DEFAULT_FIT) if fitted else None,
-            "ledoff": None if off is None else f"{redact(off.dir_url)} {off.n_files}",
-            "analysis_version": ANALYSIS_VERSION}
+    out = {"dir_url": redact(point.dir_url), "n_files": int(point.n_files),
+           "cut_V": None if point.cut_V is None else float(point.cut_V),
+           "engine": engine if fitted else None,
+           "settings": settings_digest(config or DEFAULT_FIT) if fitted else None,
+           "ledoff": None if off is None else f"{redact(off.dir_url)} {off.n_files}",
+           "analysis_version": ANALYSIS_VERSION}
+    if point.files or point.read:  # only where given: GIN lines' saved points stay valid
+        out["files"] = ",".join(point.files)
+        out["read"] = " ".join(f"{k}={v}" for k, v in sorted(point.read))
+    return out
 
 
 def encode_inputs(inputs: dict) -> str:
@@ -108,6 +112,8 @@ _CHANGED = {
     "settings": lambda a, b: "the analysis settings (FitConfig) changed",
     "ledoff": lambda a, b: "an LED-off run was added to, changed in or removed from the "
                            "campaign",
+    "files": lambda a, b: "its files= changed in the campaign",
+    "read": lambda a, b: f"its format settings changed in the campaign ({a} -> {b})",
 }
 
 
@@ -131,7 +137,7 @@ def stale_reason(summary: dict, point, engine: str | None, config=None,
     for key, why in _CHANGED.items():
         if key == "ledoff" and not check_ledoff:
             continue
-        if saved.get(key) != want[key]:
+        if saved.get(key) != want.get(key):
             return why(saved.get(key), want[key])
     if summary.get("n_fetch_transient"):
         return "some of its files failed for a reason that may have gone (network, disk)"

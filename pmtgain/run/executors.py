@@ -39,7 +39,7 @@ import pandas as pd  # noqa: E402
 
 from pmtgain.config import PointSpec  # noqa: E402
 from pmtgain.errors import InputError  # noqa: E402
-from pmtgain.io.campaign import local_dir, redact  # noqa: E402
+from pmtgain.io.campaign import local_dir, read_settings, redact  # noqa: E402
 from pmtgain.io.fetch import (  # noqa: E402
     fetch_point,
     is_remote,
@@ -123,7 +123,8 @@ def run_point(point: PointSpec, task: Task = DEFAULT_TASK) -> PointOutcome:
         transient += off_transient  # an LED-off file that may still come: redo the point
         res = process_point(rep.paths, pmt=point.pmt, hv=point.hv, cut_V=point.cut_V,
                             engine=engine, config=config, missing=rep.failed,
-                            shapes=task.shapes, pedestal_files=off_files)
+                            shapes=task.shapes, pedestal_files=off_files,
+                            read=read_settings(point), pedestal_read=_off_read(point))
         if is_remote(point.dir_url) and not source_is(local_dir(data_dir, point),
                                                        point.dir_url):
             raise InputError("its files were replaced while they were read, by a run of "
@@ -198,6 +199,12 @@ def _led_off_files(point: PointSpec, data_dir, fetch_workers: int, logger
     return rep.paths, sum(1 for _, why in rep.failed if is_transient(why))
 
 
+def _off_read(point: PointSpec):
+    """What the format of the point's LED-off run needs (None without one)."""
+    off = point.extra.get("ledoff")
+    return None if off is None else read_settings(off)
+
+
 def _as_used(point: PointSpec, pedestal_source: str) -> PointSpec:
     """``point`` as its analysis used it: without its LED-off run when that run could not
     be used (its files did not arrive), so that the saved inputs say so and a later run
@@ -213,7 +220,8 @@ def _finish_spe(point, rep, task: Task, logger, t0, transient) -> PointOutcome:
 
     off_files, off_transient = _led_off_files(point, task.data_dir, task.fetch_workers, logger)
     transient += off_transient
-    res = process_spe(rep.paths, pmt=point.pmt, hv=point.hv, background_files=off_files)
+    res = process_spe(rep.paths, pmt=point.pmt, hv=point.hv, background_files=off_files,
+                      read=read_settings(point), background_read=_off_read(point))
     s = res.summary
     if point.extra.get("ledoff") is not None:
         s["ledoff_dir_url"] = redact(point.extra["ledoff"].dir_url)

@@ -11,8 +11,9 @@ The job always leaves every output: ``pmt_summary.json`` (what the merge reads),
 back), ``pmt_flashes.npz`` (the per-flash table) and ``pmt_examples.npz``; on failure
 the summary carries
 ``error`` and NaN charges. HTCondor holds a job whose listed output is missing before its
-exit policy is consulted. Without cut_V the cut is looked up in
-``data_directories_pmt_<pmt>.txt`` (here or under data_info/) if present; a
+exit policy is consulted. The point's line of ``data_directories_pmt_<pmt>.txt`` (here or
+under data_info/, transferred by the submit file) gives its ``files=`` and format
+settings, and its cut when cut_V is not given; a
 ``shapes.csv`` in the sandbox gives weak points the shape of better-measured ones.
 
 Exit status: 0 done; 75 retryable (files failed for network reasons: HTCondor runs the
@@ -135,6 +136,22 @@ def main(argv=None) -> int:
                    data_dir=args.data_dir, spe=args.spe)
 
 
+def _campaign_line(name: str, hv: int):
+    """The line at ``hv`` of campaign file ``name`` (in the sandbox or under data_info/):
+    a PointSpec, None without the file or the line, False (reported) when it is bad."""
+    from pmtgain.errors import CampaignError
+    from pmtgain.io.campaign import parse_campaign_file
+
+    info = next((p for p in (Path(name), Path("data_info") / name) if p.exists()), None)
+    if info is None:
+        return None
+    try:
+        return next((p for p in parse_campaign_file(info) if p.hv == hv), None)
+    except CampaignError as exc:
+        print(f"analysis_condor.py: error: {exc}", file=sys.stderr)
+        return False
+
+
 def run_job(dir_url: str, pmt: int, hv: int, n_files: int, cut: float | None, *,
             engine: str = DEFAULT_ENGINE, data_dir: str = "data", spe: bool = False) -> int:
     """One point in the job's working directory; returns the exit status (module
@@ -143,22 +160,20 @@ def run_job(dir_url: str, pmt: int, hv: int, n_files: int, cut: float | None, *,
     if spe:
         return _spe_job(dir_url, pmt, hv, n_files, data_dir)
     from pmtgain.config import PointSpec
-    from pmtgain.errors import CampaignError
-    from pmtgain.io.campaign import folder_of, parse_campaign_file
+    from pmtgain.io.campaign import folder_of
     from pmtgain.results.layout import Layout
     from pmtgain.run.executors import run_point, summaries_frame
     from pmtgain.run.task import Task
 
-    name = f"data_directories_pmt_{pmt}.txt"
-    info = next((p for p in (Path(name), Path("data_info") / name) if p.exists()), None)
-    if cut is None and info is not None:
-        try:
-            cut = next((p.cut_V for p in parse_campaign_file(info) if p.hv == hv), None)
-        except CampaignError as exc:
-            print(f"analysis_condor.py: error: {exc}", file=sys.stderr)
-            return EX_DATAERR
+    # the point's campaign line: its cut, files= and format settings
+    line = _campaign_line(f"data_directories_pmt_{pmt}.txt", hv)
+    if line is False:
+        return EX_DATAERR
+    if cut is None and line is not None:
+        cut = line.cut_V
     point = PointSpec(pmt=pmt, hv=hv, n_files=n_files, dir_url=dir_url,
-                      cut_V=cut, folder=folder_of(dir_url, hv, pmt))
+                      cut_V=cut, folder=folder_of(dir_url, hv, pmt),
+                      files=line.files if line else (), read=line.read if line else ())
     shapes = None
     if Path("shapes.csv").is_file():  # transferred when the campaign carries one
         from pmtgain.point.shape import ShapeTable
@@ -210,8 +225,12 @@ def _spe_job(dir_url: str, pmt: int, hv: int, n_files: int, data_dir: str) -> in
     from pmtgain.run.executors import run_point
     from pmtgain.run.task import Task
 
+    line = _campaign_line(f"spe_pmt_{pmt}.txt", hv)  # its files= and format settings
+    if line is False:
+        return EX_DATAERR
     point = PointSpec(pmt=pmt, hv=hv, n_files=n_files, dir_url=dir_url,
-                      folder=folder_of(dir_url, hv, pmt) + "_spe", kind=SPE.name)
+                      folder=folder_of(dir_url, hv, pmt) + "_spe", kind=SPE.name,
+                      files=line.files if line else (), read=line.read if line else ())
     task = Task(layout=Layout(Path(".")), data_dir=Path(data_dir))
     out = run_point(point, task)
     where = f"PMT {pmt} at {hv} V (low light)"

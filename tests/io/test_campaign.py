@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from pmtgain.io.campaign import (
@@ -102,3 +104,42 @@ def test_22_1_led_off_runs_of_points_and_of_low_light_runs_never_share_a_folder(
     a = load_campaign(info)[0].extra["ledoff"]
     b = load_spe(info)[0].extra["ledoff"]
     assert local_dir(tmp_path / "data", a) != local_dir(tmp_path / "data", b)
+
+
+def test_key_value_fields_say_what_the_files_are(tmp_path):
+    from pmtgain.io.campaign import read_settings
+
+    f = tmp_path / "data_directories_pmt_7.txt"
+    f.write_text("/bench/run42/ 7 1100 1 -0.01 files=run42.root tree=t1 branch=wf0 dt_ns=2 "
+                 "volts_per_code=0.00012207\n"
+                 "https://s3.example/b/x?sig=a=b 7 1200 2 files=w0.dat,w1.dat format=wavedump"
+                 " dt_ns=4 volts_per_code=1e-4\n")
+    a, b = parse_campaign_file(f)
+    assert a.files == ("run42.root",) and a.cut_V == -0.01
+    s = read_settings(a)
+    assert (s.tree, s.branch, s.dt_ns, s.volts_per_code) == ("t1", "wf0", 2.0, 0.00012207)
+    assert b.dir_url == "https://s3.example/b/x?sig=a=b/" and b.file_names() == ["w0.dat",
+                                                                                "w1.dat"]
+    assert read_settings(b).format == "wavedump"
+
+
+@pytest.mark.parametrize("fields,why", [
+    ("dtns=2", ":1: unknown field dtns="),
+    ("format=wavedump dt_ns=2", ":1: format=wavedump needs volts_per_code"),
+    ("dt_ns=-1", ":1: dt_ns=-1 must be positive"),
+    ("files=a.npy,b.npy", ":1: files= lists 2 names, n_files is 3"),
+    ("files=../x.npy", ":1: files='../x.npy': a name inside dir_url"),
+    ("dt_ns=2 dt_ns=3", ":1: dt_ns= is given twice"),
+])
+def test_bad_key_value_fields_name_the_line(tmp_path, fields, why):
+    f = tmp_path / "data_directories_pmt_7.txt"
+    f.write_text(f"/bench/run42/ 7 1100 3 {fields}\n")
+    with pytest.raises(CampaignError, match=re.escape(why)):
+        parse_campaign_file(f)
+
+
+def test_a_pattern_needs_a_local_dir_url(tmp_path):
+    f = tmp_path / "data_directories_pmt_7.txt"
+    f.write_text("https://s3.example/run/ 7 1100 3 files=*.root\n")
+    with pytest.raises(CampaignError, match="a pattern needs a local dir_url"):
+        parse_campaign_file(f)

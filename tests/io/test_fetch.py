@@ -321,3 +321,40 @@ def test_23_4_dns_and_tls_failures_are_named_apart(tmp_path):
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_a_local_pattern_takes_the_first_n_files_and_counts_the_missing(tmp_path):
+    import numpy as np
+
+    for i in (3, 1, 2):
+        np.save(tmp_path / f"run{i}.npy", np.zeros((2, 10), np.int8))
+    (tmp_path / "notes.txt").write_text("x")
+    pt = PointSpec(pmt=1, hv=1000, n_files=2, dir_url=f"{tmp_path}/", files=("run*.npy",))
+    rep = fetch_point(pt, None)
+    assert [p.rsplit("/", 1)[1] for p in rep.paths] == ["run1.npy", "run2.npy"]
+    pt = PointSpec(pmt=1, hv=1000, n_files=5, dir_url=f"{tmp_path}/", files=("run*.npy",))
+    rep = fetch_point(pt, None)
+    assert len(rep.paths) == 3 and rep.failed == [("run*.npy#3", "missing"),
+                                                  ("run*.npy#4", "missing")]
+
+
+def test_other_formats_download_and_are_checked_in_their_format(tmp_path):
+    import numpy as np
+
+    from pmtgain.sim.demo import serve_directory
+
+    src = tmp_path / "src"
+    src.mkdir()
+    np.save(src / "a.npy", np.zeros((3, 10), np.int8))
+    (src / "b.npy").write_bytes((src / "a.npy").read_bytes()[:60])  # cut short
+    url, srv = serve_directory(src)
+    try:
+        pt = PointSpec(pmt=1, hv=1000, n_files=2, dir_url=url, files=("a.npy", "b.npy"),
+                       read=(("dt_ns", "1"), ("volts_per_code", "0.001")))
+        rep = fetch_point(pt, tmp_path / "data", workers=2, timeout=(2, 5))
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert [p.name for p in rep.paths] == ["a.npy"]
+    assert rep.failed[0][0] == "b.npy" and "not a complete file" in rep.failed[0][1]
+    assert not (tmp_path / "data" / "b.npy").exists()

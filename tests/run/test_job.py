@@ -43,3 +43,25 @@ def test_a_low_light_job_leaves_its_summary_and_spectra(tmp_path, job_dir):
     s = json.loads((job_dir / "pmt_summary.json").read_text())[0]
     assert s["kind"] == "spe" and s["n_flashes"] == 3000 and 1.2 < s["occupancy"] < 1.8
     assert (job_dir / "pmt_spectra.npz").stat().st_size > 1000
+
+
+def test_a_job_reads_its_format_from_the_campaign_line(tmp_path, job_dir):
+    import numpy as np
+
+    from devtools.writers import write_wavedump
+
+    rng = np.random.default_rng(3)
+    codes = (15500 + rng.normal(0, 3, (300, 200))).astype(np.uint16)
+    codes[:, 80:90] -= rng.poisson(40, (300, 1)).astype(np.uint16)  # a square LED pulse
+    d = tmp_path / "bench/PMT9/1000"
+    d.mkdir(parents=True)
+    write_wavedump(d / "wave0.dat", codes, np.arange(300) * 125_000)
+    (job_dir / "data_directories_pmt_9.txt").write_text(
+        f"{d}/ 9 1000 1 files=wave0.dat dt_ns=2 volts_per_code=0.00012207\n")
+    assert run_job(f"{d}/", 9, 1000, 1, None) == 0
+    s = json.loads((job_dir / "pmt_summary.json").read_text())[0]
+    assert s["n_used"] == 300 and s["mean_charge"] < 0, s
+    (job_dir / "data_directories_pmt_9.txt").write_text(f"{d}/ 9 1000 1 files=wave0.dat\n")
+    assert run_job(f"{d}/", 9, 1000, 1, None) == 65  # no scale: named, held
+    s = json.loads((job_dir / "pmt_summary.json").read_text())[0]
+    assert "volts_per_code=" in s["error"], s

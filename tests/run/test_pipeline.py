@@ -193,3 +193,42 @@ def test_weak_points_are_redone_with_the_shape_table(tmp_path, capsys):
     assert all(x.skipped for x in again.outcomes)
     df = read_json_records(tmp_path / "o" / "lists" / "pmt_2_data_list.json")
     assert df.hv.tolist() == [700, 1300, 1400]
+
+
+def _formats_campaign(tmp_path):
+    """PMT 2 at three HVs: each point in another format, and the same flashes as .trc."""
+    from devtools.writers import write_all
+    from pmtgain.sim.simulate import demo_pmt, scope_range, simulate_point
+
+    pmt = demo_pmt(2)
+    lines, trc_lines = [], []
+    for hv, fmt in ((1000, "root_uproot"), (1100, "wavedump"), (1200, "hdf5")):
+        volts, _ = simulate_point(pmt, hv, 200, seed=hv)
+        gain, offset = scope_range(pmt, hv)
+        codes = np.rint((volts + offset) / gain).astype(np.int8)
+        d = tmp_path / "bench" / f"PMT2/{hv}"
+        files = write_all(d, codes, float(np.float32(gain)), float(np.float32(offset)),
+                          float(np.float32(pmt.dt_ns * 1e-9)), pmt.t0_ns * 1e-9, root=False)
+        name, fields = files[fmt]
+        kv = " ".join(f"{k}={v}" for k, v in fields.items())
+        lines.append(f"{d}/ 2 {hv} 1 files={name} {kv}")
+        trc_lines.append(f"{d}/ 2 {hv} 1 files=run.trc")
+    for sub, text in (("formats", lines), ("trc", trc_lines)):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / "data_directories_pmt_2.txt").write_text("\n".join(text) + "\n")
+
+
+@pytest.mark.slow
+def test_a_campaign_of_other_formats_gives_the_lists_of_the_same_flashes_as_trc(tmp_path):
+    _formats_campaign(tmp_path)
+    lists = {}
+    for sub in ("formats", "trc"):
+        out = tmp_path / f"out_{sub}"
+        r = run("analysis.py", "--data-info", str(tmp_path / sub), "--outputs", str(out),
+                "--no-progress", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        lists[sub] = read_json_records(out / "lists" / "pmt_2_data_list.json")
+    a, b = lists["formats"], lists["trc"]
+    assert list(a.hv) == [1000, 1100, 1200]
+    for col in ("mean_charge", "std_dev_charge", "mean_charge_err", "gain"):
+        np.testing.assert_allclose(a[col], b[col], rtol=1e-9, err_msg=col)
