@@ -8,8 +8,8 @@ What to use when
   reuse, timeouts and urllib3 ``Retry`` (connection errors, 429 and 5xx, exponential
   backoff); pass one to reuse it across points. The first attempt of each download is
   its lean GET (:class:`pmtgain.io.http.LeanGet`), which takes only the plain case.
-- :func:`is_complete` - a local file counts as present only when it parses as a .trc file
-  whose size matches its header.
+- :func:`is_complete` - a local file counts as present only when its format reads it whole
+  (a .trc: its header and sizes)
 
 Guarantees: a download is written to a temporary file and renamed when complete and
 valid, so a killed run never leaves a file that looks complete; partial or corrupt files

@@ -207,10 +207,11 @@ def parse_batch(batch: list[tuple[int, str, bytes | str]], settings: ReadSetting
     (:func:`pmtgain.io.trcread.parse_batch`)."""
     out: list[Block] = []
     run: list = []
+    trc_ok = settings.format in ("", "trc")
     for item in batch:
         k, path, buf = item
-        if not isinstance(buf, bytes):
-            run.append(item)  # the trc path reports the reason
+        if not isinstance(buf, bytes) or trc_ok and buf[11:19] == b"WAVEDESC":
+            run.append(item)  # a standard .trc, or a reason the trc path reports
             continue
         try:
             r = reader_for(path, buf[:64], settings)
