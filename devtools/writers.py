@@ -7,7 +7,7 @@ What to use when
   needs: ``{format: (file name, {key: value})}``.
 - the ``write_<format>`` functions - one format each, from the format's own tool where one
   is installable (PyROOT for ``TTree`` files, uproot, h5py, NumPy), else the bytes the
-  format's manual describes (CAEN WaveDump, Tektronix ``.isf``).
+  format's manual describes (CAEN WaveDump, Tektronix ``.isf`` and ``.wfm``).
 
 Codes are stored as their digitizers do: ``.trc``, ``.isf``, ``.npy`` and HDF5 as signed
 8-bit codes; ROOT (``wf0[N]/I``) and WaveDump (uint16) as unsigned codes (``code + 128``,
@@ -26,7 +26,7 @@ import numpy as np
 from pmtgain.io.trcwrite import write_trc
 
 __all__ = ["write_trc_seq", "write_root", "write_root_uproot", "write_wavedump",
-           "write_wavedump_ascii", "write_isf", "write_hdf5", "write_npy", "write_all",
+           "write_wavedump_ascii", "write_isf", "write_wfm", "write_hdf5", "write_npy", "write_all",
            "SHIFT"]
 
 #: the unsigned formats store ``code + SHIFT``
@@ -125,6 +125,57 @@ def write_isf(path, codes, ymult, yoff, yzero, dt_s, xzero, msb=True, short=Fals
     Path(path).write_bytes(f"{head};:CURVE #{len(n)}{n}".encode() + data + b"\n")
 
 
+def write_wfm(path, codes, vscale, voffset, dt_s, t0_s, times=None, pre: int = 16,
+              post: int = 16, fmt: int = 7) -> None:
+    """A Tektronix ``.wfm`` version 3 (little-endian) of ``codes`` (frames x points), in
+    the layout of the Reference Waveform File Format manual (077-0220-11): FastFrame when
+    there is more than one frame, each frame with ``pre`` and ``post`` charge points."""
+    import struct
+
+    codes = np.atleast_2d(codes)
+    frames, npt = codes.shape
+    dtype = {7: "i1", 0: "<i2", 4: "<f4"}[fmt]
+    bps = np.dtype(dtype).itemsize
+    per = pre + npt + post
+    curve_at = 838 + (frames - 1) * 54
+    h = bytearray(838)
+    times = np.zeros(frames) if times is None else np.asarray(times, float)
+    gmt, frac = np.floor(times).astype(np.int64) + 1_700_000_000, times - np.floor(times)
+
+    def put(fmt_, off, v):
+        struct.pack_into(fmt_, h, off, v)
+
+    put("<H", 0, 0x0F0F)
+    put("8s", 2, b":WFM#003")
+    put("<b", 15, bps)
+    put("<i", 16, curve_at)
+    put("<I", 72, frames - 1)
+    put("<I", 78, int(frames > 1))
+    put("<I", 114, 1)
+    put("<I", 118, 1)
+    put("<I", 122, 2)
+    put("<d", 168, vscale)
+    put("<d", 176, voffset)
+    put("<i", 240, fmt)
+    put("<d", 488, dt_s)
+    put("<d", 496, t0_s)
+    put("<d", 796, float(frac[0]))
+    put("<i", 804, int(gmt[0]))
+    put("<I", 822, pre * bps)
+    put("<I", 826, (pre + npt) * bps)
+    put("<I", 830, per * bps)
+    put("<I", 834, per * bps)
+    spec = np.zeros(frames - 1, [("point", "<i4"), ("tt", "<f8"), ("frac", "<f8"),
+                                 ("gmt", "<i4")])
+    spec["frac"], spec["gmt"] = frac[1:], gmt[1:]
+    buf = np.zeros((frames, per), dtype)
+    buf[:, :pre] = codes[:, :1]
+    buf[:, pre:pre + npt] = codes
+    buf[:, pre + npt:] = codes[:, -1:]
+    Path(path).write_bytes(bytes(h) + spec.tobytes() + bytes(30 * (frames - 1))
+                           + buf.tobytes())
+
+
 def write_hdf5(path, codes, dt_s=None, name="waveforms/ch1") -> None:
     import h5py
 
@@ -167,6 +218,8 @@ def write_all(d, codes: np.ndarray, gain: float, voff: float, dt_s: float, t0_s:
     out["wavedump_ascii"] = ("wave0.txt", {**common, "offset_V": off_u})
     write_isf(d / "run.isf", codes, gain, voff / gain, 0.0, dt_s, t0_s, frames=n)
     out["isf"] = ("run.isf", {})
+    write_wfm(d / "run.wfm", codes, gain, -voff, dt_s, t0_s, times=times)
+    out["wfm"] = ("run.wfm", {})
     write_hdf5(d / "run.h5", codes, dt_s=None)
     out["hdf5"] = ("run.h5", {**common, "offset_V": repr(voff)})
     write_npy(d / "run.npy", codes)

@@ -23,6 +23,7 @@ root       ROOT TTree, one waveform branch (uproot)    :mod:`pmtgain.io.rootread
 wavedump   CAEN WaveDump binary ``.dat``               :mod:`pmtgain.io.wavedump`
 wavedump_ascii  CAEN WaveDump ASCII ``.txt``           :mod:`pmtgain.io.wavedump`
 isf        Tektronix ``.isf`` (FastFrame: segments)    :mod:`pmtgain.io.tekisf`
+wfm        Tektronix ``.wfm`` v3 (FastFrame: segments) :mod:`pmtgain.io.tekwfm`
 hdf5       an HDF5 dataset, flashes x samples (h5py)   :mod:`pmtgain.io.arrays`
 npy        a NumPy ``.npy`` array, flashes x samples   :mod:`pmtgain.io.arrays`
 =========  ==========================================  =================================
@@ -36,7 +37,7 @@ from dataclasses import dataclass, fields
 from typing import Protocol
 
 from pmtgain.errors import TrcError
-from pmtgain.io import arrays, rootread, tekisf, trcread, wavedump
+from pmtgain.io import arrays, rootread, tekisf, tekwfm, trcread, wavedump
 from pmtgain.io.block import Block
 
 __all__ = ["ReadSettings", "DEFAULT_READ", "Reader", "FORMATS", "format_names",
@@ -133,6 +134,14 @@ class ReadSettings:
         return {f.name: repr(getattr(self, f.name)) for f in fields(self)
                 if repr(getattr(self, f.name)) != repr(getattr(d, f.name))}
 
+    def require(self, path: str, *names: str) -> None:
+        """ReadError naming every one of ``names`` that is not given."""
+        missing = [f"{n}=" for n in names if math.isnan(getattr(self, n))]
+        if missing:
+            raise ReadError(path, f"the format does not record {' or '.join(missing)}: give "
+                            f"{' and '.join(missing)} in the campaign line (--set on the "
+                            "command line)")
+
     def dt_s(self, path: str) -> float:
         if math.isnan(self.dt_ns):
             raise ReadError(path, "the format does not record its sampling: give dt_ns= "
@@ -175,7 +184,7 @@ class Reader(Protocol):
 #: the readers by name (the order in which magic bytes are tried)
 FORMATS: dict[str, Reader] = {r.name: r for r in (
     trcread.TRC, rootread.ROOT_TREE, wavedump.BINARY, wavedump.ASCII, tekisf.ISF,
-    arrays.HDF5, arrays.NPY)}
+    tekwfm.WFM, arrays.HDF5, arrays.NPY)}
 
 
 def format_names() -> tuple[str, ...]:

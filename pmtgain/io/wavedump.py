@@ -50,6 +50,7 @@ def _times(ttt: np.ndarray, tick_ns: float) -> np.ndarray:
 
 
 def _block(k: int, codes: np.ndarray, ttt: np.ndarray | None, path: str, settings) -> Block:
+    settings.require(path, "dt_ns", "volts_per_code")
     if codes.shape[0] == 0 or codes.shape[1] < 2:
         raise TrcError(path, "no complete event")
     floor = settings.floor(0.0 if codes.dtype.kind == "u" else -math.inf)

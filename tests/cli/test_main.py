@@ -56,3 +56,28 @@ def test_simulate_writes_the_gin_layout_with_truth(tmp_path):
     assert parts[1:4] == ["2", "1200", "5"] and float(parts[4]) < 0
     truth = (tmp_path / "truth" / "summary.csv").read_text()
     assert "true_mean_charge_pC" in truth and truth.count("\n") == 3
+
+
+def test_inspect_and_export_other_formats_with_what_they_lack(tmp_path):
+    from devtools.writers import write_wavedump
+
+    codes = np.full((3, 100), 15500, np.uint16)
+    codes[:, 40:45] = 15000
+    f = tmp_path / "wave0.dat"
+    write_wavedump(f, codes, np.arange(3) * 125_000)
+    r = run("inspect", str(f), "--json", "--set", "dt_ns=2", "--set",
+            "volts_per_code=0.0001")
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout)
+    assert info["format"] == "wavedump" and info["segments"] == 3 and info["dt_s"] == 2e-9
+    r = run("export", str(f), "--csv", str(tmp_path / "w.csv"), "--format", "wavedump",
+            "--set", "dt_ns=2", "--set", "volts_per_code=0.0001")
+    assert r.returncode == 0, r.stderr
+    rows = np.loadtxt(tmp_path / "w.csv", delimiter=",", skiprows=1)
+    assert rows.shape == (300, 3) and rows[40, 2] == 1.5
+    r = run("inspect", str(f))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert str(f) in r.stderr and "give dt_ns= and volts_per_code=" in r.stderr
+    assert "Traceback" not in r.stderr
+    r = run("inspect", str(f), "--set", "dtns=2")
+    assert r.returncode == 2 and "unknown field dtns=" in r.stderr

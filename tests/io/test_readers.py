@@ -55,7 +55,7 @@ def test_every_format_reads_the_same_volts_and_sampling(formats):
 def test_trigger_times_arrive_from_every_format_that_records_them(formats):
     d, files, codes, *_ = formats
     want = 1e-3 * np.arange(len(codes))
-    for name in ("trc", "root", "wavedump", "wavedump_ascii"):
+    for name in ("trc", "root", "wavedump", "wavedump_ascii", "wfm"):
         if name not in files:
             continue
         f, fields = files[name]
@@ -92,7 +92,7 @@ def test_the_format_is_found_by_magic_bytes_before_the_extension(formats, tmp_pa
     for name, (f, _fields) in files.items():
         head = (d / f).read_bytes()[:64]
         fmt = name.split("_uproot")[0]
-        assert reader_for("x.bin" if fmt not in ("wavedump",) else "x.dat", head).name == \
+        assert reader_for("x.bin" if fmt != "wavedump" else "x.dat", head).name == \
             fmt, name
     with pytest.raises(ReadError, match="format="):
         reader_for("x.bin", b"\x00" * 64)
@@ -108,7 +108,7 @@ def test_a_format_named_in_the_campaign_needs_its_settings():
     with pytest.raises(ValueError, match="known formats"):
         ReadSettings.from_fields({"format": "tek"})
     assert ReadSettings.from_fields({"dt_ns": "2"}).as_fields() == {"dt_ns": "2.0"}
-    assert set(FORMATS) == {"trc", "root", "wavedump", "wavedump_ascii", "isf", "hdf5",
+    assert set(FORMATS) == {"trc", "root", "wavedump", "wavedump_ascii", "isf", "wfm", "hdf5",
                             "npy"}
 
 
@@ -152,3 +152,15 @@ def test_a_download_is_complete_only_when_its_format_reads_it(formats):
     f, fields = files["isf"]
     assert "truncated" in incomplete((d / f).read_bytes()[:500], f, _settings(fields))
     assert read_blocks(d / "run.trc", DEFAULT_READ).codes.dtype == np.int8
+
+
+def test_a_file_sampled_unlike_the_point_is_named_and_the_rest_kept(tmp_path, rng):
+    from devtools.writers import write_isf
+
+    for i, dt in enumerate((4e-10, 4e-10, 8e-10, 4e-10)):
+        write_isf(tmp_path / f"tek{i}.isf", rng.integers(-50, 50, 500), 1e-3, 0.0, 0.0, dt,
+                  0.0)
+    t = read_many(sorted(tmp_path.glob("*.isf")))
+    assert t.volts.shape[0] == 3 and t.dt_s == 4e-10
+    assert [(p.rsplit("/", 1)[1], r) for p, r in t.errors] == [
+        ("tek2.isf", "sample spacing 8e-10 s, most files of this point have 4e-10 s")]

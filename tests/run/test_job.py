@@ -64,4 +64,4 @@ def test_a_job_reads_its_format_from_the_campaign_line(tmp_path, job_dir):
     (job_dir / "data_directories_pmt_9.txt").write_text(f"{d}/ 9 1000 1 files=wave0.dat\n")
     assert run_job(f"{d}/", 9, 1000, 1, None) == 65  # no scale: named, held
     s = json.loads((job_dir / "pmt_summary.json").read_text())[0]
-    assert "volts_per_code=" in s["error"], s
+    assert "dt_ns= and volts_per_code=" in s["error"], s
