@@ -337,7 +337,7 @@ def read_file_fast(path: str) -> bytes:
         if not stat.S_ISREG(st.st_mode):
             raise TrcError(path, "is not a regular file")
         if st.st_size > MAX_TRC_BYTES:
-            raise TrcError(path, f"{st.st_size} bytes, more than the {MAX_TRC_BYTES} a .trc "
+            raise TrcError(path, f"{st.st_size} bytes, more than the {MAX_TRC_BYTES} a file "
                            "may have here")
         return os.pread(fd, st.st_size + 1, 0)  # the whole file, from its start
     except OSError as exc:
