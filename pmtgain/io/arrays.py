@@ -92,6 +92,8 @@ def _hdf5(k: int, buf: bytes, path: str, settings) -> Block:
         raise TrcError(path, f"not a readable HDF5 file ({exc})") from None
     if dt is not None and not (np.isfinite(dt) and dt > 0):
         raise TrcError(path, f"its dt_s attribute {dt!r} is not a positive spacing")
+    if scale is not None and not (np.isfinite(scale) and scale > 0):
+        raise TrcError(path, f"its volts_per_code attribute {scale!r} is not positive")
     return array_block(k, np.asarray(a), path, settings, dt_s=dt, scale=scale)
 
 

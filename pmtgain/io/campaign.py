@@ -132,11 +132,14 @@ def _files_and_read(opts: dict[str, str], url: str, n_files: int, where: str
         if not names:
             raise CampaignError(f"{where}: files= names no file")
         for n in names:
-            if n.startswith("/") or ".." in n.split("/") or "\\" in n:
-                raise CampaignError(f"{where}: files={n!r}: a name inside dir_url")
+            if "/" in n or "\\" in n or n in (".", ".."):
+                raise CampaignError(f"{where}: files={n!r}: a name in dir_url itself (no "
+                                    "folders: point dir_url at the folder)")
             if _GLOB.search(n) and "://" in url and not url.lower().startswith("file://"):
                 raise CampaignError(f"{where}: files={n!r}: a pattern needs a local dir_url "
                                     "(a web server lists no directory); name the files")
+        if len(set(names)) != len(names):
+            raise CampaignError(f"{where}: files= names a file twice")
     try:
         ReadSettings.from_fields(opts)
         if names and not any(_GLOB.search(n) for n in names) and len(names) != n_files:

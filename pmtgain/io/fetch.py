@@ -312,7 +312,10 @@ def _expand(point: PointSpec, present: set[str]) -> list[str]:
     out: list[str] = []
     for n in point.files:
         if _GLOB.search(n):
-            out += sorted(fnmatch.filter(present, n))
+            hidden = n.startswith(".")  # like a shell's glob: dotfiles only when asked
+            out += sorted(m for m in fnmatch.filter(present, n)
+                          if (hidden or not m.startswith(".")) and not os.path.isdir(
+                              os.path.join(_local_source(point.dir_url), m)))
         else:
             out.append(n)
     out = list(dict.fromkeys(out))[:point.n_files]

@@ -86,8 +86,11 @@ def _parse(k: int, buf: bytes, path: str, settings) -> Block:
     if ymult <= 0:
         raise TrcError(path, f"YMULT is {ymult!r}, not a positive volts per code")
     yoff, yzero = _number(h, "YOFF", path), _number(h, "YZERO", path)
-    xzero, pt_off = _number(h, "XZERO", path), float(h.get("PT_OFF", "0") or 0)
-    frames = int(h.get("NR_FR", "1") or 1)
+    xzero = _number(h, "XZERO", path)
+    pt_off = _number(h, "PT_OFF", path) if h.get("PT_OFF") else 0.0
+    frames = _number(h, "NR_FR", path, int) if h.get("NR_FR") else 1
+    if frames < 1:
+        raise TrcError(path, f"NR_FR is {frames}, not a number of frames")
     if len(buf) < start + length:
         raise TrcError(path, f"truncated: the curve is {length} bytes, "
                        f"{len(buf) - start} present")

@@ -79,7 +79,8 @@ def _parse(k: int, buf: bytes, path: str, settings) -> Block:
             or post - pre < 2 * dtype.itemsize:
         raise TrcError(path, f"curve offsets {pre}/{post}/{stop} bytes are inconsistent")
     need = h["curve"] + frames * stop
-    if h["curve"] < HEADER_BYTES or len(buf) < need:
+    if h["curve"] < HEADER_BYTES + (frames - 1) * (UPDATE_SPEC.itemsize + CURVE_SPEC_BYTES) \
+            or len(buf) < need:
         raise TrcError(path, f"truncated: {len(buf)} bytes, the header describes {need}")
     curve = np.frombuffer(buf, dtype, frames * stop // dtype.itemsize, h["curve"])
     codes = curve.reshape(frames, stop // dtype.itemsize)[

@@ -122,7 +122,10 @@ def _ascii(k: int, buf: bytes, path: str, settings) -> Block:
     n = settings.record_length
     stamps = None
     if buf.startswith(b"Record Length:"):
-        n = int(re.match(rb"Record Length:\s*(\d+)", buf).group(1))
+        m = re.match(rb"Record Length:\s*(\d+)", buf)
+        if m is None:
+            raise TrcError(path, "Record Length is not a number")
+        n = int(m.group(1))
         stamps = np.array(re.findall(rb"Trigger Time Stamp:\s*(\d+)", buf), np.int64)
         lengths = set(re.findall(rb"Record Length:\s*(\d+)", buf))
         if len(lengths) > 1:

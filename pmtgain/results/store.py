@@ -138,7 +138,7 @@ def stale_reason(summary: dict, point, engine: str | None, config=None,
         if key == "ledoff" and not check_ledoff:
             continue
         if saved.get(key) != want.get(key):
-            return why(saved.get(key), want[key])
+            return why(saved.get(key), want.get(key))
     if summary.get("n_fetch_transient"):
         return "some of its files failed for a reason that may have gone (network, disk)"
     return None

@@ -128,7 +128,9 @@ def test_key_value_fields_say_what_the_files_are(tmp_path):
     ("format=wavedump dt_ns=2", ":1: format=wavedump needs volts_per_code"),
     ("dt_ns=-1", ":1: dt_ns=-1 must be positive"),
     ("files=a.npy,b.npy", ":1: files= lists 2 names, n_files is 3"),
-    ("files=../x.npy", ":1: files='../x.npy': a name inside dir_url"),
+    ("files=../x.npy", ":1: files='../x.npy': a name in dir_url itself"),
+    ("files=sub/x.npy", ":1: files='sub/x.npy': a name in dir_url itself"),
+    ("files=a.npy,a.npy,b.npy", ":1: files= names a file twice"),
     ("dt_ns=2 dt_ns=3", ":1: dt_ns= is given twice"),
 ])
 def test_bad_key_value_fields_name_the_line(tmp_path, fields, why):
