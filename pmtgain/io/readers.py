@@ -267,6 +267,9 @@ def incomplete(buf: bytes, path: str, settings: ReadSettings = DEFAULT_READ) -> 
         r = reader_for(path, buf[:64], settings)
         if r.name == "trc":
             check_bytes(buf, path)
+        elif r.name == "wavedump" and settings.header and len(buf) >= 4 and \
+                len(buf) % max(int.from_bytes(buf[:4], "little"), 1):
+            return "not a whole number of events (cut short)"
         else:
             r.parse(0, buf, path, settings)
         return None

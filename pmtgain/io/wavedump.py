@@ -101,7 +101,12 @@ def _sample_lines(buf: bytes, path: str) -> np.ndarray:
     start[:1], start[1:] = 0, end[:-1] + 1
     padded = np.append(b, np.uint8(10))
     end = end - (padded[np.maximum(end - 1, 0)] == 13)  # CRLF
-    digit = ((padded[np.minimum(start, b.size)] - np.uint8(48)) <= 9) & (end > start)
+    first = padded[np.minimum(start, b.size)]
+    digit = ((first - np.uint8(48)) <= 9) & (end > start)
+    letter = ((first | np.uint8(32)) - np.uint8(97)) <= 25
+    if (~(digit | letter | (end <= start))).any():  # a space, tab or sign: not skipped
+        raise TrcError(path, "a line starts with neither a digit nor a letter (a sample "
+                       "with a sign or a space?)")
     start, end = start[digit], end[digit]
     width = end - start
     if width.size and width.max() > 5:

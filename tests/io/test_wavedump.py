@@ -98,3 +98,20 @@ def test_ascii_without_headers_and_bad_lines(tmp_path, codes):
     f.write_text("Record Length: 4\n1\n2\n3.5\n4\n")
     with pytest.raises(TrcError, match="neither a header nor a sample"):
         _parse(ASCII, f)
+
+
+def test_a_sample_line_with_a_space_is_refused_not_skipped(tmp_path):
+    f = tmp_path / "wave0.txt"
+    f.write_text("Record Length: 2\n100\n 300\nRecord Length: 2\n5\n6\n")
+    with pytest.raises(TrcError, match="neither a digit nor a letter"):
+        _parse(ASCII, f)
+
+
+def test_a_download_cut_short_is_not_complete(tmp_path, codes):
+    from pmtgain.io.readers import incomplete
+
+    f = tmp_path / "wave0.dat"
+    write_wavedump(f, codes, np.zeros(40))
+    s = ReadSettings(dt_ns=2.0, volts_per_code=1e-4, format="wavedump")
+    assert incomplete(f.read_bytes(), "wave0.dat", s) is None
+    assert "cut short" in incomplete(f.read_bytes()[:-100], "wave0.dat", s)
