@@ -56,7 +56,7 @@ __all__ = ["FILE_PATTERN", "ENF_FILE", "MAX_FILES_PER_POINT", "MAX_PMT", "MAX_HV
            "SCHEMES", "folder_of", "redact", "parse_campaign_file", "campaign_files",
            "load_campaign", "distinct_folders", "select", "local_dir", "enf_path",
            "is_enf", "write_enf", "load_enf", "SPE_PATTERN", "LEDOFF_PATTERN",
-           "load_ledoff", "load_spe", "read_settings"]
+           "load_ledoff", "load_spe", "read_settings", "is_pattern"]
 
 FILE_PATTERN = GAIN.campaign_files
 ENF_FILE = "enf.txt"
@@ -122,6 +122,11 @@ def _options(f: list[str], where: str) -> dict[str, str]:
 _GLOB = re.compile(r"[*?\[]")
 
 
+def is_pattern(name: str) -> bool:
+    """Whether a ``files=`` name is a glob pattern (``*``, ``?`` or ``[``)."""
+    return _GLOB.search(name) is not None
+
+
 def _files_and_read(opts: dict[str, str], url: str, n_files: int, where: str
                     ) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
     from pmtgain.io.readers import ReadSettings
@@ -135,14 +140,14 @@ def _files_and_read(opts: dict[str, str], url: str, n_files: int, where: str
             if "/" in n or "\\" in n or n in (".", ".."):
                 raise CampaignError(f"{where}: files={n!r}: a name in dir_url itself (no "
                                     "folders: point dir_url at the folder)")
-            if _GLOB.search(n) and "://" in url and not url.lower().startswith("file://"):
+            if is_pattern(n) and "://" in url and not url.lower().startswith("file://"):
                 raise CampaignError(f"{where}: files={n!r}: a pattern needs a local dir_url "
                                     "(a web server lists no directory); name the files")
         if len(set(names)) != len(names):
             raise CampaignError(f"{where}: files= names a file twice")
     try:
         ReadSettings.from_fields(opts)
-        if names and not any(_GLOB.search(n) for n in names) and len(names) != n_files:
+        if names and not any(is_pattern(n) for n in names) and len(names) != n_files:
             raise ValueError(f"files= lists {len(names)} names, n_files is {n_files}")
     except ValueError as exc:
         raise CampaignError(f"{where}: {exc}") from None

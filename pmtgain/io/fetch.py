@@ -45,7 +45,7 @@ from pmtgain.io.cache import (  # noqa: F401
     source_is,
     trusted_cache,
 )
-from pmtgain.io.campaign import read_settings
+from pmtgain.io.campaign import is_pattern, read_settings
 from pmtgain.io.http import Client, LeanGet, Watchdog, timeout_pair
 from pmtgain.io.readers import DEFAULT_READ, ReadSettings, incomplete
 from pmtgain.io.trc import MAX_TRC_BYTES, check_bytes, read_file_fast, read_header
@@ -302,16 +302,13 @@ def _download(client: Client, url: str, target: Path, timeout, attempts: int = 4
             watchdog.close()
 
 
-_GLOB = re.compile(r"[*?\[]")
-
-
 def _expand(point: PointSpec, present: set[str]) -> list[str]:
     """The first ``n_files`` names of the directory that the line's ``files=`` names or
     patterns match, sorted; a pattern's missing matches are named ``<pattern>#<i>``
     (reported missing, so that the summary counts every file the line promised)."""
     out: list[str] = []
     for n in point.files:
-        if _GLOB.search(n):
+        if is_pattern(n):
             hidden = n.startswith(".")  # like a shell's glob: dotfiles only when asked
             out += sorted(m for m in fnmatch.filter(present, n)
                           if (hidden or not m.startswith(".")) and not os.path.isdir(
@@ -350,7 +347,7 @@ def fetch_point(
         # one directory listing instead of a stat per file; names only: a bad entry (a
         # symlink loop, an unreadable link) is named by the reader, the others are fine
         present = listing(src)
-        if point.files and any(_GLOB.search(n) for n in point.files):
+        if point.files and any(is_pattern(n) for n in point.files):
             names = _expand(point, present)
         prefix = os.path.join(src_s, "")  # str concatenation: pathlib costs 15 us a file
         rep.paths = [prefix + n for n in names if n in present]
