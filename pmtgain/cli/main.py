@@ -339,6 +339,10 @@ def gain_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=positive_int, default=d.jobs,
                    help="processes drawing the diagnostics (default: one per core)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--reference", metavar="OUTPUTS", default=d.reference,
+                   help="an earlier campaign's outputs folder: every (PMT, HV) measured in "
+                   "both is compared, the difference in its errors, in "
+                   "outputs/repeated_points.csv (a tube or LED that changed between them)")
     return p
 
 
@@ -365,7 +369,8 @@ def gain_main(argv: list[str] | None = None) -> int:
                                   data_info=args.data_info, target=args.target,
                                   quantity=args.quantity, enf=parse_enf(args.enf),
                                   plots=args.plots, jobs=args.jobs,
-                                  progress=not args.no_progress)).exit_status
+                                  progress=not args.no_progress,
+                                  reference=args.reference)).exit_status
 
     return guarded("gain_curve.py", go)
 

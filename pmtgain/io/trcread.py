@@ -27,7 +27,7 @@ from pmtgain.io.trc import (
     find_wavedesc,
 )
 
-__all__ = ["parse_batch", "parse_file", "sniff", "TRC"]
+__all__ = ["parse_batch", "parse_file", "file_times", "sniff", "TRC"]
 
 
 def sniff(head: bytes) -> bool:
@@ -42,8 +42,25 @@ _FAST = {order: struct.Struct(order + _FAST_FMT) for order in "<>"}
 assert _FAST["<"].size == 188 - 32
 
 
-_ZERO1 = np.zeros(1)
-_ZERO1.flags.writeable = False  # shared by every single-segment file: the trigger time
+#: where TRIGGER_TIME sits in WAVEDESC: seconds (f8), then minutes, hours, days, months
+#: (one byte each) and the year (i2)
+_TIME_AT = 296
+
+
+def file_times(sec, minute, hour, day, month, year) -> np.ndarray:
+    """The files' TRIGGER_TIME as seconds since 1970-01-01 (the scope's clock, its own
+    time zone), element-wise; 0 where the date is not a valid one (a writer that leaves
+    it blank): the flashes then keep their times within the file only."""
+    y, mo, d = (np.asarray(x, np.int64) for x in (year, month, day))
+    h, mi = np.asarray(hour, np.int64), np.asarray(minute, np.int64)
+    s = np.asarray(sec, float)
+    ok = ((y >= 1970) & (y < 2200) & (mo >= 1) & (mo <= 12) & (d >= 1) & (d <= 31)
+          & (h >= 0) & (h < 24) & (mi >= 0) & (mi < 60) & np.isfinite(s) & (s >= 0)
+          & (s < 61))
+    ys, ms = np.where(ok, y - 1970, 0), np.where(ok, mo - 1, 0)
+    days = ((ys.astype("datetime64[Y]").astype("datetime64[M]") + ms.astype("timedelta64[M]"))
+            .astype("datetime64[D]").astype(np.int64) + np.where(ok, d - 1, 0))
+    return np.where(ok, days * 86400.0 + h * 3600.0 + mi * 60.0 + s, 0.0)
 
 
 def _parse(buf: bytes, path: str):
@@ -91,7 +108,9 @@ def _parse(buf: bytes, path: str):
     else:
         if not math.isfinite(t0):
             raise TrcError(path, f"HORIZ_OFFSET is {t0!r}")
-        times, offsets = _ZERO1, np.array([t0])
+        times, offsets = np.zeros(1), np.array([t0])
+    sec, mi, hr, dd, mo, yr = struct.unpack_from(order + "d4bh", buf, o + _TIME_AT)
+    times = times + float(file_times(sec, mi, hr, dd, mo, yr))
     raw = np.frombuffer(buf, dtype=order + ("i1" if word == 1 else "i2"), count=count,
                         offset=start).reshape(nseg, count // nseg)
     return raw, word, float(gain), float(voff), float(dt_i), times, offsets
@@ -109,11 +128,13 @@ def parse_file(k: int, buf: bytes, path: str) -> Block:
 _HEAD = 11 + WAVEDESC_LENGTH
 _HDR = np.dtype({
     "names": ["wavedesc", "template", "comm_type", "comm_order", "wdesc", "utext", "trig",
-              "ris", "wa1", "wa2", "count", "gain", "voff", "dt", "t0"],
+              "ris", "wa1", "wa2", "count", "gain", "voff", "dt", "t0", "tsec", "tmin",
+              "thour", "tday", "tmon", "tyear"],
     "formats": ["S8", "S11", "<i2", "<i2", "<i4", "<i4", "<i4", "<i4", "<i4", "<i4", "<i4",
-                "<f4", "<f4", "<f4", "<f8"],
+                "<f4", "<f4", "<f4", "<f8", "<f8", "i1", "i1", "i1", "i1", "<i2"],
     "offsets": [11 + x for x in (0, 16, 32, 34, 36, 40, 48, 52, 60, 64, 116, 156, 160, 176,
-                                 180)],
+                                 180, _TIME_AT, _TIME_AT + 8, _TIME_AT + 9, _TIME_AT + 10,
+                                 _TIME_AT + 11, _TIME_AT + 12)],
     "itemsize": _HEAD})
 
 
@@ -166,7 +187,9 @@ def parse_batch(batch: list[tuple[int, str, bytes | str]], errors: list | None
                 idx=np.array([k for k, _, _ in batch[a:b]], np.int64),
                 codes=np.frombuffer(data, "i1" if w == 1 else "<i2").reshape(b - a, count),
                 gain=hh["gain"].astype(float), voff=hh["voff"].astype(float),
-                dt=hh["dt"].astype(float), times=np.zeros(b - a),
+                dt=hh["dt"].astype(float),
+                times=file_times(hh["tsec"], hh["tmin"], hh["thour"], hh["tday"],
+                                 hh["tmon"], hh["tyear"]),
                 offsets=hh["t0"].astype(float), segment=np.zeros(b - a, np.int64),
                 floor=np.full(b - a, -128.0 if w == 1 else -32768.0)))
             continue

@@ -40,6 +40,7 @@ signal:
   ``tail_missing_fraction``, ``filter_ratio``; the diagnostic shape fit (``tau_s_ns``,
   ``tau_ns``, ``jitter_ns``, ``onset_ns`` with ``*_err_ns``, ``shape_flag``), median
   noise and baseline; a strong point's template (``edge_ns``, ``window_template``, ...);
+- ``drift_*``: the block means' stability in time (:mod:`pmtgain.point.stability`);
 - photostatistics (:mod:`pmtgain.point.photostat`): ``ps_*`` moments, ``gain``, ``gain_err``,
   ``n_pe``, ``gain_flag``; and ``point_flag``: everything a physicist should look at.
 """
@@ -74,11 +75,8 @@ from pmtgain.point.shape import (
     shape_from_table,
     template_fields,
 )
-from pmtgain.point.window import (
-    ChargeEstimator,
-    Window,
-    template_of,
-)
+from pmtgain.point.stability import stability
+from pmtgain.point.window import ChargeEstimator, Window, template_of
 
 __all__ = ["WAVEFORM_COLUMNS", "CHUNK_FLASHES", "summarize", "window_statistics",
            "process_point", "point_flags"]
@@ -130,6 +128,7 @@ def summarize(table: pd.DataFrame, **info) -> dict:
             np.array([x is True or str(x).lower() == "true" for x in pc])
         passed = passed[counted]
     out.update(cut_statistics(q, passed, float(info.get("cut_bias_sigma", 3.0))))
+    out.update(stability(table) if "window_charge_pC" in table.columns else {})
     fit_st = _labels(table["fit_status"]) if "fit_status" in table else None
     unreadable = st == Status.UNREADABLE.label
     out["n_files"] = int(table["file"].nunique())
@@ -424,6 +423,8 @@ def point_flags(s: dict, config: FitConfig = DEFAULT_FIT) -> str:
                    "lies after it (not in mean_charge, which is what was recorded)")
     if s.get("cut_flag"):
         out.append(s["cut_flag"])
+    if s.get("drift_flag"):
+        out.append(s["drift_flag"])
     snr = s.get("mean_pulse_snr")
     pos = s.get("positive_pulse_snr")
     weak = snr is None or not np.isfinite(snr) or snr < 0.5 * config.min_mean_pulse_snr

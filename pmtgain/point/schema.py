@@ -41,8 +41,8 @@ FLASH_FIELDS: tuple[Field, ...] = (
     Field("segment", "",
           "segment index of the flash within its file (0 for a single-segment file)"),
     Field("trigger_time_s", "s",
-          "segment's trigger time from the file's TRIGTIME array; 0 without one, NaN if "
-          "unreadable"),
+          "flash's time: the .trc file's TRIGGER_TIME (s since 1970) plus its segment's; NaN "
+          "if unreadable"),
     Field("status", "",
           "ok (the flash counts), clipped, pre_pulse (pulse in baseline region) or unreadable"),
     Field("reason", "", "why the file could not be read or fetched; '' for every readable flash"),
@@ -144,6 +144,23 @@ SUMMARY_FIELDS: tuple[Field, ...] = (
     Field("cut_flag", "",
           "text when the cut biases the mean significantly (> cut_bias_sigma, > 0.1 %) or removes "
           "all; ''"),
+    Field("stability_time_source", "",
+          "what the stability blocks are ordered by: trigger times, or flash order if none"),
+    Field("stability_blocks", "", "consecutive blocks of flashes in the drift test (0: too few)"),
+    Field("stability_span_s", "s", "time from the first to the last flash that counts; NaN "
+          "without times"),
+    Field("drift_chi2_ndf", "",
+          "chi2/ndf of the block means of the window sums against a constant; NaN if < 2 blocks"),
+    Field("drift_chi2_sigma", "", "that chi2's one-sided p-value as Gaussian sigma"),
+    Field("drift_slope_per_h", "1/h",
+          "weighted straight line through the block means: slope / mean, per hour (per flash "
+          "without times)"),
+    Field("drift_slope_err_per_h", "1/h", "error of drift_slope_per_h"),
+    Field("drift_slope_sigma", "", "the slope's significance (two-sided) as Gaussian sigma"),
+    Field("drift_first_last", "", "last block's mean / first block's - 1"),
+    Field("drift_first_last_err", "", "error of drift_first_last (the two blocks' errors)"),
+    Field("drift_flag", "",
+          "text when either drift test reaches 3 sigma (pmtgain.point.stability); ''"),
     Field("free_onset", "",
           "True if each flash was fitted with a free onset (own window, good shape, snr > 15); "
           "else linear"),

@@ -6,8 +6,9 @@ What to use when
   fitted power laws, one colour per PMT; written to ``outputs/gain_curves.png``.
 - :func:`point_diagnostics` - one (PMT, HV) point on one page: the charge histogram with
   mean and sigma marked, example waveforms with their fitted pulses and the fit range,
-  the fit residuals, and the count of waveforms per outcome (used, fallback, rejected by
-  reason). Needs the point's summary, per-waveform table and examples
+  the fit residuals, the count of waveforms per outcome (used, fallback, rejected by
+  reason) and the mean charge of consecutive blocks of flashes against their time (the
+  stability test). Needs the point's summary, per-waveform table and examples
   (``PointResult.examples``).
 - :func:`shape_vs_hv` - one PMT's fitted rise time, fall time, onset and onset jitter
   against HV, with their errors: the pulse shape should change smoothly with HV; a jump
@@ -27,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from pmtgain.point.pulse import Status, pulse, pulse_smeared
+from pmtgain.point.stability import blocks
 
 __all__ = ["OUTCOME_COLOURS", "OUTCOMES", "RawImage", "gain_curves", "point_diagnostics",
            "shape_vs_hv", "spe_spectrum"]
@@ -134,7 +136,9 @@ def point_diagnostics(summary: Mapping, table: pd.DataFrame, examples: Mapping |
                       path: str | os.PathLike | IO[bytes], dpi: int = 80) -> None:
     """The diagnostic page of one point (see the module docstring)."""
     plt = _plt()
-    fig, axs = plt.subplots(2, 2, figsize=(11, 7.5), dpi=dpi)
+    fig = plt.figure(figsize=(11, 10), dpi=dpi)
+    grid = fig.add_gridspec(3, 2, height_ratios=(1, 1, 0.8))
+    axs = np.array([[fig.add_subplot(grid[i, j]) for j in range(2)] for i in range(2)])
     pmt, hv = summary.get("pmt"), summary.get("hv")
     cut = summary.get("cut_V")
     cut_txt = "no cut" if cut is None or not np.isfinite(cut) else f"cut {1e3 * cut:.3g} mV"
@@ -144,10 +148,11 @@ def point_diagnostics(summary: Mapping, table: pd.DataFrame, examples: Mapping |
     _charge_histogram(axs[0, 0], summary, table)
     _examples_panel(axs[0, 1], axs[1, 0], summary, examples)
     _outcomes_panel(axs[1, 1], table)
+    _stability_panel(fig.add_subplot(grid[2, :]), summary, table)
     # fixed margins: tight_layout measured every label and took 40 % of the drawing time;
     # the wide gap between the columns holds the outcome panel's labels
-    fig.subplots_adjust(left=0.065, right=0.985, bottom=0.075, top=0.91, wspace=0.62,
-                        hspace=0.32)
+    fig.subplots_adjust(left=0.065, right=0.985, bottom=0.06, top=0.93, wspace=0.62,
+                        hspace=0.36)
     _save(fig, path)
     plt.close(fig)
 
@@ -253,6 +258,40 @@ def _examples_panel(ax, axr, summary: Mapping, ex: Mapping | None) -> None:
     ax.legend(fontsize=7, loc="upper right")
 
 
+
+
+def _stability_panel(ax, summary: Mapping, table: pd.DataFrame) -> None:
+    """|mean charge| of consecutive blocks of flashes against time, with the point's mean
+    and its drift test (:mod:`pmtgain.point.stability`)."""
+    if "window_charge_pC" not in table.columns:
+        ax.set_axis_off()
+        return
+    b = blocks(table)
+    if not b.n.size:
+        ax.text(0.5, 0.5, "too few flashes for a stability test", ha="center",
+                transform=ax.transAxes)
+        ax.set_axis_off()
+        return
+    timed = b.time_source == "trigger times"
+    x = b.time_s / 60.0 if timed else b.time_s
+    xerr = 0.5 * b.span_s / 60.0 if timed else 0.5 * b.span_s
+    flag = bool(summary.get("drift_flag"))
+    ax.errorbar(x, np.abs(b.mean_pC), yerr=b.err_pC, xerr=xerr, fmt="o", ms=4,
+                color="#c92a2a" if flag else "#1c7ed6", capsize=2)
+    m = summary.get("mean_charge")
+    if m is not None and np.isfinite(m):
+        ax.axhline(abs(m), color="#495057", lw=1, ls="--", label="point's mean")
+    ax.set_xlabel("time since the first flash (min)" if timed else
+                  "flash number (the files hold no times)")
+    ax.set_ylabel("|mean charge| of the block (pC)")
+    z = [summary.get("drift_chi2_sigma"), summary.get("drift_slope_sigma")]
+    txt = "stability: " + ("DRIFT, " if flag else "") + (
+        f"chi2/ndf {summary.get('drift_chi2_ndf', float('nan')):.2f} ({z[0]:.1f} sigma), "
+        f"slope {z[1]:.1f} sigma, first to last "
+        f"{100 * summary.get('drift_first_last', float('nan')):+.1f} %"
+        if all(v is not None and np.isfinite(v) for v in z) else "not tested")
+    ax.set_title(txt, fontsize=10, color="#c92a2a" if flag else "#212529")
+    ax.legend(fontsize=8, loc="best")
 
 
 def _outcomes_panel(ax, table: pd.DataFrame) -> None:

@@ -168,6 +168,12 @@ class Layout:
     def report(self) -> Path:
         return self.outputs / "report.html"
 
+    @property
+    def repeated(self) -> Path:
+        """The points also measured in a reference campaign (``gain_curve.py --reference``),
+        compared with their errors."""
+        return self.outputs / "repeated_points.csv"
+
     # ------------------------------------------------------------------------ HTCondor
     def condor(self, name: str) -> Path:
         """One of HTCondor's folders (:data:`CONDOR_DIRS`)."""

@@ -61,3 +61,5 @@ class MergeOptions:
     plots: bool = False  # diagnostics and outputs/report.html
     jobs: int | None = None  # processes drawing the diagnostics
     progress: bool = True
+    #: an earlier campaign's outputs folder: the points measured in both are compared
+    reference: str | Path | None = None

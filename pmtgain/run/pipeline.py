@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pmtgain.errors import InputError
@@ -350,9 +351,42 @@ def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _
                 say(f"PMT {r['pmt']}: {what} from the gain {r.get('curve')}")
     _print_missing(df, missing, warn, out, source)
     say(f"wrote {png} and {csv}")
+    if o.reference is not None:
+        res.written.append(_compare_reference(df, Path(o.reference), lay, say, warn))
+    drifting = df[df["drift_flag"].fillna("").astype(str) != ""] \
+        if "drift_flag" in df.columns else df.iloc[:0]
+    for r in drifting.to_dict("records"):
+        warn(f"PMT {r['pmt']} at {r['hv']} V: {r['drift_flag']}")
     if o.plots:
         res.written.append(_report(o, df, out, source, missing, info, say, warn))
     return res
+
+
+def _compare_reference(df: pd.DataFrame, ref: Path, lay: Layout, say, warn) -> Path:
+    """The points of ``df`` also in the reference campaign's results (its lists, or its
+    HTCondor results), compared (:func:`pmtgain.point.stability.compare_points`); written
+    to ``outputs/repeated_points.csv``. InputError when the reference holds no results."""
+    from pmtgain.point.stability import compare_points
+    from pmtgain.results.gaincurve import collect
+
+    try:
+        old = collect(Layout.merged(ref, None))
+    except FileNotFoundError as exc:
+        raise InputError(f"--reference {ref}: no results there ({exc})") from None
+    both = compare_points(df, old)
+    with atomic_path(lay.repeated) as tmp:
+        both.to_csv(tmp, index=False, float_format="%.6g")
+    if both.empty:
+        warn(f"--reference {ref}: no (PMT, HV) point measured in both campaigns")
+        return lay.repeated
+    chi2 = float(np.sum(both["diff_sigma"] ** 2))
+    say(f"{len(both)} point(s) also in {ref}: chi2 {chi2:.1f} for {len(both)} "
+        f"(largest {float(np.max(np.abs(both['diff_sigma']))):.1f} sigma); in "
+        f"{lay.repeated}")
+    for r in both[np.abs(both["diff_sigma"]) >= 3].to_dict("records"):
+        warn(f"PMT {r['pmt']} at {r['hv']} V differs from {ref}: "
+             f"{100 * r['diff_rel']:+.2f} % ({r['diff_sigma']:+.1f} sigma)")
+    return lay.repeated
 
 
 def _print_missing(df, missing, warn, out: Path, source: str) -> None:

@@ -29,6 +29,8 @@ slow baseline wander (``wander_V``: a sinusoid of random phase and a period of
 ``wander_period_ns`` ± 50 % per flash), dark pulses (``dark_prob``: one single
 photoelectron at a uniformly random time in the record) and afterpulses (``afterpulse_prob``
 per photoelectron, 1 photoelectron each, ``afterpulse_delay_ns`` after the onset, uniform),
+an LED warming up (``led_drift``: ``mu`` higher by that share at the start, settling
+with ``led_drift_tau_s``; flashes ``flash_period_s`` apart, stamped in the files),
 8- or 16-bit files, the scope's range (``range_factor`` x the mean peak: below ~1.5 the
 largest pulses clip at high HV), and the cut column at ``cut_fraction`` of the mean peak.
 
@@ -66,6 +68,7 @@ The campaigns these make are in :mod:`pmtgain.sim.regimes`.
 from __future__ import annotations
 
 import csv
+import datetime as _dt
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -82,6 +85,8 @@ __all__ = ["N_SAMPLES", "DT_NS", "SCOPE_NOISE_LSB", "T0_NS", "SimPMT", "DEMO_PMT
            "demo_pmt", "scope_range", "simulate_point", "file_name", "write_point",
            "TRUTH_COLUMNS", "simulate_campaign"]
 
+#: when every simulated run starts (the files' TRIGGER_TIME)
+RUN_START = _dt.datetime(2024, 3, 1, 12, 0, 0)
 N_SAMPLES = 502
 DT_NS = 0.1
 SCOPE_NOISE_LSB = 0.5  # oscilloscope front-end noise, in ADC steps rms
@@ -135,6 +140,11 @@ class SimPMT:
     pickup_V: float = 0.0  # LED-driver pickup: -pickup_V, then +1.6 pickup_V
     pickup_ns: float = 10.0  # its zero crossing, after the record's start
     pickup_width_ns: float = 3.0  # each lobe's extreme this far from the zero crossing
+    # --- in time: flash i is recorded at i x flash_period_s after the run's start; an LED
+    # warming up gives mu (1 + led_drift exp(-t / led_drift_tau_s)) at time t
+    flash_period_s: float = 1e-3
+    led_drift: float = 0.0
+    led_drift_tau_s: float = 300.0
 
     @property
     def analytic(self) -> bool:
@@ -225,17 +235,21 @@ def simulate_point(pmt: SimPMT, hv: int, n: int, seed: int = 1):
     the ADC (quantised and clipped) and ``truth`` a dict of per-flash arrays: ``n_pe``,
     ``q_true_pC`` (the record integral of the noise-free LED pulse, see the module
     docstring), ``q_full_pC`` (the LED pulse's full charge before any filtering),
-    ``onset_ns``, ``a_V`` (the fast component's amplitude, before any reflection, ringing
-    or high-pass: the two-exponential ``a``, or the log-normal's peak), ``n_dark`` and
-    ``n_after`` (extra
+    ``onset_ns``, ``time_s`` (when the flash is recorded, after the run's start),
+    ``mu_pe`` (its expected photoelectrons: the LED's drift), ``a_V`` (the fast
+    component's amplitude, before any reflection, ringing or high-pass: the
+    two-exponential ``a``, or the log-normal's peak), ``n_dark`` and ``n_after`` (extra
     pulses in the record); and the float ``record_charge_scale`` = mean(q_true) /
     mean(q_full)."""
     rng = _rng(seed, pmt.pmt, hv)
+    time_s = np.arange(n) * pmt.flash_period_s
+    mu_t = pmt.mu_pe * (1.0 + pmt.led_drift * np.exp(-time_s / pmt.led_drift_tau_s)) \
+        if pmt.led_drift else pmt.mu_pe
     if pmt.led_excess_rms:  # the LED's intensity varies from flash to flash
-        mu = pmt.mu_pe * np.clip(1.0 + pmt.led_excess_rms * rng.standard_normal(n), 0, None)
+        mu = mu_t * np.clip(1.0 + pmt.led_excess_rms * rng.standard_normal(n), 0, None)
         n_pe = rng.poisson(mu)
     else:
-        n_pe = rng.poisson(pmt.mu_pe, size=n)
+        n_pe = rng.poisson(mu_t, size=n)
     shape = n_pe / (pmt.enf - 1.0)
     x = np.where(n_pe > 0, rng.gamma(np.maximum(shape, 1e-12), pmt.enf - 1.0), 0.0)
     ger = pmt.gain(hv) * E_CHARGE_C * R_TERMINATION_OHM * 1e9  # V ns per photoelectron
@@ -297,7 +311,8 @@ def simulate_point(pmt: SimPMT, hv: int, n: int, seed: int = 1):
     raw = np.clip(np.rint((v + offset) / gain), lo, hi)
     volts = gain * raw - offset
     truth = dict(n_pe=n_pe, q_true_pC=q_true, q_full_pC=q_full, onset_ns=onset, a_V=a_V,
-                 n_dark=n_dark, n_after=n_after, record_charge_scale=scale)
+                 n_dark=n_dark, n_after=n_after, record_charge_scale=scale, time_s=time_s,
+                 mu_pe=np.broadcast_to(mu_t, (n,)).astype(float))
     return volts, truth
 
 
@@ -309,18 +324,21 @@ def write_point(directory: str | os.PathLike, pmt: SimPMT, hv: int, n: int, seed
                 little_endian: bool = True, segments: int = 1) -> dict:
     """Write ``n`` simulated flashes of one point into ``directory``; return the truth.
 
-    ``segments`` > 1 writes sequence-mode files of that many flashes each (the last one
-    shorter): ``ceil(n / segments)`` files, each segment with its trigger time (flashes 1 ms
-    apart) and offset. The truth then has ``file`` and ``segment`` per flash."""
+    Flash i is recorded at ``RUN_START + i x flash_period_s``: a single-flash file's
+    TRIGGER_TIME says when; ``segments`` > 1 writes sequence-mode files of that many
+    flashes each (the last one shorter): ``ceil(n / segments)`` files, each stamped with
+    the run's start and each segment with its trigger time since then and its offset.
+    The truth then has ``file`` and ``segment`` per flash."""
     volts, truth = simulate_point(pmt, hv, n, seed)
     gain, offset = scope_range(pmt, hv)
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     kw = dict(dt_s=pmt.dt_ns * 1e-9, t0_s=pmt.t0_ns * 1e-9, bits=pmt.bits,
               little_endian=little_endian, vertical_gain=gain, vertical_offset=offset)
-    if segments <= 1:
+    if segments <= 1:  # each file stamped with its flash's time
         for i in range(n):
-            write_trc(d / file_name(i), volts[i], **kw)
+            write_trc(d / file_name(i), volts[i], trigger_time=RUN_START
+                      + _dt.timedelta(seconds=float(truth["time_s"][i])), **kw)
         truth["file"] = np.array([file_name(i) for i in range(n)])
         truth["segment"] = np.zeros(n, int)
         return truth
@@ -328,8 +346,9 @@ def write_point(directory: str | os.PathLike, pmt: SimPMT, hv: int, n: int, seed
     for f, start in enumerate(range(0, n, segments)):
         v = volts[start:start + segments]
         m = v.shape[0]
-        write_trc(d / file_name(f), v, trigger_times=1e-3 * (start + np.arange(m)),
-                  trigger_offsets=np.full(m, pmt.t0_ns * 1e-9), **kw)
+        write_trc(d / file_name(f), v, trigger_times=truth["time_s"][start:start + m],
+                  trigger_offsets=np.full(m, pmt.t0_ns * 1e-9), trigger_time=RUN_START,
+                  **kw)
         files += [file_name(f)] * m
         segs += list(range(m))
     truth["file"], truth["segment"] = np.array(files), np.array(segs)

@@ -106,7 +106,10 @@ def test_sequence_files_are_many_flashes_and_mix_with_single_ones(tmp_path, rng)
     assert m.volts.shape == (7, 502) and m.n_files == 3 and not m.errors
     assert m.segment.tolist() == [0, 1, 2, 3, 4, 0, 0]
     assert m.ok_index.tolist() == [0, 0, 0, 0, 0, 1, 2]
-    np.testing.assert_allclose(m.trigger_time_s[:5], np.arange(5) * 1e-3)
+    # the file's TRIGGER_TIME (the writer's default, 2024-03-01 12:00:00) plus the segment's
+    start = 1709294400.0
+    np.testing.assert_allclose(m.trigger_time_s, start + np.r_[np.arange(5) * 1e-3, 0, 0],
+                               rtol=0, atol=1e-6)
     np.testing.assert_allclose(m.t0_s, -2e-8)
     np.testing.assert_allclose(m.volts, 2.5e-4 * np.clip(np.rint(v / 2.5e-4), -128, 127))
 
@@ -161,3 +164,23 @@ def test_batches_read_every_kind_of_file_as_the_one_file_reader_does(tmp_path, r
         np.testing.assert_array_equal(volts, expect)
         np.testing.assert_array_equal(
             t0, np.concatenate([read_trc(files[k]).trigger_offsets for k in good]))
+
+
+def test_each_file_s_trigger_time_is_its_flash_s_time(tmp_path, rng):
+    import datetime as dt
+
+    from pmtgain.io.trcread import file_times
+
+    when = [dt.datetime(2025, 12, 31, 23, 59, 59, 250000), dt.datetime(2026, 1, 1, 0, 0, 1)]
+    for i, w in enumerate(when):  # the fast batch path and the one-by-one path (sequence)
+        write_trc(tmp_path / f"{i}.trc", _wave(rng), dt_s=DT, bits=8, vertical_gain=2.5e-4,
+                  trigger_time=w)
+    write_trc(tmp_path / "2.trc", np.array([_wave(rng)] * 2), dt_s=DT, bits=8,
+              vertical_gain=2.5e-4, trigger_time=when[1], trigger_times=[0.0, 0.5])
+    m = read_many(sorted(tmp_path.glob("*.trc")))
+    epoch = [w.replace(tzinfo=dt.timezone.utc).timestamp() for w in when]
+    np.testing.assert_allclose(m.trigger_time_s, [epoch[0], epoch[1], epoch[1],
+                                                  epoch[1] + 0.5], rtol=0, atol=1e-6)
+    # a date no clock gives (a writer that leaves it blank): 0, the times within the file
+    assert file_times(0.0, 0, 0, 0, 0, 0) == 0.0
+    assert file_times(1.0, 2, 3, 29, 2, 2024) == 1709175721.0

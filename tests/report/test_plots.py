@@ -68,7 +68,7 @@ def test_point_diagnostics_for_good_partial_and_empty_points(point, tmp_path):
     res, _ = point
     point_diagnostics(res.summary, res.table, res.examples, tmp_path / "good.png")
     shape, spread = _not_blank(tmp_path / "good.png")
-    assert shape == (600, 880) and spread > 10
+    assert shape == (800, 880) and spread > 10
     # no examples (older results) and a point without used waveforms still draw
     point_diagnostics(res.summary, res.table, None, tmp_path / "noex.png")
     bad = pd.DataFrame({"file": ["a.trc", "b.trc"], "status": ["unreadable"] * 2,

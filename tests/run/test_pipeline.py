@@ -232,3 +232,36 @@ def test_a_campaign_of_other_formats_gives_the_lists_of_the_same_flashes_as_trc(
     assert list(a.hv) == [1000, 1100, 1200]
     for col in ("mean_charge", "std_dev_charge", "mean_charge_err", "gain"):
         np.testing.assert_allclose(a[col], b[col], rtol=1e-9, err_msg=col)
+
+
+@pytest.mark.slow
+def test_points_measured_again_are_compared_with_a_reference_campaign(tmp_path):
+    """gain_curve.py --reference: an earlier campaign's outputs; every (PMT, HV) measured
+    in both compared in its errors: PMT 1 the same (another run of the same tube and LED),
+    PMT 2's LED 25 % brighter (flagged), a point only in one campaign left out."""
+    import dataclasses
+
+    p1, p2 = DEMO_PMTS[:2]
+    simulate_campaign(tmp_path / "old", [p1, p2], hv=[900, 1100], n=80, seed=3)
+    brighter = dataclasses.replace(p2, mu_pe=1.25 * p2.mu_pe)
+    simulate_campaign(tmp_path / "new", [p1, brighter], hv=[900, 1100, 1300], n=80, seed=4)
+    for name in ("old", "new"):
+        r = run("analysis.py", "--data-info", str(tmp_path / name / "data_info"),
+                "--outputs", str(tmp_path / f"out_{name}"), "--data-dir",
+                str(tmp_path / f"data_{name}"), "--no-progress", "--jobs", "2", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+    r = run("gain_curve.py", "--outputs", str(tmp_path / "out_new"), "--reference",
+            str(tmp_path / "out_old"), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    rep = pd.read_csv(tmp_path / "out_new" / "repeated_points.csv")
+    assert rep[["pmt", "hv"]].values.tolist() == [[1, 900], [1, 1100], [2, 900], [2, 1100]]
+    same, changed = rep[rep.pmt == 1], rep[rep.pmt == 2]
+    assert (np.abs(same.diff_sigma) < 4).all(), same
+    assert (changed.diff_sigma < -5).all() and \
+        changed.diff_rel.tolist() == pytest.approx([0.25, 0.25], abs=0.1)
+    assert "4 point(s) also in" in r.stdout
+    assert re.search(r"PMT 2 at 900 V differs from \S+out_old: \+\d+\.\d+ % \(-\d+\.\d "
+                     r"sigma\)", r.stderr), r.stderr
+    r = run("gain_curve.py", "--outputs", str(tmp_path / "out_new"), "--reference",
+            str(tmp_path / "nowhere"), cwd=tmp_path)
+    assert r.returncode != 0 and "--reference" in r.stderr and "Traceback" not in r.stderr
