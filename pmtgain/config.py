@@ -29,7 +29,8 @@ DEFAULT_ENGINE = "fast"
 # 3: every flash counts (linear charge over all flashes, the cut in its own columns).
 # 4: the charge is the window integral of what the scope recorded (no pulse model).
 # 5: flashes aligned on their own trigger offsets (pmtgain.io.align).
-ANALYSIS_VERSION = 5
+# 6: the stability in time (drift_*) and the spectrum fit of the low-light runs (fit_*).
+ANALYSIS_VERSION = 6
 
 
 @dataclass(frozen=True)

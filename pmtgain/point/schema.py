@@ -93,7 +93,7 @@ SUMMARY_FIELDS: tuple[Field, ...] = (
     Field("engine", "",
           "per-flash fit engine (fast, root or integral); fills the fit columns only, no charge"),
     Field("cut_V", "V", "the original's amplitude cut from the campaign line; None without a cut"),
-    Field("analysis_version", "", "version of the analysis that produced the numbers (5)"),
+    Field("analysis_version", "", "version of the analysis that produced the numbers (6)"),
     Field("mean_charge", "pC",
           "mean window sum over every flash that counts, negative; the point's charge"),
     Field("mean_charge_err", "pC",

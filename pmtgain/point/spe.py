@@ -33,8 +33,9 @@ systematic. Single photoelectrons below the threshold are counted as pedestal: t
 occupancy is low and G high by the share :func:`below_threshold` estimates (a gamma-shaped
 single photoelectron with the measured moments, in the pedestal's noise, made
 self-consistent), whose G and F are in the systematic too. A fit of the spectrum (Bellamy
-et al., NIM A 339 (1994) 468) is the cross-check where the peak is resolved; it is not
-done here.
+et al., NIM A 339 (1994) 468) is the cross-check where the peak is resolved: its G and F
+(``fit_*``), the peak-to-valley ratio and their difference in sigma are beside these
+(:mod:`pmtgain.point.spefit`).
 
 Flags (tolerances in ``docs/design.md``): the single photoelectron not resolved from the
 pedestal: its mean below ``min_resolution`` (3) pedestal rms, or more than ``max_leak``
@@ -65,6 +66,7 @@ from pmtgain.point.model import NS, charge_pC
 from pmtgain.point.photostat import E_PC
 from pmtgain.point.placement import settle_baseline
 from pmtgain.point.prepare import locate
+from pmtgain.point.spefit import cross_check
 from pmtgain.point.window import choose_window, flash_block_noise, mean_block_sigma
 
 __all__ = ["SPE_COLUMNS", "OCCUPANCY_RANGE", "HOLD", "SpeResult", "SpeWindows", "windows",
@@ -387,7 +389,9 @@ def _analyse(t, b, sig_b, traces, w: SpeWindows, k, pmt, hv, n_files, n_boot, se
                    structure_before_window_pC=reach_pC,
                    window_note="; ".join(w.notes))
     summary["pedestal_window_ns"] = f"{w.ped.start * k:.4g}-{w.ped.stop * k:.4g}"
-    spectra = dict(T=t.astype(np.float32), B=b.astype(np.float32),
+    fit, curves = cross_check(t, b, summary, E_PC * h)
+    summary.update(fit)
+    spectra = dict(T=t.astype(np.float32), B=b.astype(np.float32), **curves,
                    threshold_grid=grid, occupancy_scan=lam,
                    gain_scan=np.array([_g_f(m, vv)[0] for _, m, vv in scan]),
                    enf_scan=np.array([_g_f(m, vv)[1] for _, m, vv in scan]))

@@ -192,7 +192,7 @@ def _spe_section(spe, pmt: int, layout: Layout) -> list[str]:
     if spe is None or not len(spe) or not (spe.pmt == pmt).any():
         return []
     parts = ["<h3>Low-light runs: gain and F without an assumed F (Saldanha et al. "
-             "2017)</h3>"]
+             "2017), and the spectrum fit beside them (Bellamy et al. 1994)</h3>"]
     rows = []
     for r in spe[spe.pmt == pmt].sort_values("hv").to_dict("records"):
         spectra = load_spectra(where, pmt, r["hv"])
@@ -206,9 +206,20 @@ def _spe_section(spe, pmt: int, layout: Layout) -> list[str]:
                          + f" ± {_fmt(r.get('gain_sys'), '.2g')} (thr.)",
                          f=_pm(r["enf"], r["enf_err"], ".3f", ".3f")
                          + f" ± {_fmt(r.get('enf_sys'), '.2g')} (thr.)",
-                         flag=html.escape(str(r.get("flag") or ""))))
+                         fg=_pm(r.get("fit_gain"), r.get("fit_gain_err"), ".4g", ".2g")
+                         + f" ± {_fmt(r.get('fit_gain_sys'), '.2g')} (shape), "
+                         f"{_fmt(r.get('fit_gain_sigma'), '+.1f')} σ",
+                         ff=_pm(r.get("fit_enf"), r.get("fit_enf_err"), ".3f", ".3f")
+                         + f" ± {_fmt(r.get('fit_enf_sys'), '.2g')} (shape), "
+                         f"{_fmt(r.get('fit_enf_sigma'), '+.1f')} σ",
+                         pv=_fmt(r.get("peak_to_valley"), ".3g"),
+                         flag=html.escape("; ".join(str(x) for x in (r.get("flag"),
+                                                                     r.get("fit_flag"))
+                                                    if isinstance(x, str) and x))))
     parts.append(_table(rows, [("hv", "HV [V]"), ("lam", "occupancy λ"), ("g", "G"),
-                               ("f", "F"), ("flag", "flag")],
+                               ("f", "F"), ("fg", "G, spectrum fit"),
+                               ("ff", "F, spectrum fit"), ("pv", "peak/valley"),
+                               ("flag", "flag")],
                         row_class=lambda x: "flag" if x["flag"] else ""))
     return parts
 

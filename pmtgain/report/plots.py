@@ -360,7 +360,8 @@ def shape_vs_hv(df: pd.DataFrame, path: str | os.PathLike | IO[bytes], pmt: int 
 
 def spe_spectrum(run: Mapping, spectra: Mapping, path: str | os.PathLike | IO[bytes]) -> None:
     """A low-light run: the charge spectra of the LED and pedestal windows with the chosen
-    threshold, and the occupancy against the threshold (the stability check)."""
+    threshold and the spectrum fit, and the occupancy against the threshold (the
+    stability check)."""
     plt = _plt()
     fig, (ax, axs) = plt.subplots(1, 2, figsize=(8.8, 3.4), dpi=100,
                                   gridspec_kw=dict(width_ratios=[1.6, 1]))
@@ -370,6 +371,14 @@ def spe_spectrum(run: Mapping, spectra: Mapping, path: str | os.PathLike | IO[by
     ax.hist(b, bins=bins, histtype="step", color="#868e96", label="pedestal window")
     ax.hist(t, bins=bins, histtype="step", color="#1c7ed6", label="LED window")
     ax.axvline(run["threshold_pC"], color="k", ls="--", lw=1, label="threshold")
+    if "fit_fitted" in spectra:  # the spectrum fit (pmtgain.point.spefit), its own bins
+        e = np.asarray(spectra["fit_edges"], float)
+        scale = (bins[1] - bins[0]) / (e[1] - e[0])
+        ax.plot(0.5 * (e[1:] + e[:-1]), np.asarray(spectra["fit_fitted"], float) * scale,
+                color="#c92a2a", lw=1,
+                label=f"fit: G = {run.get('fit_gain', float('nan')):.3g}, F = "
+                f"{run.get('fit_enf', float('nan')):.3f}, P/V = "
+                f"{run.get('peak_to_valley', float('nan')):.2g}")
     ax.set_yscale("log")
     ax.set_xlabel("|charge| [pC]")
     ax.set_ylabel("flashes")

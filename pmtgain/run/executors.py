@@ -234,6 +234,12 @@ def _finish_spe(point, rep, task: Task, logger, t0, transient) -> PointOutcome:
                 "F %.3f +- %.3f (threshold %.2g)%s", s["occupancy"], s["occupancy_err"],
                 s["gain"], s["gain_err"], s["gain_sys"], s["enf"], s["enf_err"],
                 s["enf_sys"], f"; flag: {s['flag']}" if s["flag"] else "")
+    if "fit_gain" in s:
+        logger.info("spectrum fit: G %.4g +- %.2g (shape %.2g, %+.1f sigma from the above), "
+                    "F %.3f +- %.3f (shape %.2g, %+.1f sigma), peak-to-valley %.3g%s",
+                    s["fit_gain"], s["fit_gain_err"], s["fit_gain_sys"], s["fit_gain_sigma"],
+                    s["fit_enf"], s["fit_enf_err"], s["fit_enf_sys"], s["fit_enf_sigma"],
+                    s["peak_to_valley"], f"; {s['fit_flag']}" if s["fit_flag"] else "")
     return PointOutcome(point.pmt, point.hv, True, summary=s,
                         seconds=time.perf_counter() - t0, transient=transient)
 

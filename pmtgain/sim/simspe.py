@@ -18,9 +18,12 @@ What to use when
   1.5x to 20x the noise, LED pickup and a coherent ripple where the pedestal window would
   go, pickup inside the LED window with an LED-off run, a CAEN-like 2 ns digitizer run.
 
-The truth: the gain as recorded is ``gain(hv) * record_charge_scale`` (what the record's
-integral holds of a photoelectron's charge, :mod:`pmtgain.sim.simulate`) and F the PMT's
-``enf`` (a constant share of each photoelectron's charge in the record leaves F as it is).
+The truth: the gain as recorded is ``gain(hv) * spe_mean * record_charge_scale``
+(``spe_mean``: the mean photoelectron's charge in G e, 1 without an under-amplified share;
+``record_charge_scale``: what the record's integral holds of it,
+:mod:`pmtgain.sim.simulate`) and F the PMT's ``spe_enf`` (``enf`` without an
+under-amplified share; a constant share of each photoelectron's charge in the record
+leaves F as it is).
 """
 
 from __future__ import annotations
@@ -105,7 +108,7 @@ def simulate_spe_runs(outdir: str | os.PathLike, pmts, hv: int | dict = 1300,
             (out / "data_info" / f"ledoff_pmt_{p.pmt}.txt").write_text(
                 f"# LED-off run of PMT {p.pmt}: <dir_url> <pmt> <hv> <n_files>\n"
                 f"{url_of(rel_off)} {p.pmt} {v} {len(set(t_off['file'].tolist()))}\n")
-        rows.append([p.pmt, v, n, sp.mu_pe, f"{p.gain(v):.6g}", p.enf,
+        rows.append([p.pmt, v, n, sp.mu_pe, f"{p.gain(v) * sp.spe_mean:.6g}", sp.spe_enf,
                      f"{truth['record_charge_scale']:.9g}", int(ledoff)])
     with open(out / "truth" / "spe_summary.csv", "w", newline="") as f:
         w = csv.writer(f)

@@ -29,7 +29,11 @@ slow baseline wander (``wander_V``: a sinusoid of random phase and a period of
 ``wander_period_ns`` ± 50 % per flash), dark pulses (``dark_prob``: one single
 photoelectron at a uniformly random time in the record) and afterpulses (``afterpulse_prob``
 per photoelectron, 1 photoelectron each, ``afterpulse_delay_ns`` after the onset, uniform),
-an LED warming up (``led_drift``: ``mu`` higher by that share at the start, settling
+a dynode cascade's single photoelectron (``spe_shape="cascade"``: Poisson secondaries at the
+first dynode; the same mean and F as the gamma), an under-amplified share of
+photoelectrons (``under_amplified``, of mean
+``under_amplified_mean`` G e, gamma-shaped: ``spe_mean`` and ``spe_enf`` are the whole
+spectrum's), an LED warming up (``led_drift``: ``mu`` higher by that share at the start, settling
 with ``led_drift_tau_s``; flashes ``flash_period_s`` apart, stamped in the files),
 8- or 16-bit files, the scope's range (``range_factor`` x the mean peak: below ~1.5 the
 largest pulses clip at high HV), and the cut column at ``cut_fraction`` of the mean peak.
@@ -79,6 +83,7 @@ from pmtgain.config import E_CHARGE_C, PC_PER_C, R_TERMINATION_OHM
 from pmtgain.io.campaign import write_enf
 from pmtgain.io.trcwrite import write_trc
 from pmtgain.point.pulse import pulse
+from pmtgain.sim.photoelectrons import pe_charges, spe_moments
 from pmtgain.sim.simpulse import coherent_V, interp_uniform, unit_pulse_grid
 
 __all__ = ["N_SAMPLES", "DT_NS", "SCOPE_NOISE_LSB", "T0_NS", "SimPMT", "DEMO_PMTS",
@@ -140,6 +145,11 @@ class SimPMT:
     pickup_V: float = 0.0  # LED-driver pickup: -pickup_V, then +1.6 pickup_V
     pickup_ns: float = 10.0  # its zero crossing, after the record's start
     pickup_width_ns: float = 3.0  # each lobe's extreme this far from the zero crossing
+    # --- the single photoelectron's charge (pmtgain.sim.photoelectrons): its shape (gamma,
+    # cascade) and an under-amplified share of photoelectrons, gamma of that mean
+    under_amplified: float = 0.0
+    under_amplified_mean: float = 0.25
+    spe_shape: str = "gamma"
     # --- in time: flash i is recorded at i x flash_period_s after the run's start; an LED
     # warming up gives mu (1 + led_drift exp(-t / led_drift_tau_s)) at time t
     flash_period_s: float = 1e-3
@@ -174,7 +184,7 @@ class SimPMT:
 
     def mean_charge_pC(self, hv: float) -> float:
         """Expected mean charge (negative) of all flashes at ``hv``."""
-        return -self.mu_pe * self.gain(hv) * E_CHARGE_C * PC_PER_C
+        return -self.mu_pe * self.spe_mean * self.gain(hv) * E_CHARGE_C * PC_PER_C
 
     def mean_peak_V(self, hv: float) -> float:
         """Expected mean pulse minimum (negative, baseline subtracted)."""
@@ -191,6 +201,18 @@ class SimPMT:
         """A cut like the original's: ``cut_fraction`` (40 %) of the expected mean peak,
         below the baseline."""
         return round(self.baseline_V + self.cut_fraction * self.mean_peak_V(hv), 7)
+
+    @property
+    def spe_mean(self) -> float:
+        """Mean charge of a photoelectron in units of ``G e`` (1 without an under-amplified
+        share): the gain a model-independent method measures is ``gain(hv) * spe_mean``."""
+        return spe_moments(self.enf, self.under_amplified, self.under_amplified_mean)[0]
+
+    @property
+    def spe_enf(self) -> float:
+        """The excess noise factor of the whole single-photoelectron spectrum,
+        ``E[x^2] / E[x]^2`` (``enf`` without an under-amplified share)."""
+        return spe_moments(self.enf, self.under_amplified, self.under_amplified_mean)[1]
 
     def single_pe_peak_V(self, hv: float) -> float:
         """Peak (negative) of a one-photoelectron pulse."""
@@ -250,8 +272,7 @@ def simulate_point(pmt: SimPMT, hv: int, n: int, seed: int = 1):
         n_pe = rng.poisson(mu)
     else:
         n_pe = rng.poisson(mu_t, size=n)
-    shape = n_pe / (pmt.enf - 1.0)
-    x = np.where(n_pe > 0, rng.gamma(np.maximum(shape, 1e-12), pmt.enf - 1.0), 0.0)
+    x = pe_charges(rng, n_pe, pmt)
     ger = pmt.gain(hv) * E_CHARGE_C * R_TERMINATION_OHM * 1e9  # V ns per photoelectron
     onset = pmt.onset_ns + pmt.jitter_ns * rng.standard_normal(n)
     N = pmt.n_samples
