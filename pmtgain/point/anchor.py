@@ -49,7 +49,7 @@ __all__ = ["ANCHOR_COLUMNS", "choose_anchor", "anchor_gains", "led_excess", "enf
 
 ANCHOR_COLUMNS = ("gain_anchored", "gain_anchored_err", "gain_anchored_scale_err",
                   "anchor_hv", "n_pe_anchored", "ps_over_anchor", "ps_over_anchor_err",
-                  "gain_scale_err")
+                  "gain_scale_err", "spe_amplitude_V")
 
 
 def _q_err(d: pd.DataFrame) -> np.ndarray:
@@ -86,7 +86,8 @@ def choose_anchor(points: pd.DataFrame, runs: pd.DataFrame) -> dict | None:
                               enf=float(r.get("enf", np.nan)),
                               enf_err=float(np.hypot(r.get("enf_err", np.nan),
                                                      r.get("enf_sys") or 0.0)),
-                              q0=q0, q0_err=qe, rel_scale=rel))
+                              q0=q0, q0_err=qe, rel_scale=rel,
+                              amplitude_V=float(r.get("spe_amplitude_V", np.nan))))
     return None if best is None else best[1]
 
 
@@ -118,6 +119,8 @@ def anchor_gains(df: pd.DataFrame, runs: pd.DataFrame | None,
         df.loc[sel, "gain_anchored_scale_err"] = g * a["rel_scale"]
         df.loc[sel, "anchor_hv"] = a["hv"]
         df.loc[sel, "n_pe_anchored"] = mu
+        # the single photoelectron's peak at each HV: the anchor's, scaled as the gain
+        df.loc[sel, "spe_amplitude_V"] = a["amplitude_V"] * q / a["q0"]
         if "gain" in df.columns:
             gp = sub.gain.to_numpy(float)
             gpe = sub.gain_err.to_numpy(float)

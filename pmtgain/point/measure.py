@@ -130,7 +130,7 @@ def measure_flashes(reader: ChunkReader, scan: Scan, est: ChargeEstimator, shape
     dt_s = scan.dt_ns * 1e-9
     cols: dict[str, list] = {k: [] for k in (
         "idx", "segment", "trig", "status", "q", "w", "x", "passed", "fit_status",
-        *_FIT_KEYS, "amplitude_V", "baseline_V", "noise_V")}
+        *_FIT_KEYS, "amplitude_V", "baseline_V", "noise_V", "pre_min_V", "pre_max_V")}
     ped_acc = PedestalAccumulator(geom.base_index(), est.k_lo, est.k_hi, scan.mean_pulse)
     picker = _ExamplePicker()
     first = True
@@ -158,7 +158,7 @@ def measure_flashes(reader: ChunkReader, scan: Scan, est: ChargeEstimator, shape
         for k in _FIT_KEYS:
             v = getattr(res, k)
             cols[k].append(np.where(c, v, np.nan) if k == "charge_full_pC" else v)
-        for k in ("amplitude_V", "baseline_V", "noise_V"):
+        for k in ("amplitude_V", "baseline_V", "noise_V", "pre_min_V", "pre_max_V"):
             cols[k].append(getattr(p, k))
     a = {k: np.concatenate(v) for k, v in cols.items()}
     pf = ped_acc.variance(est.weights)

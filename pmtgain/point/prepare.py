@@ -60,6 +60,10 @@ class Prepared:
     passed_cut: np.ndarray | None = None  # the original's cut (None: no cut column)
     mean_snr: float = 0.0  # |min mean pulse| / its own noise: how well the mean is measured
     noise_ref: float = 0.0  # the median noise the pre-pulse test scaled with
+    # the lowest and highest sample of each flash's baseline region less its baseline (the
+    # dark counts there: pmtgain.point.darkrate)
+    pre_min_V: np.ndarray | None = None
+    pre_max_V: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -163,10 +167,11 @@ def _which_count(volts: np.ndarray, clip: np.ndarray, g: Geometry, noise_ref: fl
         noise_ref = float(np.median(noise[~clip])) if (~clip).any() else \
             float(np.median(noise)) if n else 0.0
     # min(v - b) = min(v) - b exactly (rounding is monotone): no baseline-subtracted copy
-    pre = base.min(axis=1) - baseline < -config.pre_pulse_sigma * noise_ref
-    status[pre] = Status.PRE_PULSE
+    lowest = base.min(axis=1) - baseline if base.shape[1] else np.zeros(n)
+    highest = base.max(axis=1) - baseline if base.shape[1] else np.zeros(n)
+    status[lowest < -config.pre_pulse_sigma * noise_ref] = Status.PRE_PULSE
     status[clip] = Status.CLIPPED
-    return baseline, noise, status, noise_ref
+    return baseline, noise, status, noise_ref, (lowest, highest)
 
 
 @dataclass
@@ -192,7 +197,7 @@ def tally(volts: np.ndarray, clipped: np.ndarray | None, geometry: Geometry,
     product, no copy of the traces): the shape pass of a point in chunks."""
     volts = np.asarray(volts, dtype=np.float64)
     clip = np.zeros(volts.shape[0], bool) if clipped is None else np.asarray(clipped, bool)
-    baseline, _, status, noise_ref = _which_count(volts, clip, geometry, noise_ref, config)
+    baseline, _, status, noise_ref, _ = _which_count(volts, clip, geometry, noise_ref, config)
     c = status == Status.OK
     w = c.astype(np.float64)
     return Tally(status=status, baseline_V=baseline, noise_ref=noise_ref,
@@ -225,7 +230,8 @@ def prepare(
     g = geometry or locate(volts, clipped, dt_s, config)
     e = g.e
     clip = np.zeros(n, bool) if clipped is None else np.asarray(clipped, bool)
-    baseline, noise, status, noise_ref = _which_count(volts, clip, g, noise_ref, config)
+    baseline, noise, status, noise_ref, extremes = _which_count(volts, clip, g, noise_ref,
+                                                                 config)
     # the deepest sample (the baseline is one number per flash: the same sample in y)
     kmin = np.argmin(volts[:, e : N - e], axis=1) + e
     raw_min = volts[np.arange(n), kmin]
@@ -246,7 +252,7 @@ def prepare(
         noise_V=noise, amplitude_V=amplitude, raw_min_V=raw_min, kmin=kmin, status=status,
         k_lo=g.k_lo, k_hi=g.k_hi, k_base=g.k_base, k_edge=g.k_edge, mean_pulse=mean_pulse,
         onset_ns=g.k_on * dt_ns, snr=snr, passed_cut=passed_cut, mean_snr=mean_snr,
-        noise_ref=noise_ref,
+        noise_ref=noise_ref, pre_min_V=extremes[0], pre_max_V=extremes[1],
     )
 
 

@@ -41,6 +41,7 @@ signal:
   ``tau_ns``, ``jitter_ns``, ``onset_ns`` with ``*_err_ns``, ``shape_flag``), median
   noise and baseline; a strong point's template (``edge_ns``, ``window_template``, ...);
 - ``drift_*``: the block means' stability in time (:mod:`pmtgain.point.stability`);
+  ``dark_*``: the baseline regions' dark counts (:mod:`pmtgain.point.darkrate`);
 - photostatistics (:mod:`pmtgain.point.photostat`): ``ps_*`` moments, ``gain``, ``gain_err``,
   ``n_pe``, ``gain_flag``; and ``point_flag``: everything a physicist should look at.
 """
@@ -60,12 +61,13 @@ from pmtgain.io.flashes import ChunkReader
 from pmtgain.io.readers import DEFAULT_READ, ReadSettings
 from pmtgain.point import photostat as _photostat
 from pmtgain.point.charge import charge_statistics, cut_statistics
+from pmtgain.point.darkrate import dark_fields
 from pmtgain.point.measure import Measured, measure_flashes
 from pmtgain.point.model import USED, Status
 from pmtgain.point.placement import place
-from pmtgain.point.prepare import Geometry, Prepared
+from pmtgain.point.prepare import Geometry
 from pmtgain.point.result import PointResult, string_codes
-from pmtgain.point.scan import Scan, scan_point
+from pmtgain.point.scan import Scan, as_prepared, scan_point
 from pmtgain.point.schema import FLASH_FIELDS
 from pmtgain.point.shape import (
     Shape,
@@ -129,6 +131,8 @@ def summarize(table: pd.DataFrame, **info) -> dict:
         passed = passed[counted]
     out.update(cut_statistics(q, passed, float(info.get("cut_bias_sigma", 3.0))))
     out.update(stability(table) if "window_charge_pC" in table.columns else {})
+    out.update(dark_fields(table, info.get("noise_V", np.nan),
+                           info.get("baseline_region_ns", np.nan)))
     fit_st = _labels(table["fit_status"]) if "fit_status" in table else None
     unreadable = st == Status.UNREADABLE.label
     out["n_files"] = int(table["file"].nunique())
@@ -197,27 +201,13 @@ def _diagnostic_shape(scan: Scan, win: Window, pmt: int, hv: int, config: FitCon
     why = is_weak(own, config)
     tab = shapes.interpolate(pmt, hv) if (why and shapes is not None) else None
     if tab is not None:
-        p0 = _as_prepared(scan, win)
+        p0 = as_prepared(scan, win.k_lo, win.k_hi, win.mean_snr)
         try:
             return shape_from_table(p0, tab, config), f"{why}; rise, fall and jitter " \
                 "from the shape table"
         except ValueError:
             pass
     return own, why
-
-
-def _as_prepared(scan: Scan, win: Window) -> Prepared:
-    """The scan's sample as a :class:`Prepared` on the point's window (what the table's
-    two-parameter fit reads)."""
-    n = scan.sample.shape[0]
-    g = scan.geometry
-    return Prepared(y=scan.sample, t0_ns=scan.t0_first_ns[:n] if scan.t0_first_ns.size >= n
-                    else np.full(n, scan.t0_ns), dt_ns=scan.dt_ns, baseline_V=np.zeros(n),
-                    noise_V=np.full(n, scan.noise_ref), amplitude_V=np.zeros(n),
-                    raw_min_V=np.zeros(n), kmin=np.zeros(n, int),
-                    status=np.zeros(n, np.int8), k_lo=win.k_lo, k_hi=win.k_hi,
-                    k_base=g.k_base, k_edge=g.k_edge, mean_pulse=scan.mean_pulse,
-                    onset_ns=g.k_on * scan.dt_ns, snr=0.0, mean_snr=win.mean_snr)
 
 
 def process_point(
@@ -363,7 +353,8 @@ def _table(meas: Measured, names: list[str], rows_bad: list[tuple[str, str]], sc
         "fit_status": pd.Categorical.from_codes(fit_codes, labels + [""]),
         "fit_charge_pC": a["charge_full_pC"],
         **{k: a[k] for k in ("a_V", "c_ns", "tau_s_ns", "tau_ns", "chi2_ndf",
-                             "amplitude_V", "baseline_V", "noise_V")},
+                             "amplitude_V", "baseline_V", "noise_V", "pre_min_V",
+                             "pre_max_V")},
     })
     if rows_bad:
         bad = pd.DataFrame({"file": [n for n, _ in rows_bad], "segment": 0,
@@ -401,6 +392,7 @@ def _info(scan: Scan, win: Window, est: ChargeEstimator, shape: Shape, shape_why
         window_ext_hi_ns=t0 + (win.k_ext - 1) * dt, window_shift_err=win.shift_err_pC,
         filter_ratio=est.ratio, filter_normalisation=est.how, per_flash_charge=meas.per_flash,
         noise_V=scan.noise_ref, baseline_V=float(np.median(meas.cols["baseline_V"])),
+        baseline_region_ns=scan.geometry.base_index().size * dt,
         ps_ped_var_pC2=meas.ped_var_pC2, ped_var_window_pC2=meas.ped_var_window_pC2,
         ps_ped_err_pC2=meas.ped_err_pC2, pedestal_note=meas.ped_note,
         pedestal_source="records (pulse-free samples)", led_pickup_pC=float("nan"),

@@ -24,10 +24,10 @@ from pmtgain.config import DEFAULT_FIT, FitConfig
 from pmtgain.errors import InputError
 from pmtgain.io.flashes import ChunkReader
 from pmtgain.point.model import NS, Status
-from pmtgain.point.prepare import Geometry, locate, tally
+from pmtgain.point.prepare import Geometry, Prepared, locate, tally
 from pmtgain.point.window import flash_block_noise, mean_block_sigma
 
-__all__ = ["SHAPE_SAMPLE", "Scan", "scan_point"]
+__all__ = ["SHAPE_SAMPLE", "Scan", "scan_point", "as_prepared"]
 
 #: counted flashes kept for the sandwich errors of the shape fit (a covariance estimate)
 SHAPE_SAMPLE = 1000
@@ -113,3 +113,17 @@ def scan_point(reader: ChunkReader, config: FitConfig = DEFAULT_FIT,
                 t0_first_ns=t0_first, n_all=n_all, n_counted=n_c, n_clipped=n_clip,
                 n_pre_pulse=n_pre, mean_pulse=s_sum / n_c, sample=ys,
                 block_noise_V=block, errors=errors)
+
+
+def as_prepared(scan: Scan, k_lo: int, k_hi: int, mean_snr: float) -> Prepared:
+    """The scan's sample as a :class:`Prepared` on the window ``k_lo .. k_hi - 1`` (what
+    a shape table's two-parameter fit reads: :func:`pmtgain.point.shape.shape_from_table`)."""
+    n = scan.sample.shape[0]
+    g = scan.geometry
+    return Prepared(y=scan.sample, t0_ns=scan.t0_first_ns[:n] if scan.t0_first_ns.size >= n
+                    else np.full(n, scan.t0_ns), dt_ns=scan.dt_ns, baseline_V=np.zeros(n),
+                    noise_V=np.full(n, scan.noise_ref), amplitude_V=np.zeros(n),
+                    raw_min_V=np.zeros(n), kmin=np.zeros(n, int),
+                    status=np.zeros(n, np.int8), k_lo=k_lo, k_hi=k_hi,
+                    k_base=g.k_base, k_edge=g.k_edge, mean_pulse=scan.mean_pulse,
+                    onset_ns=g.k_on * scan.dt_ns, snr=0.0, mean_snr=mean_snr)

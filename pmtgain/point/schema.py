@@ -85,6 +85,11 @@ FLASH_FIELDS: tuple[Field, ...] = (
           "unreadable"),
     Field("baseline_V", "V", "mean of the flash's baseline-region samples; NaN if unreadable"),
     Field("noise_V", "V", "rms (ddof=1) of the flash's baseline-region samples; NaN if unreadable"),
+    Field("pre_min_V", "V",
+          "lowest baseline-region sample less the baseline (a dark pulse there); NaN if "
+          "unreadable"),
+    Field("pre_max_V", "V",
+          "highest baseline-region sample less the baseline (noise's mirror); NaN if unreadable"),
 )
 
 SUMMARY_FIELDS: tuple[Field, ...] = (
@@ -222,6 +227,17 @@ SUMMARY_FIELDS: tuple[Field, ...] = (
     Field("baseline_V", "V", "median of the per-flash baselines over every readable flash"),
     Field("noise_V", "V",
           "median per-flash baseline rms of the first chunk's unclipped flashes (reference noise)"),
+    Field("baseline_region_ns", "ns",
+          "length of each flash's baseline region (the samples its baseline is the mean of)"),
+    Field("dark_flashes", "", "flashes whose baseline regions are counted (ok and pre_pulse)"),
+    Field("dark_live_s", "s", "dark_flashes x baseline_region_ns: the time counted"),
+    Field("dark_thresholds_V", "V",
+          "thresholds counted at (3-50 noise rms), space-separated (pmtgain.point.darkrate)"),
+    Field("dark_counts_neg", "", "flashes whose baseline region goes below -threshold, each"),
+    Field("dark_counts_pos", "", "flashes whose baseline region goes above +threshold (noise)"),
+    Field("dark_rate_5sigma_hz", "Hz",
+          "dark-count rate at 5 noise rms: -ln(1 - n/N)/T, less the same above +5 rms"),
+    Field("dark_rate_5sigma_err_hz", "Hz", "its error (binomial, both counts)"),
     Field("baseline_note", "",
           "ripple removed and/or coherent structure (pick-up) left out of the baseline region; ''"),
     Field("ripple_V", "V", "amplitude of the coherent ripple fitted and removed; 0 without one"),
@@ -289,6 +305,15 @@ SUMMARY_FIELDS: tuple[Field, ...] = (
     Field("anchor_hv", "V",
           "HV of the low-light run the PMT's gains are anchored on; NaN if no "
           "anchor", sometimes=True),
+    Field("spe_amplitude_V", "V",
+          "single photoelectron's mean peak at this HV: the low-light run's, scaled as the "
+          "gain", sometimes=True),
+    Field("dark_rate_0p25pe_hz", "Hz",
+          "dark-count rate of the baseline regions at 0.25 photoelectron's amplitude; NaN "
+          "without", sometimes=True),
+    Field("dark_rate_0p25pe_err_hz", "Hz", "its error", sometimes=True),
+    Field("dark_rate_0p5pe_hz", "Hz", "the same at 0.5 photoelectron", sometimes=True),
+    Field("dark_rate_0p5pe_err_hz", "Hz", "its error", sometimes=True),
     Field("n_pe_anchored", "",
           "photoelectrons per flash of the LED setting, |<Q>(V0)| / (e G_spe); NaN if no "
           "anchor", sometimes=True),

@@ -116,6 +116,7 @@ class SpeWindows:
     notes: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     structure_at_T: float = -1.0  # the area of a structure going on into T (V x samples)
+    mean_peak_V: float = float("nan")  # the light's mean record at its deepest (V)
 
 
 def _pre_pulse(volts: np.ndarray, lo: int, hi: int, dt_ns: float, config: FitConfig):
@@ -191,7 +192,8 @@ def windows(volts: np.ndarray, dt_s: float, clipped, config: FitConfig = DEFAULT
         notes.append(f"coherent structure (LED pickup?) at samples {idx[0]}-{idx[-1]}")
     if off is not None:
         notes.append("pedestal: the LED window of the LED-off run")
-        return SpeWindows(led, led, held, length * dc_on, length * dc_off, notes, flags)
+        return SpeWindows(led, led, held, length * dc_on, length * dc_off, notes, flags,
+                          mean_peak_V=float(mm[led].min()))
     # B: the latest stretch of `length` structure-free samples before T, else the latest
     ok = np.convolve(use[:hi].astype(float), np.ones(length), mode="valid") >= length - 0.5
     cand = np.nonzero(ok)[0]
@@ -213,7 +215,8 @@ def windows(volts: np.ndarray, dt_s: float, clipped, config: FitConfig = DEFAULT
     if any(tail):  # however much of the region the structure covers
         sk = np.nonzero(struct)[0]
         reach = float(np.max(np.abs(np.cumsum(mm[(sk[0] if sk.size else lo):hi]))))
-    return SpeWindows(led, ped, held, coh_t, float(m[ped].sum()), notes, flags, reach)
+    return SpeWindows(led, ped, held, coh_t, float(m[ped].sum()), notes, flags, reach,
+                      float(mm[led].min()))
 
 
 def process_spe(files: Sequence[str | os.PathLike], *, pmt: int, hv: int,
@@ -383,6 +386,8 @@ def _analyse(t, b, sig_b, traces, w: SpeWindows, k, pmt, hv, n_files, n_boot, se
                    window_held=w.held, n_pedestal_like=n_ped, flag="; ".join(flags),
                    rejected_unreadable=len(traces.errors), resolution=res,
                    below_threshold=leak,
+                   # the mean single photoelectron's peak: the light's mean record / lambda
+                   spe_amplitude_V=abs(w.mean_peak_V) / lam0 if lam0 > 0 else float("nan"),
                    occupancy_drift=abs(lam_up - lam0) / lam0 if lam0 > 0 else float("nan"),
                    pedestal_window_ns=(w.ped.start * k, w.ped.stop * k),
                    pedestal_source="LED-off run" if ledoff else "pre-pulse window",

@@ -224,6 +224,37 @@ def _spe_section(spe, pmt: int, layout: Layout) -> list[str]:
     return parts
 
 
+def _repeated_section(both) -> list[str]:
+    """The points also measured in the reference campaign (``gain_curve.py --reference``)."""
+    if both is None or not len(both):
+        return []
+    rows = [dict(pmt=int(r["pmt"]), hv=int(r["hv"]),
+                 now=_pm(-r["mean_charge"], r["mean_charge_err"], ".4g", ".2g"),
+                 ref=_pm(-r["mean_charge_ref"], r["mean_charge_err_ref"], ".4g", ".2g"),
+                 d=_fmt(100 * r["diff_rel"], "+.2f"), s=_fmt(r["diff_sigma"], "+.1f"),
+                 bad=abs(r["diff_sigma"]) >= 3) for r in both.to_dict("records")]
+    ref = html.escape(str(both.attrs.get("reference", "the reference")))
+    return [f"<h3>Points measured again: this campaign against {ref}</h3>",
+            _table(rows, [("pmt", "PMT"), ("hv", "HV [V]"), ("now", "|Q| now [pC]"),
+                          ("ref", "|Q| reference [pC]"), ("d", "difference [%]"),
+                          ("s", "difference [σ]")],
+                   row_class=lambda x: "flag" if x["bad"] else "")]
+
+
+def _dark_section(curves, pmt: int) -> list[str]:
+    """A PMT's dark-count rates against the threshold (the plot and the CSV)."""
+    from pmtgain.report.plots import dark_rates
+
+    if curves is None or not len(curves) or not (curves.pmt == pmt).any():
+        return []
+    buf = io.BytesIO()
+    dark_rates(curves, buf, pmt)
+    return ["<h3>Dark counts before the LED pulse</h3>",
+            _img(buf.getvalue(), f"PMT {pmt} dark-count rate against the threshold"),
+            _csv_link(curves[curves.pmt == pmt], f"dark_counts_pmt_{pmt}.csv",
+                      "rate against threshold")]
+
+
 def write_report(df: pd.DataFrame, layout: Layout, missing: list[tuple[int, int]] = (),
                  failed: list[tuple[int, int, str]] = (), target: float | None = None,
                  target_charge: float | None = None, plot_errors: Mapping | None = None,
@@ -273,6 +304,7 @@ def write_report(df: pd.DataFrame, layout: Layout, missing: list[tuple[int, int]
         ("<ul class='problems'>" + "".join(problems) + "</ul>") if problems
         else "<p class='good'>none: every point has a result, no point lost more than "
              "10 % of its files, no gain flag.</p>",
+        *_repeated_section(df.attrs.get("repeated")),
         "</section>",
         "<section id='curves'><h2>Gain curves</h2><div class='plots'>",
         _img(_curve_png(df, fits_q, "charge"), "gain curves, charge"),
@@ -332,6 +364,7 @@ def write_report(df: pd.DataFrame, layout: Layout, missing: list[tuple[int, int]
         if len(sub) and shape_png.exists():
             parts.append(_img(shape_png, f"PMT {pmt} pulse shape against HV"))
         parts += _spe_section(df.attrs.get("spe"), pmt, layout)
+        parts += _dark_section(df.attrs.get("dark"), pmt)
         rows = []
         for r in sub.to_dict("records"):
             rows.append(dict(

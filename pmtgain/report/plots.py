@@ -10,6 +10,8 @@ What to use when
   reason) and the mean charge of consecutive blocks of flashes against their time (the
   stability test). Needs the point's summary, per-waveform table and examples
   (``PointResult.examples``).
+- :func:`dark_rates` - one PMT's dark-count rate against the threshold (photoelectrons
+  where its low-light run gives the amplitude, else volts), one curve per HV.
 - :func:`shape_vs_hv` - one PMT's fitted rise time, fall time, onset and onset jitter
   against HV, with their errors: the pulse shape should change smoothly with HV; a jump
   much larger than the errors marks a bad fit.
@@ -31,7 +33,7 @@ from pmtgain.point.pulse import Status, pulse, pulse_smeared
 from pmtgain.point.stability import blocks
 
 __all__ = ["OUTCOME_COLOURS", "OUTCOMES", "RawImage", "gain_curves", "point_diagnostics",
-           "shape_vs_hv", "spe_spectrum"]
+           "shape_vs_hv", "spe_spectrum", "dark_rates"]
 
 OUTCOME_COLOURS = {"ok": "#2b8a3e", "not_converged": "#e8a317", "at_bound": "#d9480f",
                    "below_cut": "#868e96", "clipped": "#c2255c", "edge": "#5f3dc4",
@@ -393,5 +395,36 @@ def spe_spectrum(run: Mapping, spectra: Mapping, path: str | os.PathLike | IO[by
     axs.set_title("stability against the threshold", fontsize=9)
     axs.grid(alpha=0.3)
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.88, wspace=0.3)
+    _save(fig, path)
+    plt.close(fig)
+
+
+def dark_rates(curves: pd.DataFrame, path: str | os.PathLike | IO[bytes], pmt: int,
+               dpi: int = 80) -> None:
+    """One PMT's dark-count rate against the threshold, per HV (:mod:`pmtgain.point.darkrate`);
+    rates consistent with 0 are drawn at their 2-sigma upper limit (open markers)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 3.8), dpi=dpi)
+    sub = curves[curves.pmt == pmt]
+    pe = bool(np.isfinite(sub.threshold_pe.to_numpy(float)).all()) if len(sub) else False
+    for i, (hv, c) in enumerate(sub.groupby("hv")):
+        x = c.threshold_pe.to_numpy(float) if pe else 1e3 * c.threshold_V.to_numpy(float)
+        r, e = c.rate_hz.to_numpy(float), c.rate_err_hz.to_numpy(float)
+        col = _CYCLE[i % len(_CYCLE)]
+        seen = r > 2 * e
+        ax.errorbar(x[seen], r[seen], yerr=e[seen], fmt="o-", ms=3, color=col,
+                    label=f"{hv} V")
+        ax.plot(x[~seen], np.maximum(r[~seen], 0) + 2 * e[~seen], "v", mfc="none",
+                color=col, ms=5)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("threshold [photoelectrons]" if pe else "threshold [mV]")
+    ax.set_ylabel("dark-count rate [Hz]")
+    ax.set_title(f"PMT {pmt}: pulses before the LED pulse (noise's mirror subtracted)",
+                 fontsize=9)
+    ax.grid(alpha=0.3, which="both")
+    if len(sub):
+        ax.legend(fontsize=7, ncol=2)
+    fig.subplots_adjust(left=0.14, right=0.97, bottom=0.14, top=0.9)
     _save(fig, path)
     plt.close(fig)

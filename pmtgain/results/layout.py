@@ -169,6 +169,11 @@ class Layout:
         return self.outputs / "report.html"
 
     @property
+    def dark_list(self) -> Path:
+        """Every point's dark-count rate against the threshold (``gain_curve.py``)."""
+        return self.lists / "dark_counts.csv"
+
+    @property
     def repeated(self) -> Path:
         """The points also measured in a reference campaign (``gain_curve.py --reference``),
         compared with their errors."""

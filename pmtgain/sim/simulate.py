@@ -27,8 +27,9 @@ Knobs for what real setups produce (all on :class:`SimPMT`, defaults = the demo)
 (``record_onset_ns``), rise/fall per PMT, ``mu_pe`` from 1 (37 % empty flashes) to 100,
 slow baseline wander (``wander_V``: a sinusoid of random phase and a period of
 ``wander_period_ns`` ± 50 % per flash), dark pulses (``dark_prob``: one single
-photoelectron at a uniformly random time in the record) and afterpulses (``afterpulse_prob``
-per photoelectron, 1 photoelectron each, ``afterpulse_delay_ns`` after the onset, uniform),
+photoelectron at a uniformly random time in the record; ``dark_rate_hz``: Poisson in
+time) and afterpulses (``afterpulse_prob`` per photoelectron, 1 photoelectron each,
+``afterpulse_delay_ns`` after the onset, uniform),
 a dynode cascade's single photoelectron (``spe_shape="cascade"``: Poisson secondaries at the
 first dynode; the same mean and F as the gamma), an under-amplified share of
 photoelectrons (``under_amplified``, of mean
@@ -122,6 +123,7 @@ class SimPMT:
     wander_V: float = 0.0
     wander_period_ns: float = 1000.0
     dark_prob: float = 0.0
+    dark_rate_hz: float = 0.0  # dark pulses in time (Poisson), besides dark_prob's
     afterpulse_prob: float = 0.0
     afterpulse_delay_ns: tuple[float, float] = (10.0, 40.0)
     range_factor: float = 3.0
@@ -204,14 +206,12 @@ class SimPMT:
 
     @property
     def spe_mean(self) -> float:
-        """Mean charge of a photoelectron in units of ``G e`` (1 without an under-amplified
-        share): the gain a model-independent method measures is ``gain(hv) * spe_mean``."""
+        """A photoelectron's mean charge in ``G e`` (1 without an under-amplified share)."""
         return spe_moments(self.enf, self.under_amplified, self.under_amplified_mean)[0]
 
     @property
     def spe_enf(self) -> float:
-        """The excess noise factor of the whole single-photoelectron spectrum,
-        ``E[x^2] / E[x]^2`` (``enf`` without an under-amplified share)."""
+        """F = E[x^2] / E[x]^2 of a photoelectron's charge (``enf`` without that share)."""
         return spe_moments(self.enf, self.under_amplified, self.under_amplified_mean)[1]
 
     def single_pe_peak_V(self, hv: float) -> float:
@@ -309,6 +309,8 @@ def simulate_point(pmt: SimPMT, hv: int, n: int, seed: int = 1):
     # dark pulses (uniform in the record) and afterpulses (after the onset): one
     # photoelectron each, with the single-photoelectron spread, the LED pulse's shape
     n_dark = (rng.random(n) < pmt.dark_prob).astype(int)
+    if pmt.dark_rate_hz:  # Poisson in time, any number per record
+        n_dark = n_dark + rng.poisson(pmt.dark_rate_hz * N * pmt.dt_ns * 1e-9, n)
     n_after = rng.binomial(n_pe, min(pmt.afterpulse_prob, 1.0)) if pmt.afterpulse_prob else \
         np.zeros(n, int)
     for i in np.nonzero(n_dark + n_after)[0]:

@@ -73,7 +73,8 @@ def test_report_is_self_contained_and_names_the_problems(analysed):
     assert not re.search(r'(src|href)=["\'](?!data:|#)', page)
     assert "<link" not in page and "@import" not in page
     imgs = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
-    assert len(imgs) == 2 + 3 + 8  # two curves, three shape plots, eight points
+    # two curves, three shape plots, three dark-count plots, eight points
+    assert len(imgs) == 2 + 3 + 3 + 8
     for b in imgs:
         assert base64.b64decode(b)[:8] == b"\x89PNG\r\n\x1a\n"
     for p in (1, 2, 3):
@@ -82,7 +83,9 @@ def test_report_is_self_contained_and_names_the_problems(analysed):
     assert "1 of 50 files unreadable or not fetched" in page
     # the tables travel with the page as CSV downloads
     links = dict(re.findall(r"download='([^']+)' href='data:text/csv;base64,([^']+)'", page))
-    assert sorted(links) == ["gain_curve_fits.csv"] + [f"pmt_{p}_points.csv" for p in (1, 2, 3)]
+    assert sorted(links) == sorted(["gain_curve_fits.csv"]
+                                   + [f"pmt_{p}_points.csv" for p in (1, 2, 3)]
+                                   + [f"dark_counts_pmt_{p}.csv" for p in (1, 2, 3)])
     pts = pd.read_csv(io.BytesIO(base64.b64decode(links["pmt_1_points.csv"])))
     lst = pd.read_pickle(cwd / "outputs" / "lists" / "pmt_1_data_list.pkl")
     assert list(pts.hv) == [900, 1100, 1300]
