@@ -67,6 +67,7 @@ from pmtgain.point.photostat import E_PC
 from pmtgain.point.placement import settle_baseline
 from pmtgain.point.prepare import locate
 from pmtgain.point.spefit import cross_check
+from pmtgain.point.timing import arrival_times, transit_spread
 from pmtgain.point.window import choose_window, flash_block_noise, mean_block_sigma
 
 __all__ = ["SPE_COLUMNS", "OCCUPANCY_RANGE", "HOLD", "SpeResult", "SpeWindows", "windows",
@@ -258,8 +259,25 @@ def process_spe(files: Sequence[str | os.PathLike], *, pmt: int, hv: int,
     sig_b = float(b.std(ddof=1))
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return _analyse(t, b, sig_b, traces, w, k, pmt, hv, len(files), n_boot, seed,
-                        min_resolution, max_leak, off is not None)
+        res = _analyse(t, b, sig_b, traces, w, k, pmt, hv, len(files), n_boot, seed,
+                       min_resolution, max_leak, off is not None)
+        # the single photoelectrons' arrival times (pmtgain.point.timing)
+        base = np.median(v[:, :max(w.led.start, 2)], axis=1)[:, None]
+        y = v[:, w.led] - base
+        mean = y.mean(axis=0)
+        kpk = int(np.argmin(mean))
+        near = slice(max(kpk - int(round(8 / k)), 0), kpk + int(round(4 / k)) + 1)
+        when, depth = arrival_times(y, k, search=near)
+        when = when + (traces.t0_s[keep] / NS) + w.led.start * k
+        quiet = (off - np.median(off[:, :max(w.led.start, 2)], axis=1)[:, None])[:, w.led] \
+            if off is not None else v[:, w.ped] - base
+        tts, hist = transit_spread(when, depth, t, res.summary["spe_mean_pC"], k,
+                                   quiet[quiet.min(axis=1) > -0.5 * np.abs(mean.min())
+                                         / max(res.summary["occupancy"], 0.05)],
+                                   mean / max(-mean.min(), 1e-30), near)
+        res.summary.update(tts)
+        res.spectra.update(hist)
+    return res
 
 
 def below_threshold(mean: float, var: float, thr: float, ped_rms: float,

@@ -185,7 +185,7 @@ def _problems(df: pd.DataFrame, missing: list[tuple[int, int]],
 
 def _spe_section(spe, pmt: int, layout: Layout) -> list[str]:
     """A PMT's low-light runs: spectra, occupancy, G and F with both errors, the flag."""
-    from pmtgain.report.plots import spe_spectrum
+    from pmtgain.report.benchplots import spe_spectrum
     from pmtgain.results.store import load_spectra
 
     where = layout.spe
@@ -243,7 +243,7 @@ def _repeated_section(both) -> list[str]:
 
 def _dark_section(curves, pmt: int) -> list[str]:
     """A PMT's dark-count rates against the threshold (the plot and the CSV)."""
-    from pmtgain.report.plots import dark_rates
+    from pmtgain.report.benchplots import dark_rates
 
     if curves is None or not len(curves) or not (curves.pmt == pmt).any():
         return []

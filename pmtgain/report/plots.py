@@ -10,8 +10,6 @@ What to use when
   reason) and the mean charge of consecutive blocks of flashes against their time (the
   stability test). Needs the point's summary, per-waveform table and examples
   (``PointResult.examples``).
-- :func:`dark_rates` - one PMT's dark-count rate against the threshold (photoelectrons
-  where its low-light run gives the amplitude, else volts), one curve per HV.
 - :func:`shape_vs_hv` - one PMT's fitted rise time, fall time, onset and onset jitter
   against HV, with their errors: the pulse shape should change smoothly with HV; a jump
   much larger than the errors marks a bad fit.
@@ -33,7 +31,7 @@ from pmtgain.point.pulse import Status, pulse, pulse_smeared
 from pmtgain.point.stability import blocks
 
 __all__ = ["OUTCOME_COLOURS", "OUTCOMES", "RawImage", "gain_curves", "point_diagnostics",
-           "shape_vs_hv", "spe_spectrum", "dark_rates"]
+           "shape_vs_hv"]
 
 OUTCOME_COLOURS = {"ok": "#2b8a3e", "not_converged": "#e8a317", "at_bound": "#d9480f",
                    "below_cut": "#868e96", "clipped": "#c2255c", "edge": "#5f3dc4",
@@ -348,7 +346,7 @@ def shape_vs_hv(df: pd.DataFrame, path: str | os.PathLike | IO[bytes], pmt: int 
     if np.isfinite(lo).any():
         axs[2].fill_between(hv, lo, hi, color="#4dabf7", alpha=0.15, label="fit range")
     axs[2].set_ylabel("time [ns]")
-    axs[2].set_title("pulse onset")
+    axs[2].set_title("pulse onset: transit time + fixed delays")
     for a in axs:
         a.set_xlabel("HV [V]")
         a.grid(True, alpha=0.3)
@@ -356,75 +354,5 @@ def shape_vs_hv(df: pd.DataFrame, path: str | os.PathLike | IO[bytes], pmt: int 
     fig.suptitle(f"PMT {pmt if pmt is not None else d['pmt'].iloc[0]}: fitted pulse shape "
                  "against HV", fontsize=11)
     fig.tight_layout()
-    _save(fig, path)
-    plt.close(fig)
-
-
-def spe_spectrum(run: Mapping, spectra: Mapping, path: str | os.PathLike | IO[bytes]) -> None:
-    """A low-light run: the charge spectra of the LED and pedestal windows with the chosen
-    threshold and the spectrum fit, and the occupancy against the threshold (the
-    stability check)."""
-    plt = _plt()
-    fig, (ax, axs) = plt.subplots(1, 2, figsize=(8.8, 3.4), dpi=100,
-                                  gridspec_kw=dict(width_ratios=[1.6, 1]))
-    t, b = -np.asarray(spectra["T"], float), -np.asarray(spectra["B"], float)
-    lo, hi = np.percentile(np.concatenate([t, b]), [0.2, 99.8])
-    bins = np.linspace(lo, hi, 120)
-    ax.hist(b, bins=bins, histtype="step", color="#868e96", label="pedestal window")
-    ax.hist(t, bins=bins, histtype="step", color="#1c7ed6", label="LED window")
-    ax.axvline(run["threshold_pC"], color="k", ls="--", lw=1, label="threshold")
-    if "fit_fitted" in spectra:  # the spectrum fit (pmtgain.point.spefit), its own bins
-        e = np.asarray(spectra["fit_edges"], float)
-        scale = (bins[1] - bins[0]) / (e[1] - e[0])
-        ax.plot(0.5 * (e[1:] + e[:-1]), np.asarray(spectra["fit_fitted"], float) * scale,
-                color="#c92a2a", lw=1,
-                label=f"fit: G = {run.get('fit_gain', float('nan')):.3g}, F = "
-                f"{run.get('fit_enf', float('nan')):.3f}, P/V = "
-                f"{run.get('peak_to_valley', float('nan')):.2g}")
-    ax.set_yscale("log")
-    ax.set_xlabel("|charge| [pC]")
-    ax.set_ylabel("flashes")
-    ax.set_title(f"PMT {run['pmt']} at {run['hv']} V: λ = {run['occupancy']:.3f}, "
-                 f"G = {run['gain']:.3g}, F = {run['enf']:.3f}", fontsize=9)
-    ax.legend(fontsize=7)
-    grid = np.asarray(spectra["threshold_grid"], float)
-    axs.plot(grid / run["pedestal_rms_pC"], spectra["occupancy_scan"], "o-", ms=3)
-    axs.axvline(run["threshold_pC"] / run["pedestal_rms_pC"], color="k", ls="--", lw=1)
-    axs.set_xlabel("threshold [pedestal rms]")
-    axs.set_ylabel("occupancy λ")
-    axs.set_title("stability against the threshold", fontsize=9)
-    axs.grid(alpha=0.3)
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.88, wspace=0.3)
-    _save(fig, path)
-    plt.close(fig)
-
-
-def dark_rates(curves: pd.DataFrame, path: str | os.PathLike | IO[bytes], pmt: int,
-               dpi: int = 80) -> None:
-    """One PMT's dark-count rate against the threshold, per HV (:mod:`pmtgain.point.darkrate`);
-    rates consistent with 0 are drawn at their 2-sigma upper limit (open markers)."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.4, 3.8), dpi=dpi)
-    sub = curves[curves.pmt == pmt]
-    pe = bool(np.isfinite(sub.threshold_pe.to_numpy(float)).all()) if len(sub) else False
-    for i, (hv, c) in enumerate(sub.groupby("hv")):
-        x = c.threshold_pe.to_numpy(float) if pe else 1e3 * c.threshold_V.to_numpy(float)
-        r, e = c.rate_hz.to_numpy(float), c.rate_err_hz.to_numpy(float)
-        col = _CYCLE[i % len(_CYCLE)]
-        seen = r > 2 * e
-        ax.errorbar(x[seen], r[seen], yerr=e[seen], fmt="o-", ms=3, color=col,
-                    label=f"{hv} V")
-        ax.plot(x[~seen], np.maximum(r[~seen], 0) + 2 * e[~seen], "v", mfc="none",
-                color=col, ms=5)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("threshold [photoelectrons]" if pe else "threshold [mV]")
-    ax.set_ylabel("dark-count rate [Hz]")
-    ax.set_title(f"PMT {pmt}: pulses before the LED pulse (noise's mirror subtracted)",
-                 fontsize=9)
-    ax.grid(alpha=0.3, which="both")
-    if len(sub):
-        ax.legend(fontsize=7, ncol=2)
-    fig.subplots_adjust(left=0.14, right=0.97, bottom=0.14, top=0.9)
     _save(fig, path)
     plt.close(fig)

@@ -35,6 +35,7 @@ import time  # noqa: E402
 from dataclasses import dataclass, replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from pmtgain.config import PointSpec  # noqa: E402
@@ -240,6 +241,11 @@ def _finish_spe(point, rep, task: Task, logger, t0, transient) -> PointOutcome:
                     s["fit_gain"], s["fit_gain_err"], s["fit_gain_sys"], s["fit_gain_sigma"],
                     s["fit_enf"], s["fit_enf_err"], s["fit_enf_sys"], s["fit_enf_sigma"],
                     s["peak_to_valley"], f"; {s['fit_flag']}" if s["fit_flag"] else "")
+    if np.isfinite(s.get("tts_sigma_ns", np.nan)):
+        logger.info("transit time %.3f ns after the trigger, spread %.3f +- %.3f ns rms "
+                    "(%.3f less the noise's %.3f), FWHM %.3g ns; %s", s["transit_mean_ns"],
+                    s["tts_sigma_ns"], s["tts_sigma_err_ns"], s["tts_sigma_corrected_ns"],
+                    s["timing_noise_ns"], s["tts_fwhm_ns"], s["tts_selection"])
     return PointOutcome(point.pmt, point.hv, True, summary=s,
                         seconds=time.perf_counter() - t0, transient=transient)
 

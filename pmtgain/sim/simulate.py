@@ -28,14 +28,11 @@ Knobs for what real setups produce (all on :class:`SimPMT`, defaults = the demo)
 slow baseline wander (``wander_V``: a sinusoid of random phase and a period of
 ``wander_period_ns`` ± 50 % per flash), dark pulses (``dark_prob``: one single
 photoelectron at a uniformly random time in the record; ``dark_rate_hz``: Poisson in
-time) and afterpulses (``afterpulse_prob`` per photoelectron, 1 photoelectron each,
-``afterpulse_delay_ns`` after the onset, uniform),
-a dynode cascade's single photoelectron (``spe_shape="cascade"``: Poisson secondaries at the
-first dynode; the same mean and F as the gamma), an under-amplified share of
-photoelectrons (``under_amplified``, of mean
-``under_amplified_mean`` G e, gamma-shaped: ``spe_mean`` and ``spe_enf`` are the whole
-spectrum's), an LED warming up (``led_drift``: ``mu`` higher by that share at the start, settling
-with ``led_drift_tau_s``; flashes ``flash_period_s`` apart, stamped in the files),
+time), afterpulses (``afterpulse_prob`` per photoelectron, 1 photoelectron each,
+``afterpulse_delay_ns`` after the onset, uniform), the single photoelectron's shape and an
+under-amplified share (``spe_shape``, ``under_amplified``: :mod:`pmtgain.sim.photoelectrons`;
+``spe_mean``, ``spe_enf``), a transit time ~ 1/sqrt(V) (``transit_1000V_ns``), an LED
+warming up (``led_drift``, ``led_drift_tau_s``; flashes ``flash_period_s`` apart, stamped),
 8- or 16-bit files, the scope's range (``range_factor`` x the mean peak: below ~1.5 the
 largest pulses clip at high HV), and the cut column at ``cut_fraction`` of the mean peak.
 
@@ -147,13 +144,11 @@ class SimPMT:
     pickup_V: float = 0.0  # LED-driver pickup: -pickup_V, then +1.6 pickup_V
     pickup_ns: float = 10.0  # its zero crossing, after the record's start
     pickup_width_ns: float = 3.0  # each lobe's extreme this far from the zero crossing
-    # --- the single photoelectron's charge (pmtgain.sim.photoelectrons): its shape (gamma,
-    # cascade) and an under-amplified share of photoelectrons, gamma of that mean
-    under_amplified: float = 0.0
+    under_amplified: float = 0.0  # a photoelectron's charge: pmtgain.sim.photoelectrons
     under_amplified_mean: float = 0.25
     spe_shape: str = "gamma"
-    # --- in time: flash i is recorded at i x flash_period_s after the run's start; an LED
-    # warming up gives mu (1 + led_drift exp(-t / led_drift_tau_s)) at time t
+    transit_1000V_ns: float = 0.0  # the transit time at 1000 V (0: onset_ns at any HV)
+    # flash i at i x flash_period_s; mu (1 + led_drift exp(-t / led_drift_tau_s)) at t
     flash_period_s: float = 1e-3
     led_drift: float = 0.0
     led_drift_tau_s: float = 300.0
@@ -180,6 +175,11 @@ class SimPMT:
     def t0_ns(self) -> float:
         """Time of sample 0 (the onset stays at ``onset_ns``, the record moves)."""
         return self.onset_ns - self.record_onset_ns
+
+    def onset_at(self, hv: float) -> float:
+        """The mean onset at ``hv``: ``onset_ns`` plus the transit time's change from
+        1000 V, ``transit_1000V_ns (sqrt(1000 / hv) - 1)`` (transit time ~ 1/sqrt(V))."""
+        return self.onset_ns + self.transit_1000V_ns * (np.sqrt(1000.0 / hv) - 1.0)
 
     def gain(self, hv: float) -> float:
         return self.gain_v0 * (hv / self.v0) ** self.k
@@ -274,7 +274,7 @@ def simulate_point(pmt: SimPMT, hv: int, n: int, seed: int = 1):
         n_pe = rng.poisson(mu_t, size=n)
     x = pe_charges(rng, n_pe, pmt)
     ger = pmt.gain(hv) * E_CHARGE_C * R_TERMINATION_OHM * 1e9  # V ns per photoelectron
-    onset = pmt.onset_ns + pmt.jitter_ns * rng.standard_normal(n)
+    onset = pmt.onset_at(hv) + pmt.jitter_ns * rng.standard_normal(n)
     N = pmt.n_samples
     t = pmt.t0_ns + np.arange(N) * pmt.dt_ns
     if pmt.analytic:
