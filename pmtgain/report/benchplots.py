@@ -21,7 +21,7 @@ from typing import IO
 import numpy as np
 import pandas as pd
 
-from pmtgain.report.plots import _CYCLE, _plt, _save
+from pmtgain.report.plots import CYCLE, pyplot, save_figure
 
 __all__ = ["spe_spectrum", "dark_rates"]
 
@@ -30,7 +30,7 @@ def spe_spectrum(run: Mapping, spectra: Mapping, path: str | os.PathLike | IO[by
     """A low-light run: the charge spectra of the LED and pedestal windows with the chosen
     threshold and the spectrum fit, the occupancy against the threshold (the stability
     check) and the single photoelectrons' arrival times (the transit-time spread)."""
-    plt = _plt()
+    plt = pyplot()
     timed = "tts_counts" in spectra
     fig, axes = plt.subplots(1, 3 if timed else 2, figsize=(12.4 if timed else 8.8, 3.4),
                              dpi=100, gridspec_kw=dict(width_ratios=[1.6, 1, 1][:3 if timed
@@ -67,7 +67,7 @@ def spe_spectrum(run: Mapping, spectra: Mapping, path: str | os.PathLike | IO[by
     axs.set_title("stability against the threshold", fontsize=9)
     axs.grid(alpha=0.3)
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.88, wspace=0.3)
-    _save(fig, path)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -92,14 +92,14 @@ def dark_rates(curves: pd.DataFrame, path: str | os.PathLike | IO[bytes], pmt: i
                dpi: int = 80) -> None:
     """One PMT's dark-count rate against the threshold, per HV (:mod:`pmtgain.point.darkrate`);
     rates consistent with 0 are drawn at their 2-sigma upper limit (open markers)."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 3.8), dpi=dpi)
     sub = curves[curves.pmt == pmt]
     pe = bool(np.isfinite(sub.threshold_pe.to_numpy(float)).all()) if len(sub) else False
     for i, (hv, c) in enumerate(sub.groupby("hv")):
         x = c.threshold_pe.to_numpy(float) if pe else 1e3 * c.threshold_V.to_numpy(float)
         r, e = c.rate_hz.to_numpy(float), c.rate_err_hz.to_numpy(float)
-        col = _CYCLE[i % len(_CYCLE)]
+        col = CYCLE[i % len(CYCLE)]
         seen = r > 2 * e
         ax.errorbar(x[seen], r[seen], yerr=e[seen], fmt="o-", ms=3, color=col,
                     label=f"{hv} V")
@@ -115,5 +115,5 @@ def dark_rates(curves: pd.DataFrame, path: str | os.PathLike | IO[bytes], pmt: i
     if len(sub):
         ax.legend(fontsize=7, ncol=2)
     fig.subplots_adjust(left=0.14, right=0.97, bottom=0.14, top=0.9)
-    _save(fig, path)
+    save_figure(fig, path)
     plt.close(fig)

@@ -30,8 +30,8 @@ import pandas as pd
 from pmtgain.point.pulse import Status, pulse, pulse_smeared
 from pmtgain.point.stability import blocks
 
-__all__ = ["OUTCOME_COLOURS", "OUTCOMES", "RawImage", "gain_curves", "point_diagnostics",
-           "shape_vs_hv"]
+__all__ = ["OUTCOME_COLOURS", "OUTCOMES", "CYCLE", "RawImage", "pyplot", "save_figure",
+           "gain_curves", "point_diagnostics", "shape_vs_hv"]
 
 OUTCOME_COLOURS = {"ok": "#2b8a3e", "not_converged": "#e8a317", "at_bound": "#d9480f",
                    "below_cut": "#868e96", "clipped": "#c2255c", "edge": "#5f3dc4",
@@ -41,7 +41,7 @@ OUTCOME_COLOURS = {"ok": "#2b8a3e", "not_converged": "#e8a317", "at_bound": "#d9
 OUTCOMES = {"ok": "counted", "fails_cut": "counted, fails the cut", "clipped":
             "left out: clipped", "pre_pulse": "left out: pulse in the baseline region",
             "unreadable": "left out: unreadable / not fetched"}
-_CYCLE = ("#1c7ed6", "#2b8a3e", "#e67700", "#ae3ec9", "#c92a2a", "#0b7285", "#5c940d",
+CYCLE = ("#1c7ed6", "#2b8a3e", "#e67700", "#ae3ec9", "#c92a2a", "#0b7285", "#5c940d",
           "#495057")
 
 
@@ -53,7 +53,7 @@ class RawImage:
     pixels: np.ndarray | None = None
 
 
-def _save(fig, path) -> None:
+def save_figure(fig, path) -> None:
     if isinstance(path, RawImage):
         fig.canvas.draw()
         path.pixels = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
@@ -61,7 +61,7 @@ def _save(fig, path) -> None:
         fig.savefig(path, format="png")
 
 
-def _plt():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -72,7 +72,7 @@ def _plt():
 
 def gain_curves(df: pd.DataFrame, fits: dict, path: str | os.PathLike | IO[bytes],
                 quantity: str = "charge", title: str | None = None) -> None:
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 5.5), dpi=120)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     from pmtgain.results.gaincurve import gain_column
@@ -121,7 +121,7 @@ def gain_curves(df: pd.DataFrame, fits: dict, path: str | os.PathLike | IO[bytes
     else:
         ax.text(0.5, 0.5, "no point has a result", ha="center", transform=ax.transAxes)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -135,7 +135,7 @@ def _example_model(ex: Mapping, i: int, t_abs: np.ndarray) -> np.ndarray | None:
 def point_diagnostics(summary: Mapping, table: pd.DataFrame, examples: Mapping | None,
                       path: str | os.PathLike | IO[bytes], dpi: int = 80) -> None:
     """The diagnostic page of one point (see the module docstring)."""
-    plt = _plt()
+    plt = pyplot()
     fig = plt.figure(figsize=(11, 10), dpi=dpi)
     grid = fig.add_gridspec(3, 2, height_ratios=(1, 1, 0.8))
     axs = np.array([[fig.add_subplot(grid[i, j]) for j in range(2)] for i in range(2)])
@@ -153,7 +153,7 @@ def point_diagnostics(summary: Mapping, table: pd.DataFrame, examples: Mapping |
     # the wide gap between the columns holds the outcome panel's labels
     fig.subplots_adjust(left=0.065, right=0.985, bottom=0.06, top=0.93, wspace=0.62,
                         hspace=0.36)
-    _save(fig, path)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -226,7 +226,7 @@ def _examples_panel(ax, axr, summary: Mapping, ex: Mapping | None) -> None:
     axr.axvspan(lo, hi, color="#4dabf7", alpha=0.12)
     for i in range(y.shape[0]):
         st = str(ex["status"][i])
-        col = _CYCLE[i % len(_CYCLE)]
+        col = CYCLE[i % len(CYCLE)]
         t = float(ex["t0_ns"][i]) + k * dt
         q = float(ex["charge_pC"][i])
         lab = f"{ex['name'][i]} ({st}" + (f", {-q:.3g} pC)" if np.isfinite(q) else ")")
@@ -322,7 +322,7 @@ def _outcomes_panel(ax, table: pd.DataFrame) -> None:
 def shape_vs_hv(df: pd.DataFrame, path: str | os.PathLike | IO[bytes], pmt: int | None = None,
                 dpi: int = 80) -> None:
     """Rise time, fall time, onset and onset jitter of one PMT's points against HV."""
-    plt = _plt()
+    plt = pyplot()
     d = df.sort_values("hv")
     fig, axs = plt.subplots(1, 3, figsize=(12, 3.6), dpi=dpi)
     hv = d["hv"].to_numpy(float)
@@ -354,5 +354,5 @@ def shape_vs_hv(df: pd.DataFrame, path: str | os.PathLike | IO[bytes], pmt: int 
     fig.suptitle(f"PMT {pmt if pmt is not None else d['pmt'].iloc[0]}: fitted pulse shape "
                  "against HV", fontsize=11)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
     plt.close(fig)
