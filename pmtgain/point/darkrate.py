@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["THRESHOLDS_SIGMA", "PE_THRESHOLDS", "dark_fields", "rate_curve", "pe_rates",
-           "with_dark_rates"]
+           "with_dark_rates", "dark_lines"]
 
 #: the thresholds the baseline regions are counted at, in the point's noise rms
 THRESHOLDS_SIGMA = (3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0, 20.0, 30.0, 50.0)
@@ -141,3 +141,23 @@ def with_dark_rates(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         c["live_s"] = r.get("dark_live_s")
         curves.append(c)
     return df, (pd.concat(curves, ignore_index=True) if curves else pd.DataFrame())
+
+
+def dark_lines(df: pd.DataFrame) -> list[str]:
+    """One line per PMT for the merge's output: its points' rate at 0.25 photoelectron
+    (at 5 noise rms where the amplitude is not known)."""
+    out = []
+    for pmt, sub in df.sort_values("hv").groupby("pmt"):
+        key = "dark_rate_0p25pe"
+        if f"{key}_hz" not in sub.columns or not np.isfinite(
+                sub[f"{key}_hz"].to_numpy(float)).any():
+            key = "dark_rate_5sigma"
+        if f"{key}_hz" not in sub.columns:
+            continue
+        vals = ", ".join(f"{h} V {x:.3g} +- {y:.2g}" for h, x, y in
+                         zip(sub.hv, sub[f"{key}_hz"], sub[f"{key}_err_hz"], strict=True)
+                         if np.isfinite(x))
+        at = "0.25 photoelectron" if key.endswith("0p25pe") else "5 noise rms"
+        if vals:
+            out.append(f"PMT {pmt}: dark counts before the LED pulse at {at} (Hz): {vals}")
+    return out

@@ -5,7 +5,8 @@ What to use when
 - :func:`measure_flashes` - given the point's :class:`pmtgain.point.scan.Scan` and its
   :class:`pmtgain.point.window.ChargeEstimator`, one pass over its chunks: each flash's window
   sum and filtered charge, the per-flash fit columns (engine), the noise covariance
-  behind the pedestal (:mod:`pmtgain.point.pedestal`), and a few example traces for the plots.
+  behind the pedestal (:mod:`pmtgain.point.pedestal`), the afterpulses after the LED pulse
+  (:mod:`pmtgain.point.afterpulse`), and a few example traces for the plots.
 - :class:`Measured` - what it returns: per-flash arrays over every readable flash.
 """
 
@@ -18,6 +19,7 @@ import numpy as np
 from pmtgain.config import DEFAULT_ENGINE, DEFAULT_FIT, FitConfig
 from pmtgain.io.flashes import ChunkReader
 from pmtgain.point import pulse as _pulse
+from pmtgain.point.afterpulse import AfterpulseCounter
 from pmtgain.point.engines import engine as get_engine
 from pmtgain.point.model import Status, charge_pC
 from pmtgain.point.pedestal import PedestalAccumulator
@@ -118,6 +120,7 @@ class Measured:
     ped_note: str = ""  # why the pedestal could not be measured
     examples: dict[str, list] = field(default_factory=dict)
     per_flash: str = "filter"  # which charge is each flash's (``q``): filter or window
+    afterpulses: dict = field(default_factory=dict)  # ap_* (pmtgain.point.afterpulse)
 
 
 def measure_flashes(reader: ChunkReader, scan: Scan, est: ChargeEstimator, shape: Shape,
@@ -133,6 +136,8 @@ def measure_flashes(reader: ChunkReader, scan: Scan, est: ChargeEstimator, shape
         *_FIT_KEYS, "amplitude_V", "baseline_V", "noise_V", "pre_min_V", "pre_max_V")}
     ped_acc = PedestalAccumulator(geom.base_index(), est.k_lo, est.k_hi, scan.mean_pulse)
     picker = _ExamplePicker()
+    after = AfterpulseCounter(scan.mean_pulse.size, est.k_hi, geom.k_on, scan.dt_ns,
+                              scan.noise_ref)
     first = True
     for mt in reader:
         if mt.volts.shape[0] == 0:
@@ -142,6 +147,7 @@ def measure_flashes(reader: ChunkReader, scan: Scan, est: ChargeEstimator, shape
         q, w_sum, x_sum = est.measure(p.y)
         c = p.counted
         ped_acc.add(p.y, p.baseline_V, c)
+        after.add(p.y, np.ones(p.n, bool))  # every readable flash: mu is over them all
         res = _fit_chunk(p, shape, q, engine, config)
         picker.feed(p, res, q, [names[k] for k in mt.ok_index], first, w_sum)
         first = False
@@ -175,4 +181,4 @@ def measure_flashes(reader: ChunkReader, scan: Scan, est: ChargeEstimator, shape
         picker.rows["charge_pC"] = list(picker.rows["window_charge_pC"])
     return Measured(cols=a, ped_var_pC2=ped.var_pC2, ped_var_window_pC2=pw.var_pC2,
                     ped_err_pC2=ped.err_pC2, ped_note=ped.note, examples=picker.rows,
-                    per_flash=how)
+                    per_flash=how, afterpulses=after.fields())

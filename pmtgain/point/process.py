@@ -396,7 +396,7 @@ def _info(scan: Scan, win: Window, est: ChargeEstimator, shape: Shape, shape_why
         ps_ped_var_pC2=meas.ped_var_pC2, ped_var_window_pC2=meas.ped_var_window_pC2,
         ps_ped_err_pC2=meas.ped_err_pC2, pedestal_note=meas.ped_note,
         pedestal_source="records (pulse-free samples)", led_pickup_pC=float("nan"),
-        ps_clipped_fraction=scan.n_clipped / scan.n_all,
+        ps_clipped_fraction=scan.n_clipped / scan.n_all, **meas.afterpulses,
         **template_fields(tmpl),
     )
 

@@ -238,6 +238,24 @@ SUMMARY_FIELDS: tuple[Field, ...] = (
     Field("dark_rate_5sigma_hz", "Hz",
           "dark-count rate at 5 noise rms: -ln(1 - n/N)/T, less the same above +5 rms"),
     Field("dark_rate_5sigma_err_hz", "Hz", "its error (binomial, both counts)"),
+    Field("ap_threshold_V", "V", "afterpulse threshold, 5 noise rms (records >= 500 ns after the "
+          "pulse)", sometimes=True),
+    Field("ap_flashes", "", "flashes searched for afterpulses (every readable one)",
+          sometimes=True),
+    Field("ap_pulses", "", "pulses below -ap_threshold_V after the LED pulse, all flashes",
+          sometimes=True),
+    Field("ap_start_ns", "ns", "afterpulse region's start after the onset", sometimes=True),
+    Field("ap_region_ns", "ns", "afterpulse region's length (to the record's end)",
+          sometimes=True),
+    Field("ap_delay_edges_ns", "ns", "delay histogram's bin edges after the onset, "
+          "space-separated", sometimes=True),
+    Field("ap_delay_counts", "", "afterpulses per delay bin, space-separated", sometimes=True),
+    Field("afterpulses_per_flash", "", "ap_pulses / ap_flashes less the dark counts expected "
+          "there; at the merge", sometimes=True),
+    Field("afterpulses_per_flash_err", "", "its error (Poisson, dark rate)", sometimes=True),
+    Field("afterpulse_prob", "", "afterpulses per photoelectron (n_pe_anchored, else n_pe); "
+          "at the merge", sometimes=True),
+    Field("afterpulse_prob_err", "", "its error (mu's error not included)", sometimes=True),
     Field("baseline_note", "",
           "ripple removed and/or coherent structure (pick-up) left out of the baseline region; ''"),
     Field("ripple_V", "V", "amplitude of the coherent ripple fitted and removed; 0 without one"),

@@ -7,6 +7,8 @@ What to use when
   and the single photoelectrons' arrival times with the transit-time spread's fit.
 - :func:`dark_rates` - one PMT's dark-count rate against the threshold (photoelectrons
   where its low-light run gives the amplitude, else volts), one curve per HV.
+- :func:`afterpulse_delays` - one PMT's afterpulse delay spectra, per HV, per flash, with
+  the dark counts' floor and the afterpulses per photoelectron.
 
 Like :mod:`pmtgain.report.plots` (whose palette and helpers these share), each takes a
 path or a binary file object and closes its figure.
@@ -23,7 +25,7 @@ import pandas as pd
 
 from pmtgain.report.plots import CYCLE, pyplot, save_figure
 
-__all__ = ["spe_spectrum", "dark_rates"]
+__all__ = ["spe_spectrum", "dark_rates", "afterpulse_delays"]
 
 
 def spe_spectrum(run: Mapping, spectra: Mapping, path: str | os.PathLike | IO[bytes]) -> None:
@@ -115,5 +117,37 @@ def dark_rates(curves: pd.DataFrame, path: str | os.PathLike | IO[bytes], pmt: i
     if len(sub):
         ax.legend(fontsize=7, ncol=2)
     fig.subplots_adjust(left=0.14, right=0.97, bottom=0.14, top=0.9)
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+def afterpulse_delays(df: pd.DataFrame, path: str | os.PathLike | IO[bytes], pmt: int,
+                      dpi: int = 80) -> None:
+    """One PMT's afterpulse delays (:mod:`pmtgain.point.afterpulse`): per HV the pulses per
+    flash and ns against the delay after the onset, the dark floor dashed."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7.2, 3.8), dpi=dpi)
+    sub = df[(df.pmt == pmt)].sort_values("hv")
+    for i, r in enumerate(sub.to_dict("records")):
+        if not isinstance(r.get("ap_delay_counts"), str):
+            continue
+        e = np.array(r["ap_delay_edges_ns"].split(), float)
+        h = np.array(r["ap_delay_counts"].split(), float)
+        w = np.diff(e) * float(r["ap_flashes"])
+        col = CYCLE[i % len(CYCLE)]
+        p, pe = r.get("afterpulse_prob", np.nan), r.get("afterpulse_prob_err", np.nan)
+        lab = f"{r['hv']} V" + (f": {100 * p:.2g} ± {100 * pe:.1g} % per p.e."
+                                if np.isfinite(p) else "")
+        ax.step(0.5 * (e[1:] + e[:-1]) / 1e3, h / w, where="mid", color=col, lw=1, label=lab)
+        dark = r.get("dark_rate_5sigma_hz", np.nan)
+        if np.isfinite(dark):
+            ax.axhline(dark * 1e-9, color=col, ls="--", lw=0.8)
+    ax.set_xlabel("delay after the LED pulse's onset [µs]")
+    ax.set_ylabel("pulses per flash per ns")
+    ax.set_title(f"PMT {pmt}: afterpulses (dashed: the dark counts' floor)", fontsize=9)
+    ax.grid(alpha=0.3)
+    if len(sub):
+        ax.legend(fontsize=7)
+    fig.subplots_adjust(left=0.13, right=0.97, bottom=0.14, top=0.9)
     save_figure(fig, path)
     plt.close(fig)

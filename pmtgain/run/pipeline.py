@@ -259,8 +259,9 @@ def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _
     for a bad ``enf.txt``."""
     from pmtgain.errors import CampaignError
     from pmtgain.io.campaign import enf_path, is_enf, load_campaign, load_enf
+    from pmtgain.point.afterpulse import afterpulse_lines, afterpulse_probability
     from pmtgain.point.anchor import led_excess, with_gains
-    from pmtgain.point.darkrate import with_dark_rates
+    from pmtgain.point.darkrate import dark_lines, with_dark_rates
     from pmtgain.point.photostat import DEFAULT_ENF
     from pmtgain.report.plots import gain_curves
     from pmtgain.results.gaincurve import build, collect
@@ -305,6 +306,7 @@ def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _
                 f"PMT {p} {enf[p]:.4g} ({src[p]})" for p in pmts))
     df = with_gains(df, enf, spe_runs)
     df, dark = with_dark_rates(df)
+    df = afterpulse_probability(df)
     df.attrs["dark"] = dark
     fits, table, missing = build(df, expected, o.target, o.quantity)
     if o.quantity == "gain" and not df.empty:
@@ -337,7 +339,9 @@ def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _
         with atomic_path(lay.dark_list) as tmp:
             dark.to_csv(tmp, index=False, float_format="%.6g")
         res.written.append(lay.dark_list)
-        _say_dark(df, lay.dark_list, say)
+        say(f"dark-count rates against the threshold in {lay.dark_list}")
+    for line in dark_lines(df) + afterpulse_lines(df):
+        say(line)
     cols = ["pmt", "hv", "n_used", "n_files", "mean_charge", "std_dev_charge", "sem_charge"]
     if o.quantity == "gain":
         cols += ["gain", "gain_err", "gain_scale_err", "n_pe", "enf", "gain_anchored",
@@ -368,24 +372,6 @@ def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _
     if o.plots:
         res.written.append(_report(o, df, out, source, missing, info, say, warn))
     return res
-
-
-def _say_dark(df: pd.DataFrame, path: Path, say) -> None:
-    """One line per PMT: the dark-count rate of its points' baseline regions."""
-    pe = "dark_rate_0p25pe_hz" in df.columns
-    key = "dark_rate_0p25pe" if pe else "dark_rate_5sigma"
-    for pmt, sub in df.sort_values("hv").groupby("pmt"):
-        r, e = sub.get(f"{key}_hz"), sub.get(f"{key}_err_hz")
-        if r is None or not np.isfinite(r.to_numpy(float)).any():
-            r, e, key = sub.get("dark_rate_5sigma_hz"), sub.get("dark_rate_5sigma_err_hz"), \
-                "dark_rate_5sigma"
-        if r is None:
-            continue
-        vals = ", ".join(f"{h} V {x:.3g} +- {y:.2g}" for h, x, y in
-                         zip(sub.hv, r, e, strict=True) if np.isfinite(x))
-        at = "0.25 photoelectron" if key.endswith("0p25pe") else "5 noise rms"
-        say(f"PMT {pmt}: dark counts before the LED pulse at {at} (Hz): {vals}")
-    say(f"dark-count rates against the threshold in {path}")
 
 
 def _compare_reference(df: pd.DataFrame, ref: Path, lay: Layout, say, warn) -> Path:

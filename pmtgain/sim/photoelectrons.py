@@ -6,6 +6,11 @@ What to use when
   :func:`pmtgain.sim.simulate.simulate_point` scales by ``G e``).
 - :func:`spe_moments` - the mean and excess noise factor of one photoelectron's charge
   (the truth of the low-light runs: ``SimPMT.spe_mean``, ``SimPMT.spe_enf``).
+- :func:`extra_pulses` - the single photoelectrons besides the LED's: dark pulses
+  (``dark_prob`` per record, ``dark_rate_hz`` Poisson in time, uniform in the record) and
+  afterpulses (``afterpulse_prob`` per photoelectron at a uniform delay in
+  ``afterpulse_delay_ns``; ``afterpulse_groups``: ions' groups, each a probability per
+  photoelectron at a Gaussian delay).
 
 Shapes (``SimPMT.spe_shape``): ``"gamma"`` (mean 1, variance ``enf - 1``; the sum of ``n``
 is a gamma of shape ``n / (enf - 1)``), or ``"cascade"``: a dynode chain, the first
@@ -21,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["UNDER_SHAPE", "CASCADE_REST_SHAPE", "pe_charges", "spe_moments"]
+__all__ = ["UNDER_SHAPE", "CASCADE_REST_SHAPE", "pe_charges", "spe_moments", "extra_pulses"]
 
 #: the gamma shape of the under-amplified photoelectrons' charge (an exponential is 1)
 UNDER_SHAPE = 1.5
@@ -64,3 +69,27 @@ def spe_moments(enf: float, under: float, under_mean: float) -> tuple[float, flo
     mean = 1.0 - under + under * under_mean
     ex2 = (1.0 - under) * enf + under * under_mean**2 * (1.0 + 1.0 / UNDER_SHAPE)
     return mean, ex2 / mean**2
+
+
+def extra_pulses(rng: np.random.Generator, pmt, n_pe: np.ndarray, onset: np.ndarray,
+                 t_first: float, t_last: float) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(dark pulses per flash, afterpulses per flash, {flash: (their times in ns, their
+    charges in G e)}) for the flashes with any (drawn in the order the simulator always
+    drew them: its records are those of before, bit for bit)."""
+    n = n_pe.size
+    n_dark = (rng.random(n) < pmt.dark_prob).astype(int)
+    if pmt.dark_rate_hz:  # Poisson in time, any number per record
+        n_dark = n_dark + rng.poisson(pmt.dark_rate_hz * (t_last - t_first + pmt.dt_ns)
+                                      * 1e-9, n)
+    n_after = rng.binomial(n_pe, min(pmt.afterpulse_prob, 1.0)) if pmt.afterpulse_prob \
+        else np.zeros(n, int)
+    groups = [rng.binomial(n_pe, g[0]) for g in pmt.afterpulse_groups]
+    times = {}
+    for i in np.nonzero(n_dark + n_after + sum(groups, np.zeros(n, int)))[0]:
+        ti = list(rng.uniform(t_first, t_last, n_dark[i]))
+        ti += list(onset[i] + rng.uniform(*pmt.afterpulse_delay_ns, n_after[i]))
+        for (_, d, w), k in zip(pmt.afterpulse_groups, groups, strict=True):
+            ti += list(onset[i] + rng.normal(d, w, k[i]))
+        # each a single photoelectron's charge (gamma, in G e), drawn flash by flash
+        times[int(i)] = (ti, rng.gamma(1.0 / (pmt.enf - 1.0), pmt.enf - 1.0, len(ti)))
+    return n_dark, n_after + sum(groups, np.zeros(n, int)), times

@@ -29,7 +29,8 @@ slow baseline wander (``wander_V``: a sinusoid of random phase and a period of
 ``wander_period_ns`` ± 50 % per flash), dark pulses (``dark_prob``: one single
 photoelectron at a uniformly random time in the record; ``dark_rate_hz``: Poisson in
 time), afterpulses (``afterpulse_prob`` per photoelectron, 1 photoelectron each,
-``afterpulse_delay_ns`` after the onset, uniform), the single photoelectron's shape and an
+``afterpulse_delay_ns`` after the onset, uniform; ``afterpulse_groups``: ions' groups at
+their delays), the single photoelectron's shape and an
 under-amplified share (``spe_shape``, ``under_amplified``: :mod:`pmtgain.sim.photoelectrons`;
 ``spe_mean``, ``spe_enf``), a transit time ~ 1/sqrt(V) (``transit_1000V_ns``), an LED
 warming up (``led_drift``, ``led_drift_tau_s``; flashes ``flash_period_s`` apart, stamped),
@@ -81,7 +82,7 @@ from pmtgain.config import E_CHARGE_C, PC_PER_C, R_TERMINATION_OHM
 from pmtgain.io.campaign import write_enf
 from pmtgain.io.trcwrite import write_trc
 from pmtgain.point.pulse import pulse
-from pmtgain.sim.photoelectrons import pe_charges, spe_moments
+from pmtgain.sim.photoelectrons import extra_pulses, pe_charges, spe_moments
 from pmtgain.sim.simpulse import coherent_V, interp_uniform, unit_pulse_grid
 
 __all__ = ["N_SAMPLES", "DT_NS", "SCOPE_NOISE_LSB", "T0_NS", "SimPMT", "DEMO_PMTS",
@@ -123,6 +124,7 @@ class SimPMT:
     dark_rate_hz: float = 0.0  # dark pulses in time (Poisson), besides dark_prob's
     afterpulse_prob: float = 0.0
     afterpulse_delay_ns: tuple[float, float] = (10.0, 40.0)
+    afterpulse_groups: tuple = ()  # ((prob per photoelectron, delay_ns, rms_ns), ...)
     range_factor: float = 3.0
     range_V: float | None = None  # a fixed scope range (full span) instead of range_factor
     cut_fraction: float = 0.4
@@ -308,16 +310,9 @@ def simulate_point(pmt: SimPMT, hv: int, n: int, seed: int = 1):
                       * pmt.dt_ns) if n else float("nan")
     # dark pulses (uniform in the record) and afterpulses (after the onset): one
     # photoelectron each, with the single-photoelectron spread, the LED pulse's shape
-    n_dark = (rng.random(n) < pmt.dark_prob).astype(int)
-    if pmt.dark_rate_hz:  # Poisson in time, any number per record
-        n_dark = n_dark + rng.poisson(pmt.dark_rate_hz * N * pmt.dt_ns * 1e-9, n)
-    n_after = rng.binomial(n_pe, min(pmt.afterpulse_prob, 1.0)) if pmt.afterpulse_prob else \
-        np.zeros(n, int)
-    for i in np.nonzero(n_dark + n_after)[0]:
-        times = list(rng.uniform(t[0], t[-1], n_dark[i]))
-        times += list(onset[i] + rng.uniform(*pmt.afterpulse_delay_ns, n_after[i]))
-        amp = rng.gamma(1.0 / (pmt.enf - 1.0), pmt.enf - 1.0, len(times)) * unit
-        for tt, a in zip(times, amp, strict=True):
+    n_dark, n_after, extra_times = extra_pulses(rng, pmt, n_pe, onset, t[0], t[-1])
+    for i, (times, charge) in extra_times.items():
+        for tt, a in zip(times, charge * unit, strict=True):
             v[i] += extra(tt, a)
     gain, offset = scope_range(pmt, hv)
     # PMT/amplifier noise plus the oscilloscope's own front-end noise, half an ADC step
