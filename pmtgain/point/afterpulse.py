@@ -149,8 +149,10 @@ def delay_groups(fields: dict, dark_rate_hz: float = 0.0, min_sigma: float = 5.0
                  ) -> list[dict]:
     """The groups of a point's delay spectrum: peaks of the histogram (smoothed over three
     bins) standing ``min_sigma`` of its Poisson errors above the dark counts' floor
-    (``dark_rate_hz`` x flashes x bin), each with the mean delay, rms and number of
-    afterpulses (floor taken off) within 2.5 of the peak's half widths, and their errors."""
+    (``dark_rate_hz`` x flashes x bin) and above the dips beside them, the highest first,
+    each with the mean delay, rms and number of afterpulses (floor taken off) within 1.25
+    of the peak's full widths at half height (bins of an earlier group left to it), and
+    their errors (the floor's counts in them)."""
     from scipy.signal import find_peaks
 
     edges, h = _split(fields.get("ap_delay_edges_ns")), _split(fields.get("ap_delay_counts"))
@@ -163,20 +165,29 @@ def delay_groups(fields: dict, dark_rate_hz: float = 0.0, min_sigma: float = 5.0
     h = np.where(x >= start + AP_BIN_NS, h, 0.0)  # the region's first bin is partial
     sm = np.convolve(h - floor, np.ones(3) / 3, mode="same")
     noise = np.sqrt(np.maximum(np.convolve(h, np.ones(3) / 3, mode="same"), 1.0) / 3)
-    peaks, props = find_peaks(sm, height=min_sigma * noise, width=1)
-    out = []
-    for k, w in zip(peaks, props["widths"], strict=True):
-        half = 2.5 * max(float(w), 1.0) * AP_BIN_NS / 2.355 * 2.355 / 2
-        sel = np.abs(x - x[k]) <= max(half, 1.5 * AP_BIN_NS)
+    # a group is a peak standing min_sigma above the floor *and* above the dips that part
+    # it from its neighbours (prominence): a broad group's own ups and downs are not groups
+    peaks, props = find_peaks(sm, height=min_sigma * noise,
+                              prominence=min_sigma * noise, width=1)
+    width = dict(zip(peaks.tolist(), props["widths"].tolist(), strict=True))
+    out, taken = [], np.zeros(x.size, bool)
+    for k in peaks[np.argsort(-sm[peaks])].tolist():  # the highest first
+        if taken[k]:  # inside a higher group
+            continue
+        sel = (np.abs(x - x[k]) <= max(1.25 * width[k] * AP_BIN_NS, 1.5 * AP_BIN_NS)) \
+            & ~taken
+        taken |= sel
         c = np.maximum(h[sel] - floor[sel], 0.0)
         n = float(c.sum())
         if n <= 0:
             continue
         mean = float(np.sum(c * x[sel]) / n)
         rms = float(np.sqrt(max(np.sum(c * (x[sel] - mean) ** 2) / n, 0.0)))
-        out.append(dict(delay_ns=mean, delay_err_ns=rms / np.sqrt(n), rms_ns=rms,
-                        pulses=n, pulses_err=float(np.sqrt(h[sel].sum()))))
-    return out
+        # the mean's error with the floor's counts in it (every count's Poisson error)
+        err = float(np.sqrt(np.sum(h[sel] * (x[sel] - mean) ** 2)) / n)
+        out.append(dict(delay_ns=mean, delay_err_ns=err, rms_ns=rms, pulses=n,
+                        pulses_err=float(np.sqrt(h[sel].sum()))))
+    return sorted(out, key=lambda g: g["delay_ns"])
 
 
 def afterpulse_lines(df: pd.DataFrame) -> list[str]:

@@ -67,7 +67,7 @@ from pmtgain.point.photostat import E_PC
 from pmtgain.point.placement import settle_baseline
 from pmtgain.point.prepare import locate
 from pmtgain.point.spefit import cross_check
-from pmtgain.point.timing import arrival_times, transit_spread
+from pmtgain.point.timing import arrival_times, multi_pe_share, transit_spread
 from pmtgain.point.window import choose_window, flash_block_noise, mean_block_sigma
 
 __all__ = ["SPE_COLUMNS", "OCCUPANCY_RANGE", "HOLD", "SpeResult", "SpeWindows", "windows",
@@ -274,7 +274,10 @@ def process_spe(files: Sequence[str | os.PathLike], *, pmt: int, hv: int,
         tts, hist = transit_spread(when, depth, t, res.summary["spe_mean_pC"], k,
                                    quiet[quiet.min(axis=1) > -0.5 * np.abs(mean.min())
                                          / max(res.summary["occupancy"], 0.05)],
-                                   mean / max(-mean.min(), 1e-30), near)
+                                   mean / max(-mean.min(), 1e-30), near,
+                                   multi_pe_share(res.summary["occupancy"],
+                                                  res.summary["spe_mean_pC"],
+                                                  res.summary["spe_var_pC2"]))
         res.summary.update(tts)
         res.spectra.update(hist)
     return res

@@ -234,21 +234,31 @@ def fit_spectra(spectra: Sequence[np.ndarray], *, pedestal: np.ndarray | None = 
         # errors of the parameters not at a bound (one at a bound, e.g. no under-amplified
         # share, is fixed there: the likelihood's curvature is not defined across it)
         edge = (u - lo / scale < 1e-6) | (hi / scale - u < 1e-6)
-        free = np.nonzero(~edge)[0]
         step = np.maximum(1e-4, 1e-3 * np.abs(u))
 
-        def nll_free(v):
-            full = u.copy()
-            full[free] = v
-            return nll(full)
+        def covariance(free: np.ndarray) -> np.ndarray | None:
+            """The inverse Hessian over ``free`` (the others fixed), if it is positive."""
+            def nll_free(v):
+                full = u.copy()
+                full[free] = v
+                return nll(full)
 
-        cov_u = np.zeros((u.size, u.size))
-        try:
-            cov_u[np.ix_(free, free)] = np.linalg.inv(_hessian(nll_free, u[free],
-                                                               step[free]))
-            ok_cov = bool(np.all(np.diag(cov_u)[free] > 0))
-        except np.linalg.LinAlgError:
-            cov_u, ok_cov = np.full((u.size, u.size), np.nan), False
+            hess = _hessian(nll_free, u[free], step[free])
+            if not np.all(np.isfinite(hess)) or np.linalg.eigvalsh(hess).min() <= 0:
+                return None
+            out = np.zeros((u.size, u.size))
+            out[np.ix_(free, free)] = np.linalg.inv(hess)
+            return out
+
+        free = np.nonzero(~edge)[0]
+        cov_u, fixed_note = covariance(free), ""
+        if cov_u is None:  # the under-amplified share and its mean poorly determined:
+            cov_u = covariance(free[~np.isin(free, (4, 5))])  # fixed where they are
+            fixed_note = "errors with the under-amplified share fixed (its curvature is " \
+                "not positive)" if cov_u is not None else ""
+        ok_cov = cov_u is not None
+        if cov_u is None:
+            cov_u = np.full((u.size, u.size), np.nan)
     p = u * scale
     cov = cov_u * np.outer(scale, scale)
     err = np.sqrt(np.abs(np.diag(cov)))
@@ -280,6 +290,8 @@ def fit_spectra(spectra: Sequence[np.ndarray], *, pedestal: np.ndarray | None = 
         msg = (msg + "; " if msg else "") + f"at a bound: {', '.join(at_bound)}"
     if not ok_cov:
         msg = (msg + "; " if msg else "") + "errors not estimated (Hessian not positive)"
+    elif fixed_note:
+        msg = (msg + "; " if msg else "") + fixed_note
     m = len(spectra)
     return SpeFit(values=dict(zip(_NAMES, map(float, p[:6]), strict=True)),
                   errors=dict(zip(_NAMES, map(float, err[:6]), strict=True)),
@@ -287,7 +299,8 @@ def fit_spectra(spectra: Sequence[np.ndarray], *, pedestal: np.ndarray | None = 
                   mean_pC=float(d0[0]), mean_err_pC=float(np.sqrt(max(dcov[0, 0], 0))),
                   enf=float(d0[1]), enf_err=float(np.sqrt(max(dcov[1, 1], 0))),
                   peak_to_valley=pv, chi2_ndf=chi2 / max(ndf, 1),
-                  ok=bool(res.success and ok_cov and not at_bound), message=msg,
+                  ok=bool(res.success and ok_cov and not at_bound and not fixed_note),
+                  message=msg,
                   curves=curves)
 
 
