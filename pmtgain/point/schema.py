@@ -256,6 +256,8 @@ SUMMARY_FIELDS: tuple[Field, ...] = (
     Field("afterpulse_prob", "", "afterpulses per photoelectron (n_pe_anchored, else n_pe); "
           "at the merge", sometimes=True),
     Field("afterpulse_prob_err", "", "its error (mu's error not included)", sometimes=True),
+    Field("ap_threshold_pe", "", "ap_threshold_V in single photoelectrons' amplitude; NaN "
+          "without a low-light run", sometimes=True),
     Field("baseline_note", "",
           "ripple removed and/or coherent structure (pick-up) left out of the baseline region; ''"),
     Field("ripple_V", "V", "amplitude of the coherent ripple fitted and removed; 0 without one"),
