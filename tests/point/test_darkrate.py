@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy.stats import gamma
 
-from pmtgain.point.darkrate import pe_rates, rate_curve, with_dark_rates
+from pmtgain.point.darkrate import dark_lines, pe_rates, rate_curve, with_dark_rates
 from pmtgain.point.process import process_point
 from pmtgain.point.spe import process_spe
 from pmtgain.sim.simspe import spe_pmt, write_spe_run
@@ -85,3 +85,10 @@ def test_rates_in_photoelectrons_at_the_merge():
     assert out.dark_rate_0p25pe_hz.iloc[0] == pytest.approx(want[0])
     assert np.isnan(out.dark_rate_0p25pe_hz.iloc[1])
     assert curves[["pmt", "hv"]].drop_duplicates().values.tolist() == [[1, 1000]]
+    assert dark_lines(out) == [f"PMT 1: dark counts before the LED pulse at 0.25 "
+                               f"photoelectron (Hz): 1000 V {want[0]:.3g} +- "
+                               f"{out.dark_rate_0p25pe_err_hz.iloc[0]:.2g}"]
+    quiet = pd.DataFrame(dict(pmt=[2, 2], hv=[900, 1000], dark_rate_5sigma_hz=[10.0, -5.0],
+                              dark_rate_5sigma_err_hz=[1e5, 2e5]))
+    assert dark_lines(quiet) == ["PMT 2: no dark counts seen before the LED pulse at 5 "
+                                 "noise rms (below ~3e+05 Hz, 3 sigma)"]
