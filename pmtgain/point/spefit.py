@@ -234,6 +234,8 @@ def fit_spectra(spectra: Sequence[np.ndarray], *, pedestal: np.ndarray | None = 
         # errors of the parameters not at a bound (one at a bound, e.g. no under-amplified
         # share, is fixed there: the likelihood's curvature is not defined across it)
         edge = (u - lo / scale < 1e-6) | (hi / scale - u < 1e-6)
+        no_share = bool(edge[4])  # no under-amplified share: its mean means nothing
+        edge[5] |= no_share
         step = np.maximum(1e-4, 1e-3 * np.abs(u))
 
         def covariance(free: np.ndarray) -> np.ndarray | None:
@@ -284,7 +286,8 @@ def fit_spectra(spectra: Sequence[np.ndarray], *, pedestal: np.ndarray | None = 
     ndf -= p.size
     x = x0 + h * np.arange(n)
     pv = peak_to_valley(_density(p[:6], p[6], g), x, p[0], p[2])
-    at_bound = [nm for nm, e in zip(_NAMES, edge, strict=False) if e and nm != "w"]
+    at_bound = [nm for nm, e in zip(_NAMES, edge, strict=False)
+                if e and nm != "w" and not (nm == "a" and no_share)]
     msg = "" if res.success else str(res.message)
     if at_bound:
         msg = (msg + "; " if msg else "") + f"at a bound: {', '.join(at_bound)}"
