@@ -335,7 +335,8 @@ def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _
     with atomic_path(csv) as tmp:
         table.to_csv(tmp, index=False, float_format="%.6g")
     res.written += [png, csv]
-    if not dark.empty:
+    if not dark.empty:  # (an HTCondor merge may have no lists/ of its own yet)
+        lay.dark_list.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(lay.dark_list) as tmp:
             dark.to_csv(tmp, index=False, float_format="%.6g")
         res.written.append(lay.dark_list)

@@ -73,8 +73,9 @@ def test_a_point_in_each_format_gives_the_numbers_of_the_trc_to_1e9(formats):
     d, files, *_ = formats
     ref = process_point([d / "run.trc"], pmt=2, hv=1100)
     # the .trc adds its file's TRIGGER_TIME to the flashes' times: float64 holds that
-    # epoch to 0.2 us, so what comes of the times agrees to 1e-7, not 1e-9
-    skip = {"n_files", "stability_span_s", "drift_slope_per_h", "drift_slope_err_per_h"}
+    # epoch to 0.2 us, so what comes of the times (the drift test) agrees to 1e-6
+    skip = {"n_files"}
+    timed = ("stability_", "drift_")
     for name, (f, fields) in files.items():
         if name == "trc":
             continue
@@ -83,10 +84,14 @@ def test_a_point_in_each_format_gives_the_numbers_of_the_trc_to_1e9(formats):
             w = res.summary[k]
             if k in skip or not isinstance(v, float):
                 continue
+            if k.startswith(timed) and res.summary["stability_time_source"] != \
+                    ref.summary["stability_time_source"]:
+                continue  # a format without trigger times: the test in the flashes' order
             if math.isnan(v):
                 assert math.isnan(w), (name, k)
             else:
-                assert math.isclose(w, v, rel_tol=1e-9, abs_tol=1e-15), (name, k, v, w)
+                tol = 1e-6 if k.startswith(timed) else 1e-9
+                assert math.isclose(w, v, rel_tol=tol, abs_tol=1e-15), (name, k, v, w)
         np.testing.assert_allclose(res.table["charge_pC"], ref.table["charge_pC"],
                                    rtol=1e-9, atol=1e-15, err_msg=name)
         assert list(res.table["status"]) == list(ref.table["status"]), name

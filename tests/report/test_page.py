@@ -113,7 +113,8 @@ def test_chromium_renders_every_image_and_every_pmt(analysed, tmp_path):
     report = cwd / "outputs" / "report.html"
     attrs, dom = _dom(report, tmp_path)
     assert attrs.get("rendered") == "yes"
-    assert attrs.get("images") == "13" and attrs.get("broken") == "0", attrs
+    # two curves, three shape plots, three dark-count plots, eight points
+    assert attrs.get("images") == "16" and attrs.get("broken") == "0", attrs
     for p in (1, 2, 3):
         assert re.search(rf"<h2>PMT {p}</h2>", dom)
     # the check can fail: a page with one corrupted image is caught by the browser
