@@ -40,6 +40,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pmtgain.point.schema import numbers_text, text_numbers
+
 __all__ = ["AfterpulseCounter", "afterpulse_probability", "delay_groups", "afterpulse_lines",
            "AFTER_GAP_NS",
            "MAX_START_NS", "MIN_REGION_NS", "MERGE_NS", "AP_BIN_NS", "AP_SIGMA"]
@@ -57,9 +59,6 @@ AP_BIN_NS = 20.0
 #: the threshold, in the point's noise rms (the dark-count rate's ``5sigma`` threshold)
 AP_SIGMA = 5.0
 
-
-def _join(x) -> str:
-    return " ".join(f"{float(v):.6g}" for v in x)
 
 
 class AfterpulseCounter:
@@ -116,7 +115,8 @@ class AfterpulseCounter:
         return dict(ap_threshold_V=self.thr, ap_flashes=self.flashes, ap_pulses=self.pulses,
                     ap_start_ns=(self.k0 - self.k_onset) * self.dt,
                     ap_region_ns=(self.n_samples - self.k0) * self.dt,
-                    ap_delay_edges_ns=_join(self.edges), ap_delay_counts=_join(self.hist))
+                    ap_delay_edges_ns=numbers_text(self.edges),
+                    ap_delay_counts=numbers_text(self.hist))
 
 
 def afterpulse_probability(df: pd.DataFrame) -> pd.DataFrame:
@@ -148,10 +148,6 @@ def afterpulse_probability(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _split(text) -> np.ndarray:
-    return np.array([float(v) for v in str(text).split()]) if isinstance(text, str) and \
-        text.strip() else np.zeros(0)
-
 
 def delay_groups(fields: dict, dark_rate_hz: float = 0.0, min_sigma: float = 5.0
                  ) -> list[dict]:
@@ -163,7 +159,8 @@ def delay_groups(fields: dict, dark_rate_hz: float = 0.0, min_sigma: float = 5.0
     their errors (the floor's counts in them)."""
     from scipy.signal import find_peaks
 
-    edges, h = _split(fields.get("ap_delay_edges_ns")), _split(fields.get("ap_delay_counts"))
+    edges = text_numbers(fields.get("ap_delay_edges_ns"))
+    h = text_numbers(fields.get("ap_delay_counts"))
     if not h.size:
         return []
     x = 0.5 * (edges[1:] + edges[:-1])

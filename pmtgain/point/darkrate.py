@@ -37,6 +37,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pmtgain.point.schema import numbers_text, text_numbers
+
 __all__ = ["THRESHOLDS_SIGMA", "PE_THRESHOLDS", "dark_fields", "rate_curve", "pe_rates",
            "with_dark_rates", "dark_lines"]
 
@@ -46,13 +48,6 @@ THRESHOLDS_SIGMA = (3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0, 20.0, 30.0, 50.0)
 PE_THRESHOLDS = (0.25, 0.5)
 
 
-def _join(x) -> str:
-    return " ".join(f"{float(v):.6g}" for v in x)
-
-
-def _split(text) -> np.ndarray:
-    return np.array([float(v) for v in str(text).split()]) if isinstance(text, str) and \
-        text.strip() else np.zeros(0)
 
 
 def dark_fields(table: pd.DataFrame, noise_V: float, region_ns: float) -> dict:
@@ -71,8 +66,8 @@ def dark_fields(table: pd.DataFrame, noise_V: float, region_ns: float) -> dict:
     pos = [(hi[use] > t).sum() for t in thr]
     n = int(use.sum())
     out = dict(dark_flashes=n, dark_live_s=n * region_ns * 1e-9,
-               dark_thresholds_V=_join(thr), dark_counts_neg=_join(neg),
-               dark_counts_pos=_join(pos))
+               dark_thresholds_V=numbers_text(thr), dark_counts_neg=numbers_text(neg),
+               dark_counts_pos=numbers_text(pos))
     c = rate_curve(out, region_ns)
     five = c[np.isclose(c.threshold_V, 5 * noise_V)]
     out.update(dark_rate_5sigma_hz=float(five.rate_hz.iloc[0]) if len(five) else np.nan,
@@ -86,13 +81,13 @@ def rate_curve(fields: dict, region_ns: float | None = None,
     """The rate against the threshold from a point's ``dark_*`` fields: ``threshold_V``,
     ``threshold_pe`` (with the single photoelectron's mean amplitude, else NaN),
     ``rate_hz``, ``rate_err_hz``, the counts; empty without the fields."""
-    thr = _split(fields.get("dark_thresholds_V"))
+    thr = text_numbers(fields.get("dark_thresholds_V"))
     if not thr.size:
         return pd.DataFrame(columns=["threshold_V", "threshold_pe", "rate_hz",
                                      "rate_err_hz", "n_below", "n_above"])
     n = float(fields["dark_flashes"])
     t = (region_ns if region_ns is not None else float(fields["baseline_region_ns"])) * 1e-9
-    neg, pos = _split(fields["dark_counts_neg"]), _split(fields["dark_counts_pos"])
+    neg, pos = text_numbers(fields["dark_counts_neg"]), text_numbers(fields["dark_counts_pos"])
 
     def r(k):  # (rate, error); no count has the error of one
         p = np.minimum(k / n, 1 - 1e-12)

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 __all__ = ["Field", "FLASH_FIELDS", "SUMMARY_FIELDS", "field", "describe", "column_order"]
 
 
@@ -371,6 +373,18 @@ SUMMARY_FIELDS: tuple[Field, ...] = (
 )
 
 _BY_NAME = {f.name: f for f in SUMMARY_FIELDS + FLASH_FIELDS}
+
+
+def numbers_text(x, spec: str = ".6g") -> str:
+    """A list of numbers as a summary field holds it: space-separated text (JSON, CSV and
+    pickle keep it alike)."""
+    return " ".join(format(float(v), spec) for v in x)
+
+
+def text_numbers(text) -> np.ndarray:
+    """The numbers of a :func:`numbers_text` field (empty for '', NaN or a missing one)."""
+    return np.array(str(text).split(), float) if isinstance(text, str) and text.strip() \
+        else np.zeros(0)
 
 
 def field(name: str) -> Field | None:

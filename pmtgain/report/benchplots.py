@@ -23,6 +23,7 @@ from typing import IO
 import numpy as np
 import pandas as pd
 
+from pmtgain.point.schema import text_numbers
 from pmtgain.report.plots import CYCLE, pyplot, save_figure
 
 __all__ = ["spe_spectrum", "dark_rates", "afterpulse_delays"]
@@ -131,8 +132,7 @@ def afterpulse_delays(df: pd.DataFrame, path: str | os.PathLike | IO[bytes], pmt
     for i, r in enumerate(sub.to_dict("records")):
         if not isinstance(r.get("ap_delay_counts"), str):
             continue
-        e = np.array(r["ap_delay_edges_ns"].split(), float)
-        h = np.array(r["ap_delay_counts"].split(), float)
+        e, h = text_numbers(r["ap_delay_edges_ns"]), text_numbers(r["ap_delay_counts"])
         w = np.diff(e) * float(r["ap_flashes"])
         col = CYCLE[i % len(CYCLE)]
         p, pe = r.get("afterpulse_prob", np.nan), r.get("afterpulse_prob_err", np.nan)
