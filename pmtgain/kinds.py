@@ -10,10 +10,15 @@ What to use when
   ``pmt_<i>_<hv>_*``; the engine and the fit settings are among its inputs.
 - :data:`SPE` - a low-light run (``spe_pmt_<i>.txt``): the single-photoelectron gain and
   F (:func:`pmtgain.point.spe.process_spe`); files ``spe_<i>_<hv>_*``; no engine.
+- :data:`DARK` - a dark run (``dark_pmt_<i>.txt``): random- or self-triggered records
+  with no light, every pulse counted: the dark-count rate against the threshold
+  (:func:`pmtgain.point.darkrun.process_dark`); files ``dark_<i>_<hv>_*``; no engine.
 - :data:`LEDOFF` - an LED-off run (``ledoff_pmt_<i>.txt``): never measured on its own, the
   pedestal of the point or low-light run it belongs to.
 
-A new kind (dark runs, long records for afterpulses) is one entry here, its campaign
+:data:`RUNS` are the kinds saved as runs of their own (a summary and spectra, under
+``lists/<name>/``), not as points of a gain curve. A new kind (long records for
+afterpulses) is one entry here, its campaign
 reader in :mod:`pmtgain.io.campaign`, its processing function in the point layer and its
 branch in :func:`pmtgain.run.executors.run_point`.
 """
@@ -22,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Kind", "GAIN", "SPE", "LEDOFF", "KINDS", "kind_of"]
+__all__ = ["Kind", "GAIN", "SPE", "DARK", "LEDOFF", "KINDS", "RUNS", "kind_of"]
 
 
 @dataclass(frozen=True)
@@ -50,9 +55,14 @@ GAIN = Kind("gain", "data_directories_pmt_*.txt", "pmt",
             True, "a point at high light: the charge per flash and the gain curve")
 SPE = Kind("spe", "spe_pmt_*.txt", "spe", ("pmt_summary.json", "pmt_spectra.npz"), False,
            "a low-light run: the single-photoelectron gain and excess noise factor")
+DARK = Kind("dark", "dark_pmt_*.txt", "dark", ("pmt_summary.json", "pmt_spectra.npz"), False,
+            "a dark run: records with no light, random or self triggered; the dark-count "
+            "rate against the threshold")
 LEDOFF = Kind("ledoff", "ledoff_pmt_*.txt", "ledoff", (), False,
               "an LED-off run: the pedestal of the point or low-light run it belongs to")
-KINDS = {k.name: k for k in (GAIN, SPE, LEDOFF)}
+KINDS = {k.name: k for k in (GAIN, SPE, DARK, LEDOFF)}
+#: the kinds saved as runs of their own (``<prefix>_<i>_<hv>_{summary.json,spectra.npz}``)
+RUNS = (SPE, DARK)
 
 
 def kind_of(point) -> Kind:

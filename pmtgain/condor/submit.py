@@ -45,8 +45,8 @@ from pathlib import Path
 
 from pmtgain.config import DEFAULT_ENGINE, PointSpec
 from pmtgain.errors import CondorError
-from pmtgain.io.campaign import campaign_files, parse_campaign_file
-from pmtgain.kinds import GAIN, SPE
+from pmtgain.io.campaign import DARK_KEYS, campaign_files, parse_campaign_file
+from pmtgain.kinds import DARK, GAIN, RUNS, Kind
 from pmtgain.parallel import THREAD_VARS
 from pmtgain.results import store
 from pmtgain.results.layout import CONDOR_DIRS, Layout
@@ -145,9 +145,11 @@ def _item(p: PointSpec) -> str:
 
 def submit_description(pmt: int, points: list[PointSpec], *, project: Path,
                        outputs: Path, info_file: Path, opts: SubmitOptions,
-                       spe: bool = False) -> str:
-    """The submit file of one PMT: one job per point, every path absolute. ``spe``: the
-    PMT's low-light runs (``spe_pmt_<i>.txt``; outputs ``spe_<i>_<hv>_*``)."""
+                       kind: Kind = GAIN) -> str:
+    """The submit file of one PMT: one job per point, every path absolute. ``kind``: the
+    PMT's runs of another kind (:data:`pmtgain.kinds.RUNS`: low-light runs from
+    ``spe_pmt_<i>.txt``, outputs ``spe_<i>_<hv>_*``; dark runs from ``dark_pmt_<i>.txt``,
+    ``dark_<i>_<hv>_*``)."""
     project, outputs = project.resolve(), outputs.resolve()
     info_rel = info_file.resolve()
     inputs = [project / "analysis_condor.py", project / "pmtgain", info_rel]
@@ -157,7 +159,6 @@ def submit_description(pmt: int, points: list[PointSpec], *, project: Path,
     token = _token_file(opts.token_file)
     if token is not None:  # the file travels in the sandbox; its name only is written here
         inputs.append(token)
-    kind = SPE if spe else GAIN
     key = kind.key(pmt, "$(hv)")
     outs = kind.job_outputs
     remaps = store.job_remaps(pmt, "$(hv)", kind=kind)
@@ -168,7 +169,7 @@ def submit_description(pmt: int, points: list[PointSpec], *, project: Path,
         "universe                = vanilla",
         f"executable              = {project / 'exec_condor.sh'}",
         "arguments               = $(dir_url) $(i_pmt) $(hv) $(n_files) $(cut_V)"
-        f" --engine {opts.engine}" + (" --spe" if spe else ""),
+        f" --engine {opts.engine}" + (f" --kind {kind.name}" if kind is not GAIN else ""),
         f"initialdir              = {Layout(outputs).condor('condor_logs')}",
         f"output                  = ../condor_outputs/{key}_analysis.out",
         f"error                   = ../condor_errors/{key}_analysis.error",
@@ -288,9 +289,9 @@ def submit_file(sub: Path, opts: SubmitOptions) -> int:
 
 
 def write_and_submit(pmt, points, *, project, outputs, info_file, opts, name, dry_run,
-                      out=sys.stdout, spe: bool = False) -> dict | None:
+                      out=sys.stdout, kind: Kind = GAIN) -> dict | None:
     text = submit_description(pmt, points, project=project, outputs=outputs,
-                              info_file=info_file, opts=opts, spe=spe)
+                              info_file=info_file, opts=opts, kind=kind)
     sub = project / name
     sub.write_text(text)
     if dry_run:
@@ -348,14 +349,17 @@ def submit_campaign(project: Path, data_info: Path, outputs: Path, opts: SubmitO
                                 opts=opts, name=f"analysis_pmt_{pmt}.sub", dry_run=dry_run)
         if rec:
             recs.append(rec)
-    for f in sorted(Path(data_info).glob("spe_pmt_*.txt")) if Path(data_info).is_dir() else []:
-        runs = parse_campaign_file(f)
-        if runs and (not pmts or runs[0].pmt in pmts):
-            rec = write_and_submit(runs[0].pmt, runs, project=project, outputs=outputs,
-                                    info_file=f, opts=opts, dry_run=dry_run, spe=True,
-                                    name=f"analysis_pmt_{runs[0].pmt}_spe.sub")
-            if rec:
-                recs.append(rec)
+    for kind in RUNS:  # low-light and dark runs: a submit file per PMT and kind
+        files = sorted(Path(data_info).glob(kind.campaign_files)) \
+            if Path(data_info).is_dir() else []
+        for f in files:
+            runs = parse_campaign_file(f, keys=DARK_KEYS if kind is DARK else None)
+            if runs and (not pmts or runs[0].pmt in pmts):
+                rec = write_and_submit(runs[0].pmt, runs, project=project, outputs=outputs,
+                                        info_file=f, opts=opts, dry_run=dry_run, kind=kind,
+                                        name=f"analysis_pmt_{runs[0].pmt}_{kind.name}.sub")
+                if rec:
+                    recs.append(rec)
     if recs:
         print("clusters: " + " ".join(str(r["cluster"]) for r in recs)
               + f"  (recorded in {outputs / CLUSTERS_FILE})")

@@ -50,13 +50,14 @@ import numpy as np
 
 from pmtgain.config import PointSpec
 from pmtgain.errors import CampaignError
-from pmtgain.kinds import GAIN, LEDOFF, SPE
+from pmtgain.kinds import DARK, GAIN, LEDOFF, SPE
 
 __all__ = ["FILE_PATTERN", "ENF_FILE", "MAX_FILES_PER_POINT", "MAX_PMT", "MAX_HV",
            "SCHEMES", "folder_of", "redact", "parse_campaign_file", "campaign_files",
            "load_campaign", "distinct_folders", "select", "local_dir", "enf_path",
            "is_enf", "write_enf", "load_enf", "SPE_PATTERN", "LEDOFF_PATTERN",
-           "load_ledoff", "load_spe", "read_settings", "is_pattern"]
+           "load_ledoff", "load_spe", "load_dark", "DARK_KEYS", "read_settings",
+           "is_pattern"]
 
 FILE_PATTERN = GAIN.campaign_files
 ENF_FILE = "enf.txt"
@@ -161,7 +162,11 @@ def read_settings(point: PointSpec):
     return ReadSettings.from_fields(dict(point.read))
 
 
-def parse_campaign_file(path: str | os.PathLike) -> list[PointSpec]:
+def parse_campaign_file(path: str | os.PathLike, keys: dict[str, tuple[str, ...]] | None = None
+                        ) -> list[PointSpec]:
+    """The points of one campaign file; ``keys``: the ``key=value`` fields a kind takes
+    besides the format's, with their allowed values (the first the default), kept in
+    ``extra`` (a dark run's ``trigger=random|self``)."""
     path = Path(path)
     points: list[PointSpec] = []
     seen: dict[tuple[int, int], int] = {}
@@ -229,9 +234,16 @@ def parse_campaign_file(path: str | os.PathLike) -> list[PointSpec]:
             url += "/"
         elif "://" in url and not url.endswith("/"):
             url += "/"
+        extra = {}
+        for key, allowed in (keys or {}).items():
+            extra[key] = opts.pop(key, allowed[0])
+            if extra[key] not in allowed:
+                raise CampaignError(f"{where}: {key}={_short(extra[key])}: choose "
+                                    f"{' or '.join(allowed)}")
         files, read = _files_and_read(opts, url, n, where)
         points.append(PointSpec(pmt=pmt, hv=hv, n_files=n, dir_url=url, cut_V=cut,
-                                folder=folder_of(url, hv, pmt), files=files, read=read))
+                                folder=folder_of(url, hv, pmt), files=files, read=read,
+                                extra=extra))
     if not points:
         raise CampaignError(f"{path}: no points (every line is empty or a comment)")
     return points
@@ -383,6 +395,24 @@ def load_ledoff(path: str | os.PathLike = "data_info") -> dict[tuple[int, int], 
     # distinct folders among all LED-off runs at once: a point's and a low-light run's
     # are attached by different loaders, which would not see each other's
     return {(q.pmt, q.hv): q for q in distinct_folders(list(out.values()))}
+
+
+#: a dark run's trigger (``trigger=``; :data:`pmtgain.point.darkrun.TRIGGERS`)
+DARK_KEYS = {"trigger": ("random", "self")}
+
+
+def load_dark(path: str | os.PathLike = "data_info") -> list[PointSpec]:
+    """The dark runs of a campaign: ``dark_pmt_<i>.txt`` beside its data_directories
+    files, the same line format plus ``trigger=self`` for self-triggered records
+    (``extra["trigger"]``, ``random`` without it); [] without any. Each run's ``kind`` is
+    ``dark``."""
+    p = Path(path)
+    d = p if p.is_dir() else p.parent
+    out = []
+    for f in sorted(d.glob(DARK.campaign_files)):
+        for pt in parse_campaign_file(f, keys=DARK_KEYS):
+            out.append(replace(pt, cut_V=None, folder=f"{pt.folder}_dark", kind=DARK.name))
+    return sorted(distinct_folders(out), key=lambda q: (q.pmt, q.hv))
 
 
 def load_spe(path: str | os.PathLike = "data_info") -> list[PointSpec]:

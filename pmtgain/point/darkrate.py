@@ -6,9 +6,13 @@ What to use when
   flashes' baseline regions (before the LED pulse: no light) counted at thresholds of
   :data:`THRESHOLDS_SIGMA` times the point's noise.
 - :func:`rate_curve` - those counts as the rate against the threshold (V, and in
-  photoelectrons when the single photoelectron's amplitude is known), with errors.
+  photoelectrons when the single photoelectron's amplitude is known), with errors; also
+  a dark run's (:mod:`pmtgain.point.darkrun`: ``dark_counted="pulses"``, every pulse
+  over the live time).
 - :func:`pe_rates` - the rate at the thresholds people quote (0.25 and 0.5 photoelectrons
   of amplitude), interpolated on the curve.
+- :func:`with_dark_runs` - the same for the dark runs (:mod:`pmtgain.point.darkrun`), the
+  amplitude at each run's HV from the points or low-light runs (:func:`amplitude_at`).
 - :func:`with_dark_rates` - the merge's step: every point's rates in photoelectrons (the
   single photoelectron's amplitude from the PMT's low-light run, scaled to each HV as the
   gain: :func:`pmtgain.point.anchor.anchor_gains`) and the curves of all points.
@@ -40,7 +44,8 @@ import pandas as pd
 from pmtgain.point.schema import numbers_text, text_numbers
 
 __all__ = ["THRESHOLDS_SIGMA", "PE_THRESHOLDS", "dark_fields", "rate_curve", "pe_rates",
-           "with_dark_rates", "dark_lines"]
+           "with_dark_rates", "dark_lines", "amplitude_at", "with_dark_runs",
+           "dark_run_lines"]
 
 #: the thresholds the baseline regions are counted at, in the point's noise rms
 THRESHOLDS_SIGMA = (3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0, 20.0, 30.0, 50.0)
@@ -86,15 +91,22 @@ def rate_curve(fields: dict, region_ns: float | None = None,
         return pd.DataFrame(columns=["threshold_V", "threshold_pe", "rate_hz",
                                      "rate_err_hz", "n_below", "n_above"])
     n = float(fields["dark_flashes"])
-    t = (region_ns if region_ns is not None else float(fields["baseline_region_ns"])) * 1e-9
     neg, pos = text_numbers(fields["dark_counts_neg"]), text_numbers(fields["dark_counts_pos"])
+    if fields.get("dark_counted") == "pulses":  # a dark run: every pulse over the live time
+        live = float(fields["dark_live_s"])
+        k = 1.0 / (1.0 - float(fields.get("dark_pileup") or 0.0))  # pulses lost in others
+        rn, rp = k * neg / live, pos / live
+        en, ep = np.sqrt(np.maximum(neg, 1.0)) / live, np.sqrt(pos) / live
+    else:  # flashes with at least one: the Poisson logarithm counts the rest
+        t = (region_ns if region_ns is not None
+             else float(fields["baseline_region_ns"])) * 1e-9
 
-    def r(k):  # (rate, error); no count has the error of one
-        p = np.minimum(k / n, 1 - 1e-12)
-        pe = np.minimum(np.maximum(k, 1.0) / n, 1 - 1e-12)
-        return -np.log1p(-p) / t, np.sqrt(pe / (n * (1 - pe))) / t
+        def r(k):  # (rate, error); no count has the error of one
+            p = np.minimum(k / n, 1 - 1e-12)
+            pe = np.minimum(np.maximum(k, 1.0) / n, 1 - 1e-12)
+            return -np.log1p(-p) / t, np.sqrt(pe / (n * (1 - pe))) / t
 
-    (rn, en), (rp, ep) = r(neg), r(pos)
+        (rn, en), (rp, ep) = r(neg), r(pos)
     amp = spe_amplitude_V if spe_amplitude_V is not None and np.isfinite(spe_amplitude_V) \
         and spe_amplitude_V > 0 else np.nan
     return pd.DataFrame(dict(threshold_V=thr, threshold_pe=thr / amp, rate_hz=rn - rp,
@@ -136,6 +148,64 @@ def with_dark_rates(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         c["live_s"] = r.get("dark_live_s")
         curves.append(c)
     return df, (pd.concat(curves, ignore_index=True) if curves else pd.DataFrame())
+
+
+def amplitude_at(pmt: int, hv: int, points: pd.DataFrame, spe_runs: pd.DataFrame | None
+                 ) -> float:
+    """A single photoelectron's amplitude (V) of ``pmt`` at ``hv``: the merged point's at
+    that HV, else the PMT's low-light run's there, else interpolated between its points
+    as a power of the HV (log-log; NaN outside them)."""
+    def of(d):
+        if d is None or d.empty or "spe_amplitude_V" not in d.columns:
+            return pd.DataFrame(columns=["hv", "spe_amplitude_V"])
+        d = d[(d.pmt == pmt)][["hv", "spe_amplitude_V"]].astype(float)
+        return d[np.isfinite(d.spe_amplitude_V) & (d.spe_amplitude_V > 0)]
+
+    pts, runs = of(points), of(spe_runs)
+    for d in (pts, runs):
+        at = d[d.hv == hv]
+        if len(at):
+            return float(at.spe_amplitude_V.iloc[0])
+    pts = pts.sort_values("hv")
+    if len(pts) < 2 or not pts.hv.iloc[0] <= hv <= pts.hv.iloc[-1]:
+        return float("nan")
+    return float(np.exp(np.interp(np.log(hv), np.log(pts.hv), np.log(pts.spe_amplitude_V))))
+
+
+def with_dark_runs(runs: pd.DataFrame, points: pd.DataFrame,
+                   spe_runs: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The dark runs (:mod:`pmtgain.point.darkrun`'s summaries) with the single
+    photoelectron's amplitude at their HV (:func:`amplitude_at`) and :func:`pe_rates`'
+    columns, and their curves in one long table (``source`` "dark run")."""
+    runs = runs.copy()
+    curves = []
+    for i, r in zip(runs.index, runs.to_dict("records"), strict=True):
+        amp = amplitude_at(int(r["pmt"]), int(r["hv"]), points, spe_runs)
+        runs.loc[i, "spe_amplitude_V"] = amp
+        c = rate_curve(r, spe_amplitude_V=amp)
+        for k, v in pe_rates(c).items():
+            runs.loc[i, k] = v
+        c.insert(0, "hv", int(r["hv"]))
+        c.insert(0, "pmt", int(r["pmt"]))
+        c["live_s"] = r.get("dark_live_s")
+        c["source"] = f"dark run ({r.get('trigger', 'random')} trigger)"
+        curves.append(c)
+    return runs, (pd.concat(curves, ignore_index=True) if curves else pd.DataFrame())
+
+
+def dark_run_lines(runs: pd.DataFrame) -> list[str]:
+    """One line per PMT with dark runs: the rate at 0.25 photoelectron (at 5 noise rms
+    where the amplitude is not known) at each HV."""
+    out = []
+    for pmt, sub in runs.sort_values("hv").groupby("pmt"):
+        pe = "dark_rate_0p25pe_hz" in sub.columns and \
+            np.isfinite(sub["dark_rate_0p25pe_hz"].to_numpy(float)).all()
+        key, at = ("dark_rate_0p25pe", "0.25 photoelectron") if pe else \
+            ("dark_rate_5sigma", "5 noise rms")
+        vals = ", ".join(f"{h} V {x:.4g} +- {y:.2g}" for h, x, y in
+                         zip(sub.hv, sub[f"{key}_hz"], sub[f"{key}_err_hz"], strict=True))
+        out.append(f"PMT {pmt}: dark-count rate from its dark runs at {at} (Hz): {vals}")
+    return out
 
 
 def dark_lines(df: pd.DataFrame) -> list[str]:

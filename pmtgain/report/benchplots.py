@@ -99,21 +99,24 @@ def dark_rates(curves: pd.DataFrame, path: str | os.PathLike | IO[bytes], pmt: i
     fig, ax = plt.subplots(figsize=(6.4, 3.8), dpi=dpi)
     sub = curves[curves.pmt == pmt]
     pe = bool(np.isfinite(sub.threshold_pe.to_numpy(float)).all()) if len(sub) else False
-    for i, (hv, c) in enumerate(sub.groupby("hv")):
+    if len(sub) and "source" not in sub.columns:
+        sub = sub.assign(source="")
+    for i, ((hv, src), c) in enumerate(sub.fillna({"source": ""}).groupby(["hv", "source"])):
         x = c.threshold_pe.to_numpy(float) if pe else 1e3 * c.threshold_V.to_numpy(float)
         r, e = c.rate_hz.to_numpy(float), c.rate_err_hz.to_numpy(float)
         col = CYCLE[i % len(CYCLE)]
         seen = r > 2 * e
-        ax.errorbar(x[seen], r[seen], yerr=e[seen], fmt="o-", ms=3, color=col,
-                    label=f"{hv} V")
+        run = str(src).startswith("dark run")
+        ax.errorbar(x[seen], r[seen], yerr=e[seen], fmt="s-" if run else "o-", ms=3,
+                    color=col, label=f"{hv} V" + (" dark run" if run else ""))
         ax.plot(x[~seen], np.maximum(r[~seen], 0) + 2 * e[~seen], "v", mfc="none",
                 color=col, ms=5)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("threshold [photoelectrons]" if pe else "threshold [mV]")
     ax.set_ylabel("dark-count rate [Hz]")
-    ax.set_title(f"PMT {pmt}: pulses before the LED pulse (noise's mirror subtracted)",
-                 fontsize=9)
+    ax.set_title(f"PMT {pmt}: pulses with no light (circles: before the LED pulse; "
+                 "squares: dark runs; noise's mirror subtracted)", fontsize=8)
     ax.grid(alpha=0.3, which="both")
     if len(sub):
         ax.legend(fontsize=7, ncol=2)

@@ -21,6 +21,8 @@ The tree (``<k>`` is a point's key, ``<i>`` its PMT, ``<hv>`` its HV in V)::
         points/<k>_examples.npz            example records with their fits
         spe/spe_<i>_<hv>_{summary.json,spectra.npz}   a low-light run
         spe.csv, shapes.csv, run.json      low-light runs, pulse shapes, the run record
+        dark_runs.csv, dark_counts.csv     dark runs; every rate against the threshold
+        spe/, dark/                        the saved runs (spe_<i>_<hv>_*, dark_<i>_<hv>_*)
         failed.json                        the points without a result, and why
       condor_lists/              Layout(outputs, "condor_lists"): the jobs' results,
         <k>_{summary.json,flashes.npz,examples.npz,data_list.pkl}, spe_*  (flat)
@@ -66,9 +68,11 @@ def point_files(directory: str | os.PathLike, pmt: int, hv: int) -> dict[str, Pa
                 examples=d / f"{k}_examples.npz", csv=d / f"{k}_waveforms.csv")
 
 
-def spe_files(directory: str | os.PathLike, pmt: int, hv: int) -> dict[str, Path]:
-    """The files of a saved low-light run in ``directory`` (a layout's ``spe``)."""
-    d, k = Path(directory), spe_key(int(pmt), int(hv))
+def spe_files(directory: str | os.PathLike, pmt: int, hv: int, kind: Kind = SPE
+              ) -> dict[str, Path]:
+    """The files of a saved run in ``directory`` (a layout's ``runs(kind)``): a low-light
+    run's, or of another of :data:`pmtgain.kinds.RUNS` (a dark run's: ``dark_<i>_<hv>_*``)."""
+    d, k = Path(directory), kind.key(int(pmt), int(hv))
     return dict(summary=d / f"{k}_summary.json", spectra=d / f"{k}_spectra.npz")
 
 
@@ -112,15 +116,19 @@ class Layout:
     @property
     def spe(self) -> Path:
         """The folder of saved low-light runs (``lists/spe`` or ``condor_lists``)."""
-        return self.lists / "spe" if self.local else self.outputs / self.source
+        return self.runs(SPE)
+
+    def runs(self, kind: Kind) -> Path:
+        """The folder of saved runs of ``kind`` (``lists/<name>`` or ``condor_lists``)."""
+        return self.lists / kind.name if self.local else self.outputs / self.source
 
     def point(self, pmt: int, hv: int) -> dict[str, Path]:
         """A saved point's files: ``summary``, ``table``, ``examples``, ``csv``."""
         return point_files(self.points, pmt, hv)
 
-    def spe_run(self, pmt: int, hv: int) -> dict[str, Path]:
-        """A saved low-light run's files: ``summary``, ``spectra``."""
-        return spe_files(self.spe, pmt, hv)
+    def spe_run(self, pmt: int, hv: int, kind: Kind = SPE) -> dict[str, Path]:
+        """A saved low-light run's files (or another run's): ``summary``, ``spectra``."""
+        return spe_files(self.runs(kind), pmt, hv, kind)
 
     # --------------------------------------------------------------- what a run writes
     def pmt_list(self, pmt: int, ext: str = "json") -> Path:
@@ -143,6 +151,11 @@ class Layout:
     @property
     def spe_list(self) -> Path:
         return self.lists / "spe.csv"
+
+    @property
+    def dark_runs_list(self) -> Path:
+        """The dark runs, one row each (``analysis.py`` and ``gain_curve.py``)."""
+        return self.lists / "dark_runs.csv"
 
     @property
     def logs(self) -> Path:

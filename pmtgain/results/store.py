@@ -34,7 +34,7 @@ import pandas as pd
 from pmtgain.config import ANALYSIS_VERSION
 from pmtgain.errors import InputError
 from pmtgain.io.safeio import atomic_path, write_atomic
-from pmtgain.kinds import GAIN, Kind, kind_of
+from pmtgain.kinds import GAIN, KINDS, SPE, Kind, kind_of
 from pmtgain.point.result import PointResult, string_codes
 from pmtgain.results.layout import point_files, spe_files
 
@@ -92,6 +92,8 @@ def inputs_of(point, engine: str | None, config=None) -> dict:
            "settings": settings_digest(config or DEFAULT_FIT) if fitted else None,
            "ledoff": None if off is None else f"{redact(off.dir_url)} {off.n_files}",
            "analysis_version": ANALYSIS_VERSION}
+    if "trigger" in point.extra:  # a dark run's trigger (pmtgain.point.darkrun)
+        out["trigger"] = point.extra["trigger"]
     if point.files or point.read:  # only where given: GIN lines' saved points stay valid
         out["files"] = ",".join(point.files)
         out["read"] = " ".join(f"{k}={v}" for k, v in sorted(point.read))
@@ -114,6 +116,7 @@ _CHANGED = {
                            "campaign",
     "files": lambda a, b: "its files= changed in the campaign",
     "read": lambda a, b: f"its format settings changed in the campaign ({a} -> {b})",
+    "trigger": lambda a, b: f"its trigger changed in the campaign ({a} -> {b})",
 }
 
 
@@ -333,20 +336,24 @@ def load_point(directory: str | os.PathLike, pmt: int, hv: int) -> PointResult |
 
 def save_spe(directory: str | os.PathLike, summary: dict, spectra: dict) -> None:
     """A low-light run's summary and charge spectra into ``directory`` (a layout's
-    ``spe``), atomically, the summary last."""
-    paths = spe_files(directory, summary["pmt"], summary["hv"])
+    ``spe``), atomically, the summary last; or another run's (the kind its ``summary``
+    names: a dark run's amplitude spectrum into the layout's ``runs(DARK)``)."""
+    paths = spe_files(directory, summary["pmt"], summary["hv"],
+                      KINDS[summary.get("kind") or SPE.name])
     paths["summary"].parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(paths["spectra"]) as tmp, open(tmp, "wb") as f:
         np.savez(f, **spectra)
     write_json_records(pd.DataFrame([summary]), paths["summary"])
 
 
-def load_spe_summary(directory: str | os.PathLike, pmt: int, hv: int) -> dict | None:
-    """A saved low-light run's summary from ``directory`` (a layout's ``spe``; NaN where
-    it has none), or None when its summary or its spectra are missing or unreadable."""
-    paths = spe_files(directory, pmt, hv)
+def load_spe_summary(directory: str | os.PathLike, pmt: int, hv: int, kind: Kind = SPE
+                     ) -> dict | None:
+    """A saved low-light run's (or ``kind``'s run's) summary from ``directory`` (a
+    layout's ``runs(kind)``; NaN where it has none), or None when its summary or its
+    spectra are missing or unreadable."""
+    paths = spe_files(directory, pmt, hv, kind)
     if not paths["spectra"].is_file() or load_spectra(paths["spectra"].parent, pmt,
-                                                      hv) is None:
+                                                      hv, kind) is None:
         return None
     try:
         rows = read_json_records(paths["summary"]).to_dict("records")
@@ -356,11 +363,12 @@ def load_spe_summary(directory: str | os.PathLike, pmt: int, hv: int) -> dict | 
     return rows[0] if ok else None
 
 
-def load_spe_runs(directory: str | os.PathLike) -> pd.DataFrame:
-    """Every saved low-light run under ``directory`` (``<lists>/spe`` or ``condor_lists``
-    with its ``spe_*_summary.json`` files), one row each; empty without any."""
+def load_spe_runs(directory: str | os.PathLike, kind: Kind = SPE) -> pd.DataFrame:
+    """Every saved low-light run (or ``kind``'s run) under ``directory`` (``<lists>/spe``
+    or ``condor_lists`` with its ``spe_*_summary.json`` files), one row each; empty
+    without any."""
     rows = []
-    for f in sorted(Path(directory).glob("spe_*_summary.json")):
+    for f in sorted(Path(directory).glob(f"{kind.prefix}_*_summary.json")):
         try:
             rows.append(read_json_records(f))
         except (OSError, ValueError):
@@ -368,10 +376,11 @@ def load_spe_runs(directory: str | os.PathLike) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
 
-def load_spectra(directory: str | os.PathLike, pmt: int, hv: int) -> dict | None:
+def load_spectra(directory: str | os.PathLike, pmt: int, hv: int, kind: Kind = SPE
+                 ) -> dict | None:
     """A run's spectra from ``directory`` (``<lists>/spe`` or ``condor_lists``)."""
     try:
-        with np.load(spe_files(directory, pmt, hv)["spectra"], allow_pickle=False) as z:
+        with np.load(spe_files(directory, pmt, hv, kind)["spectra"], allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile):  # a file cut short
         return None

@@ -48,7 +48,7 @@ from pmtgain.io.fetch import (  # noqa: E402
     source_is,
 )
 from pmtgain.io.safeio import atomic_path, open_append, write_atomic  # noqa: E402
-from pmtgain.kinds import GAIN, SPE, kind_of  # noqa: E402
+from pmtgain.kinds import DARK, GAIN, SPE, kind_of  # noqa: E402
 from pmtgain.point.process import process_point  # noqa: E402
 from pmtgain.point.schema import column_order  # noqa: E402
 from pmtgain.results import store  # noqa: E402
@@ -118,6 +118,8 @@ def run_point(point: PointSpec, task: Task = DEFAULT_TASK) -> PointOutcome:
         transient = sum(1 for _, reason in rep.failed if is_transient(reason))
         if kind is SPE:
             return _finish_spe(point, rep, task, logger, t0, transient)
+        if kind is DARK:
+            return _finish_dark(point, rep, task, logger, t0, transient)
         if kind is not GAIN:
             raise InputError(f"a {kind.name} run is measured with the point it belongs to")
         off_files, off_transient = _led_off_files(point, data_dir, fetch_workers, logger)
@@ -180,7 +182,8 @@ def run_point(point: PointSpec, task: Task = DEFAULT_TASK) -> PointOutcome:
 
 def _without_where(msg: str, pmt: int, hv: int) -> str:
     """``msg`` without a leading "PMT p at hv V: " (or "... V (low light): ")."""
-    for head in (f"PMT {pmt} at {hv} V: ", f"PMT {pmt} at {hv} V (low light): "):
+    for head in (f"PMT {pmt} at {hv} V: ", f"PMT {pmt} at {hv} V (low light): ",
+                 f"PMT {pmt} at {hv} V (dark run): "):
         if msg.startswith(head):
             return msg[len(head):]
     return msg
@@ -246,6 +249,27 @@ def _finish_spe(point, rep, task: Task, logger, t0, transient) -> PointOutcome:
                     "(%.3f less the noise's %.3f), FWHM %.3g ns; %s", s["transit_mean_ns"],
                     s["tts_sigma_ns"], s["tts_sigma_err_ns"], s["tts_sigma_corrected_ns"],
                     s["timing_noise_ns"], s["tts_fwhm_ns"], s["tts_selection"])
+    return PointOutcome(point.pmt, point.hv, True, summary=s,
+                        seconds=time.perf_counter() - t0, transient=transient)
+
+
+def _finish_dark(point, rep, task: Task, logger, t0, transient) -> PointOutcome:
+    """A dark run (:mod:`pmtgain.point.darkrun`): counted, saved under ``<lists>/dark/``."""
+    from pmtgain.point.darkrun import DarkSettings, process_dark
+
+    trigger = point.extra.get("trigger", "random")
+    res = process_dark(rep.paths, pmt=point.pmt, hv=point.hv, read=read_settings(point),
+                       settings=DarkSettings(trigger=trigger))
+    s = res.summary
+    s.update(n_fetch_failed=rep.n_failed, n_fetch_transient=transient,
+             dir_url=redact(point.dir_url), analysis_version=store.ANALYSIS_VERSION,
+             inputs=store.encode_inputs(store.inputs_of(point, None)))
+    store.save_spe(task.layout.runs(DARK), s, res.spectra)
+    logger.info("dark run (%s trigger): %d records of %.4g us counted (%.4g s live), noise "
+                "%.3g mV; rate beyond 5 noise rms %.4g +- %.2g Hz%s", trigger, s["n_records"],
+                s["region_ns"] / 1e3, s["dark_live_s"], s["noise_V"] * 1e3,
+                s["dark_rate_5sigma_hz"], s["dark_rate_5sigma_err_hz"],
+                f"; flag: {s['flag']}" if s["flag"] else "")
     return PointOutcome(point.pmt, point.hv, True, summary=s,
                         seconds=time.perf_counter() - t0, transient=transient)
 

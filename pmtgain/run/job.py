@@ -121,8 +121,12 @@ def main(argv=None) -> int:
                     help="amplitude cut in volts, or 'none'")
     ap.add_argument("--engine", default=DEFAULT_ENGINE, choices=ENGINES)
     ap.add_argument("--data-dir", default="data")
-    ap.add_argument("--spe", action="store_true",
-                    help="a low-light run (spe_pmt_<i>.txt): G and F without an assumed F")
+    ap.add_argument("--kind", default="gain", choices=("gain", "spe", "dark"),
+                    help="what the line measures: gain (data_directories_pmt_<i>.txt), "
+                         "spe (a low-light run, spe_pmt_<i>.txt: G and F without an "
+                         "assumed F), dark (a dark run, dark_pmt_<i>.txt: the dark-count "
+                         "rate)")
+    ap.add_argument("--spe", action="store_true", help="the same as --kind spe")
     try:
         args = ap.parse_args(argv)
         cut = None if args.cut_V.lower() in ("none", "nan", "") else float(args.cut_V)
@@ -133,12 +137,13 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return EX_DATAERR
     return run_job(args.dir_url, args.pmt, args.hv, args.n_files, cut, engine=args.engine,
-                   data_dir=args.data_dir, spe=args.spe)
+                   data_dir=args.data_dir, kind="spe" if args.spe else args.kind)
 
 
-def _campaign_line(name: str, hv: int):
+def _campaign_line(name: str, hv: int, keys: dict | None = None):
     """The line at ``hv`` of campaign file ``name`` (in the sandbox or under data_info/):
-    a PointSpec, None without the file or the line, False (reported) when it is bad."""
+    a PointSpec, None without the file or the line, False (reported) when it is bad.
+    ``keys``: the kind's own ``key=value`` fields (a dark run's ``trigger=``)."""
     from pmtgain.errors import CampaignError
     from pmtgain.io.campaign import parse_campaign_file
 
@@ -146,19 +151,19 @@ def _campaign_line(name: str, hv: int):
     if info is None:
         return None
     try:
-        return next((p for p in parse_campaign_file(info) if p.hv == hv), None)
+        return next((p for p in parse_campaign_file(info, keys=keys) if p.hv == hv), None)
     except CampaignError as exc:
         print(f"analysis_condor.py: error: {exc}", file=sys.stderr)
         return False
 
 
 def run_job(dir_url: str, pmt: int, hv: int, n_files: int, cut: float | None, *,
-            engine: str = DEFAULT_ENGINE, data_dir: str = "data", spe: bool = False) -> int:
+            engine: str = DEFAULT_ENGINE, data_dir: str = "data", kind: str = "gain") -> int:
     """One point in the job's working directory; returns the exit status (module
-    docstring). ``spe``: a low-light run (outputs ``pmt_summary.json``,
-    ``pmt_spectra.npz``)."""
-    if spe:
-        return _spe_job(dir_url, pmt, hv, n_files, data_dir)
+    docstring). ``kind`` ``spe`` (a low-light run) or ``dark`` (a dark run): a run of its
+    own kind (outputs ``pmt_summary.json``, ``pmt_spectra.npz``)."""
+    if kind != "gain":
+        return _run_job(kind, dir_url, pmt, hv, n_files, data_dir)
     from pmtgain.config import PointSpec
     from pmtgain.io.campaign import folder_of
     from pmtgain.results.layout import Layout
@@ -217,30 +222,39 @@ def run_job(dir_url: str, pmt: int, hv: int, n_files: int, cut: float | None, *,
     return 0
 
 
-def _spe_job(dir_url: str, pmt: int, hv: int, n_files: int, data_dir: str) -> int:
+def _run_job(kind_name: str, dir_url: str, pmt: int, hv: int, n_files: int,
+             data_dir: str) -> int:
+    """A run of its own kind (:data:`pmtgain.kinds.RUNS`): a low-light or a dark run."""
     from pmtgain.config import PointSpec
-    from pmtgain.io.campaign import folder_of
-    from pmtgain.kinds import SPE
+    from pmtgain.io.campaign import DARK_KEYS, folder_of
+    from pmtgain.kinds import DARK, KINDS
     from pmtgain.results.layout import Layout
     from pmtgain.run.executors import run_point
     from pmtgain.run.task import Task
 
-    line = _campaign_line(f"spe_pmt_{pmt}.txt", hv)  # its files= and format settings
+    kind = KINDS[kind_name]
+    keys = DARK_KEYS if kind is DARK else None
+    # its files=, format settings and trigger
+    line = _campaign_line(kind.campaign_files.replace("*", str(pmt)), hv, keys)
     if line is False:
         return EX_DATAERR
+    extra = dict(line.extra) if line else {}
+    if kind is DARK:
+        extra.setdefault("trigger", "random")
     point = PointSpec(pmt=pmt, hv=hv, n_files=n_files, dir_url=dir_url,
-                      folder=folder_of(dir_url, hv, pmt) + "_spe", kind=SPE.name,
-                      files=line.files if line else (), read=line.read if line else ())
+                      folder=folder_of(dir_url, hv, pmt) + f"_{kind.name}", kind=kind.name,
+                      files=line.files if line else (), read=line.read if line else (),
+                      extra=extra)
     task = Task(layout=Layout(Path(".")), data_dir=Path(data_dir))
     out = run_point(point, task)
-    where = f"PMT {pmt} at {hv} V (low light)"
+    where = f"PMT {pmt} at {hv} V ({'dark run' if kind is DARK else 'low light'})"
     if not out.ok:
         write_failure(pmt, hv, n_files, out.error, out.transient > 0)
         Path("pmt_spectra.npz").write_bytes(b"")
         print(f"analysis_condor.py: {where} failed: {out.error}", file=sys.stderr)
         tell_condor(f"{where}: {out.error}")
         return EX_TEMPFAIL if out.transient and not last_attempt() else EX_DATAERR
-    saved = task.layout.spe_run(pmt, hv)
+    saved = task.layout.spe_run(pmt, hv, kind)
     saved["summary"].replace("pmt_summary.json")
     saved["spectra"].replace("pmt_spectra.npz")
     return 0

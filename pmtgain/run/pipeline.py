@@ -27,6 +27,7 @@ import pandas as pd
 
 from pmtgain.errors import InputError
 from pmtgain.io.safeio import atomic_path, write_atomic
+from pmtgain.kinds import DARK, SPE
 from pmtgain.results.layout import Layout
 from pmtgain.run.options import AnalysisOptions, MergeOptions
 from pmtgain.run.task import Task
@@ -50,7 +51,8 @@ class RunResult:
 
     outcomes: list = field(default_factory=list)
     merged: MergeResult | None = None
-    spe: list = field(default_factory=list)  # the low-light runs' outcomes
+    #: the outcomes of the campaign's runs of their own kinds, by kind ("spe", "dark")
+    runs: dict = field(default_factory=dict)
 
     @property
     def failed(self) -> list:
@@ -80,10 +82,11 @@ def analyse(campaign: str | Path, options: AnalysisOptions | None = None, *,
     data_directories file) selected by ``pmts``/``hvs``. Raises
     :class:`pmtgain.io.campaign.CampaignError` for a bad campaign, ``ValueError`` when no
     point matches, :class:`pmtgain.results.lock.Busy` when another run holds the outputs."""
-    from pmtgain.io.campaign import load_campaign, load_enf, load_spe, select
+    from pmtgain.io.campaign import load_campaign, load_dark, load_enf, load_spe, select
     from pmtgain.point.shape import load_shapes
     from pmtgain.results.lock import exclusive
     from pmtgain.run.executors import saved_outcomes, write_lists
+    from pmtgain.run.runs import run_kind
 
     o = options or AnalysisOptions()
     every = load_campaign(campaign)
@@ -116,10 +119,13 @@ def analyse(campaign: str | Path, options: AnalysisOptions | None = None, *,
         res = RunResult(outcomes=outcomes)
         say(f"{len(res.done)} points done ({sum(x.skipped for x in outcomes)} from an "
             f"earlier run), {len(res.failed)} failed")
-        spe_runs = [p for p in load_spe(campaign) if not pmts or p.pmt in pmts]
-        if spe_runs:
-            res.spe = _run_spe(spe_runs, task, o, say)
-            res.outcomes += [x for x in res.spe if not x.ok]
+        for kind, load in ((SPE, load_spe), (DARK, load_dark)):  # runs of their own
+            runs = [p for p in load(campaign) if not pmts or p.pmt in pmts]
+            if runs:
+                outs = run_kind(runs, kind, task, jobs=o.jobs, force=o.force,
+                                progress=o.progress, say=say)
+                res.runs[kind.name] = outs
+                res.outcomes += [x for x in outs if not x.ok]
         enf = enf_per_pmt(lay, enf_file=enf)[0]
         # the lists hold every point of the campaign with a valid saved result, not only
         # the ones this run selected (--pmt/--hv)
@@ -174,50 +180,11 @@ def _measure(points: list, task: Task, o: AnalysisOptions) -> list:
     return [redone.get((x.pmt, x.hv), x) for x in outcomes]
 
 
-def _run_spe(runs: list, task: Task, o: AnalysisOptions, say) -> list:
-    """The campaign's low-light runs (:mod:`pmtgain.point.spe`), in the pool; ``lists/spe.csv``."""
-    import functools
-
-    from pmtgain.parallel import parallel_map
-    from pmtgain.results import store
-    from pmtgain.run.executors import PointOutcome, crashed, run_point
-
-    fn = functools.partial(run_point, task=task)
-    outs, todo = [], []
-    for p in runs:  # a saved run is reused by the same rule as a point
-        s = None if o.force else store.load_spe_summary(task.layout.spe, p.pmt, p.hv)
-        if s is not None and store.stale_reason(s, p, None) is None:
-            outs.append(PointOutcome(p.pmt, p.hv, True, summary=s, skipped=True))
-        else:
-            todo.append(p)
-    outs += parallel_map(fn, [(p,) for p in todo], jobs=o.jobs, unit="run",
-                         desc="low-light runs", progress=o.progress, on_crash=crashed)
-    write_spe_list(task.layout)
-    for x in sorted(outs, key=lambda x: (x.pmt, x.hv)):
-        if x.ok:
-            s = x.summary
-            say(f"  low-light run PMT {x.pmt} {x.hv} V: occupancy {s['occupancy']:.3f}, "
-                f"G {s['gain']:.4g} +- {s['gain_err']:.2g}, F {s['enf']:.3f} +- "
-                f"{s['enf_err']:.3f}" + (f" (flag: {s['flag']})" if s["flag"] else ""))
-    return outs
-
-
 def write_spe_list(layout: Layout, runs: pd.DataFrame | None = None) -> Path | None:
-    """``lists/spe.csv``: one row per low-light run, its key columns first (``runs``, or
-    the ones saved in ``layout``)."""
-    from pmtgain.point.spe import SPE_COLUMNS
-    from pmtgain.results.store import load_spe_runs
+    """``lists/spe.csv`` (:func:`pmtgain.run.runs.write_run_list`)."""
+    from pmtgain.run.runs import write_run_list
 
-    df = load_spe_runs(layout.spe) if runs is None else runs
-    if df.empty:
-        return None
-    df = df[list(SPE_COLUMNS) + [c for c in df.columns if c not in SPE_COLUMNS]]
-    df = df.sort_values(["pmt", "hv"])
-    path = layout.spe_list
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        df.to_csv(tmp, index=False, float_format="%.6g")
-    return path
+    return write_run_list(layout, SPE, runs)
 
 
 def enf_per_pmt(layout: Layout, *, enf_file: dict[int, float],
@@ -261,10 +228,12 @@ def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _
     from pmtgain.io.campaign import enf_path, is_enf, load_campaign, load_enf
     from pmtgain.point.afterpulse import afterpulse_lines, afterpulse_probability
     from pmtgain.point.anchor import led_excess, with_gains
-    from pmtgain.point.darkrate import dark_lines, with_dark_rates
+    from pmtgain.point.darkrate import dark_lines, dark_run_lines, with_dark_rates, with_dark_runs
     from pmtgain.point.photostat import DEFAULT_ENF
     from pmtgain.report.plots import gain_curves
     from pmtgain.results.gaincurve import build, collect
+    from pmtgain.results.store import load_spe_runs
+    from pmtgain.run.runs import write_run_list
 
     o = options or MergeOptions()
     bad = [f"{p}:{f:g}" for p, f in o.enf.items() if not is_enf(f)]
@@ -306,6 +275,13 @@ def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _
                 f"PMT {p} {enf[p]:.4g} ({src[p]})" for p in pmts))
     df = with_gains(df, enf, spe_runs)
     df, dark = with_dark_rates(df)
+    dark_runs = load_spe_runs(lay.runs(DARK), DARK)
+    if not dark_runs.empty:  # their own rates, in the same table
+        dark_runs, run_curves = with_dark_runs(dark_runs, df, spe_runs)
+        write_run_list(lay, DARK, dark_runs)
+        dark = pd.concat([dark.assign(source="LED runs' baseline regions") if not dark.empty
+                          else dark, run_curves], ignore_index=True)
+    df.attrs["dark_runs"] = dark_runs
     df = afterpulse_probability(df)
     df.attrs["dark"] = dark
     fits, table, missing = build(df, expected, o.target, o.quantity)
@@ -341,7 +317,8 @@ def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _
             dark.to_csv(tmp, index=False, float_format="%.6g")
         res.written.append(lay.dark_list)
         say(f"dark-count rates against the threshold in {lay.dark_list}")
-    for line in dark_lines(df) + afterpulse_lines(df):
+    for line in dark_lines(df) + (dark_run_lines(dark_runs) if not dark_runs.empty else []) \
+            + afterpulse_lines(df):
         say(line)
     cols = ["pmt", "hv", "n_used", "n_files", "mean_charge", "std_dev_charge", "sem_charge"]
     if o.quantity == "gain":

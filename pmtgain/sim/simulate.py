@@ -34,8 +34,10 @@ their delays), the single photoelectron's shape and an
 under-amplified share (``spe_shape``, ``under_amplified``: :mod:`pmtgain.sim.photoelectrons`;
 ``spe_mean``, ``spe_enf``), a transit time ~ 1/sqrt(V) (``transit_1000V_ns``), an LED
 warming up (``led_drift``, ``led_drift_tau_s``; flashes ``flash_period_s`` apart, stamped),
-8- or 16-bit files, the scope's range (``range_factor`` x the mean peak: below ~1.5 the
-largest pulses clip at high HV), and the cut column at ``cut_fraction`` of the mean peak.
+8- or 16-bit files, exactly ``fixed_pe`` photoelectrons a flash (a self-triggered dark
+run's records, :mod:`pmtgain.sim.simdark`), the scope's range (``range_factor`` x the
+mean peak: below ~1.5 the largest pulses clip at high HV), and the cut column at
+``cut_fraction`` of the mean peak.
 
 Pulses and electronics outside the two-exponential family (every knob 0 or ``"two-exp"``
 = the closed-form pulse above, bit for bit; the formulas and their sources are in
@@ -154,6 +156,7 @@ class SimPMT:
     flash_period_s: float = 1e-3
     led_drift: float = 0.0
     led_drift_tau_s: float = 300.0
+    fixed_pe: int = 0  # every flash this many photoelectrons (0: Poisson(mu_pe))
 
     @property
     def analytic(self) -> bool:
@@ -269,7 +272,9 @@ def simulate_point(pmt: SimPMT, hv: int, n: int, seed: int = 1):
     time_s = np.arange(n) * pmt.flash_period_s
     mu_t = pmt.mu_pe * (1.0 + pmt.led_drift * np.exp(-time_s / pmt.led_drift_tau_s)) \
         if pmt.led_drift else pmt.mu_pe
-    if pmt.led_excess_rms:  # the LED's intensity varies from flash to flash
+    if pmt.fixed_pe:  # a self-triggered dark run's record: the pulse it triggered on
+        n_pe = np.full(n, int(pmt.fixed_pe))
+    elif pmt.led_excess_rms:  # the LED's intensity varies from flash to flash
         mu = mu_t * np.clip(1.0 + pmt.led_excess_rms * rng.standard_normal(n), 0, None)
         n_pe = rng.poisson(mu)
     else:

@@ -80,3 +80,24 @@ def test_23_7_a_private_buckets_token_reaches_jobs_as_a_file_never_in_the_submit
     with pytest.raises(CondorError, match="chmod 600"):
         submit_description(1, pts, project=ROOT, outputs=tmp_path / "o", info_file=info,
                            opts=opts)
+
+
+def test_a_pmts_dark_runs_get_their_own_submit_file_and_outputs(tmp_path):
+    from pmtgain.condor.submit import submit_campaign
+
+    info = tmp_path / "data_info"
+    info.mkdir()
+    (info / "data_directories_pmt_3.txt").write_text("https://s3/x/PMT_3/900/ 3 900 5\n")
+    (info / "dark_pmt_3.txt").write_text("https://s3/x/PMT_3/dark/ 3 900 2 trigger=self\n")
+    (info / "spe_pmt_3.txt").write_text("https://s3/x/PMT_3/spe/ 3 1300 4\n")
+    project = tmp_path / "proj"
+    project.mkdir()
+    for f in ("analysis_condor.py", "exec_condor.sh"):
+        (project / f).write_text("")
+    (project / "pmtgain").mkdir()
+    submit_campaign(project, info, tmp_path / "outputs", SubmitOptions(), dry_run=True)
+    dark = (project / "analysis_pmt_3_dark.sub").read_text()
+    assert "--kind dark" in dark and "dark_3_$(hv)_summary.json" in dark
+    assert "pmt_spectra.npz = " in dark and str(info / "dark_pmt_3.txt") in dark
+    assert "--kind spe" in (project / "analysis_pmt_3_spe.sub").read_text()
+    assert "--kind" not in (project / "analysis_pmt_3.sub").read_text()

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from pmtgain.kinds import SPE
+from pmtgain.kinds import DARK, SPE
 from pmtgain.results.layout import Layout, point_key, spe_key
 
 
@@ -18,6 +18,10 @@ def test_local_and_condor_layouts_name_the_same_files_in_their_places():
     assert local.pmt_list(4, "pkl") == Path("out/lists/pmt_4_data_list.pkl")
     assert local.log(1, 900) == Path("out/logs/pmt_1_900V.log")
     assert local.log(1, 900, SPE) == Path("out/logs/spe_1_900V.log")
+    assert local.spe_run(3, 1300, DARK)["summary"] == Path(
+        "out/lists/dark/dark_3_1300_summary.json")
+    assert jobs.runs(DARK) == jobs.spe == Path("out/condor_lists")
+    assert local.dark_runs_list == Path("out/lists/dark_runs.csv")
     assert local.plot(1) == Path("out/plots/pmt_1/pmt_1_shape_vs_hv.png")
     assert local.plot(1, 900) == Path("out/plots/pmt_1/pmt_1_900V.png")
     assert local.gain_curves("csv", "gain") == Path("out/gain_curves_electrons.csv")

@@ -65,3 +65,16 @@ def test_a_job_reads_its_format_from_the_campaign_line(tmp_path, job_dir):
     assert run_job(f"{d}/", 9, 1000, 1, None) == 65  # no scale: named, held
     s = json.loads((job_dir / "pmt_summary.json").read_text())[0]
     assert "dt_ns= and volts_per_code=" in s["error"], s
+
+
+def test_a_dark_run_job_counts_with_the_lines_trigger(tmp_path, job_dir):
+    from pmtgain.sim.simdark import simulate_dark_runs
+
+    simulate_dark_runs(tmp_path / "c", DEMO_PMTS[:1], hv=1200, n=60, rate_hz=50e3,
+                       trigger="self", record_ns=3000.0)
+    line = (tmp_path / "c/data_info/dark_pmt_1.txt").read_text().splitlines()[1]
+    (job_dir / "dark_pmt_1.txt").write_text(line + "\n")  # what the submit file transfers
+    assert main([line.split()[0], "1", "1200", "1", "none", "--kind", "dark"]) == 0
+    s = json.loads((job_dir / "pmt_summary.json").read_text())[0]
+    assert s["kind"] == "dark" and s["trigger"] == "self" and s["n_records"] == 60
+    assert s["region_ns"] < 3000 and (job_dir / "pmt_spectra.npz").stat().st_size > 500
