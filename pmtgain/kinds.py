@@ -13,12 +13,15 @@ What to use when
 - :data:`DARK` - a dark run (``dark_pmt_<i>.txt``): random- or self-triggered records
   with no light, every pulse counted: the dark-count rate against the threshold
   (:func:`pmtgain.point.darkrun.process_dark`); files ``dark_<i>_<hv>_*``; no engine.
+- :data:`AFTERPULSE` - a long-record run (``afterpulse_pmt_<i>.txt``): LED flashes with
+  records >= 1 us after the pulse, the afterpulses per photoelectron and their delays
+  (:func:`pmtgain.point.longrun.process_long`); files ``ap_<i>_<hv>_*``; never a point of
+  the gain curve (its light and record need not be the points').
 - :data:`LEDOFF` - an LED-off run (``ledoff_pmt_<i>.txt``): never measured on its own, the
   pedestal of the point or low-light run it belongs to.
 
 :data:`RUNS` are the kinds saved as runs of their own (a summary and spectra, under
-``lists/<name>/``), not as points of a gain curve. A new kind (long records for
-afterpulses) is one entry here, its campaign
+``lists/<name>/``), not as points of a gain curve. A new kind is one entry here, its campaign
 reader in :mod:`pmtgain.io.campaign`, its processing function in the point layer and its
 branch in :func:`pmtgain.run.executors.run_point`.
 """
@@ -27,7 +30,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Kind", "GAIN", "SPE", "DARK", "LEDOFF", "KINDS", "RUNS", "kind_of"]
+__all__ = ["Kind", "GAIN", "SPE", "DARK", "AFTERPULSE", "LEDOFF", "KINDS", "RUNS",
+           "kind_of"]
 
 
 @dataclass(frozen=True)
@@ -58,11 +62,14 @@ SPE = Kind("spe", "spe_pmt_*.txt", "spe", ("pmt_summary.json", "pmt_spectra.npz"
 DARK = Kind("dark", "dark_pmt_*.txt", "dark", ("pmt_summary.json", "pmt_spectra.npz"), False,
             "a dark run: records with no light, random or self triggered; the dark-count "
             "rate against the threshold")
+AFTERPULSE = Kind("afterpulse", "afterpulse_pmt_*.txt", "ap",
+                  ("pmt_summary.json", "pmt_spectra.npz"), False,
+                  "a long-record run: the afterpulses per photoelectron and their delays")
 LEDOFF = Kind("ledoff", "ledoff_pmt_*.txt", "ledoff", (), False,
               "an LED-off run: the pedestal of the point or low-light run it belongs to")
-KINDS = {k.name: k for k in (GAIN, SPE, DARK, LEDOFF)}
+KINDS = {k.name: k for k in (GAIN, SPE, DARK, AFTERPULSE, LEDOFF)}
 #: the kinds saved as runs of their own (``<prefix>_<i>_<hv>_{summary.json,spectra.npz}``)
-RUNS = (SPE, DARK)
+RUNS = (SPE, DARK, AFTERPULSE)
 
 
 def kind_of(point) -> Kind:

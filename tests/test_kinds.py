@@ -1,16 +1,17 @@
 """kinds.py: the kinds of campaign lines, and what follows from each."""
 
 from pmtgain.config import PointSpec
-from pmtgain.kinds import DARK, GAIN, KINDS, LEDOFF, RUNS, SPE, kind_of
+from pmtgain.kinds import AFTERPULSE, DARK, GAIN, KINDS, LEDOFF, RUNS, SPE, kind_of
 from pmtgain.results.store import inputs_of, job_remaps
 
 
 def test_each_line_has_its_kind_and_the_kind_names_its_files():
     pt = PointSpec(pmt=1, hv=900, n_files=3, dir_url="x/")
     run = PointSpec(pmt=1, hv=900, n_files=3, dir_url="x/", kind="spe")
-    assert kind_of(pt) is GAIN and kind_of(run) is SPE and set(KINDS) == {"gain", "spe",
-                                                                          "dark", "ledoff"}
-    assert RUNS == (SPE, DARK) and DARK.key(1, 900) == "dark_1_900" and not DARK.uses_engine
+    assert kind_of(pt) is GAIN and kind_of(run) is SPE and set(KINDS) == {
+        "gain", "spe", "dark", "afterpulse", "ledoff"}
+    assert RUNS == (SPE, DARK, AFTERPULSE) and DARK.key(1, 900) == "dark_1_900"
+    assert AFTERPULSE.key(1, 900) == "ap_1_900" and not DARK.uses_engine
     assert GAIN.key(1, "$(hv)") == "pmt_1_$(hv)" and SPE.key(2, 1300) == "spe_2_1300"
     assert job_remaps(2, "$(hv)", kind=SPE) == (
         "pmt_summary.json = ../condor_lists/spe_2_$(hv)_summary.json; "

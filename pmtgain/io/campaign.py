@@ -56,7 +56,7 @@ __all__ = ["FILE_PATTERN", "ENF_FILE", "MAX_FILES_PER_POINT", "MAX_PMT", "MAX_HV
            "SCHEMES", "folder_of", "redact", "parse_campaign_file", "campaign_files",
            "load_campaign", "distinct_folders", "select", "local_dir", "enf_path",
            "is_enf", "write_enf", "load_enf", "SPE_PATTERN", "LEDOFF_PATTERN",
-           "load_ledoff", "load_spe", "load_dark", "DARK_KEYS", "read_settings",
+           "load_ledoff", "load_spe", "load_dark", "load_runs", "DARK_KEYS", "read_settings",
            "is_pattern"]
 
 FILE_PATTERN = GAIN.campaign_files
@@ -401,18 +401,25 @@ def load_ledoff(path: str | os.PathLike = "data_info") -> dict[tuple[int, int], 
 DARK_KEYS = {"trigger": ("random", "self")}
 
 
-def load_dark(path: str | os.PathLike = "data_info") -> list[PointSpec]:
-    """The dark runs of a campaign: ``dark_pmt_<i>.txt`` beside its data_directories
-    files, the same line format plus ``trigger=self`` for self-triggered records
-    (``extra["trigger"]``, ``random`` without it); [] without any. Each run's ``kind`` is
-    ``dark``."""
+def load_runs(path: str | os.PathLike, kind) -> list[PointSpec]:
+    """The runs of ``kind`` (:data:`pmtgain.kinds.DARK`, :data:`~pmtgain.kinds.AFTERPULSE`)
+    of a campaign: their files beside its data_directories files (``dark_pmt_<i>.txt``,
+    ``afterpulse_pmt_<i>.txt``), the same line format; [] without any. A dark run's line
+    may end in ``trigger=self`` for self-triggered records (``extra["trigger"]``,
+    ``random`` without it)."""
     p = Path(path)
     d = p if p.is_dir() else p.parent
     out = []
-    for f in sorted(d.glob(DARK.campaign_files)):
-        for pt in parse_campaign_file(f, keys=DARK_KEYS):
-            out.append(replace(pt, cut_V=None, folder=f"{pt.folder}_dark", kind=DARK.name))
+    for f in sorted(d.glob(kind.campaign_files)):
+        for pt in parse_campaign_file(f, keys=DARK_KEYS if kind is DARK else None):
+            out.append(replace(pt, cut_V=None, folder=f"{pt.folder}_{kind.name}",
+                               kind=kind.name))
     return sorted(distinct_folders(out), key=lambda q: (q.pmt, q.hv))
+
+
+def load_dark(path: str | os.PathLike = "data_info") -> list[PointSpec]:
+    """The dark runs of a campaign (:func:`load_runs`)."""
+    return load_runs(path, DARK)
 
 
 def load_spe(path: str | os.PathLike = "data_info") -> list[PointSpec]:

@@ -195,8 +195,9 @@ def delay_groups(fields: dict, dark_rate_hz: float = 0.0, min_sigma: float = 5.0
     return sorted(out, key=lambda g: g["delay_ns"])
 
 
-def afterpulse_lines(df: pd.DataFrame) -> list[str]:
-    """One line per PMT for the merge's output: the afterpulses per photoelectron."""
+def afterpulse_lines(df: pd.DataFrame, source: str = "") -> list[str]:
+    """One line per PMT for the merge's output: the afterpulses per photoelectron (of
+    ``source``: its long-record runs, where not its points)."""
     out = []
     if "afterpulse_prob" not in df.columns:
         return out
@@ -205,6 +206,7 @@ def afterpulse_lines(df: pd.DataFrame) -> list[str]:
                          zip(sub.hv, sub.afterpulse_prob, sub.afterpulse_prob_err,
                              strict=True) if np.isfinite(p))
         if vals:
-            out.append(f"PMT {pmt}: afterpulses per photoelectron (dark counts taken off): "
-                       f"{vals}")
+            out.append(f"PMT {pmt}: afterpulses per photoelectron"
+                       + (f" from its {source}" if source else "")
+                       + f" (dark counts taken off): {vals}")
     return out

@@ -92,7 +92,10 @@ def rate_curve(fields: dict, region_ns: float | None = None,
                                      "rate_err_hz", "n_below", "n_above"])
     n = float(fields["dark_flashes"])
     neg, pos = text_numbers(fields["dark_counts_neg"]), text_numbers(fields["dark_counts_pos"])
-    if fields.get("dark_counted") == "pulses":  # a dark run: every pulse over the live time
+    if fields.get("dark_counted") == "rates":  # a self-triggered dark run's, as they are
+        rn, en = text_numbers(fields["dark_rates_hz"]), text_numbers(fields["dark_rate_errs_hz"])
+        rp = ep = np.zeros(rn.size)
+    elif fields.get("dark_counted") == "pulses":  # a dark run: every pulse over the live time
         live = float(fields["dark_live_s"])
         k = 1.0 / (1.0 - float(fields.get("dark_pileup") or 0.0))  # pulses lost in others
         rn, rp = k * neg / live, pos / live
@@ -194,14 +197,15 @@ def with_dark_runs(runs: pd.DataFrame, points: pd.DataFrame,
 
 
 def dark_run_lines(runs: pd.DataFrame) -> list[str]:
-    """One line per PMT with dark runs: the rate at 0.25 photoelectron (at 5 noise rms
-    where the amplitude is not known) at each HV."""
+    """One line per PMT with dark runs: the rate at 0.25 photoelectron (0.5 where 0.25 is
+    below the lowest threshold; 5 noise rms where the amplitude is not known) at each HV."""
     out = []
     for pmt, sub in runs.sort_values("hv").groupby("pmt"):
-        pe = "dark_rate_0p25pe_hz" in sub.columns and \
-            np.isfinite(sub["dark_rate_0p25pe_hz"].to_numpy(float)).all()
-        key, at = ("dark_rate_0p25pe", "0.25 photoelectron") if pe else \
-            ("dark_rate_5sigma", "5 noise rms")
+        key, at = "dark_rate_5sigma", "5 noise rms"  # where no photoelectron threshold is
+        for k, name in (("dark_rate_0p25pe", "0.25"), ("dark_rate_0p5pe", "0.5")):
+            if f"{k}_hz" in sub.columns and np.isfinite(sub[f"{k}_hz"].to_numpy(float)).all():
+                key, at = k, f"{name} photoelectron"
+                break
         vals = ", ".join(f"{h} V {x:.4g} +- {y:.2g}" for h, x, y in
                          zip(sub.hv, sub[f"{key}_hz"], sub[f"{key}_err_hz"], strict=True))
         out.append(f"PMT {pmt}: dark-count rate from its dark runs at {at} (Hz): {vals}")

@@ -139,8 +139,8 @@ def afterpulse_delays(df: pd.DataFrame, path: str | os.PathLike | IO[bytes], pmt
         w = np.diff(e) * float(r["ap_flashes"])
         col = CYCLE[i % len(CYCLE)]
         p, pe = r.get("afterpulse_prob", np.nan), r.get("afterpulse_prob_err", np.nan)
-        lab = f"{r['hv']} V" + (f": {100 * p:.2g} ± {100 * pe:.1g} % per p.e."
-                                if np.isfinite(p) else "")
+        lab = f"{r['hv']} V" + (" long-record run" if r.get("kind") == "afterpulse" else "") \
+            + (f": {100 * p:.2g} ± {100 * pe:.1g} % per p.e." if np.isfinite(p) else "")
         ax.step(0.5 * (e[1:] + e[:-1]) / 1e3, h / w, where="mid", color=col, lw=1, label=lab)
         dark = r.get("dark_rate_5sigma_hz", np.nan)
         if np.isfinite(dark):

@@ -365,12 +365,14 @@ def write_report(df: pd.DataFrame, layout: Layout, missing: list[tuple[int, int]
             parts.append(_img(shape_png, f"PMT {pmt} pulse shape against HV"))
         parts += _spe_section(df.attrs.get("spe"), pmt, layout)
         parts += _dark_section(df.attrs.get("dark"), pmt)
-        if "ap_delay_counts" in sub.columns and sub["ap_delay_counts"].map(
+        lr = df.attrs.get("long_runs")  # and the long-record runs (pmtgain.point.longrun)
+        ap = sub if lr is None or lr.empty else pd.concat([sub, lr[lr.pmt == pmt]])
+        if "ap_delay_counts" in ap.columns and ap["ap_delay_counts"].map(
                 lambda x: isinstance(x, str)).any():
             from pmtgain.report.benchplots import afterpulse_delays
 
             buf = io.BytesIO()
-            afterpulse_delays(sub, buf, pmt)
+            afterpulse_delays(ap, buf, pmt)
             parts += ["<h3>Afterpulses</h3>",
                       _img(buf.getvalue(), f"PMT {pmt} afterpulse delays")]
         rows = []

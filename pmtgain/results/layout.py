@@ -22,7 +22,8 @@ The tree (``<k>`` is a point's key, ``<i>`` its PMT, ``<hv>`` its HV in V)::
         spe/spe_<i>_<hv>_{summary.json,spectra.npz}   a low-light run
         spe.csv, shapes.csv, run.json      low-light runs, pulse shapes, the run record
         dark_runs.csv, dark_counts.csv     dark runs; every rate against the threshold
-        spe/, dark/                        the saved runs (spe_<i>_<hv>_*, dark_<i>_<hv>_*)
+        afterpulse_runs.csv                long-record runs: afterpulses per photoelectron
+        spe/, dark/, afterpulse/           the saved runs (spe_*, dark_*, ap_<i>_<hv>_*)
         failed.json                        the points without a result, and why
       condor_lists/              Layout(outputs, "condor_lists"): the jobs' results,
         <k>_{summary.json,flashes.npz,examples.npz,data_list.pkl}, spe_*  (flat)
@@ -151,6 +152,11 @@ class Layout:
     @property
     def spe_list(self) -> Path:
         return self.lists / "spe.csv"
+
+    @property
+    def afterpulse_runs_list(self) -> Path:
+        """The long-record runs' afterpulses, one row each (``gain_curve.py``)."""
+        return self.lists / "afterpulse_runs.csv"
 
     @property
     def dark_runs_list(self) -> Path:

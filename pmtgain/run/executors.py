@@ -48,7 +48,7 @@ from pmtgain.io.fetch import (  # noqa: E402
     source_is,
 )
 from pmtgain.io.safeio import atomic_path, open_append, write_atomic  # noqa: E402
-from pmtgain.kinds import DARK, GAIN, SPE, kind_of  # noqa: E402
+from pmtgain.kinds import AFTERPULSE, DARK, GAIN, SPE, kind_of  # noqa: E402
 from pmtgain.point.process import process_point  # noqa: E402
 from pmtgain.point.schema import column_order  # noqa: E402
 from pmtgain.results import store  # noqa: E402
@@ -71,6 +71,14 @@ class PointOutcome:
     skipped: bool = False
     seconds: float = 0.0
     transient: int = 0  # files whose fetch failed for a reason that may go away
+    kind: str = "gain"  # what the line measures (pmtgain.kinds): named where it failed
+
+    @property
+    def what(self) -> str:
+        """``PMT <i> at <hv> V`` and, for a run of its own kind, which."""
+        run = {"spe": "low-light run", "dark": "dark run", "afterpulse": "long-record run"}
+        return f"PMT {self.pmt} at {self.hv} V" + (f" ({run[self.kind]})" if self.kind in run
+                                                    else "")
 
 
 def _point_logger(log_path: Path, verbose: bool) -> logging.Logger:
@@ -120,6 +128,8 @@ def run_point(point: PointSpec, task: Task = DEFAULT_TASK) -> PointOutcome:
             return _finish_spe(point, rep, task, logger, t0, transient)
         if kind is DARK:
             return _finish_dark(point, rep, task, logger, t0, transient)
+        if kind is AFTERPULSE:
+            return _finish_long(point, rep, task, logger, t0, transient)
         if kind is not GAIN:
             raise InputError(f"a {kind.name} run is measured with the point it belongs to")
         off_files, off_transient = _led_off_files(point, data_dir, fetch_workers, logger)
@@ -253,6 +263,14 @@ def _finish_spe(point, rep, task: Task, logger, t0, transient) -> PointOutcome:
                         seconds=time.perf_counter() - t0, transient=transient)
 
 
+def _with_missing(flag: str, n_failed: int, n_files: int) -> str:
+    """A run's flag with the files that could not be fetched (their reasons: the log)."""
+    if not n_failed:
+        return flag
+    return "; ".join(x for x in (flag, f"{n_failed} of {n_files} files could not be fetched "
+                                       "(see the log)") if x)
+
+
 def _finish_dark(point, rep, task: Task, logger, t0, transient) -> PointOutcome:
     """A dark run (:mod:`pmtgain.point.darkrun`): counted, saved under ``<lists>/dark/``."""
     from pmtgain.point.darkrun import DarkSettings, process_dark
@@ -263,13 +281,34 @@ def _finish_dark(point, rep, task: Task, logger, t0, transient) -> PointOutcome:
     s = res.summary
     s.update(n_fetch_failed=rep.n_failed, n_fetch_transient=transient,
              dir_url=redact(point.dir_url), analysis_version=store.ANALYSIS_VERSION,
-             inputs=store.encode_inputs(store.inputs_of(point, None)))
+             inputs=store.encode_inputs(store.inputs_of(point, None)),
+             flag=_with_missing(s["flag"], rep.n_failed, point.n_files))
     store.save_spe(task.layout.runs(DARK), s, res.spectra)
     logger.info("dark run (%s trigger): %d records of %.4g us counted (%.4g s live), noise "
                 "%.3g mV; rate beyond 5 noise rms %.4g +- %.2g Hz%s", trigger, s["n_records"],
                 s["region_ns"] / 1e3, s["dark_live_s"], s["noise_V"] * 1e3,
                 s["dark_rate_5sigma_hz"], s["dark_rate_5sigma_err_hz"],
                 f"; flag: {s['flag']}" if s["flag"] else "")
+    return PointOutcome(point.pmt, point.hv, True, summary=s,
+                        seconds=time.perf_counter() - t0, transient=transient)
+
+
+def _finish_long(point, rep, task: Task, logger, t0, transient) -> PointOutcome:
+    """A long-record run (:mod:`pmtgain.point.longrun`): saved under ``<lists>/afterpulse/``."""
+    from pmtgain.point.longrun import process_long
+
+    s, spectra = process_long(rep.paths, pmt=point.pmt, hv=point.hv, read=read_settings(point))
+    s.update(n_fetch_failed=rep.n_failed, n_fetch_transient=transient,
+             dir_url=redact(point.dir_url), analysis_version=store.ANALYSIS_VERSION,
+             inputs=store.encode_inputs(store.inputs_of(point, None)),
+             flag=_with_missing(s["flag"], rep.n_failed, point.n_files))
+    store.save_spe(task.layout.runs(AFTERPULSE), s, spectra)
+    if s["flag"]:
+        logger.warning("long-record run: %s", s["flag"])
+    else:
+        logger.info("long-record run: %d flashes, %d pulses beyond %.3g mV in %.4g us after "
+                    "the LED pulse", s["ap_flashes"], s["ap_pulses"], s["ap_threshold_V"] * 1e3,
+                    s["ap_region_ns"] / 1e3)
     return PointOutcome(point.pmt, point.hv, True, summary=s,
                         seconds=time.perf_counter() - t0, transient=transient)
 

@@ -121,11 +121,11 @@ def main(argv=None) -> int:
                     help="amplitude cut in volts, or 'none'")
     ap.add_argument("--engine", default=DEFAULT_ENGINE, choices=ENGINES)
     ap.add_argument("--data-dir", default="data")
-    ap.add_argument("--kind", default="gain", choices=("gain", "spe", "dark"),
+    ap.add_argument("--kind", default="gain", choices=("gain", "spe", "dark", "afterpulse"),
                     help="what the line measures: gain (data_directories_pmt_<i>.txt), "
                          "spe (a low-light run, spe_pmt_<i>.txt: G and F without an "
                          "assumed F), dark (a dark run, dark_pmt_<i>.txt: the dark-count "
-                         "rate)")
+                         "rate), afterpulse (a long-record run, afterpulse_pmt_<i>.txt)")
     ap.add_argument("--spe", action="store_true", help="the same as --kind spe")
     try:
         args = ap.parse_args(argv)
@@ -247,7 +247,8 @@ def _run_job(kind_name: str, dir_url: str, pmt: int, hv: int, n_files: int,
                       extra=extra)
     task = Task(layout=Layout(Path(".")), data_dir=Path(data_dir))
     out = run_point(point, task)
-    where = f"PMT {pmt} at {hv} V ({'dark run' if kind is DARK else 'low light'})"
+    what = {"dark": "dark run", "afterpulse": "long-record run"}.get(kind.name, "low light")
+    where = f"PMT {pmt} at {hv} V ({what})"
     if not out.ok:
         write_failure(pmt, hv, n_files, out.error, out.transient > 0)
         Path("pmt_spectra.npz").write_bytes(b"")

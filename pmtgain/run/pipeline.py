@@ -16,6 +16,7 @@ Messages go to ``say`` (stdout) and ``warn`` (stderr), one line each.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Callable
@@ -27,7 +28,7 @@ import pandas as pd
 
 from pmtgain.errors import InputError
 from pmtgain.io.safeio import atomic_path, write_atomic
-from pmtgain.kinds import DARK, SPE
+from pmtgain.kinds import AFTERPULSE, DARK, RUNS, SPE
 from pmtgain.results.layout import Layout
 from pmtgain.run.options import AnalysisOptions, MergeOptions
 from pmtgain.run.task import Task
@@ -82,7 +83,7 @@ def analyse(campaign: str | Path, options: AnalysisOptions | None = None, *,
     data_directories file) selected by ``pmts``/``hvs``. Raises
     :class:`pmtgain.io.campaign.CampaignError` for a bad campaign, ``ValueError`` when no
     point matches, :class:`pmtgain.results.lock.Busy` when another run holds the outputs."""
-    from pmtgain.io.campaign import load_campaign, load_dark, load_enf, load_spe, select
+    from pmtgain.io.campaign import load_campaign, load_enf, load_runs, load_spe, select
     from pmtgain.point.shape import load_shapes
     from pmtgain.results.lock import exclusive
     from pmtgain.run.executors import saved_outcomes, write_lists
@@ -119,7 +120,8 @@ def analyse(campaign: str | Path, options: AnalysisOptions | None = None, *,
         res = RunResult(outcomes=outcomes)
         say(f"{len(res.done)} points done ({sum(x.skipped for x in outcomes)} from an "
             f"earlier run), {len(res.failed)} failed")
-        for kind, load in ((SPE, load_spe), (DARK, load_dark)):  # runs of their own
+        for kind in RUNS:  # low-light, dark and long-record runs: kinds of their own
+            load = load_spe if kind is SPE else functools.partial(load_runs, kind=kind)
             runs = [p for p in load(campaign) if not pmts or p.pmt in pmts]
             if runs:
                 outs = run_kind(runs, kind, task, jobs=o.jobs, force=o.force,
@@ -143,7 +145,7 @@ def analyse(campaign: str | Path, options: AnalysisOptions | None = None, *,
                                             jobs=o.jobs, progress=o.progress),
                                say=say, warn=warn)
         for x in res.failed:
-            warn(f"FAILED PMT {x.pmt} at {x.hv} V: {x.error}")
+            warn(f"FAILED {x.what}: {x.error}")
         for x in res.incomplete:
             warn(f"INCOMPLETE PMT {x.pmt} at {x.hv} V: {x.summary['n_fetch_transient']} "
                  "files failed for a reason that may pass (network, disk) and are not in "
@@ -229,6 +231,7 @@ def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _
     from pmtgain.point.afterpulse import afterpulse_lines, afterpulse_probability
     from pmtgain.point.anchor import led_excess, with_gains
     from pmtgain.point.darkrate import dark_lines, dark_run_lines, with_dark_rates, with_dark_runs
+    from pmtgain.point.longrun import with_long_runs
     from pmtgain.point.photostat import DEFAULT_ENF
     from pmtgain.report.plots import gain_curves
     from pmtgain.results.gaincurve import build, collect
@@ -283,6 +286,11 @@ def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _
                           else dark, run_curves], ignore_index=True)
     df.attrs["dark_runs"] = dark_runs
     df = afterpulse_probability(df)
+    long_runs = with_long_runs(load_spe_runs(lay.runs(AFTERPULSE), AFTERPULSE), df, enf=enf,
+                               spe_runs=spe_runs, dark_runs=dark_runs)
+    if not long_runs.empty:
+        write_run_list(lay, AFTERPULSE, long_runs)
+    df.attrs["long_runs"] = long_runs
     df.attrs["dark"] = dark
     fits, table, missing = build(df, expected, o.target, o.quantity)
     if o.quantity == "gain" and not df.empty:
@@ -318,7 +326,7 @@ def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _
         res.written.append(lay.dark_list)
         say(f"dark-count rates against the threshold in {lay.dark_list}")
     for line in dark_lines(df) + (dark_run_lines(dark_runs) if not dark_runs.empty else []) \
-            + afterpulse_lines(df):
+            + afterpulse_lines(df) + afterpulse_lines(long_runs, "long-record runs"):
         say(line)
     cols = ["pmt", "hv", "n_used", "n_files", "mean_charge", "std_dev_charge", "sem_charge"]
     if o.quantity == "gain":

@@ -1,5 +1,5 @@
 """A campaign's runs of their own kinds (:data:`pmtgain.kinds.RUNS`: low-light runs, dark
-runs), beside its points: measured in the pool, reused by the one rule, listed.
+runs, long-record runs), beside its points: measured in the pool, reused by the one rule, listed.
 
 What to use when
 ----------------
@@ -7,8 +7,8 @@ What to use when
   measured on this machine: a saved run is reused when :func:`pmtgain.results.store.
   stale_reason` allows, the rest go to the process pool (:func:`pmtgain.run.executors.
   run_point`); its list written; a line per run said.
-- :func:`write_run_list` - ``lists/spe.csv`` or ``lists/dark_runs.csv``: one row per saved
-  run (of this machine's runs or of the HTCondor jobs'), its key columns first.
+- :func:`write_run_list` - ``lists/spe.csv``, ``dark_runs.csv``, ``afterpulse_runs.csv``: a
+  row per saved run (of this machine's runs or of the HTCondor jobs'), key columns first.
 - :func:`run_line` - the one line a run's result is told in.
 """
 
@@ -20,15 +20,17 @@ from pathlib import Path
 import pandas as pd
 
 from pmtgain.io.safeio import atomic_path
-from pmtgain.kinds import DARK, SPE, Kind
+from pmtgain.kinds import AFTERPULSE, DARK, SPE, Kind
 from pmtgain.results.layout import Layout
 
 __all__ = ["run_kind", "write_run_list", "run_line", "list_path"]
 
 
 def list_path(layout: Layout, kind: Kind) -> Path:
-    """Where ``kind``'s list goes: ``lists/spe.csv``, ``lists/dark_runs.csv``."""
-    return layout.spe_list if kind is SPE else layout.dark_runs_list
+    """Where ``kind``'s list goes: ``lists/spe.csv``, ``lists/dark_runs.csv``,
+    ``lists/afterpulse_runs.csv``."""
+    return {SPE: layout.spe_list, DARK: layout.dark_runs_list}.get(
+        kind, layout.afterpulse_runs_list)
 
 
 def _columns(kind: Kind) -> tuple[str, ...]:
@@ -36,9 +38,13 @@ def _columns(kind: Kind) -> tuple[str, ...]:
         from pmtgain.point.spe import SPE_COLUMNS
 
         return SPE_COLUMNS
-    from pmtgain.point.darkrun import DARK_COLUMNS
+    if kind is DARK:
+        from pmtgain.point.darkrun import DARK_COLUMNS
 
-    return DARK_COLUMNS
+        return DARK_COLUMNS
+    from pmtgain.point.longrun import LONG_COLUMNS
+
+    return LONG_COLUMNS
 
 
 def write_run_list(layout: Layout, kind: Kind = SPE, runs: pd.DataFrame | None = None
@@ -63,6 +69,12 @@ def run_line(kind: Kind, s: dict) -> str:
     """A run's result in one line."""
     where = f"PMT {s['pmt']} {s['hv']} V"
     flag = f" (flag: {s['flag']})" if s.get("flag") else ""
+    if kind is AFTERPULSE:
+        if s.get("flag"):
+            return f"  long-record run {where}: {s['flag']}"
+        return (f"  long-record run {where}: {s['ap_flashes']} flashes, {s['ap_pulses']} "
+                f"pulses in {s['ap_region_ns'] / 1e3:.3g} us after the LED pulse (per "
+                "photoelectron: gain_curve.py)")
     if kind is DARK:
         return (f"  dark run {where} ({s['trigger']} trigger): {s['n_records']} records, "
                 f"{s['dark_live_s']:.3g} s live; beyond 5 noise rms "
@@ -89,9 +101,11 @@ def run_kind(runs: list, kind: Kind, task, *, jobs: int | None = None, force: bo
             outs.append(PointOutcome(p.pmt, p.hv, True, summary=s, skipped=True))
         else:
             todo.append(p)
-    desc = "low-light runs" if kind is SPE else "dark runs"
+    desc = {SPE: "low-light runs", DARK: "dark runs"}.get(kind, "long-record runs")
     outs += parallel_map(fn, [(p,) for p in todo], jobs=jobs, unit="run", desc=desc,
                          progress=progress, on_crash=crashed)
+    for x in outs:
+        x.kind = kind.name
     write_run_list(task.layout, kind)
     for x in sorted(outs, key=lambda x: (x.pmt, x.hv)):
         if x.ok:

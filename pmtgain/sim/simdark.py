@@ -1,4 +1,5 @@
-"""Simulated dark runs with their truth: what :mod:`pmtgain.point.darkrun` is checked against.
+"""Simulated dark runs and long-record runs with their truth: what
+:mod:`pmtgain.point.darkrun` and :mod:`pmtgain.point.longrun` are checked against.
 
 What to use when
 ----------------
@@ -13,6 +14,10 @@ What to use when
   charge spread and the sampling phase, by Monte Carlo on the same pulse).
 - :func:`simulate_dark_runs` - one dark run per PMT in a campaign
   (``data_info/dark_pmt_<i>.txt``), truth in ``truth/dark_summary.csv``.
+- :func:`long_pmt` / :func:`simulate_long_runs` - LED flashes with records of
+  ``after_ns`` after the pulse and afterpulses in ion groups (``afterpulse_groups``:
+  probability per photoelectron, delay, rms), a long-record run per PMT
+  (``data_info/afterpulse_pmt_<i>.txt``), truth in ``truth/afterpulse_summary.csv``.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from pmtgain.sim.photoelectrons import pe_charges
 from pmtgain.sim.simulate import E_CHARGE_C, R_TERMINATION_OHM, SimPMT, write_point
 
 __all__ = ["dark_pmt", "write_dark_run", "expected_rate", "simulate_dark_runs",
-           "DARK_TRUTH_COLUMNS"]
+           "DARK_TRUTH_COLUMNS", "long_pmt", "simulate_long_runs"]
 
 DARK_TRUTH_COLUMNS = ("pmt", "hv", "trigger", "n_records", "rate_hz", "record_ns",
                       "single_pe_peak_V")
@@ -63,10 +68,18 @@ def _range_V(pmt: SimPMT, hv: int) -> float:
 
 
 def write_dark_run(directory: str | os.PathLike, pmt: SimPMT, hv: int, n: int,
-                   seed: int = 1, segments: int = 100) -> dict:
-    """A dark run of ``pmt`` (already :func:`dark_pmt`'s) at ``hv``; the truth."""
+                   seed: int = 1, segments: int = 100, dead_s: float = 20e-6) -> dict:
+    """A dark run of ``pmt`` (already :func:`dark_pmt`'s) at ``hv``; the truth. A
+    self-triggered run's records come as a scope that triggers on every dark pulse takes
+    them: ``dead_s`` after a record, then an exponential wait at ``dark_rate_hz`` (the
+    trigger level is at the pulse's onset, so every pulse beyond any threshold triggers;
+    the pre-trigger record's own pulses are the simulator's, Poisson)."""
+    times = None
+    if pmt.fixed_pe and pmt.dark_rate_hz > 0:
+        rng = np.random.default_rng([seed, 977])
+        times = np.cumsum(dead_s + rng.exponential(1.0 / pmt.dark_rate_hz, n))
     return write_point(directory, replace(pmt, range_V=_range_V(pmt, hv)), hv, n, seed,
-                       segments=segments)
+                       segments=segments, times_s=times)
 
 
 def expected_rate(pmt: SimPMT, hv: int, thr_V: float, n_mc: int = 100000,
@@ -81,10 +94,11 @@ def expected_rate(pmt: SimPMT, hv: int, thr_V: float, n_mc: int = 100000,
     x = pe_charges(rng, np.ones(n_mc, int), pmt)
     ger = pmt.gain(hv) * E_CHARGE_C * R_TERMINATION_OHM * 1e9  # V ns per photoelectron
     s = np.arange(0.0, 200.0, pmt.dt_ns)
-    u = pmt.unit_pulse(s[None, :] + rng.uniform(0, pmt.dt_ns, n_mc)[:, None])  # 1/ns
+    phase = np.linspace(0.0, pmt.dt_ns, 64, endpoint=False)
+    u = pmt.unit_pulse(s[None, :] + phase[:, None])  # 1/ns, at 64 sampling phases
     k = int(np.argmax(u.mean(axis=0)))
     near = u[:, max(k - 8, 0):k + 9]  # the samples about the peak
-    v = x[:, None] * ger * near
+    v = x[:, None] * ger * near[rng.integers(0, phase.size, n_mc)]
     if noise:
         v = v + pmt.noise_V * rng.standard_normal(v.shape)
     return float(pmt.dark_rate_hz * np.mean(v.max(axis=1) > thr_V))
@@ -114,5 +128,42 @@ def simulate_dark_runs(outdir: str | os.PathLike, pmts, hv: int = 1300, n: int =
     with open(out / "truth" / "dark_summary.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(DARK_TRUTH_COLUMNS)
+        w.writerows(rows)
+    return out
+
+
+def long_pmt(pmt: SimPMT, groups, *, mu: float = 20.0, after_ns: float = 2500.0,
+             **overrides) -> SimPMT:
+    """The PMT in a long-record run: ``mu`` photoelectrons a flash, ``after_ns`` of record
+    after the pulse (100 ns before it), afterpulses in ``groups``."""
+    kw = dict(mu_pe=mu, afterpulse_groups=tuple(groups), record_onset_ns=100.0,
+              n_samples=int(round((100.0 + after_ns) / overrides.get("dt_ns", pmt.dt_ns))))
+    kw.update(overrides)
+    return replace(pmt, **kw)
+
+
+def simulate_long_runs(outdir: str | os.PathLike, pmts, hv: int = 1300, n: int = 1000,
+                       seed: int = 1, **kw) -> Path:
+    """One long-record run per PMT (``kw``: :func:`long_pmt`'s, ``groups`` among them):
+    ``outdir/<folder>/ap_<hv>/Autosave/``, ``data_info/afterpulse_pmt_<i>.txt``, truth
+    (the afterpulses per photoelectron, the realised ones per flash) in
+    ``truth/afterpulse_summary.csv``."""
+    out = Path(outdir)
+    (out / "data_info").mkdir(parents=True, exist_ok=True)
+    (out / "truth").mkdir(parents=True, exist_ok=True)
+    rows = []
+    for p in pmts:
+        lp = long_pmt(p, **kw)
+        rel = f"{p.folder}/ap_{hv}/Autosave/"
+        truth = write_point(out / rel, lp, hv, n, seed + 6007, segments=100)
+        (out / "data_info" / f"afterpulse_pmt_{p.pmt}.txt").write_text(
+            f"# long-record run of PMT {p.pmt}: <dir_url> <pmt> <hv> <n_files>\n"
+            f"{(out / rel).resolve()}/ {p.pmt} {hv} {len(set(truth['file'].tolist()))}\n")
+        rows.append([p.pmt, hv, n, lp.mu_pe, sum(g[0] for g in lp.afterpulse_groups),
+                     float(truth["n_after"].mean())])
+    with open(out / "truth" / "afterpulse_summary.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["pmt", "hv", "n_flashes", "mu_pe", "afterpulse_prob",
+                    "afterpulses_per_flash"])
         w.writerows(rows)
     return out

@@ -160,8 +160,7 @@ class SimPMT:
 
     @property
     def analytic(self) -> bool:
-        """The plain two-exponential pulse (computed in closed form, as before the knobs
-        for other shapes existed)."""
+        """The plain two-exponential pulse (in closed form, as before other shapes)."""
         return (self.shape == "two-exp" and not self.slow_fraction and not self.reflection
                 and not self.ac_coupling_ns and not self.ringing)
 
@@ -205,8 +204,7 @@ class SimPMT:
         return float(pulse(x, a, 0.0, self.tau_s_ns, self.tau_ns))
 
     def cut_V(self, hv: float) -> float:
-        """A cut like the original's: ``cut_fraction`` (40 %) of the expected mean peak,
-        below the baseline."""
+        """A cut like the original's: ``cut_fraction`` of the mean peak, below the baseline."""
         return round(self.baseline_V + self.cut_fraction * self.mean_peak_V(hv), 7)
 
     @property
@@ -344,15 +342,17 @@ def file_name(i: int) -> str:
 
 
 def write_point(directory: str | os.PathLike, pmt: SimPMT, hv: int, n: int, seed: int = 1,
-                little_endian: bool = True, segments: int = 1) -> dict:
+                little_endian: bool = True, segments: int = 1, times_s=None) -> dict:
     """Write ``n`` simulated flashes of one point into ``directory``; return the truth.
 
-    Flash i is recorded at ``RUN_START + i x flash_period_s``: a single-flash file's
-    TRIGGER_TIME says when; ``segments`` > 1 writes sequence-mode files of that many
-    flashes each (the last one shorter): ``ceil(n / segments)`` files, each stamped with
-    the run's start and each segment with its trigger time since then and its offset.
-    The truth then has ``file`` and ``segment`` per flash."""
+    Flash i is recorded at ``RUN_START + i x flash_period_s`` (or ``times_s[i]``): a
+    single-flash file's TRIGGER_TIME says when; ``segments`` > 1 writes sequence-mode files
+    of that many flashes each (the last one shorter), each stamped with the run's start
+    and each segment with its trigger time since then and its offset. The truth then has
+    ``file`` and ``segment`` per flash."""
     volts, truth = simulate_point(pmt, hv, n, seed)
+    if times_s is not None:
+        truth["time_s"] = np.asarray(times_s, float)
     gain, offset = scope_range(pmt, hv)
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,7 @@ import pytest
 
 from devtools.devpool import as_user, chown_to_user, pool_problem, project_copy
 from pmtgain.sim.demo import serve
+from pmtgain.sim.simdark import simulate_dark_runs
 from pmtgain.sim.simulate import DEMO_PMTS, simulate_campaign
 
 pytestmark = [pytest.mark.slow, pytest.mark.condor]
@@ -37,6 +38,7 @@ FLAKY = (3, 1000)  # its files answer 503 to their first FLAKY_FAILS requests
 FLAKY_FAILS = 7  # = the lean first request + 1 + urllib3's 5 retries: the first attempt fails
 BAD = (2, 1300)  # no files behind its URL
 DOWN = (1, 1300)  # its server is down (nothing listens): held after its last retry
+DARK_HV = 1100  # PMT 1's dark run
 
 
 def _closed_port() -> int:
@@ -83,15 +85,20 @@ def condor_run():
     try:
         project_copy(work)
         camp = simulate_campaign(work / "served" / "camp", DEMO_PMTS, hv=HV, n=N, seed=7)
+        # a dark run of PMT 1 (self-triggered): a job of its own kind
+        simulate_dark_runs(camp, DEMO_PMTS[:1], hv=DARK_HV, n=120, rate_hz=200e3,
+                           trigger="self", record_ns=4000.0)
         handler = type("H", (_Handler,), {"hits": {}, "flaky_prefix": ""})
         url, server = serve(functools.partial(handler, directory=str(work / "served")))
         base = url + "camp/"
         (work / "data_info").mkdir()
         # each PMT's excess noise factor travels with the campaign, not with the jobs
         shutil.copy(camp / "data_info" / "enf.txt", work / "data_info" / "enf.txt")
-        for f in sorted((camp / "data_info").glob("data_directories_pmt_*.txt")):
+        for f in sorted((camp / "data_info").glob("d*_pmt_*.txt")):  # points, dark runs
             lines = ["# demo campaign for the condor test"]
             for line in f.read_text().splitlines():
+                if line.startswith("#"):
+                    continue
                 url, pmt, hv, n, *cut = line.split()
                 rel = url.split("/camp/", 1)[1] if "/camp/" in url else \
                     url[url.index("camp") + 5:]
@@ -164,7 +171,8 @@ def test_submit_is_safe_to_source_and_records_clusters(condor_run):
     opts = next(line for line in r.stdout.splitlines() if line.startswith("opts="))
     assert "e" not in opts.split("=", 1)[1]  # no set -e left behind
     assert r.stdout.strip().splitlines()[-2:] == ["0", "0"]  # no functions, no variables
-    assert len(clusters) == 4
+    assert len(clusters) == 5  # a submit file per PMT, and PMT 1's dark runs
+    assert "--kind dark" in (work / "analysis_pmt_1_dark.sub").read_text()
     for pmt in range(1, 5):
         sub = (work / f"analysis_pmt_{pmt}.sub").read_text()
         assert "queue dir_url, i_pmt, hv, n_files, cut_V from (" in sub
@@ -288,3 +296,20 @@ def test_23_5_a_project_of_another_user_is_one_line(condor_run):
     assert "Traceback" not in r.stderr
     line = r.stderr.strip().splitlines()
     assert len(line) == 1 and "belongs to root" in line[0] and "pmtuser" in line[0], line
+
+
+def test_a_dark_run_job_matches_analysis_py(condor_run):
+    """The dark run's job leaves what analysis.py saves, number for number, and the merge
+    of the jobs' results lists it."""
+    work, steps, clusters = condor_run
+    job = json.loads((work / f"outputs/condor_lists/dark_1_{DARK_HV}_summary.json"
+                      ).read_text())[0]
+    ref = json.loads((work / f"local_out/lists/dark/dark_1_{DARK_HV}_summary.json"
+                      ).read_text())[0]
+    assert job["trigger"] == ref["trigger"] == "self" and job["n_records"] == 120
+    for key in ("dark_counts_neg", "dark_counts_pos", "dark_live_s", "noise_V"):
+        assert job[key] == pytest.approx(ref[key], rel=1e-9) if isinstance(ref[key], float) \
+            else job[key] == ref[key], key
+    assert "dark-count rate from its dark runs at" in steps["gain"].stdout
+    runs = pd.read_csv(work / "outputs/lists/dark_runs.csv")
+    assert runs.hv.tolist() == [DARK_HV]

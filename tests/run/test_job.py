@@ -78,3 +78,14 @@ def test_a_dark_run_job_counts_with_the_lines_trigger(tmp_path, job_dir):
     s = json.loads((job_dir / "pmt_summary.json").read_text())[0]
     assert s["kind"] == "dark" and s["trigger"] == "self" and s["n_records"] == 60
     assert s["region_ns"] < 3000 and (job_dir / "pmt_spectra.npz").stat().st_size > 500
+
+
+def test_a_long_record_job_leaves_its_afterpulse_counts(tmp_path, job_dir):
+    from pmtgain.sim.simdark import simulate_long_runs
+
+    simulate_long_runs(tmp_path / "c", DEMO_PMTS[:1], hv=1200, n=100,
+                       groups=((0.02, 400.0, 40.0),), after_ns=1000.0)
+    line = (tmp_path / "c/data_info/afterpulse_pmt_1.txt").read_text().splitlines()[1]
+    assert main([line.split()[0], "1", "1200", "1", "none", "--kind", "afterpulse"]) == 0
+    s = json.loads((job_dir / "pmt_summary.json").read_text())[0]
+    assert s["kind"] == "afterpulse" and s["ap_flashes"] == 100 and s["flag"] == ""

@@ -10,9 +10,11 @@ from pmtgain.kinds import DARK
 from pmtgain.run.options import AnalysisOptions
 from pmtgain.run.pipeline import analyse
 from pmtgain.run.runs import list_path, run_kind, run_line
-from pmtgain.sim.simdark import simulate_dark_runs
+from pmtgain.sim.simdark import simulate_dark_runs, simulate_long_runs
 from pmtgain.sim.simspe import simulate_spe_runs
 from pmtgain.sim.simulate import DEMO_PMTS, simulate_campaign
+
+GROUPS = ((0.02, 400.0, 40.0),)  # 2 % per photoelectron at 400 ns
 
 
 def _campaign(tmp_path):
@@ -20,8 +22,10 @@ def _campaign(tmp_path):
     camp = tmp_path / "camp"
     simulate_campaign(camp, [p], n=150)
     simulate_spe_runs(camp, [p], hv=1300, n=3000)
-    simulate_dark_runs(camp, [p], hv=1200, n=200, rate_hz=50e3, shape="lognormal",
-                       ln_tau_ns=4.0, dt_ns=1.0)
+    simulate_dark_runs(camp, [p], hv=1200, n=200, rate_hz=50e3, dt_ns=0.4, bits=16,
+                       record_ns=5000.0)
+    simulate_long_runs(camp, [p], hv=1200, n=600, groups=GROUPS, after_ns=2000.0,
+                       dt_ns=0.4, bits=16)
     return camp / "data_info"
 
 
@@ -43,9 +47,17 @@ def test_dark_runs_go_through_analysis_into_the_lists_and_the_merge(tmp_path, ca
     assert abs(r.dark_rate_0p25pe_hz - 50e3) < 3 * r.dark_rate_0p25pe_err_hz + 0.02 * 50e3
     curves = pd.read_csv(out / "lists" / "dark_counts.csv")
     assert set(curves.source) == {"LED runs' baseline regions", "dark run (random trigger)"}
-    # a second run reuses the saved run
+    # the long-record run: mu from the anchored gain at 1200 V, the dark run's counts off
+    ap = pd.read_csv(out / "lists" / "afterpulse_runs.csv").iloc[0]
+    assert ap.ap_mu_source == "anchored gain" and ap.ap_dark_source == "dark run"
+    assert abs(ap.afterpulse_prob - 0.02) < 3 * ap.afterpulse_prob_err, ap.afterpulse_prob
+    assert ap.ap_groups.startswith(("39", "40", "41"))
+    assert "PMT 1: afterpulses per photoelectron from its long-record runs" in said
+    assert (out / "report.html").exists() is False  # no --plots: no report
+    # a second run reuses the saved runs
     again = analyse(info, o)
     assert [x.skipped for x in again.runs["dark"]] == [True]
+    assert [x.skipped for x in again.runs["afterpulse"]] == [True]
 
 
 def test_a_failed_dark_run_is_an_outcome_with_one_line(tmp_path):
