@@ -214,7 +214,9 @@ def resubmit(project: Path, data_info: Path, outputs: Path, opts: SubmitOptions,
              dry_run: bool = False, out=sys.stdout) -> list[dict]:
     """Submit again only the points without a good result and not idle or running."""
     project, outputs = Path(project).resolve(), Path(outputs).resolve()
-    recs = read_records(outputs)
+    # the points' clusters: a PMT's low-light, dark and long-record runs are clusters of
+    # their own kind (their own submit files), never resubmitted or removed here
+    recs = [r for r in read_records(outputs) if r.get("kind", "gain") == "gain"]
     given = opts
 
     def of_pmt(pmt: int) -> SubmitOptions:

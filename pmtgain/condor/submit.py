@@ -45,8 +45,9 @@ from pathlib import Path
 
 from pmtgain.config import DEFAULT_ENGINE, PointSpec
 from pmtgain.errors import CondorError
-from pmtgain.io.campaign import DARK_KEYS, campaign_files, parse_campaign_file
-from pmtgain.kinds import DARK, GAIN, RUNS, Kind
+from pmtgain.io.campaign import campaign_files, parse_campaign_file
+from pmtgain.io.runfiles import DARK_KEYS, SPE_KEYS
+from pmtgain.kinds import DARK, GAIN, RUNS, SPE, Kind
 from pmtgain.parallel import THREAD_VARS
 from pmtgain.results import store
 from pmtgain.results.layout import CONDOR_DIRS, Layout
@@ -298,7 +299,8 @@ def write_and_submit(pmt, points, *, project, outputs, info_file, opts, name, dr
         print(f"PMT {pmt}: wrote {sub.name} ({len(points)} jobs), not submitted", file=out)
         return None
     cluster = submit_file(sub, opts)
-    rec = dict(cluster=cluster, pmt=pmt, hv=[p.hv for p in points], submit_file=str(sub),
+    rec = dict(cluster=cluster, pmt=pmt, kind=kind.name, hv=[p.hv for p in points],
+               submit_file=str(sub),
                schedd=opts.schedd, pool=opts.pool, options=opts.to_record(),
                submitted=time.strftime("%Y-%m-%d %H:%M:%S"))
     _record(outputs, rec)
@@ -353,7 +355,7 @@ def submit_campaign(project: Path, data_info: Path, outputs: Path, opts: SubmitO
         files = sorted(Path(data_info).glob(kind.campaign_files)) \
             if Path(data_info).is_dir() else []
         for f in files:
-            runs = parse_campaign_file(f, keys=DARK_KEYS if kind is DARK else None)
+            runs = parse_campaign_file(f, keys={DARK: DARK_KEYS, SPE: SPE_KEYS}.get(kind))
             if runs and (not pmts or runs[0].pmt in pmts):
                 rec = write_and_submit(runs[0].pmt, runs, project=project, outputs=outputs,
                                         info_file=f, opts=opts, dry_run=dry_run, kind=kind,

@@ -38,11 +38,14 @@ class Block:
     gain: np.ndarray
     voff: np.ndarray
     dt: np.ndarray
-    times: np.ndarray  # trigger times (s)
+    times: np.ndarray  # trigger times (s) since the file's epoch (a sequence's segments')
     offsets: np.ndarray  # time of sample 0 relative to the trigger (s)
     segment: np.ndarray
     floor: np.ndarray  # the ADC's lowest code per flash (-inf: unknown)
     clipped: np.ndarray | None = None  # filled when packed
+    #: the file's own time (s since 1970; 0: none): apart, so that the segments' times
+    #: keep their precision (a float64 of 1.7e9 s has steps of 238 ns)
+    epoch: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.codes.shape[0]
@@ -75,14 +78,15 @@ class Format:
 
 
 def file_block(k: int, codes: np.ndarray, gain: float, voff: float, dt: float,
-               times, offsets, floor: float) -> Block:
+               times, offsets, floor: float, epoch: float = 0.0) -> Block:
     """The ``codes.shape[0]`` flashes of file ``k`` (a single record: one row)."""
     n = codes.shape[0]
     return Block(idx=np.full(n, k, np.int64), codes=codes, gain=np.full(n, float(gain)),
                  voff=np.full(n, float(voff)), dt=np.full(n, float(dt)),
                  times=np.broadcast_to(np.asarray(times, float), (n,)).copy(),
                  offsets=np.broadcast_to(np.asarray(offsets, float), (n,)).copy(),
-                 segment=np.arange(n, dtype=np.int64), floor=np.full(n, float(floor)))
+                 segment=np.arange(n, dtype=np.int64), floor=np.full(n, float(floor)),
+                 epoch=np.full(n, float(epoch)))
 
 
 def pack(blocks: list[Block]) -> Block:
@@ -94,7 +98,8 @@ def pack(blocks: list[Block]) -> Block:
     if len({r.dtype for r in raws}) > 1:
         common = np.result_type(*raws)
         raws = [r.astype(common) for r in raws]
-    out = {k: np.concatenate([getattr(b, k) for b in blocks])
+    out = {k: np.concatenate([np.zeros(len(b)) if getattr(b, k) is None else getattr(b, k)
+                              for b in blocks])
            for k in blocks[0].arrays() if k not in ("codes", "clipped")}
     return Block(**out, codes=raws[0] if len(raws) == 1 else np.concatenate(raws),
                  clipped=clipped)

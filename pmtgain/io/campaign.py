@@ -29,6 +29,13 @@ format lacks (:class:`pmtgain.io.readers.ReadSettings`: ``dt_ns``, ``volts_per_c
 Lines starting with ``#`` and blank lines are ignored. A malformed line raises
 :class:`CampaignError` naming ``file:line`` and what is wrong.
 
+Other kinds of run beside the points (:mod:`pmtgain.kinds`), each in its own files with the
+same line format: low-light runs ``spe_pmt_<i>.txt`` (:func:`load_spe`; a line may end in
+``levels=<dir_url>,...``: the same PMT and HV at other light levels, fitted together),
+LED-off runs ``ledoff_pmt_<i>.txt`` (:func:`load_ledoff`), dark runs ``dark_pmt_<i>.txt``
+(``trigger=self`` for self-triggered records) and long-record runs for afterpulses
+``afterpulse_pmt_<i>.txt`` (:func:`load_runs`).
+
 ``enf.txt`` (optional, beside the campaign files), one line per PMT::
 
     <pmt> <F>        # F = 1 + (sigma_1/Q_1)^2, from the PMT's single-photoelectron spectrum
@@ -50,14 +57,13 @@ import numpy as np
 
 from pmtgain.config import PointSpec
 from pmtgain.errors import CampaignError
-from pmtgain.kinds import DARK, GAIN, LEDOFF, SPE
+from pmtgain.kinds import GAIN, LEDOFF, SPE
 
 __all__ = ["FILE_PATTERN", "ENF_FILE", "MAX_FILES_PER_POINT", "MAX_PMT", "MAX_HV",
            "SCHEMES", "folder_of", "redact", "parse_campaign_file", "campaign_files",
            "load_campaign", "distinct_folders", "select", "local_dir", "enf_path",
            "is_enf", "write_enf", "load_enf", "SPE_PATTERN", "LEDOFF_PATTERN",
-           "load_ledoff", "load_spe", "load_dark", "load_runs", "DARK_KEYS", "read_settings",
-           "is_pattern"]
+           "load_ledoff", "read_settings", "is_pattern", "shorten", "levels_of"]
 
 FILE_PATTERN = GAIN.campaign_files
 ENF_FILE = "enf.txt"
@@ -72,7 +78,7 @@ MAX_HV = 100_000
 SCHEMES = ("http", "https", "file")
 
 
-def _short(value: str, n: int = 60) -> str:
+def shorten(value: str, n: int = 60) -> str:
     """``repr(value)`` of at most about ``n`` characters (a 1 MB field is not echoed)."""
     return repr(value) if len(value) <= n else repr(value[:n]) + f"... ({len(value)} chars)"
 
@@ -200,10 +206,10 @@ def parse_campaign_file(path: str | os.PathLike, keys: dict[str, tuple[str, ...]
             pmt, hv_f, n = int(f[1]), float(f[2]), int(f[3])
         except ValueError:
             raise CampaignError(f"{where}: pmt, hv and n_files must be integers, got "
-                                f"{_short(f[1])} {_short(f[2])} {_short(f[3])}") from None
+                                f"{shorten(f[1])} {shorten(f[2])} {shorten(f[3])}") from None
         if not np.isfinite(hv_f) or not 0 < hv_f <= MAX_HV or not 0 <= pmt <= MAX_PMT:
-            raise CampaignError(f"{where}: pmt/hv out of range ({_short(f[1])} "
-                                f"{_short(f[2])}: PMT 0..{MAX_PMT}, HV 1..{MAX_HV} V)")
+            raise CampaignError(f"{where}: pmt/hv out of range ({shorten(f[1])} "
+                                f"{shorten(f[2])}: PMT 0..{MAX_PMT}, HV 1..{MAX_HV} V)")
         if hv_f != int(hv_f):
             raise CampaignError(f"{where}: hv {f[2]!r} is not a whole number of volts")
         hv = int(hv_f)
@@ -212,14 +218,14 @@ def parse_campaign_file(path: str | os.PathLike, keys: dict[str, tuple[str, ...]
         scheme = url.split("://", 1)[0].lower() if "://" in url else ""
         if scheme and scheme not in SCHEMES or re.match(r"^[a-zA-Z][\w+.-]*:(?!//)", url) \
                 and not re.match(r"^[a-zA-Z]:[\\/]", url):
-            raise CampaignError(f"{where}: dir_url {_short(redact(url))}: only "
+            raise CampaignError(f"{where}: dir_url {shorten(redact(url))}: only "
                                 f"{', '.join(s + '://' for s in SCHEMES)} or a local path")
         cut = None
         if len(f) == 5 and f[4].lower() != "none":
             try:
                 cut = float(f[4])
             except ValueError:
-                raise CampaignError(f"{where}: cut_V {_short(f[4])} is not a number") from None
+                raise CampaignError(f"{where}: cut_V {shorten(f[4])} is not a number") from None
             if not np.isfinite(cut):
                 raise CampaignError(f"{where}: cut_V {f[4]!r} is not a number of volts")
             if cut >= 0:
@@ -236,17 +242,42 @@ def parse_campaign_file(path: str | os.PathLike, keys: dict[str, tuple[str, ...]
             url += "/"
         extra = {}
         for key, allowed in (keys or {}).items():
+            if allowed is None:  # free text, only where given
+                if key in opts:
+                    extra[key] = opts.pop(key)
+                continue
             extra[key] = opts.pop(key, allowed[0])
             if extra[key] not in allowed:
-                raise CampaignError(f"{where}: {key}={_short(extra[key])}: choose "
+                raise CampaignError(f"{where}: {key}={shorten(extra[key])}: choose "
                                     f"{' or '.join(allowed)}")
         files, read = _files_and_read(opts, url, n, where)
-        points.append(PointSpec(pmt=pmt, hv=hv, n_files=n, dir_url=url, cut_V=cut,
-                                folder=folder_of(url, hv, pmt), files=files, read=read,
-                                extra=extra))
+        pt = PointSpec(pmt=pmt, hv=hv, n_files=n, dir_url=url, cut_V=cut,
+                       folder=folder_of(url, hv, pmt), files=files, read=read, extra=extra)
+        if "levels" in extra:  # a low-light run's other light levels, checked here
+            pt.extra["levels"] = levels_of(pt, extra["levels"], where)
+        points.append(pt)
     if not points:
         raise CampaignError(f"{path}: no points (every line is empty or a comment)")
     return points
+
+
+def levels_of(pt: PointSpec, text: str, where: str = "") -> tuple[PointSpec, ...]:
+    """The other light levels of a low-light run's line (its ``levels=`` text): dir_urls,
+    comma-separated, each with the line's ``n_files``, file names and format;
+    CampaignError naming ``where`` (``file:line``) for a bad one."""
+    out = []
+    for url in (u for u in text.split(",") if u):
+        scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+        if scheme and scheme not in SCHEMES:
+            raise CampaignError(f"{where}: levels={shorten(redact(url))}: only "
+                                f"{', '.join(s + '://' for s in SCHEMES)} or a local path")
+        url = url if url.endswith(("/", os.sep)) else url + "/"
+        if url == pt.dir_url or any(q.dir_url == url for q in out):
+            raise CampaignError(f"{where}: levels= names {shorten(redact(url))} twice")
+        out.append(replace(pt, dir_url=url, folder=folder_of(url, pt.hv, pt.pmt), extra={}))
+    if not out:
+        raise CampaignError(f"{where}: levels= names no dir_url")
+    return tuple(out)
 
 
 def campaign_files(path: str | os.PathLike = "data_info") -> list[Path]:
@@ -286,8 +317,9 @@ def distinct_folders(points: list[PointSpec]) -> list[PointSpec]:
     of its URL>`` instead. Points whose folder is theirs alone keep it."""
     import hashlib
 
-    def all_specs(pt):
-        return [pt] + ([pt.extra["ledoff"]] if pt.extra.get("ledoff") is not None else [])
+    def all_specs(pt):  # the point, its LED-off run, its other light levels
+        return [pt] + ([pt.extra["ledoff"]] if pt.extra.get("ledoff") is not None else []) \
+            + list(pt.extra.get("levels") or ())
 
     urls: dict[tuple[str, int], set[str]] = {}
     for pt in points:
@@ -304,7 +336,10 @@ def distinct_folders(points: list[PointSpec]) -> list[PointSpec]:
     for pt in points:
         new = own(pt)
         if pt.extra.get("ledoff") is not None:
-            new = replace(new, extra=dict(pt.extra, ledoff=own(pt.extra["ledoff"])))
+            new = replace(new, extra=dict(new.extra, ledoff=own(pt.extra["ledoff"])))
+        if pt.extra.get("levels"):
+            new = replace(new, extra=dict(new.extra,
+                                          levels=tuple(own(q) for q in pt.extra["levels"])))
         out.append(new)
     return out
 
@@ -395,47 +430,3 @@ def load_ledoff(path: str | os.PathLike = "data_info") -> dict[tuple[int, int], 
     # distinct folders among all LED-off runs at once: a point's and a low-light run's
     # are attached by different loaders, which would not see each other's
     return {(q.pmt, q.hv): q for q in distinct_folders(list(out.values()))}
-
-
-#: a dark run's trigger (``trigger=``; :data:`pmtgain.point.darkrun.TRIGGERS`)
-DARK_KEYS = {"trigger": ("random", "self")}
-
-
-def load_runs(path: str | os.PathLike, kind) -> list[PointSpec]:
-    """The runs of ``kind`` (:data:`pmtgain.kinds.DARK`, :data:`~pmtgain.kinds.AFTERPULSE`)
-    of a campaign: their files beside its data_directories files (``dark_pmt_<i>.txt``,
-    ``afterpulse_pmt_<i>.txt``), the same line format; [] without any. A dark run's line
-    may end in ``trigger=self`` for self-triggered records (``extra["trigger"]``,
-    ``random`` without it)."""
-    p = Path(path)
-    d = p if p.is_dir() else p.parent
-    out = []
-    for f in sorted(d.glob(kind.campaign_files)):
-        for pt in parse_campaign_file(f, keys=DARK_KEYS if kind is DARK else None):
-            out.append(replace(pt, cut_V=None, folder=f"{pt.folder}_{kind.name}",
-                               kind=kind.name))
-    return sorted(distinct_folders(out), key=lambda q: (q.pmt, q.hv))
-
-
-def load_dark(path: str | os.PathLike = "data_info") -> list[PointSpec]:
-    """The dark runs of a campaign (:func:`load_runs`)."""
-    return load_runs(path, DARK)
-
-
-def load_spe(path: str | os.PathLike = "data_info") -> list[PointSpec]:
-    """The low-light runs of a campaign: ``spe_pmt_<i>.txt`` beside its data_directories
-    files, the same line format (``<dir_url> <pmt> <hv> <n_files>``); [] without any.
-    Each run's ``kind`` is ``spe``, its ``extra["ledoff"]`` the LED-off run of its PMT
-    and HV where ``ledoff_pmt_<i>.txt`` lists one."""
-    p = Path(path)
-    d = p if p.is_dir() else p.parent
-    off = load_ledoff(d)
-    out = []
-    for f in sorted(d.glob(SPE_PATTERN)):
-        for pt in parse_campaign_file(f):
-            extra: dict = {}
-            if (pt.pmt, pt.hv) in off:
-                extra["ledoff"] = off[(pt.pmt, pt.hv)]
-            out.append(replace(pt, cut_V=None, folder=f"{pt.folder}_spe", kind=SPE.name,
-                               extra=extra))
-    return sorted(distinct_folders(out), key=lambda q: (q.pmt, q.hv))

@@ -37,7 +37,9 @@ class ManyTraces:
     Flashes are on one time axis: a record whose trigger offset differs from the point's
     by whole samples is shifted (:mod:`pmtgain.io.align`); ``t0_s[i]`` is then the time of
     sample 0 of flash i on that axis (its trigger offset less the shift), ``trigger_time_s[i]``
-    its trigger time (0 for single-segment files without one), ``dt_s`` the common sample
+    its trigger time (seconds since 1970 where the file says when, 0 for single-segment files
+without one; ``segment_time_s`` the same within its file, at full precision: a float64
+of 1.7e9 s has steps of 238 ns), ``dt_s`` the common sample
     spacing. ``clipped[i]`` is true when a sample sits at the ADC's lowest code (a saturated
     negative pulse). ``errors`` lists ``(path, reason)`` for the files that could not be
     read; ``n_files`` counts the files that could.
@@ -52,6 +54,8 @@ class ManyTraces:
     errors: list[tuple[str, str]]
     segment: np.ndarray | None = None
     trigger_time_s: np.ndarray | None = None
+    #: the trigger time within its file (a sequence's segments), to full precision
+    segment_time_s: np.ndarray | None = None
 
     @property
     def n_points(self) -> int:
@@ -184,7 +188,8 @@ class ChunkReader:
             volts=volts, t0_s=t0, dt_s=float(self.dt), clipped=pack.clipped,
             ok_paths=[self.paths[k] for k in pack.idx.tolist()] if self.with_paths else [],
             ok_index=pack.idx, errors=errors, segment=pack.segment,
-            trigger_time_s=pack.times)
+            trigger_time_s=pack.times + (pack.epoch if pack.epoch is not None else 0.0),
+            segment_time_s=pack.times)
 
     def _empty(self, errors: list) -> ManyTraces:
         npts = self.npts or 0
@@ -192,7 +197,8 @@ class ChunkReader:
                           dt_s=float(self.dt) if self.dt is not None else float("nan"),
                           clipped=np.zeros(0, bool), ok_paths=[],
                           ok_index=np.zeros(0, np.int64), errors=errors,
-                          segment=np.zeros(0, np.int64), trigger_time_s=np.zeros(0))
+                          segment=np.zeros(0, np.int64), trigger_time_s=np.zeros(0),
+                          segment_time_s=np.zeros(0))
 
     def __iter__(self) -> Iterator[ManyTraces]:
         first = self._passes == 0

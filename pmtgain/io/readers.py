@@ -299,7 +299,8 @@ def describe(path: str | os.PathLike, settings: ReadSettings = DEFAULT_READ) -> 
             int(b.codes.shape[1]), "dtype": str(b.codes.dtype), "dt_s": float(b.dt[0]),
             "t0_s": float(b.offsets[0]), "volts_per_code": float(b.gain[0]),
             "offset_V": float(b.voff[0]), "adc_min": float(b.floor[0]),
-            "trigger_times_s": [float(x) for x in b.times],
+            "trigger_times_s": [float(x) + (float(b.epoch[i]) if b.epoch is not None else 0.0)
+                                for i, x in enumerate(b.times)],
             "volts_min": float(v.min()), "volts_max": float(v.max())}
 
 

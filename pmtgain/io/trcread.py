@@ -110,18 +110,18 @@ def _parse(buf: bytes, path: str):
             raise TrcError(path, f"HORIZ_OFFSET is {t0!r}")
         times, offsets = np.zeros(1), np.array([t0])
     sec, mi, hr, dd, mo, yr = struct.unpack_from(order + "d4bh", buf, o + _TIME_AT)
-    times = times + float(file_times(sec, mi, hr, dd, mo, yr))
+    epoch = float(file_times(sec, mi, hr, dd, mo, yr))
     raw = np.frombuffer(buf, dtype=order + ("i1" if word == 1 else "i2"), count=count,
                         offset=start).reshape(nseg, count // nseg)
-    return raw, word, float(gain), float(voff), float(dt_i), times, offsets
+    return raw, word, float(gain), float(voff), float(dt_i), times, offsets, epoch
 
 
 def parse_file(k: int, buf: bytes, path: str) -> Block:
     """The flashes of one file (``k``: its position in the reader's list); TrcError
     naming the file and the reason."""
-    raw, word, gain, voff, dt, times, offsets = _parse(buf, path)
+    raw, word, gain, voff, dt, times, offsets, epoch = _parse(buf, path)
     return file_block(k, raw, gain, voff, dt, times, offsets,
-                      -128.0 if word == 1 else -32768.0)
+                      -128.0 if word == 1 else -32768.0, epoch)
 
 
 # a standard header: 11 bytes of prefix, then WAVEDESC; the fields a batch needs, by offset
@@ -188,7 +188,8 @@ def parse_batch(batch: list[tuple[int, str, bytes | str]], errors: list | None
                 codes=np.frombuffer(data, "i1" if w == 1 else "<i2").reshape(b - a, count),
                 gain=hh["gain"].astype(float), voff=hh["voff"].astype(float),
                 dt=hh["dt"].astype(float),
-                times=file_times(hh["tsec"], hh["tmin"], hh["thour"], hh["tday"],
+                times=np.zeros(b - a),
+                epoch=file_times(hh["tsec"], hh["tmin"], hh["thour"], hh["tday"],
                                  hh["tmon"], hh["tyear"]),
                 offsets=hh["t0"].astype(float), segment=np.zeros(b - a, np.int64),
                 floor=np.full(b - a, -128.0 if w == 1 else -32768.0)))

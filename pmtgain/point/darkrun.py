@@ -296,8 +296,8 @@ def process_dark(files: Sequence[str | os.PathLike], *, pmt: int, hv: int,
         cnt.add(y)
         n_rec += y.shape[0]
         n_clipped += int(tr.clipped.sum())
-        if tr.trigger_time_s is not None:
-            times.append(np.asarray(tr.trigger_time_s, float))
+        if tr.segment_time_s is not None:  # within each file, at full precision
+            times.append(np.c_[tr.ok_index, tr.segment_time_s])
     if n_rec == 0:
         why = "; ".join(f"{os.path.basename(p)}: {r}" for p, r in reader.errors[:3])
         raise InputError(f"{name}: no file could be read ({why})")
@@ -314,7 +314,9 @@ def process_dark(files: Sequence[str | os.PathLike], *, pmt: int, hv: int,
     trig = dict(dark_trigger_rate_hz=np.nan, dark_trigger_rate_err_hz=np.nan,
                 dark_dead_time_s=np.nan, dark_trigger_level_V=np.nan)
     if selfish:
-        rate, rate_err, dead, n_int = trigger_rate(np.concatenate(times) if times else [])
+        ft = np.concatenate(times) if times else np.zeros((0, 2))
+        rate, rate_err, dead, n_int = trigger_rate([ft[ft[:, 0] == f, 1]
+                                                    for f in np.unique(ft[:, 0])])
         trig.update(dark_trigger_rate_hz=rate, dark_trigger_rate_err_hz=rate_err,
                     dark_dead_time_s=dead, dark_trigger_level_V=cnt.level)
         if np.isfinite(rate):
@@ -329,7 +331,8 @@ def process_dark(files: Sequence[str | os.PathLike], *, pmt: int, hv: int,
                              "time between records: the rate is from the intervals beyond "
                              "the dead time")
         else:
-            notes.append(f"no trigger times ({n_int} intervals): beyond the trigger level "
+            notes.append(f"no trigger times within sequence files ({n_int} intervals): "
+                         "beyond the trigger level "
                          f"(~{cnt.level * 1e3:.3g} mV) the rates are lower limits (the "
                          "pre-trigger record of a waiting scope holds none of its pulses)")
     c = rate_curve(fields)

@@ -11,7 +11,8 @@ What to use when
 - :func:`with_long_runs` - the merge's step: per run the photoelectrons per flash ``mu``
   (the PMT's anchored gain at the run's HV: ``mu = |<Q>| / (G e)``, less the pulses the
   charge window holds after the LED's, :func:`window_pulses`; else the run's
-  photostatistics with the PMT's F), the dark counts in the same region (a dark run's rate
+  photostatistics with the PMT's F, which are also the check: the two more than
+  :data:`MU_TOLERANCE` apart flag the run), the dark counts in the same region (a dark run's rate
   at the same threshold where one was taken at the PMT and HV, else the run's own baseline
   region), the afterpulses per photoelectron
   (:func:`pmtgain.point.afterpulse.afterpulse_probability`) and the delay groups
@@ -44,9 +45,13 @@ from pmtgain.point.schema import text_numbers
 
 __all__ = ["process_long", "with_long_runs", "gain_at", "window_pulses", "LONG_COLUMNS"]
 
+#: the anchored and the photostatistics' photoelectrons per flash may differ by this much
+#: (F's and the LED's own uncertainty) before the run is flagged
+MU_TOLERANCE = 0.1
 #: the first columns of ``lists/afterpulse_runs.csv``
 LONG_COLUMNS = ("pmt", "hv", "n_flashes", "mean_charge", "ap_region_ns", "ap_pulses",
-                "afterpulse_prob", "afterpulse_prob_err", "ap_threshold_pe", "ap_mu_source",
+                "afterpulse_prob", "afterpulse_prob_err", "ap_threshold_pe", "n_pe_anchored",
+                "ap_mu_photostat", "ap_mu_source",
                 "ap_dark_source", "ap_groups", "flag")
 
 
@@ -138,6 +143,18 @@ def with_long_runs(runs: pd.DataFrame, points: pd.DataFrame, *,
             runs.loc[i, "dark_rate_5sigma_hz"], runs.loc[i, "dark_rate_5sigma_err_hz"] = dark
         runs.loc[i, "ap_dark_source"] = "dark run" if dark is not None else \
             "its baseline region"
+        # the run's own photostatistics (its light, its window, whatever the window
+        # holds of the pulse: the ratio mean^2/var does not depend on it) as the check
+        ps = float(r.get("n_pe", np.nan))
+        runs.loc[i, "ap_mu_photostat"] = ps
+        if np.isfinite(mu - extra) and np.isfinite(ps) and ps > 0 and \
+                abs((mu - extra) / ps - 1) > MU_TOLERANCE:
+            runs.loc[i, "flag"] = "; ".join(x for x in (str(r.get("flag") or ""), (
+                f"photoelectrons per flash from the anchored gain {mu - extra:.3g} and from "
+                f"its photostatistics {ps:.3g} differ by {100 * ((mu - extra) / ps - 1):+.0f}"
+                " %: the windows hold different shares of the pulse (an undershoot?) or "
+                "the LED is not Poisson; the afterpulses per photoelectron are as uncertain"))
+                if x)
     runs = afterpulse_probability(runs)
     for i, r in zip(runs.index, runs.to_dict("records"), strict=True):
         if not isinstance(r.get("ap_delay_counts"), str):

@@ -3,7 +3,8 @@
 What to use when
 ----------------
 - :func:`trigger_rate` - the rate of pulses beyond the trigger level from the records'
-  trigger times: the intervals between triggers are the scope's dead time after a record
+  trigger times within each sequence file (at full precision: a segment's time since its
+  file's start): the intervals between triggers are the scope's dead time after a record
   plus an exponential wait for the next pulse, so ``r = 1 / (mean(dt) - min(dt))`` (the
   maximum-likelihood rate of a shifted exponential, the shift estimated by the shortest
   interval), error ``r / sqrt(n)``.
@@ -18,9 +19,13 @@ Why. A scope that waits for a pulse beyond its level triggers on the first one: 
 pre-trigger record, acquired while it waited, holds none deeper than the level (an outside
 check with a realistic scope: counting the pre-trigger region alone gave 10 % of the true
 rate beyond 0.5 photoelectron). Pulses below the level are not seen by the trigger and
-come at their own rate there. The trigger rate needs the records' trigger times (a
-sequence file's, or each file's TRIGGER_TIME); without them the rates beyond the level are
-not measured, and said so.
+come at their own rate there. The trigger rate needs the records' trigger times within
+sequence files; single-record files (the time between them holds each file's saving) do
+not give it, and the rates beyond the level are then not measured, and said so. An
+outside check with a realistic scope (re-arming 4 us after a record, trigger times as the
+scope writes them): the rate, dead time and level within 1-2 sigma once the segments'
+times were kept apart from the file's (in seconds since 1970 a float64 has 238 ns steps:
+-1.6 % on the rate before).
 """
 
 from __future__ import annotations
@@ -30,12 +35,18 @@ import numpy as np
 __all__ = ["trigger_rate", "level_at_trigger", "self_triggered_rates"]
 
 
-def trigger_rate(times_s: np.ndarray) -> tuple[float, float, float, int]:
+def trigger_rate(times_by_file: list[np.ndarray]) -> tuple[float, float, float, int]:
     """(rate, its error, the dead time after a record, the number of intervals) from the
-    records' trigger times (any order; repeated times, NaN dropped); NaNs where fewer
-    than 10 intervals are known."""
-    t = np.unique(np.asarray(times_s, float)[np.isfinite(times_s)])
-    d = np.diff(t)
+    records' trigger times within each sequence file (any order; repeated times, NaN
+    dropped): the time from one file to the next holds the time the scope took to save it,
+    not a wait for a pulse, and is not used. NaNs where fewer than 10 intervals are
+    known (single-record files)."""
+    gaps = []
+    for times_s in times_by_file:
+        t = np.asarray(times_s, float)
+        t = np.unique(t[np.isfinite(t)])
+        gaps.append(np.diff(t))
+    d = np.concatenate(gaps) if gaps else np.zeros(0)
     if d.size < 10:
         return np.nan, np.nan, np.nan, int(d.size)
     dead = float(d.min())
@@ -80,7 +91,9 @@ def self_triggered_rates(thr: np.ndarray, neg: np.ndarray, pos: np.ndarray,
     e[below] = np.hypot(rate_err, np.sqrt(np.maximum((neg - neg_level) + (pos - pos_level),
                                                      1.0)[below]) / live_s)
     if depths.size:
+        n = depths.size
         f = np.array([(depths > t).mean() for t in thr[~below]])
         r[~below] = rate * f
-        e[~below] = np.hypot(rate_err * f, rate * np.sqrt(f * (1 - f) / depths.size))
+        # binomial, and one triggering pulse's worth where none is deeper (an upper limit)
+        e[~below] = np.hypot(rate_err * f, rate * np.sqrt(np.maximum(f * (1 - f) * n, 1.0)) / n)
     return r, e

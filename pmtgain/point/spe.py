@@ -67,7 +67,7 @@ from pmtgain.point.photostat import E_PC
 from pmtgain.point.placement import settle_baseline
 from pmtgain.point.prepare import locate
 from pmtgain.point.spefit import cross_check
-from pmtgain.point.timing import arrival_times, multi_pe_share, transit_spread
+from pmtgain.point.timing import spe_timing
 from pmtgain.point.window import choose_window, flash_block_noise, mean_block_sigma
 
 __all__ = ["SPE_COLUMNS", "OCCUPANCY_RANGE", "HOLD", "SpeResult", "SpeWindows", "windows",
@@ -225,10 +225,14 @@ def process_spe(files: Sequence[str | os.PathLike], *, pmt: int, hv: int,
                 min_resolution: float = 3.0, max_leak: float = 0.02,
                 background_files: Sequence[str | os.PathLike] = (),
                 read: ReadSettings = DEFAULT_READ,
-                background_read: ReadSettings | None = None) -> SpeResult:
+                background_read: ReadSettings | None = None,
+                level_files: Sequence[Sequence[str | os.PathLike]] = ()) -> SpeResult:
     """One low-light run (see the module docstring); ``background_files``: an LED-off run
-    of the same PMT and settings, the pedestal when given. ``read``: what the files'
-    format needs (:mod:`pmtgain.io.readers`). ValueError when nothing is readable."""
+    of the same PMT and settings, the pedestal when given; ``level_files``: runs of the
+    same PMT and settings at other light levels (the campaign line's ``levels=``), whose
+    LED windows the spectrum fit takes with this run's (one single photoelectron, an
+    occupancy each). ``read``: what the files' format needs (:mod:`pmtgain.io.readers`).
+    ValueError when nothing is readable."""
     traces = read_many(files, read)
     if traces.volts.shape[0] == 0:
         why = "; ".join(f"{os.path.basename(p)}: {r}" for p, r in traces.errors[:3])
@@ -257,27 +261,23 @@ def process_spe(files: Sequence[str | os.PathLike], *, pmt: int, hv: int,
     ref = float(np.median(b))
     t, b = t - ref, b - ref
     sig_b = float(b.std(ddof=1))
+    more = []  # the same PMT and HV at other light levels: fitted together (spefit)
+    for j, lf in enumerate(level_files):
+        lt = read_many(lf, read)
+        lv = lt.volts[~lt.clipped]
+        if lv.shape[0] < 100 or lv.shape[1] != v.shape[1] or \
+                not math.isclose(lt.dt_s, traces.dt_s, rel_tol=1e-6):
+            raise InputError(f"PMT {pmt} at {hv} V (low light): light level {j + 2} has "
+                             f"{lv.shape[0]} readable unclipped flashes of {lv.shape[1]} "
+                             f"samples at {lt.dt_s * 1e9:.4g} ns (the run: {v.shape[1]} at "
+                             f"{traces.dt_s * 1e9:.4g} ns); at least 100 at the same "
+                             "settings are needed")
+        more.append(charge_pC((lv[:, w.led].sum(axis=1) - w.coherent_T) * k) - ref)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         res = _analyse(t, b, sig_b, traces, w, k, pmt, hv, len(files), n_boot, seed,
-                       min_resolution, max_leak, off is not None)
-        # the single photoelectrons' arrival times (pmtgain.point.timing)
-        base = np.median(v[:, :max(w.led.start, 2)], axis=1)[:, None]
-        y = v[:, w.led] - base
-        mean = y.mean(axis=0)
-        kpk = int(np.argmin(mean))
-        near = slice(max(kpk - int(round(8 / k)), 0), kpk + int(round(4 / k)) + 1)
-        when, depth = arrival_times(y, k, search=near)
-        when = when + (traces.t0_s[keep] / NS) + w.led.start * k
-        quiet = (off - np.median(off[:, :max(w.led.start, 2)], axis=1)[:, None])[:, w.led] \
-            if off is not None else v[:, w.ped] - base
-        tts, hist = transit_spread(when, depth, t, res.summary["spe_mean_pC"], k,
-                                   quiet[quiet.min(axis=1) > -0.5 * np.abs(mean.min())
-                                         / max(res.summary["occupancy"], 0.05)],
-                                   mean / max(-mean.min(), 1e-30), near,
-                                   multi_pe_share(res.summary["occupancy"],
-                                                  res.summary["spe_mean_pC"],
-                                                  res.summary["spe_var_pC2"]))
+                       min_resolution, max_leak, off is not None, more)
+        tts, hist = spe_timing(v, off, w, k, traces.t0_s[keep] / NS, t, res.summary)
         res.summary.update(tts)
         res.spectra.update(hist)
     return res
@@ -334,7 +334,7 @@ def _self_consistent_leak(t, b, thr, sig_b, lam0, steps: int = 6
 
 
 def _analyse(t, b, sig_b, traces, w: SpeWindows, k, pmt, hv, n_files, n_boot, seed,
-             min_resolution, max_leak, ledoff) -> SpeResult:
+             min_resolution, max_leak, ledoff, more=()) -> SpeResult:
     grid = np.linspace(1.0, 6.0, 26) * sig_b
     h = w.held if np.isfinite(w.held) and 0.5 < w.held <= 1.0 else 1.0
 
@@ -415,7 +415,7 @@ def _analyse(t, b, sig_b, traces, w: SpeWindows, k, pmt, hv, n_files, n_boot, se
                    structure_before_window_pC=reach_pC,
                    window_note="; ".join(w.notes))
     summary["pedestal_window_ns"] = f"{w.ped.start * k:.4g}-{w.ped.stop * k:.4g}"
-    fit, curves = cross_check(t, b, summary, E_PC * h)
+    fit, curves = cross_check(t, b, summary, E_PC * h, more=more)
     summary.update(fit)
     spectra = dict(T=t.astype(np.float32), B=b.astype(np.float32), **curves,
                    threshold_grid=grid, occupancy_scan=lam,

@@ -307,8 +307,8 @@ def fit_spectra(spectra: Sequence[np.ndarray], *, pedestal: np.ndarray | None = 
                   curves=curves)
 
 
-def cross_check(t: np.ndarray, b: np.ndarray, run: dict, e_held: float
-                ) -> tuple[dict, dict[str, np.ndarray]]:
+def cross_check(t: np.ndarray, b: np.ndarray, run: dict, e_held: float,
+                more: Sequence[np.ndarray] = ()) -> tuple[dict, dict[str, np.ndarray]]:
     """The spectrum fit of one low-light run beside its model-independent numbers: the LED
     window's charges ``t`` and the pedestal window's ``b`` (negative, pC, as
     :func:`pmtgain.point.spe.process_spe` sums them), the run's summary ``run`` (its
@@ -316,15 +316,21 @@ def cross_check(t: np.ndarray, b: np.ndarray, run: dict, e_held: float
     Fitted with the gamma response and again with Bellamy's Gaussian: the difference is
     the response shape's systematic (``fit_gain_sys``, ``fit_enf_sys``), which the
     differences in sigma include. Returns ``(fields, curves)``; the curves (bins, counts,
-    fitted counts of the LED window) go with the run's spectra."""
+    fitted counts of the LED window) go with the run's spectra. ``more``: the LED
+    windows of the same PMT at other light levels (same settings), fitted together
+    (``fit_levels``, each level's occupancy in ``fit_occupancies``)."""
     t, b = -np.asarray(t, float), -np.asarray(b, float)
-    kw = dict(pedestal=b, start_q1=abs(run["spe_mean_pC"]),
-              start_mu=[max(float(run["occupancy"]), 0.05)]
-              if np.isfinite(run["occupancy"]) else None)
+    levels = [t] + [-np.asarray(x, float) for x in more]
+    lam = float(run["occupancy"])
+    # each other level's occupancy to start from: its mean over the single photoelectron's
+    mus = [max(lam, 0.05)] + [max(float(np.mean(x) - np.mean(b)) / abs(run["spe_mean_pC"]),
+                                  0.05) for x in levels[1:]] \
+        if np.isfinite(lam) and np.isfinite(run["spe_mean_pC"]) else None
+    kw = dict(pedestal=b, start_q1=abs(run["spe_mean_pC"]), start_mu=mus)
     if not (np.isfinite(run["spe_mean_pC"]) and run["spe_mean_pC"] != 0):
         return dict(fit_flag="spectrum fit: no single-photoelectron mean to start from"), {}
-    main = fit_spectra([t], response="gamma", **kw)
-    alt = fit_spectra([t], response="gauss", **kw)
+    main = fit_spectra(levels, response="gamma", **kw)
+    alt = fit_spectra(levels, response="gauss", **kw)
     g_sys = abs(alt.mean_pC - main.mean_pC) / e_held
     f_sys = abs(alt.enf - main.enf)
     # Saldanha's errors with its threshold systematic, the fit's shape systematic added
@@ -332,7 +338,8 @@ def cross_check(t: np.ndarray, b: np.ndarray, run: dict, e_held: float
     f_err = math.hypot(run["enf_err"], run.get("enf_sys") or 0.0, f_sys)
     out = spe_fit_fields(main, e_held, run["gain"], g_err, run["enf"], f_err)
     out.update(fit_gain_sys=g_sys, fit_enf_sys=f_sys, fit_gain_gauss=alt.mean_pC / e_held,
-               fit_enf_gauss=alt.enf)
+               fit_enf_gauss=alt.enf, fit_levels=len(levels),
+               fit_occupancies=" ".join(f"{m:.5g}" for m in main.mu[:len(levels)]))
     if not out["fit_flag"] and abs(out["fit_gain_sigma"]) > 3:
         out["fit_flag"] = (f"the spectrum fit's gain differs from the model-independent one "
                            f"by {out['fit_gain_sigma']:+.1f} sigma")

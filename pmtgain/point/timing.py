@@ -46,6 +46,7 @@ import numpy as np
 from scipy import optimize
 
 __all__ = ["arrival_times", "electronics_jitter", "multi_pe_share", "transit_spread",
+           "spe_timing",
            "SINGLE_PE_RANGE", "FRACTION", "SMOOTH_NS"]
 
 #: the charge range (in single photoelectrons' mean) of the flashes timed
@@ -207,3 +208,27 @@ def transit_spread(times_ns: np.ndarray, depths: np.ndarray, charge: np.ndarray,
                            "comes out low by a few % (a run at occupancy <= 0.3 times single "
                            "photoelectrons alone)")
     return out, dict(tts_edges=edges, tts_counts=h.astype(float))
+
+
+def spe_timing(v: np.ndarray, off: np.ndarray | None, w, k: float, t0_ns: np.ndarray,
+               t: np.ndarray, run: dict) -> tuple[dict, dict]:
+    """A low-light run's transit-time fields and histogram (what
+    :func:`pmtgain.point.spe.process_spe` calls): its flashes ``v`` (and LED-off run
+    ``off``), its windows ``w`` (:class:`pmtgain.point.spe.SpeWindows`), ``k`` ns per
+    sample, each flash's sample-0 time ``t0_ns``, the LED window's charges ``t`` and the
+    run's summary ``run`` (occupancy and single-photoelectron moments)."""
+    base = np.median(v[:, :max(w.led.start, 2)], axis=1)[:, None]
+    y = v[:, w.led] - base
+    mean = y.mean(axis=0)
+    kpk = int(np.argmin(mean))
+    near = slice(max(kpk - int(round(8 / k)), 0), kpk + int(round(4 / k)) + 1)
+    when, depth = arrival_times(y, k, search=near)
+    when = when + t0_ns + w.led.start * k
+    quiet = (off - np.median(off[:, :max(w.led.start, 2)], axis=1)[:, None])[:, w.led] \
+        if off is not None else v[:, w.ped] - base
+    lam = max(run["occupancy"], 0.05)
+    return transit_spread(when, depth, t, run["spe_mean_pC"], k,
+                          quiet[quiet.min(axis=1) > -0.5 * np.abs(mean.min()) / lam],
+                          mean / max(-mean.min(), 1e-30), near,
+                          multi_pe_share(run["occupancy"], run["spe_mean_pC"],
+                                         run["spe_var_pC2"]))

@@ -94,6 +94,9 @@ def inputs_of(point, engine: str | None, config=None) -> dict:
            "analysis_version": ANALYSIS_VERSION}
     if "trigger" in point.extra:  # a dark run's trigger (pmtgain.point.darkrun)
         out["trigger"] = point.extra["trigger"]
+    if point.extra.get("levels"):  # a low-light run's other light levels
+        out["levels"] = " ".join(f"{redact(q.dir_url)} {q.n_files}"
+                                 for q in point.extra["levels"])
     if point.files or point.read:  # only where given: GIN lines' saved points stay valid
         out["files"] = ",".join(point.files)
         out["read"] = " ".join(f"{k}={v}" for k, v in sorted(point.read))
@@ -117,6 +120,7 @@ _CHANGED = {
     "files": lambda a, b: "its files= changed in the campaign",
     "read": lambda a, b: f"its format settings changed in the campaign ({a} -> {b})",
     "trigger": lambda a, b: f"its trigger changed in the campaign ({a} -> {b})",
+    "levels": lambda a, b: "its other light levels (levels=) changed in the campaign",
 }
 
 

@@ -234,8 +234,17 @@ def _finish_spe(point, rep, task: Task, logger, t0, transient) -> PointOutcome:
 
     off_files, off_transient = _led_off_files(point, task.data_dir, task.fetch_workers, logger)
     transient += off_transient
+    levels = []  # the same PMT and HV at other light levels (levels=)
+    for q in point.extra.get("levels") or ():
+        lrep = fetch_point(q, local_dir(task.data_dir, q), workers=task.fetch_workers)
+        logger.info("light level %d: %d fetched, %d already complete, %d failed from %s",
+                    len(levels) + 2, lrep.fetched, lrep.cached, lrep.n_failed,
+                    redact(q.dir_url))
+        transient += sum(1 for _, why in lrep.failed if is_transient(why))
+        levels.append(lrep.paths)
     res = process_spe(rep.paths, pmt=point.pmt, hv=point.hv, background_files=off_files,
-                      read=read_settings(point), background_read=_off_read(point))
+                      read=read_settings(point), background_read=_off_read(point),
+                      level_files=levels)
     s = res.summary
     if point.extra.get("ledoff") is not None:
         s["ledoff_dir_url"] = redact(point.extra["ledoff"].dir_url)

@@ -225,15 +225,18 @@ def run_job(dir_url: str, pmt: int, hv: int, n_files: int, cut: float | None, *,
 def _run_job(kind_name: str, dir_url: str, pmt: int, hv: int, n_files: int,
              data_dir: str) -> int:
     """A run of its own kind (:data:`pmtgain.kinds.RUNS`): a low-light or a dark run."""
+    from dataclasses import replace
+
     from pmtgain.config import PointSpec
-    from pmtgain.io.campaign import DARK_KEYS, folder_of
-    from pmtgain.kinds import DARK, KINDS
+    from pmtgain.io.campaign import folder_of
+    from pmtgain.io.runfiles import DARK_KEYS, SPE_KEYS
+    from pmtgain.kinds import DARK, KINDS, SPE
     from pmtgain.results.layout import Layout
     from pmtgain.run.executors import run_point
     from pmtgain.run.task import Task
 
     kind = KINDS[kind_name]
-    keys = DARK_KEYS if kind is DARK else None
+    keys = {DARK: DARK_KEYS, SPE: SPE_KEYS}.get(kind)
     # its files=, format settings and trigger
     line = _campaign_line(kind.campaign_files.replace("*", str(pmt)), hv, keys)
     if line is False:
@@ -241,6 +244,9 @@ def _run_job(kind_name: str, dir_url: str, pmt: int, hv: int, n_files: int,
     extra = dict(line.extra) if line else {}
     if kind is DARK:
         extra.setdefault("trigger", "random")
+    if extra.get("levels"):  # fetched into the job's own data folder, as its files
+        extra["levels"] = tuple(replace(q, folder=q.folder + "_spe", kind=kind.name)
+                                for q in extra["levels"])
     point = PointSpec(pmt=pmt, hv=hv, n_files=n_files, dir_url=dir_url,
                       folder=folder_of(dir_url, hv, pmt) + f"_{kind.name}", kind=kind.name,
                       files=line.files if line else (), read=line.read if line else (),

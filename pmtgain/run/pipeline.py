@@ -83,7 +83,8 @@ def analyse(campaign: str | Path, options: AnalysisOptions | None = None, *,
     data_directories file) selected by ``pmts``/``hvs``. Raises
     :class:`pmtgain.io.campaign.CampaignError` for a bad campaign, ``ValueError`` when no
     point matches, :class:`pmtgain.results.lock.Busy` when another run holds the outputs."""
-    from pmtgain.io.campaign import load_campaign, load_enf, load_runs, load_spe, select
+    from pmtgain.io.campaign import load_campaign, load_enf, select
+    from pmtgain.io.runfiles import load_runs, load_spe
     from pmtgain.point.shape import load_shapes
     from pmtgain.results.lock import exclusive
     from pmtgain.run.executors import saved_outcomes, write_lists

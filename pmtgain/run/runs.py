@@ -102,6 +102,8 @@ def run_kind(runs: list, kind: Kind, task, *, jobs: int | None = None, force: bo
         else:
             todo.append(p)
     desc = {SPE: "low-light runs", DARK: "dark runs"}.get(kind, "long-record runs")
+    say(f"{len(runs)} {desc if len(runs) > 1 else desc[:-1]}, "
+        f"{sum(p.n_files for p in runs)} files")
     outs += parallel_map(fn, [(p,) for p in todo], jobs=jobs, unit="run", desc=desc,
                          progress=progress, on_crash=crashed)
     for x in outs:

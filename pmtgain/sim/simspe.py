@@ -76,13 +76,15 @@ def write_spe_run(directory: str | os.PathLike, pmt: SimPMT, hv: int, n: int,
 def simulate_spe_runs(outdir: str | os.PathLike, pmts, hv: int | dict = 1300,
                       n: int = 20000, mu: float | dict = 1.5, seed: int = 1,
                       base_url: str | None = None, segments: int = 1000,
-                      ledoff: bool = False, as_is: bool = False) -> Path:
+                      ledoff: bool = False, as_is: bool = False,
+                      levels: tuple[float, ...] = ()) -> Path:
     """One low-light run per PMT (Saldanha et al. 2017: occupancy ~1-2 per flash), in
     sequence files of ``segments`` flashes: ``outdir/<folder>/spe_<hv>/Autosave/``, listed
     in ``outdir/data_info/spe_pmt_<i>.txt``; with ``ledoff`` an LED-off run of each in
     ``<folder>/ledoff_<hv>/Autosave/`` and ``ledoff_pmt_<i>.txt``; truth in
     ``outdir/truth/spe_summary.csv``. ``hv`` and ``mu`` may be dicts by PMT; ``as_is``:
-    the PMTs are already :func:`spe_pmt`'s (``mu`` is then theirs)."""
+    the PMTs are already :func:`spe_pmt`'s (``mu`` is then theirs); ``levels``: the same
+    run again at these occupancies (``<folder>/spe_<hv>_L<j>/``, the line's ``levels=``)."""
     out = Path(outdir)
     (out / "data_info").mkdir(parents=True, exist_ok=True)
     (out / "truth").mkdir(parents=True, exist_ok=True)
@@ -99,9 +101,16 @@ def simulate_spe_runs(outdir: str | os.PathLike, pmts, hv: int | dict = 1300,
         rel = f"{p.folder}/spe_{v}/Autosave/"
         truth = write_spe_run(out / rel, sp, v, n, seed + 7919, segments=segments)
         n_files = len(set(truth["file"].tolist()))
+        more = []
+        for j, m_j in enumerate(levels, start=2):
+            rel_j = f"{p.folder}/spe_{v}_L{j}/Autosave/"
+            write_spe_run(out / rel_j, replace(sp, mu_pe=m_j), v, n, seed + 7919 * j,
+                          segments=segments)
+            more.append(url_of(rel_j))
+        opt = f" levels={','.join(more)}" if more else ""
         (out / "data_info" / f"spe_pmt_{p.pmt}.txt").write_text(
             f"# low-light run of PMT {p.pmt}: <dir_url> <pmt> <hv> <n_files>\n"
-            f"{url_of(rel)} {p.pmt} {v} {n_files}\n")
+            f"{url_of(rel)} {p.pmt} {v} {n_files}{opt}\n")
         if ledoff:
             rel_off = f"{p.folder}/ledoff_{v}/Autosave/"
             t_off = write_ledoff(out / rel_off, sp, v, n, seed + 104729, segments=segments)

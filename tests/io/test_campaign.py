@@ -93,7 +93,7 @@ def test_22_1_two_urls_ending_in_the_same_folder_and_hv_get_their_own_folders(tm
 
 
 def test_22_1_led_off_runs_of_points_and_of_low_light_runs_never_share_a_folder(tmp_path):
-    from pmtgain.io.campaign import load_spe
+    from pmtgain.io.runfiles import load_spe
 
     info = tmp_path / "data_info"
     info.mkdir()
@@ -145,24 +145,3 @@ def test_a_pattern_needs_a_local_dir_url(tmp_path):
     f.write_text("https://s3.example/run/ 7 1100 3 files=*.root\n")
     with pytest.raises(CampaignError, match="a pattern needs a local dir_url"):
         parse_campaign_file(f)
-
-
-def test_dark_runs_are_their_own_kind_with_their_trigger(tmp_path):
-    from pmtgain.io.campaign import load_dark
-
-    info = tmp_path / "data_info"
-    info.mkdir()
-    (info / "data_directories_pmt_1.txt").write_text("https://h/a/PMT_1/1000/ 1 1000 5\n")
-    (info / "dark_pmt_1.txt").write_text("https://h/a/PMT_1/dark/ 1 1000 2 trigger=self\n"
-                                         "https://h/a/PMT_1/dark2/ 1 1100 2\n")
-    runs = load_dark(info)
-    assert [(r.kind, r.hv, r.extra["trigger"]) for r in runs] == [("dark", 1000, "self"),
-                                                                  ("dark", 1100, "random")]
-    assert runs[0].folder.endswith("_dark") and load_campaign(info)[0].extra == {}
-    (info / "dark_pmt_1.txt").write_text("https://h/a/PMT_1/dark/ 1 1000 2 trigger=ext\n")
-    with pytest.raises(CampaignError,
-                       match=r"dark_pmt_1.txt:1: trigger='ext': choose random or self"):
-        load_dark(info)
-    (info / "data_directories_pmt_1.txt").write_text("https://h/a/ 1 1000 5 trigger=self\n")
-    with pytest.raises(CampaignError, match="trigger"):  # a gain point has no trigger=
-        load_campaign(info)

@@ -184,3 +184,19 @@ def test_each_file_s_trigger_time_is_its_flash_s_time(tmp_path, rng):
     # a date no clock gives (a writer that leaves it blank): 0, the times within the file
     assert file_times(0.0, 0, 0, 0, 0, 0) == 0.0
     assert file_times(1.0, 2, 3, 29, 2, 2024) == 1709175721.0
+
+
+def test_segment_times_keep_their_precision_beside_the_files_clock(tmp_path):
+    """A sequence file stamped in 2026 whose segments are 4.0015 us apart: in seconds since
+    1970 (float64 steps of 238 ns) the intervals would be 3.81 or 4.05 us; the segments'
+    own times keep them."""
+    import datetime as dt
+
+    t = np.arange(50) * 4.0015e-6
+    write_trc(tmp_path / "s.trc", np.zeros((50, 100)), dt_s=1e-9, t0_s=-50e-9,
+              trigger_times=t, trigger_offsets=np.full(50, -50e-9),
+              trigger_time=dt.datetime(2026, 12, 4, 2, 0, 0))
+    tr = read_many([tmp_path / "s.trc"])
+    assert np.diff(tr.segment_time_s) == pytest.approx(4.0015e-6, rel=1e-9)
+    assert tr.trigger_time_s[0] > 1.7e9  # the file's clock is there too
+    assert np.abs(np.diff(tr.trigger_time_s) - 4.0015e-6).max() > 1e-8

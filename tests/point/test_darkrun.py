@@ -98,23 +98,6 @@ def test_a_slow_baseline_wander_is_followed(tmp_path):
     assert (np.abs((c.rate_hz[near] - truth) / c.rate_err_hz[near]) < 3).all()
 
 
-def test_self_triggered_rates_below_and_beyond_the_level():
-    from pmtgain.point.selftrigger import self_triggered_rates, trigger_rate
-
-    rng = np.random.default_rng(1)
-    t = np.cumsum(5e-6 + rng.exponential(1 / 1e4, 20000))  # 10 kHz beyond the level, 5 us dead
-    r, e, dead, n = trigger_rate(t)
-    assert abs(r - 1e4) < 3 * e and dead == pytest.approx(5e-6, rel=0.01) and n == 19999
-    # below the level (1 mV) the pre-trigger region counts: 500 pulses in 0.1 s between
-    # 0.5 mV and the level, none beyond it (a waiting scope); beyond it the triggers' depths
-    thr = np.array([0.5e-3, 2e-3])
-    rates, errs = self_triggered_rates(thr, np.array([500, 0]), np.array([0, 0]), 0, 0, 0.1,
-                                       1e-3, np.r_[np.full(600, 1.5e-3), np.full(400, 3e-3)],
-                                       1e4, 100.0)
-    assert rates.tolist() == pytest.approx([1e4 + 5000, 0.4e4])
-    assert errs[0] == pytest.approx(np.hypot(100, np.sqrt(500) / 0.1))
-
-
 def test_pulses_are_runs_below_the_threshold_merged_across_short_gaps():
     y = np.zeros((2, 40))
     y[0, 5:8] = -2.0

@@ -143,7 +143,7 @@ def test_a_short_led_off_run_is_refused_by_name(tmp_path):
 def test_a_campaign_low_light_run_uses_its_led_off_run(tmp_path):
     """ledoff_pmt_<i>.txt beside spe_pmt_<i>.txt: the run's pedestal is the LED-off run
     (fetched like any point), and says so."""
-    from pmtgain.io.campaign import load_spe
+    from pmtgain.io.runfiles import load_spe
     from pmtgain.results.layout import Layout
     from pmtgain.run.executors import run_point
     from pmtgain.run.task import Task
@@ -181,3 +181,30 @@ def test_a_wide_pickup_running_into_the_led_window_is_flagged(tmp_path):
     write_spe_run(tmp_path, _replace(p), 1300, 4000, seed=3)
     s = process_spe(sorted(tmp_path.glob("*.trc")), pmt=1, hv=1300).summary
     assert "goes on into the LED window" in s["flag"], s["flag"]
+
+
+def test_other_light_levels_are_fitted_together(tmp_path):
+    """A run at occupancy 1.5 with the same PMT at 0.6 and 3.0 (the line's levels=): one
+    single photoelectron fitted to the three; G within 3 sigma of the truth, each level's
+    occupancy its own, the error smaller than one level's alone."""
+    from pmtgain.io.runfiles import load_spe
+    from pmtgain.sim.simspe import simulate_spe_runs
+
+    p = DEMO_PMTS[0]
+    simulate_spe_runs(tmp_path, [p], hv=1300, n=4000, levels=(0.6, 3.0), segments=1000)
+    run = load_spe(tmp_path / "data_info")[0]
+    assert len(run.extra["levels"]) == 2
+    files = [sorted(Path(run.dir_url).glob("*.trc"))] + \
+        [sorted(Path(q.dir_url).glob("*.trc")) for q in run.extra["levels"]]
+    joint = process_spe(files[0], pmt=1, hv=1300, level_files=files[1:], n_boot=20).summary
+    alone = process_spe(files[0], pmt=1, hv=1300, n_boot=20).summary
+    assert joint["fit_levels"] == 3 and alone["fit_levels"] == 1
+    mus = [float(x) for x in joint["fit_occupancies"].split()]
+    assert mus == pytest.approx([1.5, 0.6, 3.0], rel=0.08)
+    t = pd.read_csv(tmp_path / "truth" / "spe_summary.csv").iloc[0]
+    truth = t.gain * t.record_charge_scale  # the gain as the record holds it
+    err = np.hypot(joint["fit_gain_err"], joint["fit_gain_sys"])
+    assert abs(joint["fit_gain"] - truth) < 3 * err, (joint["fit_gain"], err, truth)
+    assert abs(joint["fit_enf"] - t.enf) < 3 * np.hypot(joint["fit_enf_err"],
+                                                        joint["fit_enf_sys"])
+    assert joint["fit_gain_err"] < 0.8 * alone["fit_gain_err"]

@@ -5,7 +5,7 @@ import dataclasses
 
 import pandas as pd
 
-from pmtgain.io.campaign import load_dark
+from pmtgain.io.runfiles import load_dark
 from pmtgain.kinds import DARK
 from pmtgain.run.options import AnalysisOptions
 from pmtgain.run.pipeline import analyse
