@@ -22,8 +22,9 @@ What to use when
 
 :data:`RUNS` are the kinds saved as runs of their own (a summary and spectra, under
 ``lists/<name>/``), not as points of a gain curve. A new kind is one entry here, its campaign
-reader in :mod:`pmtgain.io.campaign`, its processing function in the point layer and its
-branch in :func:`pmtgain.run.executors.run_point`.
+reader in :mod:`pmtgain.io.runfiles`, its processing function in the point layer, its
+branch in :func:`pmtgain.run.executors.run_point` and its list's columns in
+:mod:`pmtgain.run.runs`.
 """
 
 from __future__ import annotations

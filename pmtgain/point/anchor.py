@@ -157,12 +157,18 @@ def led_excess(df: pd.DataFrame, runs: pd.DataFrame | None) -> dict[int, dict]:
         b2_err = float(np.sqrt((re_ * f_used) ** 2 + a["enf_err"] ** 2
                                + (a["enf"] * a["rel_scale"]) ** 2)) / mu
         sig = b2 > 2 * b2_err
+        note = (f"LED intensity {100 * np.sqrt(b2):.1f}% rms beyond Poisson" if sig else
+                f"no LED excess seen (B < {100 * np.sqrt(max(b2, 0) + 2 * b2_err):.1f}%)")
+        if b2 < -3 * b2_err:  # an LED can only add variance: the two gains disagree
+            note = (f"WARNING: photostatistics below the anchored gain by {100 * (1 - rm):.0f}"
+                    f" % ({-b2 / b2_err:.0f} sigma beyond what an LED can do): F too high, or "
+                    "the windows of the points and of the low-light run hold different "
+                    "shares of the pulse (an undershoot, a reflection): the anchored gains "
+                    "are as uncertain")
         out[int(pmt)] = dict(
             ratio=rm, ratio_err=re_, led_excess_b2=b2, led_excess_b2_err=b2_err,
             led_excess_rms=float(np.sqrt(b2)) if sig else float("nan"),
-            led_excess_rms_limit=float(np.sqrt(max(b2, 0) + 2 * b2_err)),
-            note=(f"LED intensity {100 * np.sqrt(b2):.1f}% rms beyond Poisson" if sig else
-                  f"no LED excess seen (B < {100 * np.sqrt(max(b2, 0) + 2 * b2_err):.1f}%)"))
+            led_excess_rms_limit=float(np.sqrt(max(b2, 0) + 2 * b2_err)), note=note)
     return out
 
 

@@ -103,6 +103,11 @@ def test_the_ratio_measures_the_led_excess(led_campaign):
     sub = res.df[res.df.pmt == 3]
     assert (sub.ps_over_anchor > 1.0).all()
     assert any("LED intensity" in s for s in lines)
+    assert "WARNING" not in b[1]["note"] + b[3]["note"]
+    # photostatistics 20 % below the anchored gain (an outside check's undershoot): no LED
+    # does that, and it is said
+    low = res.df.assign(ps_over_anchor=res.df.ps_over_anchor * 0.8)
+    assert led_excess(low, spe)[1]["note"].startswith("WARNING: photostatistics below")
 
 
 def test_the_equalisation_uses_the_anchored_curve_and_says_so(led_campaign):
