@@ -393,8 +393,10 @@ def _analyse(t, b, sig_b, traces, w: SpeWindows, k, pmt, hv, n_files, n_boot, se
                      f"{OCCUPANCY_RANGE[1]}")
     if n_ped < 100:
         flags.append(f"only {n_ped} pedestal-like flashes")
-    if not w.held >= 0.99:
-        flags.append(f"the LED window holds {100 * w.held:.1f}% of the mean pulse")
+    if not 0.99 <= w.held <= 1.05:  # beyond 1: the record after the pulse undershoots
+        flags.append(f"the LED window holds {100 * w.held:.1f}% of the mean pulse"
+                     + (" (it undershoots after the window: the gain depends on the "
+                        "window, anchored gains as uncertain)" if w.held > 1 else ""))
     if traces.clipped.any():
         flags.append(f"{int(traces.clipped.sum())} clipped flash(es) left out")
     lam_up = _estimate(t, b, 1.5 * thr)[0]
@@ -417,6 +419,11 @@ def _analyse(t, b, sig_b, traces, w: SpeWindows, k, pmt, hv, n_files, n_boot, se
     summary["pedestal_window_ns"] = f"{w.ped.start * k:.4g}-{w.ped.stop * k:.4g}"
     fit, curves = cross_check(t, b, summary, E_PC * h, more=more)
     summary.update(fit)
+    if fit.get("fit_threshold_bias", 0.0) > max(max_leak, err[1] / abs(g0)):
+        summary["flag"] = "; ".join(x for x in (summary["flag"], (
+            f"the spectrum fit puts {100 * fit['fit_below_threshold']:.1f}% of the single "
+            f"photoelectron below the threshold: G ~{100 * fit['fit_threshold_bias']:.0f}% "
+            "high")) if x)
     spectra = dict(T=t.astype(np.float32), B=b.astype(np.float32), **curves,
                    threshold_grid=grid, occupancy_scan=lam,
                    gain_scan=np.array([_g_f(m, vv)[0] for _, m, vv in scan]),

@@ -354,7 +354,8 @@ def cross_check(t: np.ndarray, b: np.ndarray, run: dict, e_held: float,
     out = spe_fit_fields(main, e_held, run["gain"], g_err, run["enf"], f_err)
     out.update(fit_gain_sys=g_sys, fit_enf_sys=f_sys, fit_gain_gauss=alt.mean_pC / e_held,
                fit_enf_gauss=alt.enf, fit_levels=len(levels),
-               fit_occupancies=" ".join(f"{m:.5g}" for m in main.mu[:len(levels)]))
+               fit_occupancies=" ".join(f"{m:.5g}" for m in main.mu[:len(levels)]),
+               fit_occupancy_errs=" ".join(f"{m:.3g}" for m in main.mu_err[:len(levels)]))
     if not out["fit_flag"] and abs(out["fit_gain_sigma"]) > 3:
         out["fit_flag"] = (f"the spectrum fit's gain differs from the model-independent one "
                            f"by {out['fit_gain_sigma']:+.1f} sigma")
@@ -364,6 +365,7 @@ def cross_check(t: np.ndarray, b: np.ndarray, run: dict, e_held: float,
     out["fit_below_threshold"] = below
     known = float(run.get("below_threshold") or 0.0)
     if main.ok and np.isfinite(below) and below > max(0.02, 2 * known):
+        out["fit_threshold_bias"] = below - known
         out["fit_flag"] = "; ".join(x for x in (out["fit_flag"], (
             f"the fit puts {100 * below:.1f} % of the single photoelectrons below the "
             f"threshold, the model-independent correction {100 * known:.1f} %: its "

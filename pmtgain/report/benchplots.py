@@ -115,8 +115,9 @@ def dark_rates(curves: pd.DataFrame, path: str | os.PathLike | IO[bytes], pmt: i
     ax.set_yscale("log")
     ax.set_xlabel("threshold [photoelectrons]" if pe else "threshold [mV]")
     ax.set_ylabel("dark-count rate [Hz]")
-    ax.set_title(f"PMT {pmt}: pulses with no light (circles: before the LED pulse; "
-                 "squares: dark runs; noise's mirror subtracted)", fontsize=8)
+    ax.set_title(f"PMT {pmt}: pulses with no light (o: before the LED pulse, "
+                 "\u25a1: dark runs)", fontsize=8)
+    ax.xaxis.set_minor_formatter(plt.NullFormatter())
     ax.grid(alpha=0.3, which="both")
     if len(sub):
         ax.legend(fontsize=7, ncol=2)

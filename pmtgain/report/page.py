@@ -180,6 +180,7 @@ def _problems(df: pd.DataFrame, missing: list[tuple[int, int]],
     for (pmt, hv), err in sorted(plot_errors.items()):
         out.append(f'<li class="warn">PMT {pmt} at {hv} V: no diagnostic plot '
                    f'({html.escape(err)})</li>')
+    out += [f'<li class="warn">{html.escape(w)}</li>' for w in df.attrs.get("warnings", [])]
     return out
 
 
@@ -249,7 +250,7 @@ def _dark_section(curves, pmt: int) -> list[str]:
         return []
     buf = io.BytesIO()
     dark_rates(curves, buf, pmt)
-    return ["<h3>Dark counts before the LED pulse</h3>",
+    return ["<h3>Dark counts (before the LED pulse; dark runs)</h3>",
             _img(buf.getvalue(), f"PMT {pmt} dark-count rate against the threshold"),
             _csv_link(curves[curves.pmt == pmt], f"dark_counts_pmt_{pmt}.csv",
                       "rate against threshold")]

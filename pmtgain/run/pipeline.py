@@ -294,10 +294,23 @@ def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _
     df.attrs["long_runs"] = long_runs
     df.attrs["dark"] = dark
     fits, table, missing = build(df, expected, o.target, o.quantity)
+    warnings = []  # besides the points' own flags: for the console and the report
+    for pmt, b in (led_excess(df, spe_runs).items() if not df.empty else ()):
+        line = (f"PMT {pmt}: photostatistics / anchored gain = {b['ratio']:.4f} +- "
+                f"{b['ratio_err']:.4f}: {b['note']}")
+        if b["note"].startswith("WARNING"):
+            warnings.append(line)
+        elif o.quantity == "gain":
+            say(line)
+    for kind, runs in (("dark run", dark_runs), ("long-record run", long_runs)):
+        for r in runs.to_dict("records") if "flag" in runs.columns else ():
+            if isinstance(r.get("flag"), str) and r["flag"]:
+                warnings.append(f"PMT {r['pmt']} at {r['hv']} V ({kind}): {r['flag']}")
+    for line in warnings:
+        warn(line)
+    df.attrs["warnings"] = warnings
     if o.quantity == "gain" and not df.empty:
         for pmt, b in led_excess(df, spe_runs).items():
-            say(f"PMT {pmt}: photostatistics / anchored gain = {b['ratio']:.4f} +- "
-                f"{b['ratio_err']:.4f}: {b['note']}")
             sel = table.pmt == pmt
             for k in ("ratio", "ratio_err", "led_excess_rms", "led_excess_rms_limit"):
                 table.loc[sel, "ps_over_anchor" if k == "ratio" else

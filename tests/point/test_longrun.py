@@ -55,3 +55,16 @@ def test_a_short_record_is_said_and_no_afterpulse_counted(tmp_path):
     r = with_long_runs(pd.DataFrame([s]), pd.DataFrame()).iloc[0]
     assert r.ap_mu_source == "photostatistics" and not np.isfinite(r.get("afterpulse_prob",
                                                                          np.nan))
+
+
+def test_anchored_and_photostatistics_mu_far_apart_flag_the_run(tmp_path):
+    p = long_pmt(_pmt(), GROUPS, after_ns=1000.0)
+    write_point(tmp_path, p, 1300, 400, seed=5, segments=100)
+    s, _ = process_long(sorted(tmp_path.glob("*.trc")), pmt=1, hv=1300)
+    right = pd.DataFrame(dict(pmt=[1], hv=[1300], gain_anchored=[p.gain(1300)]))
+    r = with_long_runs(pd.DataFrame([s]), right, enf={1: p.enf}).iloc[0]
+    assert r.flag == "" and r.ap_mu_photostat == pytest.approx(20.0, rel=0.1)
+    # a gain 30 % low (windows that hold different shares of the pulse): said
+    low = right.assign(gain_anchored=0.7 * p.gain(1300))
+    r = with_long_runs(pd.DataFrame([s]), low, enf={1: p.enf}).iloc[0]
+    assert "from the anchored gain" in r.flag and "+4" in r.flag  # ~ +43 %

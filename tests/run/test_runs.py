@@ -11,7 +11,7 @@ from pmtgain.run.options import AnalysisOptions
 from pmtgain.run.pipeline import analyse
 from pmtgain.run.runs import list_path, run_kind, run_line
 from pmtgain.sim.simdark import simulate_dark_runs, simulate_long_runs
-from pmtgain.sim.simspe import simulate_spe_runs
+from pmtgain.sim.simspe import simulate_spe_runs, spe_pmt
 from pmtgain.sim.simulate import DEMO_PMTS, simulate_campaign
 
 GROUPS = ((0.02, 400.0, 40.0),)  # 2 % per photoelectron at 400 ns
@@ -78,3 +78,22 @@ def test_a_dark_run_in_one_line():
              dark_rate_5sigma_hz=123.0, dark_rate_5sigma_err_hz=4.0, flag="")
     assert run_line(DARK, s) == ("  dark run PMT 2 900 V (self trigger): 10 records, 0.0001 s "
                                  "live; beyond 5 noise rms 123 +- 4 Hz")
+
+
+def test_an_undershoot_is_said_where_the_gains_depend_on_the_window(tmp_path, capsys):
+    """An AC-coupled PMT (a slow undershoot after every pulse): the low-light run's window
+    holds more than the whole record's pulse and the run says so (flagged: no anchored
+    gain from it); the merge's output and the report carry what depends on it."""
+    p = dataclasses.replace(DEMO_PMTS[0], hv_values=(1200, 1300), noise_V=0.3e-3,
+                            ac_coupling_ns=60.0)
+    camp = tmp_path / "camp"
+    simulate_campaign(camp, [p], n=150)
+    simulate_spe_runs(camp, [spe_pmt(p, 1.5, n_samples=1500)], hv=1300, n=3000, as_is=True)
+    out = tmp_path / "out"
+    res = analyse(camp / "data_info", AnalysisOptions(outputs=out, data_dir=tmp_path / "d",
+                                                      jobs=2, progress=False, plots=True))
+    spe = pd.read_csv(out / "lists" / "spe.csv").iloc[0]
+    assert spe.window_held > 1.05 and "undershoots after the window" in spe.flag
+    assert res.merged is not None
+    html = (out / "report.html").read_text()
+    assert "undershoots after the window" in html
