@@ -44,7 +44,7 @@ import pandas as pd
 from pmtgain.point.schema import numbers_text, text_numbers
 
 __all__ = ["THRESHOLDS_SIGMA", "PE_THRESHOLDS", "dark_fields", "rate_curve", "pe_rates",
-           "with_dark_rates", "dark_lines", "amplitude_at", "with_dark_runs",
+           "with_dark_rates", "dark_lines", "amplitude_at", "power_law_at", "with_dark_runs",
            "dark_run_lines"]
 
 #: the thresholds the baseline regions are counted at, in the point's noise rms
@@ -153,26 +153,33 @@ def with_dark_rates(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return df, (pd.concat(curves, ignore_index=True) if curves else pd.DataFrame())
 
 
+def power_law_at(d: pd.DataFrame | None, pmt: int, hv: int, column: str,
+                 exact_only: bool = False) -> float:
+    """``column`` of ``pmt`` at ``hv`` in ``d`` (rows with ``pmt``, ``hv``; only finite,
+    positive values): the row's at that HV, else (unless ``exact_only``) interpolated
+    between the rows as a power of the HV (log-log); NaN outside them or without any."""
+    if d is None or d.empty or column not in d.columns:
+        return float("nan")
+    d = d[d.pmt == pmt][["hv", column]].astype(float)
+    d = d[np.isfinite(d[column]) & (d[column] > 0)].sort_values("hv")
+    at = d[d.hv == hv]
+    if len(at):
+        return float(at[column].iloc[0])
+    if exact_only or len(d) < 2 or not d.hv.iloc[0] <= hv <= d.hv.iloc[-1]:
+        return float("nan")
+    return float(np.exp(np.interp(np.log(hv), np.log(d.hv), np.log(d[column]))))
+
+
 def amplitude_at(pmt: int, hv: int, points: pd.DataFrame, spe_runs: pd.DataFrame | None
                  ) -> float:
     """A single photoelectron's amplitude (V) of ``pmt`` at ``hv``: the merged point's at
     that HV, else the PMT's low-light run's there, else interpolated between its points
     as a power of the HV (log-log; NaN outside them)."""
-    def of(d):
-        if d is None or d.empty or "spe_amplitude_V" not in d.columns:
-            return pd.DataFrame(columns=["hv", "spe_amplitude_V"])
-        d = d[(d.pmt == pmt)][["hv", "spe_amplitude_V"]].astype(float)
-        return d[np.isfinite(d.spe_amplitude_V) & (d.spe_amplitude_V > 0)]
-
-    pts, runs = of(points), of(spe_runs)
-    for d in (pts, runs):
-        at = d[d.hv == hv]
-        if len(at):
-            return float(at.spe_amplitude_V.iloc[0])
-    pts = pts.sort_values("hv")
-    if len(pts) < 2 or not pts.hv.iloc[0] <= hv <= pts.hv.iloc[-1]:
-        return float("nan")
-    return float(np.exp(np.interp(np.log(hv), np.log(pts.hv), np.log(pts.spe_amplitude_V))))
+    for d, exact in ((points, True), (spe_runs, True), (points, False)):
+        amp = power_law_at(d, pmt, hv, "spe_amplitude_V", exact_only=exact)
+        if np.isfinite(amp):
+            return amp
+    return float("nan")
 
 
 def with_dark_runs(runs: pd.DataFrame, points: pd.DataFrame,

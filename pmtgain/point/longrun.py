@@ -39,7 +39,7 @@ import pandas as pd
 from pmtgain.io.readers import DEFAULT_READ, ReadSettings
 from pmtgain.kinds import AFTERPULSE
 from pmtgain.point.afterpulse import afterpulse_probability, delay_groups
-from pmtgain.point.darkrate import amplitude_at, rate_curve
+from pmtgain.point.darkrate import amplitude_at, power_law_at, rate_curve
 from pmtgain.point.photostat import E_PC
 from pmtgain.point.schema import text_numbers
 
@@ -73,16 +73,7 @@ def process_long(files: Sequence[str | os.PathLike], *, pmt: int, hv: int,
 def gain_at(pmt: int, hv: int, points: pd.DataFrame) -> float:
     """The PMT's anchored gain at ``hv`` (:mod:`pmtgain.point.anchor`): its point's there,
     else interpolated between its points as a power of the HV; NaN outside them."""
-    if points.empty or "gain_anchored" not in points.columns:
-        return float("nan")
-    d = points[points.pmt == pmt][["hv", "gain_anchored"]].astype(float)
-    d = d[np.isfinite(d.gain_anchored) & (d.gain_anchored > 0)].sort_values("hv")
-    at = d[d.hv == hv]
-    if len(at):
-        return float(at.gain_anchored.iloc[0])
-    if len(d) < 2 or not d.hv.iloc[0] <= hv <= d.hv.iloc[-1]:
-        return float("nan")
-    return float(np.exp(np.interp(np.log(hv), np.log(d.hv), np.log(d.gain_anchored))))
+    return power_law_at(points, pmt, hv, "gain_anchored")
 
 
 def window_pulses(run: dict) -> float:

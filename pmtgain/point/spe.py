@@ -239,18 +239,23 @@ def process_spe(files: Sequence[str | os.PathLike], *, pmt: int, hv: int,
         raise InputError(f"PMT {pmt} at {hv} V (low light): no file could be read ({why})")
     keep = ~traces.clipped
     v = traces.volts[keep]
-    off = None
-    if background_files:
-        bt = read_many(background_files, read if background_read is None else background_read)
-        n_off = int((~bt.clipped).sum())
-        if n_off < 100 or bt.volts.shape[1] != v.shape[1] or \
-                not math.isclose(bt.dt_s, traces.dt_s, rel_tol=1e-6):
-            raise InputError(f"PMT {pmt} at {hv} V (low light): the LED-off run has "
-                             f"{n_off} readable unclipped flashes of {bt.volts.shape[1]} "
-                             f"samples at {bt.dt_s * 1e9:.4g} ns (the run: {v.shape[1]} at "
+    def companion(paths, what: str, how: ReadSettings) -> np.ndarray:
+        """A run that goes with this one (an LED-off run, another light level): its
+        readable unclipped flashes; InputError unless 100 or more at the same settings."""
+        ct = read_many(paths, how)
+        cv = ct.volts[~ct.clipped]
+        if cv.shape[0] < 100 or cv.shape[1] != v.shape[1] or \
+                not math.isclose(ct.dt_s, traces.dt_s, rel_tol=1e-6):
+            raise InputError(f"PMT {pmt} at {hv} V (low light): {what} has "
+                             f"{cv.shape[0]} readable unclipped flashes of {cv.shape[1]} "
+                             f"samples at {ct.dt_s * 1e9:.4g} ns (the run: {v.shape[1]} at "
                              f"{traces.dt_s * 1e9:.4g} ns); at least 100 at the same "
                              "settings are needed")
-        off = bt.volts[~bt.clipped]
+        return cv
+
+    off = companion(background_files, "the LED-off run",
+                    read if background_read is None else background_read) \
+        if background_files else None
     w = windows(v, traces.dt_s, None, config, off)
     k = traces.dt_s / NS
     # raw window sums less what every record holds there (the coherent background): the
@@ -262,16 +267,8 @@ def process_spe(files: Sequence[str | os.PathLike], *, pmt: int, hv: int,
     t, b = t - ref, b - ref
     sig_b = float(b.std(ddof=1))
     more = []  # the same PMT and HV at other light levels: fitted together (spefit)
-    for j, lf in enumerate(level_files):
-        lt = read_many(lf, read)
-        lv = lt.volts[~lt.clipped]
-        if lv.shape[0] < 100 or lv.shape[1] != v.shape[1] or \
-                not math.isclose(lt.dt_s, traces.dt_s, rel_tol=1e-6):
-            raise InputError(f"PMT {pmt} at {hv} V (low light): light level {j + 2} has "
-                             f"{lv.shape[0]} readable unclipped flashes of {lv.shape[1]} "
-                             f"samples at {lt.dt_s * 1e9:.4g} ns (the run: {v.shape[1]} at "
-                             f"{traces.dt_s * 1e9:.4g} ns); at least 100 at the same "
-                             "settings are needed")
+    for j, lf in enumerate(level_files, start=2):
+        lv = companion(lf, f"light level {j}", read)
         more.append(charge_pC((lv[:, w.led].sum(axis=1) - w.coherent_T) * k) - ref)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)

@@ -207,9 +207,17 @@ def _led_off_files(point: PointSpec, data_dir, fetch_workers: int, logger
     off = point.extra.get("ledoff")
     if off is None:
         return [], 0
-    rep = fetch_point(off, local_dir(data_dir, off), workers=fetch_workers)
-    logger.info("LED-off run: %d fetched, %d already complete, %d failed from %s",
-                rep.fetched, rep.cached, rep.n_failed, redact(off.dir_url))
+    return _fetch_beside(off, data_dir, fetch_workers, logger, "LED-off run")
+
+
+def _fetch_beside(q: PointSpec, data_dir, fetch_workers: int, logger, what: str
+                  ) -> tuple[list, int]:
+    """The local files of a run that goes with a point (its LED-off run, a low-light
+    run's other light level), fetched like any point's and logged as ``what``, and how
+    many of its files failed for a reason that may go."""
+    rep = fetch_point(q, local_dir(data_dir, q), workers=fetch_workers)
+    logger.info("%s: %d fetched, %d already complete, %d failed from %s", what,
+                rep.fetched, rep.cached, rep.n_failed, redact(q.dir_url))
     return rep.paths, sum(1 for _, why in rep.failed if is_transient(why))
 
 
@@ -235,13 +243,11 @@ def _finish_spe(point, rep, task: Task, logger, t0, transient) -> PointOutcome:
     off_files, off_transient = _led_off_files(point, task.data_dir, task.fetch_workers, logger)
     transient += off_transient
     levels = []  # the same PMT and HV at other light levels (levels=)
-    for q in point.extra.get("levels") or ():
-        lrep = fetch_point(q, local_dir(task.data_dir, q), workers=task.fetch_workers)
-        logger.info("light level %d: %d fetched, %d already complete, %d failed from %s",
-                    len(levels) + 2, lrep.fetched, lrep.cached, lrep.n_failed,
-                    redact(q.dir_url))
-        transient += sum(1 for _, why in lrep.failed if is_transient(why))
-        levels.append(lrep.paths)
+    for j, q in enumerate(point.extra.get("levels") or (), start=2):
+        paths, n_transient = _fetch_beside(q, task.data_dir, task.fetch_workers, logger,
+                                           f"light level {j}")
+        transient += n_transient
+        levels.append(paths)
     res = process_spe(rep.paths, pmt=point.pmt, hv=point.hv, background_files=off_files,
                       read=read_settings(point), background_read=_off_read(point),
                       level_files=levels)

@@ -295,7 +295,8 @@ def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _
     df.attrs["dark"] = dark
     fits, table, missing = build(df, expected, o.target, o.quantity)
     warnings = []  # besides the points' own flags: for the console and the report
-    for pmt, b in (led_excess(df, spe_runs).items() if not df.empty else ()):
+    excess = led_excess(df, spe_runs) if not df.empty else {}
+    for pmt, b in excess.items():
         line = (f"PMT {pmt}: photostatistics / anchored gain = {b['ratio']:.4f} +- "
                 f"{b['ratio_err']:.4f}: {b['note']}")
         if b["note"].startswith("WARNING"):
@@ -310,7 +311,7 @@ def merge(options: MergeOptions | None = None, *, say: Callable[[str], None] = _
         warn(line)
     df.attrs["warnings"] = warnings
     if o.quantity == "gain" and not df.empty:
-        for pmt, b in led_excess(df, spe_runs).items():
+        for pmt, b in excess.items():
             sel = table.pmt == pmt
             for k in ("ratio", "ratio_err", "led_excess_rms", "led_excess_rms_limit"):
                 table.loc[sel, "ps_over_anchor" if k == "ratio" else
